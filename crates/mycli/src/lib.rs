@@ -1,0 +1,172 @@
+//! The sample app: a small CLI that greets and counts, built to be replaced.
+//!
+//! The `clap` command lives in the library so tools (completions, man page)
+//! can use it without running the binary.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+/// The version line: the package version and the target it was built for.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BUILD_TARGET"), ")");
+
+#[derive(Debug, Parser)]
+#[command(name = env!("CARGO_PKG_NAME"), version = VERSION, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a greeting.
+    Greet(GreetArgs),
+    /// Count lines, words and bytes of files (or standard input).
+    Count(CountArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GreetArgs {
+    /// Who to greet.
+    #[arg(default_value = "world")]
+    pub name: String,
+    /// Greet in capitals.
+    #[arg(long)]
+    pub shout: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// Files to read; `-` or none reads standard input.
+    pub files: Vec<PathBuf>,
+}
+
+/// The clap command, for generating completions and manual pages.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Line, word and byte counts of one input.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub lines: u64,
+    pub words: u64,
+    pub bytes: u64,
+}
+
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        self.lines += other.lines;
+        self.words += other.words;
+        self.bytes += other.bytes;
+    }
+}
+
+/// Counts like `wc`: a word is a maximal run of non-whitespace bytes.
+pub fn count(reader: impl Read) -> io::Result<Counts> {
+    let mut reader = BufReader::new(reader);
+    let mut counts = Counts::default();
+    // A word can straddle two buffer refills, so the state carries over.
+    let mut in_word = false;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(counts);
+        }
+        for &b in buf {
+            if b == b'\n' {
+                counts.lines += 1;
+            }
+            if b.is_ascii_whitespace() {
+                in_word = false;
+            } else if !in_word {
+                in_word = true;
+                counts.words += 1;
+            }
+        }
+        counts.bytes += buf.len() as u64;
+        let n = buf.len();
+        reader.consume(n);
+    }
+}
+
+/// Runs the parsed command, writing to `out`. Errors are reported on stderr
+/// and turned into exit code 1; clap already uses 2 for usage errors.
+pub fn run(cli: Cli, out: &mut impl Write) -> ExitCode {
+    match execute(cli, out) {
+        Ok(code) => code,
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{}: {err}", env!("CARGO_PKG_NAME"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn execute(cli: Cli, out: &mut impl Write) -> io::Result<ExitCode> {
+    match cli.command {
+        Command::Greet(args) => {
+            let greeting = format!("Hello, {}!", args.name);
+            let greeting = if args.shout { greeting.to_uppercase() } else { greeting };
+            writeln!(out, "{greeting}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Count(args) => count_files(&args.files, out),
+    }
+}
+
+fn count_files(files: &[PathBuf], out: &mut impl Write) -> io::Result<ExitCode> {
+    if files.is_empty() {
+        let counts = count(io::stdin().lock())?;
+        writeln!(out, "{:>8} {:>8} {:>8}", counts.lines, counts.words, counts.bytes)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut total = Counts::default();
+    let mut failed = false;
+    for path in files {
+        let result = if path.as_os_str() == "-" {
+            count(io::stdin().lock())
+        } else {
+            std::fs::File::open(path).and_then(count)
+        };
+        match result {
+            Ok(counts) => {
+                total.add(counts);
+                let name = path.display();
+                writeln!(out, "{:>8} {:>8} {:>8} {name}", counts.lines, counts.words, counts.bytes)?;
+            }
+            // Like `wc`: report the bad file, keep counting the others, fail at the end.
+            Err(err) => {
+                eprintln!("{}: {}: {err}", env!("CARGO_PKG_NAME"), path.display());
+                failed = true;
+            }
+        }
+    }
+    if files.len() > 1 {
+        writeln!(out, "{:>8} {:>8} {:>8} total", total.lines, total.words, total.bytes)?;
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_like_wc() {
+        let c = count(&b"one two\n  three\nfour"[..]).unwrap();
+        assert_eq!(c, Counts { lines: 2, words: 4, bytes: 20 });
+    }
+
+    #[test]
+    fn empty_input_counts_nothing() {
+        assert_eq!(count(&b""[..]).unwrap(), Counts::default());
+    }
+
+    #[test]
+    fn command_is_well_formed() {
+        command().debug_assert();
+    }
+}

@@ -1,0 +1,56 @@
+//! Runs the built binary the way a user would.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn mycli(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mycli"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mycli");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn version_names_version_and_target() {
+    let out = mycli(&["--version"], b"");
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.starts_with(&format!("mycli {}", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(text.contains("-linux-") || text.contains("-windows-") || text.contains("-apple-"), "{text}");
+}
+
+#[test]
+fn greets() {
+    let out = mycli(&["greet", "Ada", "--shout"], b"");
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), "HELLO, ADA!\n");
+}
+
+#[test]
+fn counts_stdin() {
+    let out = mycli(&["count"], b"a b\nc\n");
+    assert!(out.status.success());
+    assert_eq!(stdout(&out).split_whitespace().collect::<Vec<_>>(), ["2", "3", "6"]);
+}
+
+#[test]
+fn missing_file_exits_1_and_names_it() {
+    let out = mycli(&["count", "no-such-file.txt"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-file.txt"));
+}
+
+#[test]
+fn usage_error_exits_2() {
+    let out = mycli(&["frobnicate"], b"");
+    assert_eq!(out.status.code(), Some(2));
+}

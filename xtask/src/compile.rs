@@ -1,0 +1,174 @@
+//! `cargo build` for one target: static where the target allows it, with no
+//! build-machine paths in the output, and the binaries' paths taken from
+//! cargo's own JSON messages.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use xshell::{Shell, cmd};
+
+use crate::target::Target;
+use crate::workspace::{Package, Workspace};
+
+pub(crate) const PROFILE: &str = "dist";
+
+/// A binary cargo just built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BuiltBinary {
+    pub(crate) name: String,
+    pub(crate) path: PathBuf,
+}
+
+/// Flags every release build of `target` gets.
+pub(crate) fn rustflags(target: &Target, ws: &Workspace, cargo_home: Option<&Path>) -> Vec<String> {
+    let mut flags = Vec::new();
+    if target.is_musl() {
+        // musl's C runtime is linked in from the target's own copy: no system
+        // libc, no loader, no C cross toolchain.
+        flags.extend(["-C", "target-feature=+crt-static", "-C", "link-self-contained=yes"].map(String::from));
+    }
+    // rustc uses the last matching prefix, so the most specific goes last.
+    let mut remaps = vec![(ws.root.clone(), "/workspace")];
+    remaps.push((ws.target_dir.clone(), "/target"));
+    if let Some(home) = cargo_home {
+        remaps.push((home.to_owned(), "/cargo"));
+    }
+    for (from, to) in remaps {
+        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+    }
+    flags
+}
+
+/// A TOML string literal (for `cargo --config`), escaping what TOML requires.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// How our flags reach rustc without discarding the user's.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum FlagsVia {
+    /// `--config target.<triple>.rustflags=[…]`: cargo appends it to the user's config arrays.
+    Config(String),
+    /// The user set RUSTFLAGS or CARGO_ENCODED_RUSTFLAGS, which override config:
+    /// ours are appended to theirs.
+    EncodedEnv(String),
+}
+
+pub(crate) fn flags_via(target: &Target, flags: &[String], encoded: Option<OsString>, plain: Option<OsString>) -> FlagsVia {
+    let user: Vec<String> = match (encoded, plain) {
+        (Some(e), _) => e.to_string_lossy().split('\x1f').filter(|s| !s.is_empty()).map(String::from).collect(),
+        (None, Some(p)) => p.to_string_lossy().split_whitespace().map(String::from).collect(),
+        (None, None) => {
+            let items: Vec<String> = flags.iter().map(|f| toml_string(f)).collect();
+            return FlagsVia::Config(format!("target.{}.rustflags=[{}]", target.triple, items.join(", ")));
+        }
+    };
+    FlagsVia::EncodedEnv(user.iter().chain(flags).cloned().collect::<Vec<_>>().join("\x1f"))
+}
+
+/// Builds `app` for `target` with the dist profile and returns its executables.
+pub(crate) fn build(sh: &Shell, ws: &Workspace, app: &Package, target: &Target, source_date_epoch: u64) -> Result<Vec<BuiltBinary>> {
+    let triple = target.triple;
+    let package = &app.name;
+    let flags = rustflags(target, ws, crate::workspace::cargo_home().as_deref());
+    let via = flags_via(target, &flags, std::env::var_os("CARGO_ENCODED_RUSTFLAGS"), std::env::var_os("RUSTFLAGS"));
+    let _dir = sh.push_dir(&ws.root);
+    let mut command = cmd!(
+        sh,
+        "cargo build --locked --profile {PROFILE} --target {triple} --package {package} --message-format=json-render-diagnostics"
+    )
+    .env("SOURCE_DATE_EPOCH", source_date_epoch.to_string())
+    .quiet();
+    match &via {
+        FlagsVia::Config(config) => command = command.arg("--config").arg(config),
+        FlagsVia::EncodedEnv(encoded) => command = command.env("CARGO_ENCODED_RUSTFLAGS", encoded).env_remove("RUSTFLAGS"),
+    }
+    // stdout carries JSON for us; cargo's progress and diagnostics go to stderr untouched.
+    let output = command.ignore_status().output().context("starting cargo")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!("`cargo build` of {package} for {triple} failed (cargo's messages are above)");
+    }
+    let binaries = executables(&stdout, &app.manifest_path);
+    if binaries.is_empty() {
+        bail!("`cargo build` of {package} for {triple} reported no executable; does the package have a binary target?");
+    }
+    Ok(binaries)
+}
+
+/// The executables of the package at `manifest_path`, from cargo's JSON messages.
+pub(crate) fn executables(messages: &str, manifest_path: &Path) -> Vec<BuiltBinary> {
+    let mut found = Vec::new();
+    for line in messages.lines() {
+        let Ok(msg) = serde_json::from_str::<Value>(line) else { continue };
+        if msg["reason"] != "compiler-artifact" || msg["manifest_path"].as_str().map(Path::new) != Some(manifest_path) {
+            continue;
+        }
+        let is_bin = msg["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin"));
+        if let (true, Some(name), Some(exe)) = (is_bin, msg["target"]["name"].as_str(), msg["executable"].as_str()) {
+            found.push(BuiltBinary { name: name.to_owned(), path: PathBuf::from(exe) });
+        }
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found.dedup();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ws() -> Workspace {
+        Workspace { root: "/src/app".into(), target_dir: "/src/app/target".into(), packages: vec![] }
+    }
+
+    #[test]
+    fn musl_gets_static_flags_and_remaps_in_order() {
+        let t = Target::parse("x86_64-unknown-linux-musl").unwrap();
+        let flags = rustflags(&t, &ws(), Some(Path::new("/home/u/.cargo")));
+        assert!(flags.contains(&"target-feature=+crt-static".to_owned()));
+        let remaps: Vec<&String> = flags.iter().filter(|f| f.starts_with("--remap")).collect();
+        assert_eq!(
+            remaps,
+            [
+                "--remap-path-prefix=/src/app=/workspace",
+                "--remap-path-prefix=/src/app/target=/target",
+                "--remap-path-prefix=/home/u/.cargo=/cargo"
+            ]
+        );
+    }
+
+    #[test]
+    fn user_rustflags_are_kept() {
+        let t = Target::parse("x86_64-unknown-linux-musl").unwrap();
+        let ours = vec!["-C".to_owned(), "x=y".to_owned()];
+        let FlagsVia::Config(c) = flags_via(&t, &ours, None, None) else { panic!() };
+        assert_eq!(c, r#"target.x86_64-unknown-linux-musl.rustflags=["-C", "x=y"]"#);
+        let via = flags_via(&t, &ours, None, Some("-C opt-level=2".into()));
+        assert_eq!(via, FlagsVia::EncodedEnv("-C\x1fopt-level=2\x1f-C\x1fx=y".into()));
+        assert_eq!(toml_string(r#"C:\a"b"#), r#""C:\\a\"b""#);
+    }
+
+    #[test]
+    fn executables_come_from_cargo_messages() {
+        let msgs = r#"{"reason":"compiler-artifact","manifest_path":"/w/crates/mycli/Cargo.toml","target":{"kind":["lib"],"name":"mycli"},"executable":null}
+{"reason":"compiler-artifact","manifest_path":"/w/crates/mycli/Cargo.toml","target":{"kind":["bin"],"name":"mycli"},"executable":"/t/x/dist/mycli"}
+{"reason":"compiler-artifact","manifest_path":"/w/other/Cargo.toml","target":{"kind":["bin"],"name":"other"},"executable":"/t/x/dist/other"}
+not json
+{"reason":"build-finished","success":true}"#;
+        let found = executables(msgs, Path::new("/w/crates/mycli/Cargo.toml"));
+        assert_eq!(found, [BuiltBinary { name: "mycli".into(), path: "/t/x/dist/mycli".into() }]);
+    }
+}

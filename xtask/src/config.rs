@@ -1,0 +1,267 @@
+//! `dist-workspace.toml`: the release configuration, read strictly.
+//!
+//! Key names follow cargo-dist where the meaning is the same (`targets`,
+//! `include`, `checksum`, `unix-archive`). Every mistake is reported as one
+//! line naming the file, the line and the key, and exits with code 2.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::package::ArchiveFormat;
+use crate::suggest::did_you_mean;
+use crate::target::{self, Target};
+
+pub(crate) const FILE_NAME: &str = "dist-workspace.toml";
+
+/// The release settings, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DistConfig {
+    /// The workspace package to release.
+    pub(crate) app: String,
+    pub(crate) targets: Vec<Target>,
+    /// Files (relative to the workspace root) shipped next to the binaries;
+    /// `None` means "README and licence files, if present".
+    pub(crate) include: Option<Vec<String>>,
+    pub(crate) unix_archive: ArchiveFormat,
+}
+
+/// A mistake in the configuration file: always the user's to fix.
+#[derive(Debug)]
+pub(crate) struct ConfigError {
+    pub(crate) file: PathBuf,
+    pub(crate) line: Option<usize>,
+    pub(crate) message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.file.display(), self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+const DIST_KEYS: &[&str] = &["app", "targets", "include", "checksum", "unix-archive"];
+
+/// Reads and validates `dist-workspace.toml` in `root`.
+pub(crate) fn load(root: &Path) -> Result<DistConfig, ConfigError> {
+    let file = root.join(FILE_NAME);
+    let text = std::fs::read_to_string(&file).map_err(|err| ConfigError {
+        file: file.clone(),
+        line: None,
+        message: format!("cannot read the release configuration ({err}); create it with a [dist] table"),
+    })?;
+    parse(&text, &file)
+}
+
+/// Parses configuration text; `file` only labels errors.
+pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> {
+    let reader = Reader { text, file };
+    let doc = DeTable::parse(text).map_err(|err| {
+        // toml's message is one sentence; the location goes in front, as for our own errors.
+        let line = err.span().map(|s| reader.line_of(s.start));
+        let message = format!("invalid TOML: {}", err.message().trim_end().replace('\n', " "));
+        ConfigError { file: file.to_owned(), line, message }
+    })?;
+    let doc = doc.get_ref();
+
+    for (key, _) in sorted(doc) {
+        if key.get_ref() != "dist" {
+            let hint = did_you_mean(key.get_ref(), ["dist"]);
+            return Err(reader.error(key.span(), format!("unknown table `[{}]`{hint}; release settings go in [dist]", key.get_ref())));
+        }
+    }
+    let Some((dist_key, dist)) = doc.iter().find(|(k, _)| k.get_ref() == "dist") else {
+        return Err(reader.error(0..0, "no [dist] table; add one with at least `app = \"<package>\"`".into()));
+    };
+    let DeValue::Table(dist) = dist.get_ref() else {
+        return Err(reader.error(dist_key.span(), "`dist` must be a table: write `[dist]` above its keys".into()));
+    };
+
+    for (key, _) in sorted(dist) {
+        if !DIST_KEYS.contains(&key.get_ref().as_ref()) {
+            let hint = did_you_mean(key.get_ref(), DIST_KEYS.iter().copied());
+            return Err(reader.error(key.span(), format!("unknown key `[dist].{}`{hint}", key.get_ref())));
+        }
+    }
+    let get = |name: &str| dist.iter().find(|(k, _)| k.get_ref() == name).map(|(_, v)| v);
+
+    let app = match get("app") {
+        Some(v) => reader.string(v, "app")?.to_owned(),
+        None => return Err(reader.error(dist_key.span(), "missing `[dist].app`: name the package to release, e.g. `app = \"mycli\"`".into())),
+    };
+
+    let targets = match get("targets") {
+        None => target::default_targets(),
+        Some(v) => {
+            let items = reader.strings(v, "targets")?;
+            if items.is_empty() {
+                return Err(reader.error(v.span(), "`[dist].targets` is empty: list at least one target, or remove the key for the defaults".into()));
+            }
+            let mut targets: Vec<Target> = Vec::new();
+            for (triple, span) in items {
+                let target = Target::parse(triple).map_err(|e| reader.error(span.clone(), format!("`[dist].targets`: {e}")))?;
+                if targets.contains(&target) {
+                    return Err(reader.error(span, format!("`[dist].targets` lists `{triple}` twice")));
+                }
+                targets.push(target);
+            }
+            targets
+        }
+    };
+
+    let include = match get("include") {
+        None => None,
+        Some(v) => {
+            let mut files = Vec::new();
+            for (path, span) in reader.strings(v, "include")? {
+                if path.is_empty() || Path::new(path).is_absolute() || Path::new(path).components().any(|c| c.as_os_str() == "..") {
+                    return Err(reader.error(span, format!("`[dist].include`: `{path}` must be a path inside the workspace, relative to its root")));
+                }
+                if files.iter().any(|f| f == path) {
+                    return Err(reader.error(span, format!("`[dist].include` lists `{path}` twice")));
+                }
+                files.push(path.to_owned());
+            }
+            Some(files)
+        }
+    };
+
+    if let Some(v) = get("checksum") {
+        let algo = reader.string(v, "checksum")?;
+        if algo != "sha256" {
+            return Err(reader.error(v.span(), format!("`[dist].checksum = \"{algo}\"` is not supported; use \"sha256\"")));
+        }
+    }
+
+    let unix_archive = match get("unix-archive") {
+        None => ArchiveFormat::TarXz,
+        Some(v) => {
+            let ext = reader.string(v, "unix-archive")?;
+            ArchiveFormat::from_extension(ext).ok_or_else(|| {
+                reader.error(v.span(), format!("`[dist].unix-archive = \"{ext}\"` is not supported; use \".tar.xz\" or \".tar.gz\""))
+            })?
+        }
+    };
+
+    Ok(DistConfig { app, targets, include, unix_archive })
+}
+
+type Entry<'a, 'i> = (&'a Spanned<std::borrow::Cow<'i, str>>, &'a Spanned<DeValue<'i>>);
+
+/// Table entries in file order, so the first mistake reported is the first in the file.
+fn sorted<'a, 'i>(table: &'a DeTable<'i>) -> Vec<Entry<'a, 'i>> {
+    let mut entries: Vec<_> = table.iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    entries
+}
+
+struct Reader<'t> {
+    text: &'t str,
+    file: &'t Path,
+}
+
+impl Reader<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+    }
+
+    fn error(&self, span: std::ops::Range<usize>, message: String) -> ConfigError {
+        ConfigError { file: self.file.to_owned(), line: Some(self.line_of(span.start)), message }
+    }
+
+    fn string<'v>(&self, value: &'v Spanned<DeValue<'_>>, key: &str) -> Result<&'v str, ConfigError> {
+        match value.get_ref() {
+            DeValue::String(s) => Ok(s.as_ref()),
+            other => Err(self.error(value.span(), format!("`[dist].{key}` must be a string, found {}", other.type_str()))),
+        }
+    }
+
+    fn strings<'v>(&self, value: &'v Spanned<DeValue<'_>>, key: &str) -> Result<Vec<(&'v str, std::ops::Range<usize>)>, ConfigError> {
+        let DeValue::Array(items) = value.get_ref() else {
+            let found = value.get_ref().type_str();
+            return Err(self.error(value.span(), format!("`[dist].{key}` must be an array of strings, found {found}")));
+        };
+        items
+            .iter()
+            .map(|item| match item.get_ref() {
+                DeValue::String(s) => Ok((s.as_ref(), item.span())),
+                other => Err(self.error(item.span(), format!("`[dist].{key}` must hold strings, found {}", other.type_str()))),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_err(text: &str) -> String {
+        parse(text, Path::new("dist-workspace.toml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_a_full_config() {
+        let cfg = parse(
+            "[dist]\napp = \"mycli\"\ntargets = [\"x86_64-unknown-linux-musl\"]\ninclude = [\"README.md\"]\nchecksum = \"sha256\"\nunix-archive = \".tar.gz\"\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        assert_eq!(cfg.app, "mycli");
+        assert_eq!(cfg.targets[0].triple, "x86_64-unknown-linux-musl");
+        assert_eq!(cfg.include, Some(vec!["README.md".to_owned()]));
+        assert_eq!(cfg.unix_archive, ArchiveFormat::TarGz);
+    }
+
+    #[test]
+    fn defaults_when_keys_are_absent() {
+        let cfg = parse("[dist]\napp = \"mycli\"\n", Path::new("x")).unwrap();
+        assert_eq!(cfg.targets, target::default_targets());
+        assert_eq!(cfg.include, None);
+        assert_eq!(cfg.unix_archive, ArchiveFormat::TarXz);
+    }
+
+    #[test]
+    fn unknown_key_names_key_line_and_closest() {
+        let err = parse_err("[dist]\napp = \"mycli\"\ntarget = [\"x86_64-unknown-linux-musl\"]\n");
+        assert_eq!(err, "dist-workspace.toml:3: unknown key `[dist].target`; did you mean `targets`?");
+    }
+
+    #[test]
+    fn syntax_error_is_one_line_with_line_number() {
+        let err = parse_err("[dist]\napp = \"mycli\nx = 1\n");
+        assert!(err.starts_with("dist-workspace.toml:2: invalid TOML:"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_empty_and_duplicate_targets() {
+        assert!(parse_err("[dist]\napp = 1\n").contains("`[dist].app` must be a string, found integer"));
+        assert!(parse_err("[dist]\napp = \"a\"\ntargets = \"x86_64-unknown-linux-musl\"\n").contains("must be an array of strings"));
+        assert!(parse_err("[dist]\napp = \"a\"\ntargets = []\n").contains(":3: `[dist].targets` is empty"));
+        let dup = "[dist]\napp = \"a\"\ntargets = [\"x86_64-unknown-linux-musl\",\n \"x86_64-unknown-linux-musl\"]\n";
+        assert!(parse_err(dup).contains(":4: `[dist].targets` lists `x86_64-unknown-linux-musl` twice"));
+    }
+
+    #[test]
+    fn misspelt_target_and_unknown_table() {
+        let err = parse_err("[dist]\napp = \"a\"\ntargets = [\"x86_64-unknown-linux-mulс\"]\n");
+        assert!(err.contains(":3:") && err.contains("did you mean `x86_64-unknown-linux-musl`"), "{err}");
+        assert!(parse_err("[dits]\napp = \"a\"\n").contains("unknown table `[dits]`; did you mean `dist`?"));
+        assert!(parse_err("").contains("no [dist] table"));
+    }
+
+    #[test]
+    fn unsupported_values() {
+        assert!(parse_err("[dist]\napp = \"a\"\nchecksum = \"md5\"\n").contains("use \"sha256\""));
+        assert!(parse_err("[dist]\napp = \"a\"\nunix-archive = \".rar\"\n").contains(":3:"));
+        assert!(parse_err("[dist]\napp = \"a\"\ninclude = [\"../secret\"]\n").contains("inside the workspace"));
+    }
+}

@@ -1,0 +1,169 @@
+//! `cargo xtask dist`: build, package, checksum and verify release archives.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+use crate::config::{self, ConfigError};
+use crate::linkage::{self, LinkagePolicy};
+use crate::manifest::{self, Manifest, ManifestArtifact};
+use crate::package::{self, ArchiveFile};
+use crate::plan::{self, ArtifactPlan, Plan};
+use crate::{atomic, checksum, compile, toolchain, verify, workspace};
+
+pub(crate) struct Options {
+    pub(crate) targets: Vec<String>,
+    pub(crate) json: bool,
+}
+
+pub(crate) fn run(options: Options) -> Result<()> {
+    let sh = Shell::new()?;
+    let ws = workspace::load(&sh)?;
+    let config = config::load(&ws.root)?;
+    let as_config_error = |err: anyhow::Error| ConfigError { file: ws.root.join(config::FILE_NAME), line: None, message: format!("{err:#}") };
+    let app = ws.app(&config.app).map_err(as_config_error)?;
+    let sde = source_date_epoch(&sh, &ws.root)?;
+    let plan = plan::make(&config, app, &ws.root, &options.targets, sde).map_err(as_config_error)?;
+
+    let dist_dir = ws.dist_dir();
+    fs::create_dir_all(&dist_dir).with_context(|| format!("creating {}", dist_dir.display()))?;
+    remove_stale(&dist_dir, &plan)?;
+
+    let mut artifacts = Vec::new();
+    for artifact in &plan.artifacts {
+        artifacts.push(make_artifact(&sh, &ws, app, &plan, artifact, &dist_dir)?);
+    }
+
+    let sums: Vec<(String, String)> = artifacts.iter().map(|a| (a.sha256.clone(), a.name.clone())).collect();
+    atomic::write(&dist_dir.join(checksum::SUMS_FILE), checksum::format_sums(&sums).as_bytes())?;
+    let manifest = Manifest { app: plan.app.clone(), version: plan.version.clone(), source_date_epoch: sde, artifacts };
+    atomic::write(&dist_dir.join(manifest::FILE_NAME), manifest.to_json().as_bytes())?;
+
+    eprintln!("==> verifying {}", dist_dir.display());
+    verify::verify_dist_dir(&dist_dir)?;
+
+    if options.json {
+        print!("{}", manifest.to_json());
+    } else {
+        print_table(&manifest, &dist_dir);
+    }
+    Ok(())
+}
+
+fn make_artifact(
+    sh: &Shell,
+    ws: &workspace::Workspace,
+    app: &workspace::Package,
+    plan: &Plan,
+    artifact: &ArtifactPlan,
+    dist_dir: &Path,
+) -> Result<ManifestArtifact> {
+    let target = &artifact.target;
+    eprintln!("==> building {} {} for {}", plan.app, plan.version, target.triple);
+    toolchain::ensure_target(sh, target)?;
+    let built = compile::build(sh, ws, app, target, plan.source_date_epoch)?;
+    let built_names: Vec<&str> = built.iter().map(|b| b.name.as_str()).collect();
+    if let Some(missing) = artifact.bins.iter().find(|b| !built_names.contains(&b.as_str())) {
+        bail!("cargo built {} for {} but not its binary `{missing}`", app.name, target.triple);
+    }
+
+    let policy = LinkagePolicy { target: Some(target.clone()) };
+    let mut files = Vec::new();
+    let mut binaries = Vec::new();
+    let mut linkage_kind = String::new();
+    for bin in &built {
+        let data = fs::read(&bin.path).with_context(|| format!("reading the built binary {}", bin.path.display()))?;
+        let report = linkage::inspect(&data).with_context(|| format!("inspecting {}", bin.path.display()))?;
+        let verdict = policy.judge(&report);
+        if !verdict.passed() {
+            eprint!("{}", linkage::render(&bin.path.display().to_string(), &report, &verdict));
+            bail!("{} for {} is not a static executable; refusing to package it", bin.name, target.triple);
+        }
+        linkage_kind = report.linking.describe().to_owned();
+        let exe = target.exe_name(&bin.name);
+        binaries.push(format!("{}/{exe}", artifact.stem));
+        files.push(ArchiveFile { path: exe, data, executable: true });
+    }
+    for include in &artifact.includes {
+        let data = fs::read(&include.source).with_context(|| format!("reading include file {}", include.source.display()))?;
+        files.push(ArchiveFile { path: include.name.clone(), data, executable: false });
+    }
+
+    let name = artifact.file_name();
+    let raw: usize = files.iter().map(|f| f.data.len()).sum();
+    eprintln!("    packaging {name} ({})", human_size(raw as u64));
+    let bytes = package::write_archive(artifact.format, &artifact.stem, &files, plan.source_date_epoch)
+        .with_context(|| format!("packaging {name}"))?;
+    let sha256 = checksum::sha256_hex(&bytes);
+    atomic::write(&dist_dir.join(&name), &bytes)?;
+    atomic::write(&dist_dir.join(format!("{name}.sha256")), checksum::format_sums(&[(sha256.clone(), name.clone())]).as_bytes())?;
+    eprintln!("    wrote {name} ({})", human_size(bytes.len() as u64));
+    Ok(ManifestArtifact { name, target: target.triple.to_owned(), size: bytes.len() as u64, sha256, binaries, linkage: linkage_kind })
+}
+
+/// Removes archives, checksums and half-written files that this run does not produce,
+/// so an earlier version's artifacts never reach the new SHA256SUMS.
+fn remove_stale(dist_dir: &Path, plan: &Plan) -> Result<()> {
+    let keep: Vec<String> = plan.artifacts.iter().flat_map(|a| [a.file_name(), format!("{}.sha256", a.file_name())]).collect();
+    for entry in fs::read_dir(dist_dir).with_context(|| format!("listing {}", dist_dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = atomic::is_partial(&name) || package::ArchiveFormat::of_file(&name).is_some() || name.ends_with(".sha256");
+        if ours && !keep.contains(&name) && entry.file_type()?.is_file() {
+            eprintln!("    removing stale {name}");
+            fs::remove_file(entry.path()).with_context(|| format!("removing {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// SOURCE_DATE_EPOCH from the environment, else the last commit's time.
+fn source_date_epoch(sh: &Shell, root: &Path) -> Result<u64> {
+    if let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") {
+        return value.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH=`{value}` is not a number of seconds"));
+    }
+    let _dir = sh.push_dir(root);
+    let out = cmd!(sh, "git log -1 --format=%ct").quiet().ignore_stderr().ignore_status().output();
+    match out {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            text.trim().parse().with_context(|| format!("`git log -1 --format=%ct` printed `{}`", text.trim()))
+        }
+        _ => {
+            // Not a git checkout (e.g. a source tarball): a fixed date keeps builds reproducible.
+            eprintln!("    note: no SOURCE_DATE_EPOCH and no git history; dating files 1980-01-01");
+            Ok(315_532_800)
+        }
+    }
+}
+
+pub(crate) fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+fn print_table(manifest: &Manifest, dist_dir: &Path) {
+    let width = manifest.artifacts.iter().map(|a| a.name.len()).max().unwrap_or(4).max(4);
+    println!("{:<width$}  {:>10}  {:<12}  linkage", "file", "size", "sha256");
+    for a in &manifest.artifacts {
+        println!("{:<width$}  {:>10}  {:<12}  {}", a.name, human_size(a.size), &a.sha256[..12], a.linkage);
+    }
+    println!("in {} (with {} and {})", dist_dir.display(), checksum::SUMS_FILE, manifest::FILE_NAME);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(2048), "2.0 KiB");
+        assert_eq!(human_size(5 * 1024 * 1024 + 300_000), "5.3 MiB");
+    }
+}

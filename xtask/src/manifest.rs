@@ -1,0 +1,105 @@
+//! `dist-manifest.json`: what was released, for people, CI jobs and `verify`.
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+pub(crate) const FILE_NAME: &str = "dist-manifest.json";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Manifest {
+    pub(crate) app: String,
+    pub(crate) version: String,
+    pub(crate) source_date_epoch: u64,
+    pub(crate) artifacts: Vec<ManifestArtifact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ManifestArtifact {
+    pub(crate) name: String,
+    pub(crate) target: String,
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
+    /// Paths of the executables inside the archive.
+    pub(crate) binaries: Vec<String>,
+    /// `static`, `static-pie`, …: the linkage verdict given when it was built.
+    pub(crate) linkage: String,
+}
+
+impl Manifest {
+    pub(crate) fn to_json(&self) -> String {
+        let artifacts: Vec<Value> = self
+            .artifacts
+            .iter()
+            .map(|a| {
+                json!({
+                    "name": a.name,
+                    "kind": "executable-archive",
+                    "target": a.target,
+                    "size": a.size,
+                    "sha256": a.sha256,
+                    "binaries": a.binaries,
+                    "linkage": a.linkage,
+                })
+            })
+            .collect();
+        let doc = json!({
+            "app": self.app,
+            "version": self.version,
+            "source_date_epoch": self.source_date_epoch,
+            "artifacts": artifacts,
+        });
+        let mut text = serde_json::to_string_pretty(&doc).expect("JSON values always serialise");
+        text.push('\n');
+        text
+    }
+
+    pub(crate) fn from_json(text: &str) -> Result<Manifest> {
+        let v: Value = serde_json::from_str(text).context("not valid JSON")?;
+        let s = |v: &Value, key: &str| -> Result<String> { v[key].as_str().map(str::to_owned).with_context(|| format!("missing string `{key}`")) };
+        let artifacts = v["artifacts"]
+            .as_array()
+            .context("missing `artifacts`")?
+            .iter()
+            .map(|a| {
+                Ok(ManifestArtifact {
+                    name: s(a, "name")?,
+                    target: s(a, "target")?,
+                    size: a["size"].as_u64().context("missing `size`")?,
+                    sha256: s(a, "sha256")?,
+                    binaries: a["binaries"].as_array().context("missing `binaries`")?.iter().filter_map(|b| b.as_str().map(str::to_owned)).collect(),
+                    linkage: s(a, "linkage")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Manifest {
+            app: s(&v, "app")?,
+            version: s(&v, "version")?,
+            source_date_epoch: v["source_date_epoch"].as_u64().context("missing `source_date_epoch`")?,
+            artifacts,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let m = Manifest {
+            app: "mycli".into(),
+            version: "0.1.0".into(),
+            source_date_epoch: 42,
+            artifacts: vec![ManifestArtifact {
+                name: "mycli-0.1.0-x86_64-unknown-linux-musl.tar.xz".into(),
+                target: "x86_64-unknown-linux-musl".into(),
+                size: 10,
+                sha256: "ab".repeat(32),
+                binaries: vec!["mycli-0.1.0-x86_64-unknown-linux-musl/mycli".into()],
+                linkage: "static-pie".into(),
+            }],
+        };
+        assert_eq!(Manifest::from_json(&m.to_json()).unwrap(), m);
+        assert!(Manifest::from_json("{}").is_err());
+    }
+}

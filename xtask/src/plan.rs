@@ -1,0 +1,154 @@
+//! Config + workspace → the list of artifacts to make. Pure: no cargo, no files written.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use crate::config::DistConfig;
+use crate::package::ArchiveFormat;
+use crate::target::Target;
+use crate::workspace::Package;
+
+/// Everything `dist` will produce.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) app: String,
+    pub(crate) version: String,
+    pub(crate) source_date_epoch: u64,
+    pub(crate) artifacts: Vec<ArtifactPlan>,
+}
+
+/// One archive: which target, what goes in, what it is called.
+#[derive(Debug, Clone)]
+pub(crate) struct ArtifactPlan {
+    pub(crate) target: Target,
+    pub(crate) format: ArchiveFormat,
+    /// `<bin>-<version>-<target>`, ripgrep's naming; also the archive's top directory.
+    pub(crate) stem: String,
+    pub(crate) bins: Vec<String>,
+    pub(crate) includes: Vec<IncludeFile>,
+}
+
+impl ArtifactPlan {
+    pub(crate) fn file_name(&self) -> String {
+        format!("{}{}", self.stem, self.format.extension())
+    }
+}
+
+/// A file shipped next to the binaries, at the archive's top level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IncludeFile {
+    pub(crate) source: PathBuf,
+    pub(crate) name: String,
+}
+
+/// Decides the artifacts. `selected` (from `--target`) narrows the configured targets.
+pub(crate) fn make(config: &DistConfig, app: &Package, root: &Path, selected: &[String], source_date_epoch: u64) -> Result<Plan> {
+    let targets = if selected.is_empty() {
+        config.targets.clone()
+    } else {
+        let mut chosen: Vec<Target> = Vec::new();
+        for triple in selected {
+            let target = Target::parse(triple)?;
+            if !config.targets.contains(&target) {
+                let configured: Vec<&str> = config.targets.iter().map(|t| t.triple).collect();
+                bail!("--target {triple} is not in [dist].targets of dist-workspace.toml (configured: {}); add it there first", configured.join(", "));
+            }
+            if !chosen.contains(&target) {
+                chosen.push(target);
+            }
+        }
+        chosen
+    };
+    let includes = includes(config, root)?;
+    // The archive is named after the app's main binary, as ripgrep's is after `rg`.
+    let main_bin = app.bins.iter().find(|b| **b == app.name).unwrap_or(&app.bins[0]);
+    let artifacts = targets
+        .into_iter()
+        .map(|target| ArtifactPlan {
+            stem: format!("{main_bin}-{}-{}", app.version, target.triple),
+            format: config.unix_archive,
+            bins: app.bins.clone(),
+            includes: includes.clone(),
+            target,
+        })
+        .collect();
+    Ok(Plan { app: app.name.clone(), version: app.version.clone(), source_date_epoch, artifacts })
+}
+
+fn includes(config: &DistConfig, root: &Path) -> Result<Vec<IncludeFile>> {
+    let paths: Vec<String> = match &config.include {
+        Some(paths) => paths.clone(),
+        None => {
+            // Default: the README and licence files, whichever exist.
+            let mut found: Vec<String> = std::fs::read_dir(root)
+                .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+                .unwrap_or_default();
+            found.retain(|n| n == "README.md" || n.starts_with("LICENSE") || n.starts_with("LICENCE"));
+            found.sort();
+            found
+        }
+    };
+    let mut files: Vec<IncludeFile> = Vec::new();
+    for path in paths {
+        let source = root.join(&path);
+        if !source.is_file() {
+            let what = if source.is_dir() { "is a directory (list its files instead)" } else { "does not exist" };
+            bail!("`[dist].include`: `{path}` {what} in {}", root.display());
+        }
+        let name = Path::new(&path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if files.iter().any(|f| f.name == name) {
+            bail!("`[dist].include`: two files would be stored as `{name}` at the top of the archive");
+        }
+        files.push(IncludeFile { source, name });
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> Package {
+        Package { name: "mycli".into(), version: "1.2.3".into(), manifest_path: "/w/Cargo.toml".into(), bins: vec!["mycli".into()] }
+    }
+
+    fn config(include: Option<Vec<String>>) -> DistConfig {
+        DistConfig {
+            app: "mycli".into(),
+            targets: crate::target::default_targets(),
+            include,
+            unix_archive: ArchiveFormat::TarXz,
+        }
+    }
+
+    fn root() -> PathBuf {
+        // The workspace root: it has README.md and the licence files.
+        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    }
+
+    #[test]
+    fn names_follow_ripgrep() {
+        let plan = make(&config(Some(vec!["README.md".into()])), &app(), &root(), &[], 0).unwrap();
+        assert_eq!(plan.artifacts[0].file_name(), "mycli-1.2.3-x86_64-unknown-linux-musl.tar.xz");
+        assert_eq!(plan.artifacts[0].includes[0].name, "README.md");
+    }
+
+    #[test]
+    fn default_includes_readme_and_licences() {
+        let plan = make(&config(None), &app(), &root(), &[], 0).unwrap();
+        let names: Vec<&str> = plan.artifacts[0].includes.iter().map(|i| i.name.as_str()).collect();
+        assert!(names.contains(&"README.md"), "{names:?}");
+        assert!(names.iter().any(|n| n.starts_with("LICENSE")), "{names:?}");
+    }
+
+    #[test]
+    fn bad_selection_and_includes_are_errors() {
+        let err = make(&config(None), &app(), &root(), &["x86_64-unknown-linux-gnu".into()], 0).unwrap_err();
+        assert!(err.to_string().contains("release `x86_64-unknown-linux-musl` instead"), "{err}");
+        let err = make(&config(Some(vec!["NOPE.md".into()])), &app(), &root(), &[], 0).unwrap_err();
+        assert!(err.to_string().contains("`NOPE.md` does not exist"), "{err}");
+        let err = make(&config(Some(vec!["crates".into()])), &app(), &root(), &[], 0).unwrap_err();
+        assert!(err.to_string().contains("is a directory"), "{err}");
+    }
+}

@@ -1,0 +1,168 @@
+//! The proof: run the binary with `--version` inside an empty root that holds
+//! nothing but the binary, as on a system without the standard loader (NixOS).
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::target::Arch;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SmokeOutcome {
+    /// It ran and printed the expected version; holds its first output line.
+    Passed(String),
+    /// It could not be tried here; holds why.
+    Skipped(String),
+    /// It was tried and did not work; holds what happened.
+    Failed(String),
+}
+
+/// Under CI a skipped smoke test is a hole, not a pass.
+pub(crate) fn skips_fail() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// How we can get an empty root on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    Chroot,
+    UnshareChroot,
+}
+
+fn isolation() -> Result<Isolation, String> {
+    if !on_path("chroot") {
+        return Err("`chroot` is not installed".into());
+    }
+    if effective_uid() == Some(0) {
+        return Ok(Isolation::Chroot);
+    }
+    if on_path("unshare") {
+        return Ok(Isolation::UnshareChroot);
+    }
+    Err("not root, and `unshare` (for a user namespace) is not installed; run as root (e.g. `sudo`)".into())
+}
+
+fn effective_uid() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+}
+
+/// Runs `binary` (an ELF of `arch`) as `/<exe_name> --version` in an empty root;
+/// passes when it exits 0 and prints `expect`.
+pub(crate) fn run(binary: &[u8], arch: Option<Arch>, exe_name: &str, expect: &str) -> SmokeOutcome {
+    match (arch, Arch::host()) {
+        (Some(arch), Some(host)) if arch.runs_on(host) => {}
+        (arch, host) => {
+            let arch = arch.map_or("unknown", Arch::name);
+            let host = host.map_or(std::env::consts::ARCH, Arch::name);
+            return SmokeOutcome::Skipped(format!("a {arch} binary cannot run on this {host} machine"));
+        }
+    }
+    let isolation = match isolation() {
+        Ok(i) => i,
+        Err(why) => return SmokeOutcome::Skipped(format!("no empty root possible: {why}")),
+    };
+    let root = match EmptyRoot::with(binary, exe_name) {
+        Ok(root) => root,
+        Err(err) => return SmokeOutcome::Failed(format!("cannot prepare the empty root: {err}")),
+    };
+    let inside = format!("/{exe_name}");
+    let mut command = match isolation {
+        Isolation::Chroot => Command::new("chroot"),
+        Isolation::UnshareChroot => {
+            let mut c = Command::new("unshare");
+            c.args(["-r", "chroot"]);
+            c
+        }
+    };
+    command.arg(&root.path).arg(&inside).arg("--version");
+    let (status, stdout, stderr) = match run_with_timeout(command) {
+        Ok(result) => result,
+        Err(err) => return SmokeOutcome::Failed(err),
+    };
+    let stderr = stderr.trim();
+    if stderr.starts_with("unshare:") || stderr.starts_with("chroot: cannot change root") {
+        return SmokeOutcome::Skipped(format!("no empty root possible: {stderr}"));
+    }
+    if !status.success() {
+        let detail = if stderr.contains("No such file or directory") && stderr.contains("failed to run command") {
+            format!("it did not start in an empty root: `{stderr}` (its ELF interpreter or libraries are missing there)")
+        } else {
+            format!("`{exe_name} --version` exited with {status} in an empty root: {stderr}")
+        };
+        return SmokeOutcome::Failed(detail);
+    }
+    let first = stdout.lines().next().unwrap_or_default().to_owned();
+    if !stdout.contains(expect) {
+        return SmokeOutcome::Failed(format!("`{exe_name} --version` printed `{first}`, which does not contain `{expect}`"));
+    }
+    SmokeOutcome::Passed(first)
+}
+
+fn run_with_timeout(mut command: Command) -> Result<(std::process::ExitStatus, String, String), String> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("`--version` did not finish within {} s", TIMEOUT.as_secs()));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("waiting for the smoke run: {e}")),
+        }
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    // Output of `--version` is small; it fits the pipe buffers while we wait.
+    let _ = child.stdout.take().map(|mut s| s.read_to_string(&mut stdout));
+    let _ = child.stderr.take().map(|mut s| s.read_to_string(&mut stderr));
+    Ok((status, stdout, stderr))
+}
+
+/// A temporary directory holding only the binary; removed on drop.
+struct EmptyRoot {
+    path: PathBuf,
+}
+
+impl EmptyRoot {
+    fn with(binary: &[u8], exe_name: &str) -> std::io::Result<EmptyRoot> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("xtask-empty-root-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path)?;
+        let root = EmptyRoot { path };
+        let exe = root.path.join(exe_name);
+        fs::write(&exe, binary)?;
+        fs::set_permissions(&exe, fs::Permissions::from_mode(0o755))?;
+        // Read and execute for everyone, so a user namespace can enter it.
+        fs::set_permissions(&root.path, fs::Permissions::from_mode(0o755))?;
+        Ok(root)
+    }
+}
+
+impl Drop for EmptyRoot {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+

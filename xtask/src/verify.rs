@@ -1,0 +1,276 @@
+//! `cargo xtask verify`: prove that release archives are intact, safe to
+//! unpack, static, and start on a machine without a dynamic loader, or
+//! explain in plain words why any binary will not.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use xshell::Shell;
+
+use crate::linkage::{self, LinkagePolicy, Verdict};
+use crate::manifest::{self, Manifest};
+use crate::package::{self, ArchiveFormat, MemberKind};
+use crate::smoke::{self, SmokeOutcome};
+use crate::target::Target;
+use crate::{atomic, checksum, workspace};
+
+pub(crate) fn run(paths: Vec<PathBuf>) -> Result<()> {
+    if paths.is_empty() {
+        let ws = workspace::load(&Shell::new()?)?;
+        return verify_dist_dir(&ws.dist_dir());
+    }
+    let mut problems = Problems::default();
+    for path in &paths {
+        verify_path(path, &mut problems);
+    }
+    problems.finish(&format!("{} path(s)", paths.len()))
+}
+
+/// Problems found so far; each names the file it is about.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn push(&mut self, problem: String) {
+        eprintln!("    FAIL {problem}");
+        self.0.push(problem);
+    }
+
+    fn finish(self, what: &str) -> Result<()> {
+        if self.0.is_empty() {
+            eprintln!("==> {what}: all checks passed");
+            return Ok(());
+        }
+        bail!("{} problem(s) in {what}: {}", self.0.len(), self.0.join("; "))
+    }
+}
+
+/// Checks `target/dist` as `dist` left it: sums, manifest, archives, binaries.
+pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        bail!("{} does not exist; run `cargo xtask dist` first", dir.display());
+    }
+    let mut problems = Problems::default();
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names.iter().filter(|n| atomic::is_partial(n)) {
+        problems.push(format!("{name}: left half-written by an interrupted run; run `cargo xtask dist` again"));
+    }
+
+    let manifest_path = dir.join(manifest::FILE_NAME);
+    let manifest = fs::read_to_string(&manifest_path)
+        .with_context(|| format!("reading {}; run `cargo xtask dist` first", manifest_path.display()))
+        .and_then(|text| Manifest::from_json(&text).with_context(|| format!("{} is malformed", manifest_path.display())))?;
+    let sums_path = dir.join(checksum::SUMS_FILE);
+    let sums = fs::read_to_string(&sums_path)
+        .with_context(|| format!("reading {}", sums_path.display()))
+        .and_then(|text| checksum::parse_sums(&text).with_context(|| format!("{} is malformed", sums_path.display())))?;
+
+    for (hex, name) in &sums {
+        match fs::read(dir.join(name)) {
+            Ok(bytes) if checksum::sha256_hex(&bytes) == *hex => {}
+            Ok(_) => problems.push(format!("{name}: does not match its line in {}", checksum::SUMS_FILE)),
+            Err(err) => problems.push(format!("{name}: listed in {} but cannot be read ({err})", checksum::SUMS_FILE)),
+        }
+    }
+    for name in names.iter().filter(|n| ArchiveFormat::of_file(n).is_some() && !atomic::is_partial(n)) {
+        if !sums.iter().any(|(_, n)| n == name) {
+            problems.push(format!("{name}: not listed in {}; it is not part of this release", checksum::SUMS_FILE));
+        }
+        if !manifest.artifacts.iter().any(|a| a.name == *name) {
+            problems.push(format!("{name}: not listed in {}", manifest::FILE_NAME));
+        }
+    }
+
+    for artifact in &manifest.artifacts {
+        eprintln!("==> {}", artifact.name);
+        let path = dir.join(&artifact.name);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                problems.push(format!("{}: listed in {} but cannot be read ({err})", artifact.name, manifest::FILE_NAME));
+                continue;
+            }
+        };
+        let hex = checksum::sha256_hex(&bytes);
+        if hex != artifact.sha256 {
+            problems.push(format!("{}: sha256 differs from {}", artifact.name, manifest::FILE_NAME));
+        }
+        if !sums.iter().any(|(h, n)| *n == artifact.name && *h == hex) {
+            problems.push(format!("{}: no matching line in {}", artifact.name, checksum::SUMS_FILE));
+        }
+        check_sidecar(&path, &artifact.name, &hex, &mut problems);
+        let target = match Target::parse(&artifact.target) {
+            Ok(t) => Some(t),
+            Err(err) => {
+                problems.push(format!("{}: {err:#}", artifact.name));
+                None
+            }
+        };
+        let stem = stem_of(&artifact.name);
+        let version = manifest.version.as_str();
+        check_archive(&artifact.name, &bytes, stem, target, Some(&artifact.binaries), Some(version), &mut problems);
+    }
+    problems.finish(&dir.display().to_string())
+}
+
+/// `<archive>.sha256` next to the archive must name it and match.
+fn check_sidecar(path: &Path, name: &str, hex: &str, problems: &mut Problems) {
+    let sidecar = format!("{name}.sha256");
+    match fs::read_to_string(path.with_file_name(&sidecar)).map(|t| checksum::parse_sums(&t)) {
+        Ok(Ok(entries)) if entries.iter().any(|(h, n)| h == hex && n == name) => eprintln!("    checksums match"),
+        Ok(Ok(_)) => problems.push(format!("{name}: does not match {sidecar}")),
+        Ok(Err(err)) => problems.push(format!("{sidecar}: {err:#}")),
+        Err(err) => problems.push(format!("{sidecar}: cannot be read ({err})")),
+    }
+}
+
+fn stem_of(name: &str) -> &str {
+    ArchiveFormat::of_file(name).and_then(|f| name.strip_suffix(f.extension())).unwrap_or(name)
+}
+
+/// Layout, linkage and smoke checks of one archive's contents.
+fn check_archive(
+    name: &str,
+    bytes: &[u8],
+    stem: &str,
+    target: Option<Target>,
+    binaries: Option<&[String]>,
+    version: Option<&str>,
+    problems: &mut Problems,
+) {
+    let Some(format) = ArchiveFormat::of_file(name) else {
+        problems.push(format!("{name}: not a known archive type"));
+        return;
+    };
+    let members = match package::read_archive(format, bytes) {
+        Ok(m) => m,
+        Err(err) => {
+            problems.push(format!("{name}: cannot be unpacked: {err:#}"));
+            return;
+        }
+    };
+    let layout = package::layout_problems(&members, stem);
+    if layout.is_empty() {
+        eprintln!("    layout: one top directory `{stem}/`, {} entries", members.len());
+    }
+    for problem in layout {
+        problems.push(format!("{name}: {problem}"));
+    }
+
+    // Which members are the binaries: the manifest says, else every executable file.
+    let wanted: Vec<String> = match binaries {
+        Some(list) => list.to_vec(),
+        None => members.iter().filter(|m| m.kind == MemberKind::File && m.mode & 0o111 != 0).map(|m| m.path.clone()).collect(),
+    };
+    if wanted.is_empty() {
+        problems.push(format!("{name}: holds no executable"));
+    }
+    let policy = LinkagePolicy { target };
+    for path in &wanted {
+        let Some(member) = members.iter().find(|m| m.path == *path && m.kind == MemberKind::File) else {
+            problems.push(format!("{name}: binary `{path}` is missing"));
+            continue;
+        };
+        if member.mode & 0o111 == 0 {
+            problems.push(format!("{name}: `{path}` is not executable (mode {:o})", member.mode));
+        }
+        let exe = path.rsplit('/').next().unwrap_or(path);
+        check_binary(&format!("{name}: {exe}"), &member.data, &policy, problems);
+        // The version the binary must print: from the manifest, else from `<bin>-<version>-<target>`.
+        let expect = version.map(str::to_owned).or_else(|| {
+            let triple = policy.target.as_ref()?.triple;
+            stem.strip_prefix(&format!("{exe}-"))?.strip_suffix(&format!("-{triple}")).map(str::to_owned)
+        });
+        match expect {
+            Some(expect) => smoke_check(&format!("{name}: {exe}"), &member.data, exe, &expect, problems),
+            None => eprintln!("    smoke test skipped for {exe}: the archive name does not say which version to expect"),
+        }
+    }
+}
+
+/// Linkage report and verdict for one binary; returns whether it passed.
+fn check_binary(label: &str, data: &[u8], policy: &LinkagePolicy, problems: &mut Problems) {
+    match linkage::inspect(data) {
+        Ok(report) => {
+            let verdict = policy.judge(&report);
+            eprint!("{}", indent(&linkage::render(label, &report, &verdict)));
+            if let Verdict::Fail(reasons) = verdict {
+                problems.push(format!("{label}: {}", reasons.join("; ")));
+            }
+        }
+        Err(err) => problems.push(format!("{label}: {err:#}")),
+    }
+}
+
+fn smoke_check(label: &str, data: &[u8], exe: &str, expect: &str, problems: &mut Problems) {
+    let arch = linkage::inspect(data).ok().and_then(|r| r.arch());
+    match smoke::run(data, arch, exe, expect) {
+        SmokeOutcome::Passed(line) => eprintln!("    smoke: `{line}` from an empty root"),
+        SmokeOutcome::Skipped(why) if smoke::skips_fail() => problems.push(format!("{label}: smoke test could not run under CI=true: {why}")),
+        SmokeOutcome::Skipped(why) => eprintln!("    smoke test SKIPPED: {why}"),
+        SmokeOutcome::Failed(why) => problems.push(format!("{label}: smoke test failed: {why}")),
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+/// A path on the command line: an archive, or any binary on the machine.
+fn verify_path(path: &Path, problems: &mut Problems) {
+    let shown = path.display().to_string();
+    eprintln!("==> {shown}");
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(err) => return problems.push(format!("{shown}: cannot be read ({err})")),
+    };
+    if meta.is_dir() {
+        return problems.push(format!("{shown}: is a directory; pass a binary or a release archive (or no path to check target/dist)"));
+    }
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(err) => return problems.push(format!("{shown}: cannot be read ({err})")),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if ArchiveFormat::of_file(&name).is_some() {
+        let hex = checksum::sha256_hex(&bytes);
+        if path.with_file_name(format!("{name}.sha256")).exists() {
+            check_sidecar(path, &name, &hex, problems);
+        }
+        let stem = stem_of(&name);
+        let target = triple_in(stem).and_then(|t| Target::parse(t).ok());
+        check_archive(&name, &bytes, stem, target, None, None, problems);
+    } else {
+        check_binary(&shown, &bytes, &LinkagePolicy { target: None }, problems);
+    }
+}
+
+/// The target triple an archive name ends with, if any: `<bin>-<version>-<triple>`.
+fn triple_in(stem: &str) -> Option<&str> {
+    // Triples have three or four dash-separated parts; try the longer first.
+    let parts: Vec<&str> = stem.split('-').collect();
+    [4, 3].into_iter().filter(|&n| parts.len() > n).find_map(|n| {
+        let start = stem.len() - parts[parts.len() - n..].join("-").len();
+        let candidate = &stem[start..];
+        Target::parse(candidate).is_ok().then_some(candidate)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_triple_in_archive_names() {
+        assert_eq!(triple_in("mycli-0.1.0-x86_64-unknown-linux-musl"), Some("x86_64-unknown-linux-musl"));
+        assert_eq!(triple_in("my-cli-1.0.0-rc-1-x86_64-unknown-linux-musl"), Some("x86_64-unknown-linux-musl"));
+        assert_eq!(triple_in("something"), None);
+        assert_eq!(stem_of("a-1-x.tar.xz"), "a-1-x");
+    }
+}

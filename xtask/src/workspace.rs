@@ -1,0 +1,132 @@
+//! The cargo workspace as `cargo metadata` describes it: where things are, what the app is.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use xshell::{Shell, cmd};
+
+use crate::suggest::did_you_mean;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Workspace {
+    pub(crate) root: PathBuf,
+    /// Cargo's target directory, honouring `CARGO_TARGET_DIR` and config.
+    pub(crate) target_dir: PathBuf,
+    pub(crate) packages: Vec<Package>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Package {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) manifest_path: PathBuf,
+    pub(crate) bins: Vec<String>,
+}
+
+impl Workspace {
+    /// Where release artifacts go: `dist/` inside the target directory.
+    pub(crate) fn dist_dir(&self) -> PathBuf {
+        self.target_dir.join("dist")
+    }
+
+    /// The package named `app`, which must have at least one binary.
+    pub(crate) fn app(&self, app: &str) -> Result<&Package> {
+        let Some(package) = self.packages.iter().find(|p| p.name == app) else {
+            let names: Vec<&str> = self.packages.iter().map(|p| p.name.as_str()).collect();
+            bail!(
+                "`[dist].app = \"{app}\"` is not a package of this workspace{} (packages: {})",
+                did_you_mean(app, names.iter().copied()),
+                names.join(", ")
+            );
+        };
+        if package.bins.is_empty() {
+            bail!("`[dist].app = \"{app}\"` has no binary target to release; add a `[[bin]]` or `src/main.rs`");
+        }
+        Ok(package)
+    }
+}
+
+/// Runs `cargo metadata` for the workspace containing the current directory.
+pub(crate) fn load(sh: &Shell) -> Result<Workspace> {
+    let json = cmd!(sh, "cargo metadata --format-version 1 --no-deps")
+        .read()
+        .context("running `cargo metadata` (is this inside the workspace?)")?;
+    parse_metadata(&json)
+}
+
+pub(crate) fn parse_metadata(json: &str) -> Result<Workspace> {
+    let v: Value = serde_json::from_str(json).context("parsing `cargo metadata` output")?;
+    let path = |v: &Value, key: &str| -> Result<PathBuf> {
+        v[key].as_str().map(PathBuf::from).with_context(|| format!("`cargo metadata` output has no `{key}`"))
+    };
+    let root = path(&v, "workspace_root")?;
+    let target_dir = path(&v, "target_directory")?;
+    let members: Vec<&str> = v["workspace_members"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let mut packages = Vec::new();
+    for p in v["packages"].as_array().into_iter().flatten() {
+        if !members.contains(&p["id"].as_str().unwrap_or_default()) {
+            continue;
+        }
+        let bins = p["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin")))
+            .filter_map(|t| t["name"].as_str().map(str::to_owned))
+            .collect();
+        packages.push(Package {
+            name: p["name"].as_str().context("package without a name")?.to_owned(),
+            version: p["version"].as_str().context("package without a version")?.to_owned(),
+            manifest_path: path(p, "manifest_path")?,
+            bins,
+        });
+    }
+    Ok(Workspace { root, target_dir, packages })
+}
+
+/// Cargo's home directory, whose paths must not leak into binaries.
+pub(crate) fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const METADATA: &str = r#"{
+        "packages": [
+            {"name": "mycli", "version": "1.2.3", "id": "path+file:///w/crates/mycli#1.2.3",
+             "manifest_path": "/w/crates/mycli/Cargo.toml",
+             "targets": [{"kind": ["lib"], "name": "mycli"}, {"kind": ["bin"], "name": "mycli"},
+                         {"kind": ["custom-build"], "name": "build-script-build"}]},
+            {"name": "xtask", "version": "0.1.0", "id": "path+file:///w/xtask#0.1.0",
+             "manifest_path": "/w/xtask/Cargo.toml", "targets": [{"kind": ["bin"], "name": "xtask"}]},
+            {"name": "helper", "version": "0.1.0", "id": "path+file:///w/crates/helper#0.1.0",
+             "manifest_path": "/w/crates/helper/Cargo.toml", "targets": [{"kind": ["lib"], "name": "helper"}]}
+        ],
+        "workspace_members": ["path+file:///w/crates/mycli#1.2.3", "path+file:///w/xtask#0.1.0",
+                              "path+file:///w/crates/helper#0.1.0"],
+        "workspace_root": "/w",
+        "target_directory": "/elsewhere/target"
+    }"#;
+
+    #[test]
+    fn finds_app_bins_and_target_dir() {
+        let ws = parse_metadata(METADATA).unwrap();
+        assert_eq!(ws.dist_dir(), Path::new("/elsewhere/target/dist"));
+        let app = ws.app("mycli").unwrap();
+        assert_eq!((app.version.as_str(), app.bins.clone()), ("1.2.3", vec!["mycli".to_owned()]));
+    }
+
+    #[test]
+    fn wrong_app_is_explained() {
+        let ws = parse_metadata(METADATA).unwrap();
+        let err = ws.app("mycl").unwrap_err().to_string();
+        assert!(err.contains("did you mean `mycli`"), "{err}");
+        let err = ws.app("helper").unwrap_err().to_string();
+        assert!(err.contains("has no binary target"), "{err}");
+    }
+}
