@@ -95,8 +95,11 @@ pub(crate) fn build(sh: &Shell, ws: &Workspace, app: &Package, target: &Target, 
         FlagsVia::Config(config) => command = command.arg("--config").arg(config),
         FlagsVia::EncodedEnv(encoded) => command = command.env("CARGO_ENCODED_RUSTFLAGS", encoded).env_remove("RUSTFLAGS"),
     }
-    // stdout carries JSON for us; cargo's progress and diagnostics go to stderr untouched.
-    let output = command.ignore_status().output().context("starting cargo")?;
+    // stdout carries JSON for us; cargo's progress and diagnostics go to
+    // stderr untouched, so a compile error reads exactly as cargo wrote it.
+    let mut command = std::process::Command::from(command);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::inherit());
+    let output = command.output().context("starting `cargo build`")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!("`cargo build` of {package} for {triple} failed (cargo's messages are above)");
