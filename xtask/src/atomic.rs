@@ -47,7 +47,8 @@ mod tests {
         let path = dir.join("a.tar.xz");
         write(&path, b"abc").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"abc");
-        let names: Vec<String> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> =
+            fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         assert_eq!(names, ["a.tar.xz"]);
         assert!(is_partial(&partial_name(&path).file_name().unwrap().to_string_lossy()));
         assert!(write(&dir.join("missing-dir/x"), b"x").is_err());

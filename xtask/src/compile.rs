@@ -66,7 +66,12 @@ pub(crate) enum FlagsVia {
     EncodedEnv(String),
 }
 
-pub(crate) fn flags_via(target: &Target, flags: &[String], encoded: Option<OsString>, plain: Option<OsString>) -> FlagsVia {
+pub(crate) fn flags_via(
+    target: &Target,
+    flags: &[String],
+    encoded: Option<OsString>,
+    plain: Option<OsString>,
+) -> FlagsVia {
     let user: Vec<String> = match (encoded, plain) {
         (Some(e), _) => e.to_string_lossy().split('\x1f').filter(|s| !s.is_empty()).map(String::from).collect(),
         (None, Some(p)) => p.to_string_lossy().split_whitespace().map(String::from).collect(),
@@ -79,7 +84,13 @@ pub(crate) fn flags_via(target: &Target, flags: &[String], encoded: Option<OsStr
 }
 
 /// Builds `app` for `target` with the dist profile and returns its executables.
-pub(crate) fn build(sh: &Shell, ws: &Workspace, app: &Package, target: &Target, source_date_epoch: u64) -> Result<Vec<BuiltBinary>> {
+pub(crate) fn build(
+    sh: &Shell,
+    ws: &Workspace,
+    app: &Package,
+    target: &Target,
+    source_date_epoch: u64,
+) -> Result<Vec<BuiltBinary>> {
     let triple = target.triple;
     let package = &app.name;
     let flags = rustflags(target, ws, crate::workspace::cargo_home().as_deref());
@@ -91,9 +102,16 @@ pub(crate) fn build(sh: &Shell, ws: &Workspace, app: &Package, target: &Target, 
     )
     .env("SOURCE_DATE_EPOCH", source_date_epoch.to_string())
     .quiet();
+    // Cargo puts host artifacts (build scripts) of profile `dist` in
+    // `<target>/dist/`, which is also our output directory; keep its
+    // intermediates elsewhere so target/dist holds little besides releases.
+    let build_dir = ws.target_dir.join("dist-build");
+    command = command.arg("--config").arg(format!("build.build-dir={}", toml_string(&build_dir.to_string_lossy())));
     match &via {
         FlagsVia::Config(config) => command = command.arg("--config").arg(config),
-        FlagsVia::EncodedEnv(encoded) => command = command.env("CARGO_ENCODED_RUSTFLAGS", encoded).env_remove("RUSTFLAGS"),
+        FlagsVia::EncodedEnv(encoded) => {
+            command = command.env("CARGO_ENCODED_RUSTFLAGS", encoded).env_remove("RUSTFLAGS")
+        }
     }
     // stdout carries JSON for us; cargo's progress and diagnostics go to
     // stderr untouched, so a compile error reads exactly as cargo wrote it.

@@ -74,7 +74,10 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
     for (key, _) in sorted(doc) {
         if key.get_ref() != "dist" {
             let hint = did_you_mean(key.get_ref(), ["dist"]);
-            return Err(reader.error(key.span(), format!("unknown table `[{}]`{hint}; release settings go in [dist]", key.get_ref())));
+            return Err(reader.error(
+                key.span(),
+                format!("unknown table `[{}]`{hint}; release settings go in [dist]", key.get_ref()),
+            ));
         }
     }
     let Some((dist_key, dist)) = doc.iter().find(|(k, _)| k.get_ref() == "dist") else {
@@ -94,7 +97,12 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
 
     let app = match get("app") {
         Some(v) => reader.string(v, "app")?.to_owned(),
-        None => return Err(reader.error(dist_key.span(), "missing `[dist].app`: name the package to release, e.g. `app = \"mycli\"`".into())),
+        None => {
+            return Err(reader.error(
+                dist_key.span(),
+                "missing `[dist].app`: name the package to release, e.g. `app = \"mycli\"`".into(),
+            ));
+        }
     };
 
     let targets = match get("targets") {
@@ -102,11 +110,15 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         Some(v) => {
             let items = reader.strings(v, "targets")?;
             if items.is_empty() {
-                return Err(reader.error(v.span(), "`[dist].targets` is empty: list at least one target, or remove the key for the defaults".into()));
+                return Err(reader.error(
+                    v.span(),
+                    "`[dist].targets` is empty: list at least one target, or remove the key for the defaults".into(),
+                ));
             }
             let mut targets: Vec<Target> = Vec::new();
             for (triple, span) in items {
-                let target = Target::parse(triple).map_err(|e| reader.error(span.clone(), format!("`[dist].targets`: {e}")))?;
+                let target =
+                    Target::parse(triple).map_err(|e| reader.error(span.clone(), format!("`[dist].targets`: {e}")))?;
                 if targets.contains(&target) {
                     return Err(reader.error(span, format!("`[dist].targets` lists `{triple}` twice")));
                 }
@@ -121,8 +133,14 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         Some(v) => {
             let mut files = Vec::new();
             for (path, span) in reader.strings(v, "include")? {
-                if path.is_empty() || Path::new(path).is_absolute() || Path::new(path).components().any(|c| c.as_os_str() == "..") {
-                    return Err(reader.error(span, format!("`[dist].include`: `{path}` must be a path inside the workspace, relative to its root")));
+                if path.is_empty()
+                    || Path::new(path).is_absolute()
+                    || Path::new(path).components().any(|c| c.as_os_str() == "..")
+                {
+                    return Err(reader.error(
+                        span,
+                        format!("`[dist].include`: `{path}` must be a path inside the workspace, relative to its root"),
+                    ));
                 }
                 if files.iter().any(|f| f == path) {
                     return Err(reader.error(span, format!("`[dist].include` lists `{path}` twice")));
@@ -136,7 +154,9 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
     if let Some(v) = get("checksum") {
         let algo = reader.string(v, "checksum")?;
         if algo != "sha256" {
-            return Err(reader.error(v.span(), format!("`[dist].checksum = \"{algo}\"` is not supported; use \"sha256\"")));
+            return Err(
+                reader.error(v.span(), format!("`[dist].checksum = \"{algo}\"` is not supported; use \"sha256\""))
+            );
         }
     }
 
@@ -145,7 +165,10 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         Some(v) => {
             let ext = reader.string(v, "unix-archive")?;
             ArchiveFormat::from_extension(ext).ok_or_else(|| {
-                reader.error(v.span(), format!("`[dist].unix-archive = \"{ext}\"` is not supported; use \".tar.xz\" or \".tar.gz\""))
+                reader.error(
+                    v.span(),
+                    format!("`[dist].unix-archive = \"{ext}\"` is not supported; use \".tar.xz\" or \".tar.gz\""),
+                )
             })?
         }
     };
@@ -180,11 +203,17 @@ impl Reader<'_> {
     fn string<'v>(&self, value: &'v Spanned<DeValue<'_>>, key: &str) -> Result<&'v str, ConfigError> {
         match value.get_ref() {
             DeValue::String(s) => Ok(s.as_ref()),
-            other => Err(self.error(value.span(), format!("`[dist].{key}` must be a string, found {}", other.type_str()))),
+            other => {
+                Err(self.error(value.span(), format!("`[dist].{key}` must be a string, found {}", other.type_str())))
+            }
         }
     }
 
-    fn strings<'v>(&self, value: &'v Spanned<DeValue<'_>>, key: &str) -> Result<Vec<(&'v str, std::ops::Range<usize>)>, ConfigError> {
+    fn strings<'v>(
+        &self,
+        value: &'v Spanned<DeValue<'_>>,
+        key: &str,
+    ) -> Result<Vec<(&'v str, std::ops::Range<usize>)>, ConfigError> {
         let DeValue::Array(items) = value.get_ref() else {
             let found = value.get_ref().type_str();
             return Err(self.error(value.span(), format!("`[dist].{key}` must be an array of strings, found {found}")));
@@ -193,7 +222,10 @@ impl Reader<'_> {
             .iter()
             .map(|item| match item.get_ref() {
                 DeValue::String(s) => Ok((s.as_ref(), item.span())),
-                other => Err(self.error(item.span(), format!("`[dist].{key}` must hold strings, found {}", other.type_str()))),
+                other => {
+                    Err(self
+                        .error(item.span(), format!("`[dist].{key}` must hold strings, found {}", other.type_str())))
+                }
             })
             .collect()
     }
@@ -244,7 +276,10 @@ mod tests {
     #[test]
     fn wrong_types_empty_and_duplicate_targets() {
         assert!(parse_err("[dist]\napp = 1\n").contains("`[dist].app` must be a string, found integer"));
-        assert!(parse_err("[dist]\napp = \"a\"\ntargets = \"x86_64-unknown-linux-musl\"\n").contains("must be an array of strings"));
+        assert!(
+            parse_err("[dist]\napp = \"a\"\ntargets = \"x86_64-unknown-linux-musl\"\n")
+                .contains("must be an array of strings")
+        );
         assert!(parse_err("[dist]\napp = \"a\"\ntargets = []\n").contains(":3: `[dist].targets` is empty"));
         let dup = "[dist]\napp = \"a\"\ntargets = [\"x86_64-unknown-linux-musl\",\n \"x86_64-unknown-linux-musl\"]\n";
         assert!(parse_err(dup).contains(":4: `[dist].targets` lists `x86_64-unknown-linux-musl` twice"));

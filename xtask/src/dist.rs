@@ -22,7 +22,11 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let sh = Shell::new()?;
     let ws = workspace::load(&sh)?;
     let config = config::load(&ws.root)?;
-    let as_config_error = |err: anyhow::Error| ConfigError { file: ws.root.join(config::FILE_NAME), line: None, message: format!("{err:#}") };
+    let as_config_error = |err: anyhow::Error| ConfigError {
+        file: ws.root.join(config::FILE_NAME),
+        line: None,
+        message: format!("{err:#}"),
+    };
     let app = ws.app(&config.app).map_err(as_config_error)?;
     let sde = source_date_epoch(&sh, &ws.root)?;
     let plan = plan::make(&config, app, &ws.root, &options.targets, sde).map_err(as_config_error)?;
@@ -87,7 +91,8 @@ fn make_artifact(
         files.push(ArchiveFile { path: exe, data, executable: true });
     }
     for include in &artifact.includes {
-        let data = fs::read(&include.source).with_context(|| format!("reading include file {}", include.source.display()))?;
+        let data =
+            fs::read(&include.source).with_context(|| format!("reading include file {}", include.source.display()))?;
         files.push(ArchiveFile { path: include.name.clone(), data, executable: false });
     }
 
@@ -98,19 +103,31 @@ fn make_artifact(
         .with_context(|| format!("packaging {name}"))?;
     let sha256 = checksum::sha256_hex(&bytes);
     atomic::write(&dist_dir.join(&name), &bytes)?;
-    atomic::write(&dist_dir.join(format!("{name}.sha256")), checksum::format_sums(&[(sha256.clone(), name.clone())]).as_bytes())?;
+    atomic::write(
+        &dist_dir.join(format!("{name}.sha256")),
+        checksum::format_sums(&[(sha256.clone(), name.clone())]).as_bytes(),
+    )?;
     eprintln!("    wrote {name} ({})", human_size(bytes.len() as u64));
-    Ok(ManifestArtifact { name, target: target.triple.to_owned(), size: bytes.len() as u64, sha256, binaries, linkage: linkage_kind })
+    Ok(ManifestArtifact {
+        name,
+        target: target.triple.to_owned(),
+        size: bytes.len() as u64,
+        sha256,
+        binaries,
+        linkage: linkage_kind,
+    })
 }
 
 /// Removes archives, checksums and half-written files that this run does not produce,
 /// so an earlier version's artifacts never reach the new SHA256SUMS.
 fn remove_stale(dist_dir: &Path, plan: &Plan) -> Result<()> {
-    let keep: Vec<String> = plan.artifacts.iter().flat_map(|a| [a.file_name(), format!("{}.sha256", a.file_name())]).collect();
+    let keep: Vec<String> =
+        plan.artifacts.iter().flat_map(|a| [a.file_name(), format!("{}.sha256", a.file_name())]).collect();
     for entry in fs::read_dir(dist_dir).with_context(|| format!("listing {}", dist_dir.display()))? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let ours = atomic::is_partial(&name) || package::ArchiveFormat::of_file(&name).is_some() || name.ends_with(".sha256");
+        let ours =
+            atomic::is_partial(&name) || package::ArchiveFormat::of_file(&name).is_some() || name.ends_with(".sha256");
         if ours && !keep.contains(&name) && entry.file_type()?.is_file() {
             eprintln!("    removing stale {name}");
             fs::remove_file(entry.path()).with_context(|| format!("removing {}", entry.path().display()))?;

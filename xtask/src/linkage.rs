@@ -141,7 +141,8 @@ fn inspect_elf<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Res
     };
     let string = |val: u64| -> Result<String> {
         let table = strings.context("dynamic string table missing or outside every PT_LOAD segment")?;
-        let start = usize::try_from(val).ok().filter(|&v| v < table.len()).context("dynamic string offset out of range")?;
+        let start =
+            usize::try_from(val).ok().filter(|&v| v < table.len()).context("dynamic string offset out of range")?;
         let bytes = &table[start..];
         let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
         Ok(String::from_utf8_lossy(&bytes[..end]).into_owned())
@@ -173,12 +174,19 @@ fn inspect_elf<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Res
         Linking::NotExecutable
     };
 
-    let glibc = header
-        .sections(endian, data)
-        .ok()
-        .and_then(|sections| highest_glibc(&sections, endian, data).ok().flatten());
+    let glibc =
+        header.sections(endian, data).ok().and_then(|sections| highest_glibc(&sections, endian, data).ok().flatten());
 
-    Ok(ElfReport { class64: header.is_class_64(), machine: header.e_machine(endian).0, linking, interpreter, needed, rpath, runpath, glibc })
+    Ok(ElfReport {
+        class64: header.is_class_64(),
+        machine: header.e_machine(endian).0,
+        linking,
+        interpreter,
+        needed,
+        rpath,
+        runpath,
+        glibc,
+    })
 }
 
 /// The newest `GLIBC_x.y[.z]` among the versions the binary asks for.
@@ -197,7 +205,8 @@ fn highest_glibc<Elf: FileHeader<Endian = object::Endianness>>(
             let Some(vernaux) = aux.next()? else { break };
             let name = vernaux.name(endian, strings)?;
             let Some(version) = name.strip_prefix(b"GLIBC_") else { continue };
-            let parsed: Option<Vec<u32>> = std::str::from_utf8(version).ok().and_then(|v| v.split('.').map(|p| p.parse().ok()).collect());
+            let parsed: Option<Vec<u32>> =
+                std::str::from_utf8(version).ok().and_then(|v| v.split('.').map(|p| p.parse().ok()).collect());
             if let Some(v) = parsed
                 && best.as_ref().is_none_or(|b| v > *b)
             {
@@ -247,7 +256,9 @@ impl LinkagePolicy {
             }
         }
         match report.linking {
-            Linking::SharedLibrary => reasons.push("it is a shared library, not a program (ET_DYN without the PIE flag)".into()),
+            Linking::SharedLibrary => {
+                reasons.push("it is a shared library, not a program (ET_DYN without the PIE flag)".into())
+            }
             Linking::NotExecutable => reasons.push("it is not an executable (neither ET_EXEC nor ET_DYN)".into()),
             Linking::Static | Linking::StaticPie | Linking::Dynamic => {}
         }
@@ -265,7 +276,8 @@ impl LinkagePolicy {
         }
         for (kind, paths) in [("RPATH", &report.rpath), ("RUNPATH", &report.runpath)] {
             for path in paths.iter() {
-                reasons.push(format!("it looks for libraries in {kind} `{path}`, a path from the machine that built it"));
+                reasons
+                    .push(format!("it looks for libraries in {kind} `{path}`, a path from the machine that built it"));
             }
         }
         if reasons.is_empty() { Verdict::Pass } else { Verdict::Fail(reasons) }
@@ -292,10 +304,17 @@ pub(crate) fn render(label: &str, report: &ElfReport, verdict: &Verdict) -> Stri
     let _ = writeln!(out, "  interpreter: {}", report.interpreter.as_ref().unwrap_or(&none));
     let _ = writeln!(out, "  needs:       {}", list(&report.needed));
     let _ = writeln!(out, "  rpath:       {}", list(&[report.rpath.clone(), report.runpath.clone()].concat()));
-    let _ = writeln!(out, "  glibc:       {}", report.glibc.as_ref().map(|g| format!("{g} or newer")).unwrap_or(none.clone()));
+    let _ = writeln!(
+        out,
+        "  glibc:       {}",
+        report.glibc.as_ref().map(|g| format!("{g} or newer")).unwrap_or(none.clone())
+    );
     match verdict {
         Verdict::Pass => {
-            let _ = writeln!(out, "  verdict:     OK: static, starts on any Linux kernel for its CPU with nothing else installed");
+            let _ = writeln!(
+                out,
+                "  verdict:     OK: static, starts on any Linux kernel for its CPU with nothing else installed"
+            );
         }
         Verdict::Fail(reasons) => {
             let _ = writeln!(out, "  verdict:     REJECTED: will not run on every Linux machine");
@@ -352,7 +371,9 @@ mod tests {
         };
         let Verdict::Fail(reasons) = musl().judge(&gnu) else { panic!("dynamic binary passed") };
         let all = reasons.join("\n");
-        for needle in ["/lib64/ld-linux-x86-64.so.2", "libc.so.6", "RUNPATH `/nix/store/abc-glibc/lib`", "glibc 2.34", "NixOS"] {
+        for needle in
+            ["/lib64/ld-linux-x86-64.so.2", "libc.so.6", "RUNPATH `/nix/store/abc-glibc/lib`", "glibc 2.34", "NixOS"]
+        {
             assert!(all.contains(needle), "missing {needle}: {all}");
         }
         let text = render("mycli", &gnu, &Verdict::Fail(reasons));
@@ -373,7 +394,13 @@ mod tests {
 
     #[test]
     fn garbage_is_a_clear_error_not_a_panic() {
-        for data in [&b""[..], b"\x7fELF", b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0", b"#!/bin/sh\necho hi\n", &[0u8; 4096]] {
+        for data in [
+            &b""[..],
+            b"\x7fELF",
+            b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0",
+            b"#!/bin/sh\necho hi\n",
+            &[0u8; 4096],
+        ] {
             let err = inspect(data).unwrap_err();
             assert!(!format!("{err:#}").is_empty());
         }

@@ -32,8 +32,19 @@ fn cli() -> Command {
         .subcommand(
             Command::new("dist")
                 .about("Build, package and verify release archives into target/dist")
-                .arg(Arg::new("target").long("target").value_name("TRIPLE").action(ArgAction::Append).help("Only this target (repeatable); must be in [dist].targets"))
-                .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("Print the manifest as JSON on stdout instead of the table")),
+                .arg(
+                    Arg::new("target")
+                        .long("target")
+                        .value_name("TRIPLE")
+                        .action(ArgAction::Append)
+                        .help("Only this target (repeatable); must be in [dist].targets"),
+                )
+                .arg(
+                    Arg::new("json")
+                        .long("json")
+                        .action(ArgAction::SetTrue)
+                        .help("Print the manifest as JSON on stdout instead of the table"),
+                ),
         )
         .subcommand(
             Command::new("verify")

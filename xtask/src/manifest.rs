@@ -55,7 +55,9 @@ impl Manifest {
 
     pub(crate) fn from_json(text: &str) -> Result<Manifest> {
         let v: Value = serde_json::from_str(text).context("not valid JSON")?;
-        let s = |v: &Value, key: &str| -> Result<String> { v[key].as_str().map(str::to_owned).with_context(|| format!("missing string `{key}`")) };
+        let s = |v: &Value, key: &str| -> Result<String> {
+            v[key].as_str().map(str::to_owned).with_context(|| format!("missing string `{key}`"))
+        };
         let artifacts = v["artifacts"]
             .as_array()
             .context("missing `artifacts`")?
@@ -66,7 +68,12 @@ impl Manifest {
                     target: s(a, "target")?,
                     size: a["size"].as_u64().context("missing `size`")?,
                     sha256: s(a, "sha256")?,
-                    binaries: a["binaries"].as_array().context("missing `binaries`")?.iter().filter_map(|b| b.as_str().map(str::to_owned)).collect(),
+                    binaries: a["binaries"]
+                        .as_array()
+                        .context("missing `binaries`")?
+                        .iter()
+                        .filter_map(|b| b.as_str().map(str::to_owned))
+                        .collect(),
                     linkage: s(a, "linkage")?,
                 })
             })

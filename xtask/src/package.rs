@@ -46,7 +46,12 @@ pub(crate) struct ArchiveFile {
 }
 
 /// Builds the archive bytes: `top_dir/` then every file below it, sorted.
-pub(crate) fn write_archive(format: ArchiveFormat, top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>> {
+pub(crate) fn write_archive(
+    format: ArchiveFormat,
+    top_dir: &str,
+    files: &[ArchiveFile],
+    mtime: u64,
+) -> Result<Vec<u8>> {
     let tar = write_tar(top_dir, files, mtime).context("assembling the tar stream")?;
     match format {
         ArchiveFormat::TarXz => {
@@ -80,7 +85,9 @@ fn write_tar(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>
     for dir in &dirs {
         let path = if dir.is_empty() { format!("{top_dir}/") } else { format!("{top_dir}/{dir}/") };
         let mut header = header(tar::EntryType::Directory, 0o755, 0, mtime);
-        builder.append_data(&mut header, &path, std::io::empty()).with_context(|| format!("adding directory {path}"))?;
+        builder
+            .append_data(&mut header, &path, std::io::empty())
+            .with_context(|| format!("adding directory {path}"))?;
     }
     for file in sorted {
         if file.path.contains("//") || file.path.starts_with('/') || file.path.split('/').any(|p| p == "..") {
@@ -131,8 +138,12 @@ pub(crate) struct Member {
 pub(crate) fn read_archive(format: ArchiveFormat, bytes: &[u8]) -> Result<Vec<Member>> {
     let mut tar_bytes = Vec::new();
     match format {
-        ArchiveFormat::TarXz => xz2::read::XzDecoder::new(bytes).read_to_end(&mut tar_bytes).context("decompressing xz")?,
-        ArchiveFormat::TarGz => flate2::read::GzDecoder::new(bytes).read_to_end(&mut tar_bytes).context("decompressing gzip")?,
+        ArchiveFormat::TarXz => {
+            xz2::read::XzDecoder::new(bytes).read_to_end(&mut tar_bytes).context("decompressing xz")?
+        }
+        ArchiveFormat::TarGz => {
+            flate2::read::GzDecoder::new(bytes).read_to_end(&mut tar_bytes).context("decompressing gzip")?
+        }
     };
     let mut archive = tar::Archive::new(tar_bytes.as_slice());
     let mut members = Vec::new();
@@ -177,7 +188,8 @@ pub(crate) fn layout_problems(members: &[Member], expected_top: &str) -> Vec<Str
             MemberKind::Symlink(target) | MemberKind::Hardlink(target) => {
                 let base = if matches!(m.kind, MemberKind::Symlink(_)) { &parts[..parts.len() - 1] } else { &[][..] };
                 if !stays_inside(base, target) {
-                    problems.push(format!("link `{}` points outside the archive's top directory (to `{target}`)", m.path));
+                    problems
+                        .push(format!("link `{}` points outside the archive's top directory (to `{target}`)", m.path));
                 }
             }
             MemberKind::Other => problems.push(format!("`{}` is neither a file, a directory nor a link", m.path)),
@@ -188,7 +200,10 @@ pub(crate) fn layout_problems(members: &[Member], expected_top: &str) -> Vec<Str
         0 => problems.push("the archive is empty".to_owned()),
         1 if tops.contains(expected_top) => {}
         1 => problems.push(format!("the top directory is `{}`, expected `{expected_top}`", tops.first().unwrap())),
-        _ => problems.push(format!("expected one top directory `{expected_top}`, found {}", tops.into_iter().collect::<Vec<_>>().join(", "))),
+        _ => problems.push(format!(
+            "expected one top directory `{expected_top}`, found {}",
+            tops.into_iter().collect::<Vec<_>>().join(", ")
+        )),
     }
     problems
 }
@@ -285,7 +300,11 @@ mod tests {
 
     #[test]
     fn unsafe_layouts_are_named() {
-        let ok = vec![member("top/", MemberKind::Dir), member("top/a", MemberKind::File), member("top/l", MemberKind::Symlink("a".into()))];
+        let ok = vec![
+            member("top/", MemberKind::Dir),
+            member("top/a", MemberKind::File),
+            member("top/l", MemberKind::Symlink("a".into())),
+        ];
         assert!(layout_problems(&ok, "top").is_empty());
         let cases = [
             (member("/etc/passwd", MemberKind::File), "absolute"),

@@ -43,7 +43,13 @@ pub(crate) struct IncludeFile {
 }
 
 /// Decides the artifacts. `selected` (from `--target`) narrows the configured targets.
-pub(crate) fn make(config: &DistConfig, app: &Package, root: &Path, selected: &[String], source_date_epoch: u64) -> Result<Plan> {
+pub(crate) fn make(
+    config: &DistConfig,
+    app: &Package,
+    root: &Path,
+    selected: &[String],
+    source_date_epoch: u64,
+) -> Result<Plan> {
     let targets = if selected.is_empty() {
         config.targets.clone()
     } else {
@@ -52,7 +58,10 @@ pub(crate) fn make(config: &DistConfig, app: &Package, root: &Path, selected: &[
             let target = Target::parse(triple)?;
             if !config.targets.contains(&target) {
                 let configured: Vec<&str> = config.targets.iter().map(|t| t.triple).collect();
-                bail!("--target {triple} is not in [dist].targets of dist-workspace.toml (configured: {}); add it there first", configured.join(", "));
+                bail!(
+                    "--target {triple} is not in [dist].targets of dist-workspace.toml (configured: {}); add it there first",
+                    configured.join(", ")
+                );
             }
             if !chosen.contains(&target) {
                 chosen.push(target);
@@ -110,7 +119,12 @@ mod tests {
     use super::*;
 
     fn app() -> Package {
-        Package { name: "mycli".into(), version: "1.2.3".into(), manifest_path: "/w/Cargo.toml".into(), bins: vec!["mycli".into()] }
+        Package {
+            name: "mycli".into(),
+            version: "1.2.3".into(),
+            manifest_path: "/w/Cargo.toml".into(),
+            bins: vec!["mycli".into()],
+        }
     }
 
     fn config(include: Option<Vec<String>>) -> DistConfig {

@@ -97,7 +97,9 @@ pub(crate) fn run(binary: &[u8], arch: Option<Arch>, exe_name: &str, expect: &st
     }
     if !status.success() {
         let detail = if stderr.contains("No such file or directory") && stderr.contains("failed to run command") {
-            format!("it did not start in an empty root: `{stderr}` (its ELF interpreter or libraries are missing there)")
+            format!(
+                "it did not start in an empty root: `{stderr}` (its ELF interpreter or libraries are missing there)"
+            )
         } else {
             format!("`{exe_name} --version` exited with {status} in an empty root: {stderr}")
         };
@@ -105,7 +107,9 @@ pub(crate) fn run(binary: &[u8], arch: Option<Arch>, exe_name: &str, expect: &st
     }
     let first = stdout.lines().next().unwrap_or_default().to_owned();
     if !stdout.contains(expect) {
-        return SmokeOutcome::Failed(format!("`{exe_name} --version` printed `{first}`, which does not contain `{expect}`"));
+        return SmokeOutcome::Failed(format!(
+            "`{exe_name} --version` printed `{first}`, which does not contain `{expect}`"
+        ));
     }
     SmokeOutcome::Passed(first)
 }
@@ -165,4 +169,3 @@ impl Drop for EmptyRoot {
         let _ = fs::remove_dir_all(&self.path);
     }
 }
-

@@ -42,7 +42,9 @@ impl Problems {
             eprintln!("==> {what}: all checks passed");
             return Ok(());
         }
-        bail!("{} problem(s) in {what}: {}", self.0.len(), self.0.join("; "))
+        let first = &self.0[0];
+        let more = if self.0.len() > 1 { format!(" (and {} more above)", self.0.len() - 1) } else { String::new() };
+        bail!("verification of {what} failed: {first}{more}")
     }
 }
 
@@ -65,11 +67,13 @@ pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
     let manifest_path = dir.join(manifest::FILE_NAME);
     let manifest = fs::read_to_string(&manifest_path)
         .with_context(|| format!("reading {}; run `cargo xtask dist` first", manifest_path.display()))
-        .and_then(|text| Manifest::from_json(&text).with_context(|| format!("{} is malformed", manifest_path.display())))?;
+        .and_then(|text| {
+            Manifest::from_json(&text).with_context(|| format!("{} is malformed", manifest_path.display()))
+        })?;
     let sums_path = dir.join(checksum::SUMS_FILE);
-    let sums = fs::read_to_string(&sums_path)
-        .with_context(|| format!("reading {}", sums_path.display()))
-        .and_then(|text| checksum::parse_sums(&text).with_context(|| format!("{} is malformed", sums_path.display())))?;
+    let sums = fs::read_to_string(&sums_path).with_context(|| format!("reading {}", sums_path.display())).and_then(
+        |text| checksum::parse_sums(&text).with_context(|| format!("{} is malformed", sums_path.display())),
+    )?;
 
     for (hex, name) in &sums {
         match fs::read(dir.join(name)) {
@@ -93,7 +97,11 @@ pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(err) => {
-                problems.push(format!("{}: listed in {} but cannot be read ({err})", artifact.name, manifest::FILE_NAME));
+                problems.push(format!(
+                    "{}: listed in {} but cannot be read ({err})",
+                    artifact.name,
+                    manifest::FILE_NAME
+                ));
                 continue;
             }
         };
@@ -166,7 +174,11 @@ fn check_archive(
     // Which members are the binaries: the manifest says, else every executable file.
     let wanted: Vec<String> = match binaries {
         Some(list) => list.to_vec(),
-        None => members.iter().filter(|m| m.kind == MemberKind::File && m.mode & 0o111 != 0).map(|m| m.path.clone()).collect(),
+        None => members
+            .iter()
+            .filter(|m| m.kind == MemberKind::File && m.mode & 0o111 != 0)
+            .map(|m| m.path.clone())
+            .collect(),
     };
     if wanted.is_empty() {
         problems.push(format!("{name}: holds no executable"));
@@ -189,7 +201,9 @@ fn check_archive(
         });
         match expect {
             Some(expect) => smoke_check(&format!("{name}: {exe}"), &member.data, exe, &expect, problems),
-            None => eprintln!("    smoke test skipped for {exe}: the archive name does not say which version to expect"),
+            None => {
+                eprintln!("    smoke test skipped for {exe}: the archive name does not say which version to expect")
+            }
         }
     }
 }
@@ -212,7 +226,9 @@ fn smoke_check(label: &str, data: &[u8], exe: &str, expect: &str, problems: &mut
     let arch = linkage::inspect(data).ok().and_then(|r| r.arch());
     match smoke::run(data, arch, exe, expect) {
         SmokeOutcome::Passed(line) => eprintln!("    smoke: `{line}` from an empty root"),
-        SmokeOutcome::Skipped(why) if smoke::skips_fail() => problems.push(format!("{label}: smoke test could not run under CI=true: {why}")),
+        SmokeOutcome::Skipped(why) if smoke::skips_fail() => {
+            problems.push(format!("{label}: smoke test could not run under CI=true: {why}"))
+        }
         SmokeOutcome::Skipped(why) => eprintln!("    smoke test SKIPPED: {why}"),
         SmokeOutcome::Failed(why) => problems.push(format!("{label}: smoke test failed: {why}")),
     }
@@ -231,7 +247,9 @@ fn verify_path(path: &Path, problems: &mut Problems) {
         Err(err) => return problems.push(format!("{shown}: cannot be read ({err})")),
     };
     if meta.is_dir() {
-        return problems.push(format!("{shown}: is a directory; pass a binary or a release archive (or no path to check target/dist)"));
+        return problems.push(format!(
+            "{shown}: is a directory; pass a binary or a release archive (or no path to check target/dist)"
+        ));
     }
     let bytes = match fs::read(path) {
         Ok(b) => b,

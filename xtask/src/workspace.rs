@@ -62,7 +62,8 @@ pub(crate) fn parse_metadata(json: &str) -> Result<Workspace> {
     };
     let root = path(&v, "workspace_root")?;
     let target_dir = path(&v, "target_directory")?;
-    let members: Vec<&str> = v["workspace_members"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let members: Vec<&str> =
+        v["workspace_members"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     let mut packages = Vec::new();
     for p in v["packages"].as_array().into_iter().flatten() {
         if !members.contains(&p["id"].as_str().unwrap_or_default()) {

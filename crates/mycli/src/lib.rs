@@ -126,11 +126,8 @@ fn count_files(files: &[PathBuf], out: &mut impl Write) -> io::Result<ExitCode> 
     let mut total = Counts::default();
     let mut failed = false;
     for path in files {
-        let result = if path.as_os_str() == "-" {
-            count(io::stdin().lock())
-        } else {
-            std::fs::File::open(path).and_then(count)
-        };
+        let result =
+            if path.as_os_str() == "-" { count(io::stdin().lock()) } else { std::fs::File::open(path).and_then(count) };
         match result {
             Ok(counts) => {
                 total.add(counts);
