@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use xshell::{Shell, cmd};
 
-use crate::target::Target;
+use crate::target::{Arch, Os, Target};
 use crate::workspace::{Package, Workspace};
 
 pub(crate) const PROFILE: &str = "dist";
@@ -29,6 +29,10 @@ pub(crate) fn rustflags(target: &Target, ws: &Workspace, cargo_home: Option<&Pat
         // libc, no loader, no C cross toolchain.
         flags.extend(["-C", "target-feature=+crt-static", "-C", "link-self-contained=yes"].map(String::from));
     }
+    if target.os == Os::Windows {
+        // The C runtime goes into the .exe: no vcruntime140.dll or libgcc_s_seh-1.dll to install.
+        flags.extend(["-C", "target-feature=+crt-static"].map(String::from));
+    }
     // rustc uses the last matching prefix, so the most specific goes last.
     let mut remaps = vec![(ws.root.clone(), "/workspace")];
     remaps.push((ws.target_dir.clone(), "/target"));
@@ -39,6 +43,42 @@ pub(crate) fn rustflags(target: &Target, ws: &Workspace, cargo_home: Option<&Pat
         flags.push(format!("--remap-path-prefix={}={to}", from.display()));
     }
     flags
+}
+
+/// The `CARGO_TARGET_<TRIPLE>_LINKER` variable for `target`.
+pub(crate) fn linker_env_var(target: &Target) -> String {
+    format!("CARGO_TARGET_{}_LINKER", target.triple.to_uppercase().replace(['-', '.'], "_"))
+}
+
+/// The linker we choose for `target` when the user has not chosen one:
+/// the toolchain's own `rust-lld` for musl on a foreign architecture, which
+/// links a static executable with no C cross compiler installed.
+pub(crate) fn default_linker(target: &Target, host: Option<Arch>) -> Option<&'static str> {
+    (target.is_musl() && host.is_none_or(|h| h != target.arch)).then_some("rust-lld")
+}
+
+/// `target.<triple>.linker` from a cargo config file's text, if set.
+pub(crate) fn linker_in_config(text: &str, triple: &str) -> Option<String> {
+    fn field<'a, 'i>(table: &'a toml::de::DeTable<'i>, key: &str) -> Option<&'a toml::de::DeValue<'i>> {
+        table.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v.get_ref())
+    }
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    let toml::de::DeValue::Table(targets) = field(doc.get_ref(), "target")? else { return None };
+    let toml::de::DeValue::Table(this) = field(targets, triple)? else { return None };
+    field(this, "linker")?.as_str().map(str::to_owned)
+}
+
+/// Whether the user set a linker for `target` in the environment or a cargo
+/// config file that applies in `dir` (its ancestors and cargo home).
+fn user_linker(target: &Target, dir: &Path) -> Option<String> {
+    if let Ok(linker) = std::env::var(linker_env_var(target)) {
+        return Some(linker);
+    }
+    let homes = crate::workspace::cargo_home().into_iter();
+    let dirs = dir.ancestors().map(|d| d.join(".cargo")).chain(homes);
+    dirs.flat_map(|d| [d.join("config.toml"), d.join("config")])
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .find_map(|text| linker_in_config(&text, target.triple))
 }
 
 /// A TOML string literal (for `cargo --config`), escaping what TOML requires.
@@ -106,6 +146,11 @@ pub(crate) fn build(
     // `<target>/dist/`, which is also our output directory; keep its
     // intermediates elsewhere so target/dist holds little besides releases.
     let build_dir = ws.target_dir.join("dist-build");
+    if let Some(linker) = default_linker(target, Arch::host())
+        && user_linker(target, &ws.root).is_none()
+    {
+        command = command.env(linker_env_var(target), linker);
+    }
     command = command.arg("--config").arg(format!("build.build-dir={}", toml_string(&build_dir.to_string_lossy())));
     match &via {
         FlagsVia::Config(config) => command = command.arg("--config").arg(config),
@@ -169,6 +214,28 @@ mod tests {
                 "--remap-path-prefix=/home/u/.cargo=/cargo"
             ]
         );
+    }
+
+    #[test]
+    fn foreign_musl_links_with_rust_lld_unless_configured() {
+        let t = |s| Target::parse(s).unwrap();
+        let x86 = Some(Arch::X86_64);
+        assert_eq!(default_linker(&t("aarch64-unknown-linux-musl"), x86), Some("rust-lld"));
+        assert_eq!(default_linker(&t("i686-unknown-linux-musl"), x86), Some("rust-lld"));
+        assert_eq!(default_linker(&t("x86_64-unknown-linux-musl"), x86), None);
+        assert_eq!(default_linker(&t("x86_64-pc-windows-gnu"), x86), None);
+        assert_eq!(linker_env_var(&t("aarch64-unknown-linux-musl")), "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER");
+        let config = "[target.aarch64-unknown-linux-musl]\nlinker = \"aarch64-linux-musl-gcc\"\n";
+        assert_eq!(linker_in_config(config, "aarch64-unknown-linux-musl").as_deref(), Some("aarch64-linux-musl-gcc"));
+        assert_eq!(linker_in_config(config, "i686-unknown-linux-musl"), None);
+        assert_eq!(linker_in_config("not toml [", "x"), None);
+    }
+
+    #[test]
+    fn windows_links_its_c_runtime_statically() {
+        let t = Target::parse("x86_64-pc-windows-msvc").unwrap();
+        let flags = rustflags(&t, &ws(), None);
+        assert_eq!(flags[..2], ["-C".to_owned(), "target-feature=+crt-static".to_owned()]);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub(crate) struct DistConfig {
     /// `None` means "README and licence files, if present".
     pub(crate) include: Option<Vec<String>>,
     pub(crate) unix_archive: ArchiveFormat,
+    pub(crate) windows_archive: ArchiveFormat,
 }
 
 /// A mistake in the configuration file: always the user's to fix.
@@ -47,7 +48,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const DIST_KEYS: &[&str] = &["app", "targets", "include", "checksum", "unix-archive"];
+const DIST_KEYS: &[&str] = &["app", "targets", "include", "checksum", "unix-archive", "windows-archive"];
 
 /// Reads and validates `dist-workspace.toml` in `root`.
 pub(crate) fn load(root: &Path) -> Result<DistConfig, ConfigError> {
@@ -160,20 +161,19 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         }
     }
 
-    let unix_archive = match get("unix-archive") {
-        None => ArchiveFormat::TarXz,
-        Some(v) => {
-            let ext = reader.string(v, "unix-archive")?;
-            ArchiveFormat::from_extension(ext).ok_or_else(|| {
-                reader.error(
-                    v.span(),
-                    format!("`[dist].unix-archive = \"{ext}\"` is not supported; use \".tar.xz\" or \".tar.gz\""),
-                )
-            })?
-        }
+    let archive = |key: &str, default: ArchiveFormat| -> Result<ArchiveFormat, ConfigError> {
+        let Some(v) = get(key) else { return Ok(default) };
+        let ext = reader.string(v, key)?;
+        ArchiveFormat::from_extension(ext).ok_or_else(|| {
+            let hint = did_you_mean(ext, [".tar.xz", ".tar.gz", ".zip"]);
+            let message = format!("`[dist].{key} = \"{ext}\"` is not supported{hint}; use \".tar.xz\", \".tar.gz\" or \".zip\"");
+            reader.error(v.span(), message)
+        })
     };
+    let unix_archive = archive("unix-archive", ArchiveFormat::TarXz)?;
+    let windows_archive = archive("windows-archive", ArchiveFormat::Zip)?;
 
-    Ok(DistConfig { app, targets, include, unix_archive })
+    Ok(DistConfig { app, targets, include, unix_archive, windows_archive })
 }
 
 type Entry<'a, 'i> = (&'a Spanned<std::borrow::Cow<'i, str>>, &'a Spanned<DeValue<'i>>);

@@ -11,6 +11,7 @@ use crate::linkage::{self, LinkagePolicy};
 use crate::manifest::{self, Manifest, ManifestArtifact};
 use crate::package::{self, ArchiveFile};
 use crate::plan::{self, ArtifactPlan, Plan};
+use crate::target::Os;
 use crate::{atomic, checksum, compile, toolchain, verify, workspace};
 
 pub(crate) struct Options {
@@ -29,16 +30,27 @@ pub(crate) fn run(options: Options) -> Result<()> {
     };
     let app = ws.app(&config.app).map_err(as_config_error)?;
     let sde = source_date_epoch(&sh, &ws.root)?;
-    let plan = plan::make(&config, app, &ws.root, &options.targets, sde).map_err(as_config_error)?;
+    let mut plan = plan::make(&config, app, &ws.root, &options.targets, sde).map_err(as_config_error)?;
+    let explicit = !options.targets.is_empty();
+    let skipped = plan::keep_buildable(&mut plan, explicit, Os::host(), toolchain::on_path)?;
+    for (triple, why) in &skipped {
+        eprintln!("==> skipping {triple}: {why}");
+    }
+    if plan.artifacts.is_empty() {
+        bail!("none of the configured targets can be built on this machine; see the reasons above");
+    }
 
     let dist_dir = ws.dist_dir();
     fs::create_dir_all(&dist_dir).with_context(|| format!("creating {}", dist_dir.display()))?;
     remove_stale(&dist_dir, &plan)?;
 
-    let mut artifacts = Vec::new();
+    // Cargo builds one target at a time (each already uses every core);
+    // compression of one small file cannot, so archives are packed in parallel.
+    let mut built = Vec::new();
     for artifact in &plan.artifacts {
-        artifacts.push(make_artifact(&sh, &ws, app, &plan, artifact, &dist_dir)?);
+        built.push(build_artifact(&sh, &ws, app, &plan, artifact)?);
     }
+    let artifacts = package_all(&built, plan.source_date_epoch, &dist_dir)?;
 
     let sums: Vec<(String, String)> = artifacts.iter().map(|a| (a.sha256.clone(), a.name.clone())).collect();
     atomic::write(&dist_dir.join(checksum::SUMS_FILE), checksum::format_sums(&sums).as_bytes())?;
@@ -51,19 +63,26 @@ pub(crate) fn run(options: Options) -> Result<()> {
     if options.json {
         print!("{}", manifest.to_json());
     } else {
-        print_table(&manifest, &dist_dir);
+        print_table(&manifest, &dist_dir, &skipped);
     }
     Ok(())
 }
 
-fn make_artifact(
+/// A target's binaries and include files, ready to be packed.
+struct Built<'p> {
+    plan: &'p ArtifactPlan,
+    files: Vec<ArchiveFile>,
+    binaries: Vec<String>,
+    linkage: String,
+}
+
+fn build_artifact<'p>(
     sh: &Shell,
     ws: &workspace::Workspace,
     app: &workspace::Package,
     plan: &Plan,
-    artifact: &ArtifactPlan,
-    dist_dir: &Path,
-) -> Result<ManifestArtifact> {
+    artifact: &'p ArtifactPlan,
+) -> Result<Built<'p>> {
     let target = &artifact.target;
     eprintln!("==> building {} {} for {}", plan.app, plan.version, target.triple);
     toolchain::ensure_target(sh, target)?;
@@ -76,16 +95,16 @@ fn make_artifact(
     let policy = LinkagePolicy { target: Some(target.clone()) };
     let mut files = Vec::new();
     let mut binaries = Vec::new();
-    let mut linkage_kind = String::new();
+    let mut linkage = String::new();
     for bin in &built {
         let data = fs::read(&bin.path).with_context(|| format!("reading the built binary {}", bin.path.display()))?;
         let report = linkage::inspect(&data).with_context(|| format!("inspecting {}", bin.path.display()))?;
         let verdict = policy.judge(&report);
         if !verdict.passed() {
             eprint!("{}", linkage::render(&bin.path.display().to_string(), &report, &verdict));
-            bail!("{} for {} is not a static executable; refusing to package it", bin.name, target.triple);
+            bail!("{} for {} would not run everywhere (reasons above); refusing to package it", bin.name, target.triple);
         }
-        linkage_kind = report.linking.describe().to_owned();
+        linkage = report.linking.describe().to_owned();
         let exe = target.exe_name(&bin.name);
         binaries.push(format!("{}/{exe}", artifact.stem));
         files.push(ArchiveFile { path: exe, data, executable: true });
@@ -95,26 +114,52 @@ fn make_artifact(
             fs::read(&include.source).with_context(|| format!("reading include file {}", include.source.display()))?;
         files.push(ArchiveFile { path: include.name.clone(), data, executable: false });
     }
+    Ok(Built { plan: artifact, files, binaries, linkage })
+}
 
+/// Packs every archive, one thread per archive up to the number of cores.
+fn package_all(built: &[Built<'_>], mtime: u64, dist_dir: &Path) -> Result<Vec<ManifestArtifact>> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(built.len()).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Vec<(usize, Result<ManifestArtifact>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = built.get(i) else { break done };
+                        done.push((i, package_one(item, mtime, dist_dir)));
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("packaging thread panicked")).collect()
+    });
+    let mut ordered: Vec<(usize, Result<ManifestArtifact>)> = results.into_iter().flatten().collect();
+    ordered.sort_by_key(|(i, _)| *i);
+    ordered.into_iter().map(|(_, r)| r).collect()
+}
+
+fn package_one(built: &Built<'_>, mtime: u64, dist_dir: &Path) -> Result<ManifestArtifact> {
+    let artifact = built.plan;
     let name = artifact.file_name();
-    let raw: usize = files.iter().map(|f| f.data.len()).sum();
+    let raw: usize = built.files.iter().map(|f| f.data.len()).sum();
     eprintln!("    packaging {name} ({})", human_size(raw as u64));
-    let bytes = package::write_archive(artifact.format, &artifact.stem, &files, plan.source_date_epoch)
+    let bytes = package::write_archive(artifact.format, &artifact.stem, &built.files, mtime)
         .with_context(|| format!("packaging {name}"))?;
     let sha256 = checksum::sha256_hex(&bytes);
     atomic::write(&dist_dir.join(&name), &bytes)?;
-    atomic::write(
-        &dist_dir.join(format!("{name}.sha256")),
-        checksum::format_sums(&[(sha256.clone(), name.clone())]).as_bytes(),
-    )?;
+    let sidecar = checksum::format_sums(&[(sha256.clone(), name.clone())]);
+    atomic::write(&dist_dir.join(format!("{name}.sha256")), sidecar.as_bytes())?;
     eprintln!("    wrote {name} ({})", human_size(bytes.len() as u64));
     Ok(ManifestArtifact {
         name,
-        target: target.triple.to_owned(),
+        target: artifact.target.triple.to_owned(),
         size: bytes.len() as u64,
         sha256,
-        binaries,
-        linkage: linkage_kind,
+        binaries: built.binaries.clone(),
+        linkage: built.linkage.clone(),
     })
 }
 
@@ -164,13 +209,16 @@ pub(crate) fn human_size(bytes: u64) -> String {
     }
 }
 
-fn print_table(manifest: &Manifest, dist_dir: &Path) {
+fn print_table(manifest: &Manifest, dist_dir: &Path, skipped: &[(String, String)]) {
     let width = manifest.artifacts.iter().map(|a| a.name.len()).max().unwrap_or(4).max(4);
     println!("{:<width$}  {:>10}  {:<12}  linkage", "file", "size", "sha256");
     for a in &manifest.artifacts {
         println!("{:<width$}  {:>10}  {:<12}  {}", a.name, human_size(a.size), &a.sha256[..12], a.linkage);
     }
     println!("in {} (with {} and {})", dist_dir.display(), checksum::SUMS_FILE, manifest::FILE_NAME);
+    for (triple, why) in skipped {
+        println!("not built here: {triple}: {why}");
+    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, Result, bail};
 use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionTable};
-use object::{FileKind, elf};
+use object::read::macho::LoadCommandVariant;
+use object::{FileKind, elf, macho, pe};
 
-use crate::target::{Arch, Target};
+use crate::target::{Arch, Os, Target};
 
 /// How an ELF file gets its code into memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,8 @@ pub(crate) enum Linking {
     SharedLibrary,
     /// A relocatable object or core dump: nothing to run.
     NotExecutable,
+    /// Windows or macOS program that loads only libraries the OS ships.
+    SystemLibraries,
 }
 
 impl Linking {
@@ -33,64 +36,119 @@ impl Linking {
             Linking::Dynamic => "dynamic",
             Linking::SharedLibrary => "shared library",
             Linking::NotExecutable => "not an executable",
+            Linking::SystemLibraries => "system libraries only",
         }
     }
 }
 
-/// Everything about an ELF file that decides where it can run.
+/// The container format of a binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Elf,
+    Pe,
+    MachO,
+}
+
+/// Everything about a binary that decides where it can run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ElfReport {
-    pub(crate) class64: bool,
-    pub(crate) machine: u16,
+pub(crate) struct Report {
+    pub(crate) format: Format,
+    pub(crate) bits: u8,
+    /// The format's own machine code: `e_machine`, PE `Machine`, Mach-O `cputype`.
+    pub(crate) machine: u32,
     pub(crate) linking: Linking,
     pub(crate) interpreter: Option<String>,
+    /// DT_NEEDED, imported DLLs (plain and delay-loaded), or LC_LOAD_*DYLIB.
     pub(crate) needed: Vec<String>,
-    pub(crate) rpath: Vec<String>,
-    pub(crate) runpath: Vec<String>,
+    /// DT_RPATH, DT_RUNPATH or LC_RPATH entries, with their kind.
+    pub(crate) rpath: Vec<(&'static str, String)>,
     /// Highest `GLIBC_x.y` symbol version required, e.g. `2.34`.
     pub(crate) glibc: Option<String>,
 }
 
-impl ElfReport {
+impl Report {
     pub(crate) fn arch(&self) -> Option<Arch> {
-        match (self.machine, self.class64) {
-            (m, true) if m == elf::EM_X86_64.0 => Some(Arch::X86_64),
-            (m, true) if m == elf::EM_AARCH64.0 => Some(Arch::Aarch64),
-            (m, false) if m == elf::EM_386.0 => Some(Arch::I686),
-            _ => None,
+        let m = self.machine;
+        match self.format {
+            Format::Elf => match (m, self.bits) {
+                (m, 64) if m == u32::from(elf::EM_X86_64.0) => Some(Arch::X86_64),
+                (m, 64) if m == u32::from(elf::EM_AARCH64.0) => Some(Arch::Aarch64),
+                (m, 32) if m == u32::from(elf::EM_386.0) => Some(Arch::I686),
+                (m, 32) if m == u32::from(elf::EM_ARM.0) => Some(Arch::Armv7),
+                (m, 64) if m == u32::from(elf::EM_RISCV.0) => Some(Arch::Riscv64),
+                _ => None,
+            },
+            Format::Pe => match m {
+                m if m == u32::from(pe::IMAGE_FILE_MACHINE_AMD64.0) => Some(Arch::X86_64),
+                m if m == u32::from(pe::IMAGE_FILE_MACHINE_ARM64.0) => Some(Arch::Aarch64),
+                m if m == u32::from(pe::IMAGE_FILE_MACHINE_I386.0) => Some(Arch::I686),
+                _ => None,
+            },
+            Format::MachO => match m {
+                m if m == macho::CPU_TYPE_X86_64.0 => Some(Arch::X86_64),
+                m if m == macho::CPU_TYPE_ARM64.0 => Some(Arch::Aarch64),
+                _ => None,
+            },
+        }
+    }
+
+    pub(crate) fn os(&self) -> Os {
+        match self.format {
+            Format::Elf => Os::Linux,
+            Format::Pe => Os::Windows,
+            Format::MachO => Os::MacOs,
         }
     }
 
     fn machine_name(&self) -> String {
-        let name = match self.machine {
-            m if m == elf::EM_X86_64.0 => "x86-64",
-            m if m == elf::EM_AARCH64.0 => "ARM aarch64",
-            m if m == elf::EM_386.0 => "Intel 80386",
-            m if m == elf::EM_ARM.0 => "ARM",
-            m if m == elf::EM_RISCV.0 => "RISC-V",
-            m if m == elf::EM_PPC64.0 => "PowerPC64",
-            m if m == elf::EM_S390.0 => "IBM S/390",
-            m => return format!("machine {m:#x}"),
-        };
-        name.to_owned()
+        match (self.format, self.arch()) {
+            (Format::Elf, Some(Arch::X86_64)) => "x86-64".into(),
+            (Format::Elf, Some(Arch::Aarch64)) => "ARM aarch64".into(),
+            (Format::Elf, Some(Arch::I686)) => "Intel 80386".into(),
+            (Format::Elf, Some(Arch::Armv7)) => "ARM".into(),
+            (Format::Elf, Some(Arch::Riscv64)) => "RISC-V".into(),
+            (_, Some(arch)) => arch.name().into(),
+            (_, None) => format!("machine {:#x}", self.machine),
+        }
     }
 
     /// `ELF 64-bit, x86-64`, in the spirit of `file`.
-    pub(crate) fn format(&self) -> String {
-        format!("ELF {}-bit, {}", if self.class64 { 64 } else { 32 }, self.machine_name())
+    pub(crate) fn describe_format(&self) -> String {
+        let kind = match self.format {
+            Format::Elf => "ELF",
+            Format::Pe => "PE",
+            Format::MachO => "Mach-O",
+        };
+        format!("{kind} {}-bit, {}", self.bits, self.machine_name())
     }
 }
 
-/// Reads an ELF file; anything else is a clear error naming what it is.
-pub(crate) fn inspect(data: &[u8]) -> Result<ElfReport> {
+/// What a binary of `target` must look like, in the words `describe_format` uses.
+fn expected_format(target: &Target) -> String {
+    let (kind, machine) = match (target.os, target.arch) {
+        (Os::Linux, Arch::X86_64) => ("ELF", "x86-64"),
+        (Os::Linux, Arch::Aarch64) => ("ELF", "ARM aarch64"),
+        (Os::Linux, Arch::I686) => ("ELF", "Intel 80386"),
+        (Os::Linux, Arch::Armv7) => ("ELF", "ARM"),
+        (Os::Linux, Arch::Riscv64) => ("ELF", "RISC-V"),
+        (Os::Windows, arch) => ("PE", arch.name()),
+        (Os::MacOs, arch) => ("Mach-O", arch.name()),
+    };
+    let bits = if target.arch.is_64_bit() { 64 } else { 32 };
+    format!("{kind} {bits}-bit, {machine}")
+}
+
+/// Reads an ELF, PE or Mach-O file; anything else is a clear error naming what it is.
+pub(crate) fn inspect(data: &[u8]) -> Result<Report> {
     match FileKind::parse(data) {
         Ok(FileKind::Elf64) => inspect_elf::<elf::FileHeader64<object::Endianness>>(data),
         Ok(FileKind::Elf32) => inspect_elf::<elf::FileHeader32<object::Endianness>>(data),
-        Ok(FileKind::Pe32 | FileKind::Pe64) => {
-            bail!("a Windows PE executable; verify checks Linux (ELF) binaries today")
-        }
-        Ok(FileKind::MachO32 | FileKind::MachO64 | FileKind::MachOFat32 | FileKind::MachOFat64) => {
-            bail!("a macOS Mach-O binary; verify checks Linux (ELF) binaries today")
+        Ok(FileKind::Pe64) => inspect_pe::<pe::ImageNtHeaders64>(data, 64),
+        Ok(FileKind::Pe32) => inspect_pe::<pe::ImageNtHeaders32>(data, 32),
+        Ok(FileKind::MachO64) => inspect_macho::<macho::MachHeader64<object::Endianness>>(data, 64),
+        Ok(FileKind::MachO32) => inspect_macho::<macho::MachHeader32<object::Endianness>>(data, 32),
+        Ok(FileKind::MachOFat32 | FileKind::MachOFat64) => {
+            bail!("a universal (fat) Mach-O binary; verify one architecture's binary at a time")
         }
         Ok(kind) => bail!("not an executable but a {kind:?} file"),
         Err(_) if data.len() < 16 => bail!("not an executable: only {} bytes long", data.len()),
@@ -98,7 +156,93 @@ pub(crate) fn inspect(data: &[u8]) -> Result<ElfReport> {
     }
 }
 
-fn inspect_elf<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Result<ElfReport> {
+/// DLLs every Windows installation has. Anything else must ship next to the
+/// .exe, which a single-file release does not do.
+const WINDOWS_SYSTEM_DLLS: &[&str] = &[
+    "advapi32.dll", "bcrypt.dll", "bcryptprimitives.dll", "comctl32.dll", "comdlg32.dll", "crypt32.dll",
+    "dbghelp.dll", "dnsapi.dll", "gdi32.dll", "imm32.dll", "iphlpapi.dll", "kernel32.dll", "kernelbase.dll",
+    "mpr.dll", "msvcrt.dll", "ncrypt.dll", "netapi32.dll", "normaliz.dll", "ntdll.dll", "ole32.dll",
+    "oleaut32.dll", "powrprof.dll", "psapi.dll", "rpcrt4.dll", "secur32.dll", "setupapi.dll", "shell32.dll",
+    "shlwapi.dll", "synchronization.dll", "user32.dll", "userenv.dll", "uxtheme.dll", "version.dll",
+    "winhttp.dll", "wininet.dll", "winmm.dll", "ws2_32.dll", "wsock32.dll", "ucrtbase.dll",
+];
+
+/// C and C++ runtimes: present only where a redistributable was installed.
+fn is_windows_runtime_dll(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("api-ms-win-crt-")
+        || n.starts_with("vcruntime")
+        || n.starts_with("msvcp")
+        || n.starts_with("libgcc_s")
+        || n.starts_with("libwinpthread")
+        || n.starts_with("libstdc++")
+}
+
+fn is_windows_system_dll(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    WINDOWS_SYSTEM_DLLS.contains(&n.as_str()) || n.starts_with("api-ms-win-core-") || n.starts_with("ext-ms-")
+}
+
+fn is_macos_system_dylib(path: &str) -> bool {
+    (path.starts_with("/usr/lib/") || path.starts_with("/System/Library/")) && !path.contains("/../")
+}
+
+fn inspect_pe<Pe: object::read::pe::ImageNtHeaders>(data: &[u8], bits: u8) -> Result<Report> {
+    let file = object::read::pe::PeFile::<Pe>::parse(data).context("malformed PE file")?;
+    let machine = u32::from(file.nt_headers().file_header().machine.get(object::LittleEndian).0);
+    let mut needed = Vec::new();
+    if let Some(table) = file.import_table().context("malformed PE import table")? {
+        let mut descriptors = table.descriptors().context("malformed PE import table")?;
+        while let Some(d) = descriptors.next().context("malformed PE import descriptor")? {
+            let name = table.name(d.name.get(object::LittleEndian)).context("malformed PE import name")?;
+            needed.push(String::from_utf8_lossy(name).into_owned());
+        }
+    }
+    if let Some(table) = file.delay_load_import_table().context("malformed PE delay-load import table")? {
+        let mut descriptors = table.descriptors().context("malformed PE delay-load import table")?;
+        while let Some(d) = descriptors.next().context("malformed PE delay-load descriptor")? {
+            let name = table.name(d.dll_name_rva.get(object::LittleEndian)).context("malformed PE import name")?;
+            needed.push(String::from_utf8_lossy(name).into_owned());
+        }
+    }
+    let linking =
+        if needed.iter().all(|n| is_windows_system_dll(n)) { Linking::SystemLibraries } else { Linking::Dynamic };
+    Ok(Report { format: Format::Pe, bits, machine, linking, interpreter: None, needed, rpath: vec![], glibc: None })
+}
+
+fn inspect_macho<Mach: object::read::macho::MachHeader<Endian = object::Endianness>>(
+    data: &[u8],
+    bits: u8,
+) -> Result<Report> {
+    let header = Mach::parse(data, 0).context("malformed Mach-O header")?;
+    let endian = header.endian().context("malformed Mach-O header")?;
+    let mut commands = header.load_commands(endian, data, 0).context("malformed Mach-O load commands")?;
+    let (mut needed, mut rpath) = (Vec::new(), Vec::new());
+    while let Some(command) = commands.next().context("malformed Mach-O load command")? {
+        match command.variant().context("malformed Mach-O load command")? {
+            LoadCommandVariant::Dylib(d) => {
+                let name = command.string(endian, d.dylib.name).context("malformed dylib name")?;
+                needed.push(String::from_utf8_lossy(name).into_owned());
+            }
+            LoadCommandVariant::Rpath(r) => {
+                let path = command.string(endian, r.path).context("malformed LC_RPATH")?;
+                rpath.push(("LC_RPATH", String::from_utf8_lossy(path).into_owned()));
+            }
+            _ => {}
+        }
+    }
+    let linking = if header.filetype(endian) != macho::MH_EXECUTE {
+        Linking::NotExecutable
+    } else if needed.iter().all(|n| is_macos_system_dylib(n)) {
+        Linking::SystemLibraries
+    } else {
+        Linking::Dynamic
+    };
+    let machine = header.cputype(endian).0;
+    Ok(Report { format: Format::MachO, bits, machine, linking, interpreter: None, needed, rpath, glibc: None })
+}
+
+fn inspect_elf<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Result<Report> {
     let header = Elf::parse(data).context("malformed ELF header")?;
     let endian = header.endian().context("malformed ELF header")?;
     let segments = header.program_headers(endian, data).context("malformed ELF program headers")?;
@@ -147,15 +291,15 @@ fn inspect_elf<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Res
         let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
         Ok(String::from_utf8_lossy(&bytes[..end]).into_owned())
     };
-    let (mut needed, mut rpath, mut runpath) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut needed, mut rpath) = (Vec::new(), Vec::new());
     for d in dynamic {
         let tag = d.d_tag(endian);
         let val: u64 = d.d_val(endian).into();
         match tag {
             elf::DT_NULL => break,
             elf::DT_NEEDED => needed.push(string(val)?),
-            elf::DT_RPATH => rpath.push(string(val)?),
-            elf::DT_RUNPATH => runpath.push(string(val)?),
+            elf::DT_RPATH => rpath.push(("RPATH", string(val)?)),
+            elf::DT_RUNPATH => rpath.push(("RUNPATH", string(val)?)),
             _ => {}
         }
     }
@@ -177,14 +321,14 @@ fn inspect_elf<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Res
     let glibc =
         header.sections(endian, data).ok().and_then(|sections| highest_glibc(&sections, endian, data).ok().flatten());
 
-    Ok(ElfReport {
-        class64: header.is_class_64(),
-        machine: header.e_machine(endian).0,
+    Ok(Report {
+        format: Format::Elf,
+        bits: if header.is_class_64() { 64 } else { 32 },
+        machine: u32::from(header.e_machine(endian).0),
         linking,
         interpreter,
         needed,
         rpath,
-        runpath,
         glibc,
     })
 }
@@ -238,86 +382,124 @@ impl Verdict {
 }
 
 impl LinkagePolicy {
-    pub(crate) fn judge(&self, report: &ElfReport) -> Verdict {
+    pub(crate) fn judge(&self, report: &Report) -> Verdict {
         let mut reasons = Vec::new();
         if let Some(target) = &self.target {
-            let want = (target.arch, target.arch != Arch::I686);
-            if report.arch() != Some(want.0) || report.class64 != want.1 {
-                reasons.push(format!(
-                    "it is a {} binary, but {} needs {}",
-                    report.format(),
-                    target.triple,
-                    match target.arch {
-                        Arch::X86_64 => "ELF 64-bit, x86-64",
-                        Arch::Aarch64 => "ELF 64-bit, ARM aarch64",
-                        Arch::I686 => "ELF 32-bit, Intel 80386",
-                    }
-                ));
+            let want = expected_format(target);
+            if report.describe_format() != want {
+                reasons.push(format!("it is a {} binary, but {} needs {want}", report.describe_format(), target.triple));
             }
         }
         match report.linking {
             Linking::SharedLibrary => {
                 reasons.push("it is a shared library, not a program (ET_DYN without the PIE flag)".into())
             }
-            Linking::NotExecutable => reasons.push("it is not an executable (neither ET_EXEC nor ET_DYN)".into()),
-            Linking::Static | Linking::StaticPie | Linking::Dynamic => {}
+            Linking::NotExecutable => reasons.push("it is not an executable program".into()),
+            Linking::Static | Linking::StaticPie | Linking::Dynamic | Linking::SystemLibraries => {}
         }
-        if let Some(interp) = &report.interpreter {
-            reasons.push(format!(
-                "it must be started by the dynamic loader `{interp}`: where that file does not exist \
-                 (NixOS, Alpine, distroless images) it fails with `cannot execute: required file not found`"
-            ));
-        }
-        if !report.needed.is_empty() {
-            reasons.push(format!("it loads shared libraries at run time: {}", report.needed.join(", ")));
-        }
-        if let Some(glibc) = &report.glibc {
-            reasons.push(format!("it requires glibc {glibc} or newer; older systems refuse to run it"));
-        }
-        for (kind, paths) in [("RPATH", &report.rpath), ("RUNPATH", &report.runpath)] {
-            for path in paths.iter() {
-                reasons
-                    .push(format!("it looks for libraries in {kind} `{path}`, a path from the machine that built it"));
+        match report.format {
+            Format::Elf => elf_reasons(report, &mut reasons),
+            Format::Pe => {
+                let runtimes: Vec<&str> =
+                    report.needed.iter().filter(|n| is_windows_runtime_dll(n)).map(String::as_str).collect();
+                if !runtimes.is_empty() {
+                    reasons.push(format!(
+                        "it needs C runtime DLLs that Windows does not ship: {}; link the runtime statically \
+                         with `-C target-feature=+crt-static`",
+                        runtimes.join(", ")
+                    ));
+                }
+                let others: Vec<&str> = report
+                    .needed
+                    .iter()
+                    .filter(|n| !is_windows_runtime_dll(n) && !is_windows_system_dll(n))
+                    .map(String::as_str)
+                    .collect();
+                if !others.is_empty() {
+                    reasons.push(format!("it needs DLLs that are not part of Windows: {}", others.join(", ")));
+                }
+            }
+            Format::MachO => {
+                for lib in report.needed.iter().filter(|n| !is_macos_system_dylib(n)) {
+                    let why = if lib.starts_with('@') {
+                        "is found relative to the binary or its rpath, so it must ship alongside it"
+                    } else {
+                        "is not part of macOS (only /usr/lib and /System/Library are)"
+                    };
+                    reasons.push(format!("it loads `{lib}`, which {why}"));
+                }
             }
         }
         if reasons.is_empty() { Verdict::Pass } else { Verdict::Fail(reasons) }
     }
 }
 
+fn elf_reasons(report: &Report, reasons: &mut Vec<String>) {
+    if let Some(interp) = &report.interpreter {
+        reasons.push(format!(
+            "it must be started by the dynamic loader `{interp}`: where that file does not exist \
+             (NixOS, Alpine, distroless images) it fails with `cannot execute: required file not found`"
+        ));
+    }
+    if !report.needed.is_empty() {
+        reasons.push(format!("it loads shared libraries at run time: {}", report.needed.join(", ")));
+    }
+    if let Some(glibc) = &report.glibc {
+        reasons.push(format!("it requires glibc {glibc} or newer; older systems refuse to run it"));
+    }
+    for (kind, path) in &report.rpath {
+        reasons.push(format!("it looks for libraries in {kind} `{path}`, a path from the machine that built it"));
+    }
+}
+
 /// The triple to build instead, for the architecture of `report`.
-fn portable_triple(report: &ElfReport) -> Option<&'static str> {
+fn portable_triple(report: &Report) -> Option<&'static str> {
+    if report.format != Format::Elf {
+        return None;
+    }
     match report.arch()? {
         Arch::X86_64 => Some("x86_64-unknown-linux-musl"),
         Arch::Aarch64 => Some("aarch64-unknown-linux-musl"),
         Arch::I686 => Some("i686-unknown-linux-musl"),
+        Arch::Armv7 => Some("armv7-unknown-linux-musleabihf"),
+        Arch::Riscv64 => Some("riscv64gc-unknown-linux-musl"),
     }
 }
 
 /// The human report: facts first, then the verdict and what to do about it.
-pub(crate) fn render(label: &str, report: &ElfReport, verdict: &Verdict) -> String {
+pub(crate) fn render(label: &str, report: &Report, verdict: &Verdict) -> String {
     let mut out = String::new();
     let none = "none".to_owned();
     let list = |v: &[String]| if v.is_empty() { none.clone() } else { v.join(", ") };
     let _ = writeln!(out, "{label}");
-    let _ = writeln!(out, "  format:      {}", report.format());
+    let _ = writeln!(out, "  format:      {}", report.describe_format());
     let _ = writeln!(out, "  linking:     {}", report.linking.describe());
-    let _ = writeln!(out, "  interpreter: {}", report.interpreter.as_ref().unwrap_or(&none));
+    if report.format == Format::Elf {
+        let _ = writeln!(out, "  interpreter: {}", report.interpreter.as_ref().unwrap_or(&none));
+    }
     let _ = writeln!(out, "  needs:       {}", list(&report.needed));
-    let _ = writeln!(out, "  rpath:       {}", list(&[report.rpath.clone(), report.runpath.clone()].concat()));
-    let _ = writeln!(
-        out,
-        "  glibc:       {}",
-        report.glibc.as_ref().map(|g| format!("{g} or newer")).unwrap_or(none.clone())
-    );
+    if report.format != Format::Pe {
+        let rpaths: Vec<String> = report.rpath.iter().map(|(kind, path)| format!("{path} ({kind})")).collect();
+        let _ = writeln!(out, "  rpath:       {}", list(&rpaths));
+    }
+    if report.format == Format::Elf {
+        let glibc = report.glibc.as_ref().map(|g| format!("{g} or newer"));
+        let _ = writeln!(out, "  glibc:       {}", glibc.unwrap_or(none.clone()));
+    }
+    let os = match report.format {
+        Format::Elf => "Linux",
+        Format::Pe => "Windows",
+        Format::MachO => "macOS",
+    };
     match verdict {
+        Verdict::Pass if report.format == Format::Elf => {
+            let _ = writeln!(out, "  verdict:     OK: static, starts on any Linux kernel for its CPU with nothing else installed");
+        }
         Verdict::Pass => {
-            let _ = writeln!(
-                out,
-                "  verdict:     OK: static, starts on any Linux kernel for its CPU with nothing else installed"
-            );
+            let _ = writeln!(out, "  verdict:     OK: needs only libraries that every {os} installation has");
         }
         Verdict::Fail(reasons) => {
-            let _ = writeln!(out, "  verdict:     REJECTED: will not run on every Linux machine");
+            let _ = writeln!(out, "  verdict:     REJECTED: will not run on every {os} machine");
             for reason in reasons {
                 let _ = writeln!(out, "    - {reason}");
             }
@@ -336,21 +518,25 @@ pub(crate) fn render(label: &str, report: &ElfReport, verdict: &Verdict) -> Stri
 mod tests {
     use super::*;
 
-    fn report(linking: Linking) -> ElfReport {
-        ElfReport {
-            class64: true,
-            machine: elf::EM_X86_64.0,
+    fn report(linking: Linking) -> Report {
+        Report {
+            format: Format::Elf,
+            bits: 64,
+            machine: u32::from(elf::EM_X86_64.0),
             linking,
             interpreter: None,
             needed: vec![],
             rpath: vec![],
-            runpath: vec![],
             glibc: None,
         }
     }
 
+    fn policy(triple: &str) -> LinkagePolicy {
+        LinkagePolicy { target: Some(Target::parse(triple).unwrap()) }
+    }
+
     fn musl() -> LinkagePolicy {
-        LinkagePolicy { target: Some(Target::parse("x86_64-unknown-linux-musl").unwrap()) }
+        policy("x86_64-unknown-linux-musl")
     }
 
     #[test]
@@ -362,10 +548,10 @@ mod tests {
 
     #[test]
     fn the_seed_binary_is_rejected_with_its_reasons() {
-        let gnu = ElfReport {
+        let gnu = Report {
             interpreter: Some("/lib64/ld-linux-x86-64.so.2".into()),
             needed: vec!["libgcc_s.so.1".into(), "libc.so.6".into()],
-            runpath: vec!["/nix/store/abc-glibc/lib".into()],
+            rpath: vec![("RUNPATH", "/nix/store/abc-glibc/lib".into())],
             glibc: Some("2.34".into()),
             ..report(Linking::Dynamic)
         };
@@ -382,25 +568,67 @@ mod tests {
 
     #[test]
     fn wrong_machine_and_libraries_are_rejected() {
-        let arm = ElfReport { machine: elf::EM_AARCH64.0, ..report(Linking::Static) };
+        let arm = Report { machine: u32::from(elf::EM_AARCH64.0), ..report(Linking::Static) };
         let Verdict::Fail(reasons) = musl().judge(&arm) else { panic!() };
         assert!(reasons[0].contains("ARM aarch64") && reasons[0].contains("x86_64-unknown-linux-musl"), "{reasons:?}");
+        assert!(policy("aarch64-unknown-linux-musl").judge(&arm).passed());
         assert!(!musl().judge(&report(Linking::SharedLibrary)).passed());
         assert!(!musl().judge(&report(Linking::NotExecutable)).passed());
-        let i686 = ElfReport { class64: false, machine: elf::EM_386.0, ..report(Linking::Static) };
+        let i686 = Report { bits: 32, machine: u32::from(elf::EM_386.0), ..report(Linking::Static) };
         assert!(!musl().judge(&i686).passed());
+        assert!(policy("i686-unknown-linux-musl").judge(&i686).passed());
         assert!(LinkagePolicy { target: None }.judge(&i686).passed());
+    }
+
+    fn pe(needed: &[&str]) -> Report {
+        Report {
+            format: Format::Pe,
+            machine: u32::from(pe::IMAGE_FILE_MACHINE_AMD64.0),
+            needed: needed.iter().map(|s| s.to_string()).collect(),
+            ..report(Linking::SystemLibraries)
+        }
+    }
+
+    #[test]
+    fn windows_needs_only_system_dlls() {
+        let msvc = policy("x86_64-pc-windows-msvc");
+        assert!(msvc.judge(&pe(&["KERNEL32.dll", "ntdll.dll", "api-ms-win-core-synch-l1-2-0.dll"])).passed());
+        for runtime in ["libgcc_s_seh-1.dll", "libwinpthread-1.dll", "VCRUNTIME140.dll", "api-ms-win-crt-heap-l1-1-0.dll"]
+        {
+            let Verdict::Fail(reasons) = msvc.judge(&pe(&["KERNEL32.dll", runtime])) else { panic!("{runtime}") };
+            assert!(reasons[0].contains(runtime) && reasons[0].contains("+crt-static"), "{reasons:?}");
+        }
+        assert!(!msvc.judge(&pe(&["openssl.dll"])).passed());
+        assert!(!musl().judge(&pe(&["KERNEL32.dll"])).passed(), "a PE is not a Linux binary");
+    }
+
+    #[test]
+    fn macos_needs_only_system_dylibs() {
+        let mac = |needed: &[&str]| Report {
+            format: Format::MachO,
+            machine: macho::CPU_TYPE_ARM64.0,
+            needed: needed.iter().map(|s| s.to_string()).collect(),
+            ..report(Linking::SystemLibraries)
+        };
+        let p = policy("aarch64-apple-darwin");
+        assert!(p.judge(&mac(&["/usr/lib/libSystem.B.dylib", "/System/Library/Frameworks/Security"])).passed());
+        let Verdict::Fail(reasons) = p.judge(&mac(&["@rpath/libfoo.dylib"])) else { panic!() };
+        assert!(reasons[0].contains("@rpath/libfoo.dylib"), "{reasons:?}");
+        assert!(!p.judge(&mac(&["/opt/homebrew/lib/libssl.dylib"])).passed());
+        assert!(!policy("x86_64-apple-darwin").judge(&mac(&[])).passed(), "arm64 is not x86_64");
     }
 
     #[test]
     fn garbage_is_a_clear_error_not_a_panic() {
-        for data in [
-            &b""[..],
+        let cases: [&[u8]; 6] = [
+            b"",
             b"\x7fELF",
             b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0",
             b"#!/bin/sh\necho hi\n",
             &[0u8; 4096],
-        ] {
+            b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0",
+        ];
+        for data in cases {
             let err = inspect(data).unwrap_err();
             assert!(!format!("{err:#}").is_empty());
         }
@@ -411,7 +639,7 @@ mod tests {
 
     #[test]
     fn reads_this_test_binary() {
-        // The test harness itself is a real ELF of the host: it must parse.
+        // The test harness itself is a real binary of the host: it must parse.
         let data = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         if cfg!(target_os = "linux") {
             let report = inspect(&data).unwrap();

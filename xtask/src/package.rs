@@ -13,7 +13,11 @@ use anyhow::{Context, Result, bail};
 pub(crate) enum ArchiveFormat {
     TarXz,
     TarGz,
+    /// Windows' own format: Explorer opens it without extra tools.
+    Zip,
 }
+
+const ALL_FORMATS: [ArchiveFormat; 3] = [ArchiveFormat::TarXz, ArchiveFormat::TarGz, ArchiveFormat::Zip];
 
 /// xz preset: 9 is within 1% of `xz -9e` on binaries and decompresses as fast.
 const XZ_PRESET: u32 = 9;
@@ -23,16 +27,17 @@ impl ArchiveFormat {
         match self {
             ArchiveFormat::TarXz => ".tar.xz",
             ArchiveFormat::TarGz => ".tar.gz",
+            ArchiveFormat::Zip => ".zip",
         }
     }
 
     pub(crate) fn from_extension(ext: &str) -> Option<ArchiveFormat> {
-        [ArchiveFormat::TarXz, ArchiveFormat::TarGz].into_iter().find(|f| f.extension() == ext)
+        ALL_FORMATS.into_iter().find(|f| f.extension() == ext)
     }
 
     /// The format of an archive, judged by its file name.
     pub(crate) fn of_file(name: &str) -> Option<ArchiveFormat> {
-        [ArchiveFormat::TarXz, ArchiveFormat::TarGz].into_iter().find(|f| name.ends_with(f.extension()))
+        ALL_FORMATS.into_iter().find(|f| name.ends_with(f.extension()))
     }
 }
 
@@ -52,8 +57,12 @@ pub(crate) fn write_archive(
     files: &[ArchiveFile],
     mtime: u64,
 ) -> Result<Vec<u8>> {
+    if format == ArchiveFormat::Zip {
+        return write_zip(top_dir, files, mtime).context("assembling the zip archive");
+    }
     let tar = write_tar(top_dir, files, mtime).context("assembling the tar stream")?;
     match format {
+        ArchiveFormat::Zip => unreachable!("handled above"),
         ArchiveFormat::TarXz => {
             let mut enc = xz2::write::XzEncoder::new(Vec::new(), XZ_PRESET);
             enc.write_all(&tar)?;
@@ -68,7 +77,8 @@ pub(crate) fn write_archive(
     }
 }
 
-fn write_tar(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>> {
+/// Files sorted by path, and every directory above them ("" for the top).
+fn layout(files: &[ArchiveFile]) -> (Vec<&ArchiveFile>, BTreeSet<String>) {
     let mut sorted: Vec<&ArchiveFile> = files.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     // Directories get their own entries so extraction gives them sane modes.
@@ -80,6 +90,59 @@ fn write_tar(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>
             parent = dir;
         }
     }
+    (sorted, dirs)
+}
+
+fn check_path(path: &str) -> Result<()> {
+    if path.is_empty() || path.contains("//") || path.starts_with('/') || path.split('/').any(|p| p == "..") {
+        bail!("archive path `{path}` is not a normalised relative path");
+    }
+    Ok(())
+}
+
+fn write_zip(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>> {
+    let (sorted, dirs) = layout(files);
+    let (y, mo, d, h, mi, s) = civil_time(mtime);
+    // DOS time has 2-second steps and starts in 1980.
+    let time = zip::DateTime::from_date_and_time(y.clamp(1980, 2107) as u16, mo, d, h, mi, s & !1)
+        .map_err(|e| anyhow::anyhow!("SOURCE_DATE_EPOCH {mtime} cannot be a zip date: {e}"))?;
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(9))
+        .last_modified_time(time);
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for dir in &dirs {
+        let path = if dir.is_empty() { format!("{top_dir}/") } else { format!("{top_dir}/{dir}/") };
+        writer.add_directory(&path, options.unix_permissions(0o755)).with_context(|| format!("adding {path}"))?;
+    }
+    for file in sorted {
+        check_path(&file.path)?;
+        let path = format!("{top_dir}/{}", file.path);
+        let mode = if file.executable { 0o755 } else { 0o644 };
+        writer.start_file(&path, options.unix_permissions(mode)).with_context(|| format!("adding {path}"))?;
+        writer.write_all(&file.data)?;
+    }
+    Ok(writer.finish()?.into_inner())
+}
+
+/// UTC calendar date and time of a Unix timestamp (Howard Hinnant's algorithm).
+fn civil_time(secs: u64) -> (i64, u8, u8, u8, u8, u8) {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day, (rem / 3600) as u8, (rem % 3600 / 60) as u8, (rem % 60) as u8)
+}
+
+fn write_tar(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>> {
+    let (sorted, dirs) = layout(files);
 
     let mut builder = tar::Builder::new(Vec::new());
     for dir in &dirs {
@@ -90,9 +153,7 @@ fn write_tar(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>
             .with_context(|| format!("adding directory {path}"))?;
     }
     for file in sorted {
-        if file.path.contains("//") || file.path.starts_with('/') || file.path.split('/').any(|p| p == "..") {
-            bail!("archive path `{}` is not normalised", file.path);
-        }
+        check_path(&file.path)?;
         let mode = if file.executable { 0o755 } else { 0o644 };
         let mut header = header(tar::EntryType::Regular, mode, file.data.len() as u64, mtime);
         let path = format!("{top_dir}/{}", file.path);
@@ -138,6 +199,7 @@ pub(crate) struct Member {
 pub(crate) fn read_archive(format: ArchiveFormat, bytes: &[u8]) -> Result<Vec<Member>> {
     let mut tar_bytes = Vec::new();
     match format {
+        ArchiveFormat::Zip => return read_zip(bytes),
         ArchiveFormat::TarXz => {
             xz2::read::XzDecoder::new(bytes).read_to_end(&mut tar_bytes).context("decompressing xz")?
         }
@@ -164,6 +226,25 @@ pub(crate) fn read_archive(format: ArchiveFormat, bytes: &[u8]) -> Result<Vec<Me
             entry.read_to_end(&mut data).with_context(|| format!("reading {path}"))?;
         }
         members.push(Member { path, kind, mode, data });
+    }
+    Ok(members)
+}
+
+fn read_zip(bytes: &[u8]) -> Result<Vec<Member>> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).context("reading the zip directory")?;
+    let mut members = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).with_context(|| format!("reading zip entry {i}"))?;
+        let path = entry.name().to_owned();
+        let mode = entry.unix_mode().unwrap_or(0o644);
+        let mut data = Vec::new();
+        let kind = if entry.is_dir() {
+            MemberKind::Dir
+        } else {
+            entry.read_to_end(&mut data).with_context(|| format!("reading {path}"))?;
+            if entry.is_symlink() { MemberKind::Symlink(String::from_utf8_lossy(&data).into_owned()) } else { MemberKind::File }
+        };
+        members.push(Member { path, kind, mode: mode & 0o7777, data });
     }
     Ok(members)
 }
@@ -249,6 +330,7 @@ mod tests {
             match format {
                 ArchiveFormat::TarXz => xz2::read::XzDecoder::new(&bytes[..]).read_to_end(&mut tar_bytes).unwrap(),
                 ArchiveFormat::TarGz => flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut tar_bytes).unwrap(),
+                ArchiveFormat::Zip => unreachable!(),
             };
             let mut archive = tar::Archive::new(&tar_bytes[..]);
             let mut seen = Vec::new();
@@ -269,6 +351,31 @@ mod tests {
             let seen: Vec<_> = seen.iter().map(|(p, m)| (p.as_str(), *m)).collect();
             assert_eq!(seen, expect);
         }
+    }
+
+    #[test]
+    fn zip_round_trips_deterministically_with_modes() {
+        let a = write_archive(ArchiveFormat::Zip, "mycli-1-x86_64-pc-windows-gnu", &files(), 1_700_000_000).unwrap();
+        let mut reversed = files();
+        reversed.reverse();
+        let b = write_archive(ArchiveFormat::Zip, "mycli-1-x86_64-pc-windows-gnu", &reversed, 1_700_000_000).unwrap();
+        assert_eq!(a, b);
+        let members = read_archive(ArchiveFormat::Zip, &a).unwrap();
+        assert!(layout_problems(&members, "mycli-1-x86_64-pc-windows-gnu").is_empty());
+        let exe = members.iter().find(|m| m.path.ends_with("/mycli")).unwrap();
+        assert_eq!((exe.mode, exe.data.as_slice()), (0o755, &b"\x7fELF..."[..]));
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&a)).unwrap();
+        let first = zip.by_index(0).unwrap();
+        let t = first.last_modified().unwrap();
+        assert_eq!((t.year(), t.month(), t.day(), t.hour(), t.minute()), (2023, 11, 14, 22, 13));
+    }
+
+    #[test]
+    fn civil_time_matches_known_dates() {
+        assert_eq!(civil_time(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(civil_time(315_532_800), (1980, 1, 1, 0, 0, 0));
+        assert_eq!(civil_time(951_782_400), (2000, 2, 29, 0, 0, 0));
+        assert_eq!(civil_time(1_700_000_000), (2023, 11, 14, 22, 13, 20));
     }
 
     #[test]

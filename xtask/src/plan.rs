@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 
 use crate::config::DistConfig;
 use crate::package::ArchiveFormat;
-use crate::target::Target;
+use crate::target::{Buildable, Os, Target};
 use crate::workspace::Package;
 
 /// Everything `dist` will produce.
@@ -76,13 +76,37 @@ pub(crate) fn make(
         .into_iter()
         .map(|target| ArtifactPlan {
             stem: format!("{main_bin}-{}-{}", app.version, target.triple),
-            format: config.unix_archive,
+            format: if target.os == Os::Windows { config.windows_archive } else { config.unix_archive },
             bins: app.bins.clone(),
             includes: includes.clone(),
             target,
         })
         .collect();
     Ok(Plan { app: app.name.clone(), version: app.version.clone(), source_date_epoch, artifacts })
+}
+
+/// Drops the targets this machine cannot build and returns them with the
+/// reason. A target named with `--target` (`explicit`) is an error instead.
+pub(crate) fn keep_buildable(
+    plan: &mut Plan,
+    explicit: bool,
+    host: Option<Os>,
+    has_tool: impl Fn(&str) -> bool,
+) -> Result<Vec<(String, String)>> {
+    let mut skipped = Vec::new();
+    let mut kept = Vec::new();
+    for artifact in plan.artifacts.drain(..) {
+        let triple = artifact.target.triple;
+        match artifact.target.buildable_here(host, &has_tool) {
+            Buildable::Yes => kept.push(artifact),
+            Buildable::Elsewhere(why) | Buildable::MissingTool(why) if explicit => {
+                bail!("--target {triple} cannot be built on this machine: {why}")
+            }
+            Buildable::Elsewhere(why) | Buildable::MissingTool(why) => skipped.push((triple.to_owned(), why)),
+        }
+    }
+    plan.artifacts = kept;
+    Ok(skipped)
 }
 
 fn includes(config: &DistConfig, root: &Path) -> Result<Vec<IncludeFile>> {
@@ -133,6 +157,7 @@ mod tests {
             targets: crate::target::default_targets(),
             include,
             unix_archive: ArchiveFormat::TarXz,
+            windows_archive: ArchiveFormat::Zip,
         }
     }
 
@@ -146,6 +171,26 @@ mod tests {
         let plan = make(&config(Some(vec!["README.md".into()])), &app(), &root(), &[], 0).unwrap();
         assert_eq!(plan.artifacts[0].file_name(), "mycli-1.2.3-x86_64-unknown-linux-musl.tar.xz");
         assert_eq!(plan.artifacts[0].includes[0].name, "README.md");
+    }
+
+    #[test]
+    fn other_os_targets_are_skipped_or_refused() {
+        let full = make(&config(None), &app(), &root(), &[], 0).unwrap();
+        let mut plan = full.clone();
+        let skipped = keep_buildable(&mut plan, false, Some(Os::Linux), |_| true).unwrap();
+        let kept: Vec<&str> = plan.artifacts.iter().map(|a| a.target.triple).collect();
+        assert_eq!(kept, ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"]);
+        assert_eq!(skipped.len(), 3);
+        assert!(skipped.iter().any(|(t, why)| t == "x86_64-pc-windows-msvc" && why.contains("windows runner")));
+        let mut plan = make(&config(None), &app(), &root(), &["aarch64-apple-darwin".into()], 0).unwrap();
+        let err = keep_buildable(&mut plan, true, Some(Os::Linux), |_| true).unwrap_err();
+        assert!(err.to_string().contains("macos runner"), "{err}");
+    }
+
+    #[test]
+    fn windows_gets_zip() {
+        let plan = make(&config(None), &app(), &root(), &["x86_64-pc-windows-msvc".into()], 0).unwrap();
+        assert_eq!(plan.artifacts[0].file_name(), "mycli-1.2.3-x86_64-pc-windows-msvc.zip");
     }
 
     #[test]

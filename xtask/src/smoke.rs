@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::target::Arch;
+use crate::target::{Arch, Os};
+use crate::toolchain::on_path;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -21,6 +22,8 @@ pub(crate) enum SmokeOutcome {
     Skipped(String),
     /// It was tried and did not work; holds what happened.
     Failed(String),
+    /// Another OS's binary: its own release runner runs it, not this machine.
+    NotApplicable(String),
 }
 
 /// Under CI a skipped smoke test is a hole, not a pass.
@@ -54,39 +57,60 @@ fn effective_uid() -> Option<u32> {
     line.split_whitespace().nth(2)?.parse().ok()
 }
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
-}
 
-/// Runs `binary` (an ELF of `arch`) as `/<exe_name> --version` in an empty root;
-/// passes when it exits 0 and prints `expect`.
-pub(crate) fn run(binary: &[u8], arch: Option<Arch>, exe_name: &str, expect: &str) -> SmokeOutcome {
-    match (arch, Arch::host()) {
-        (Some(arch), Some(host)) if arch.runs_on(host) => {}
-        (arch, host) => {
-            let arch = arch.map_or("unknown", Arch::name);
-            let host = host.map_or(std::env::consts::ARCH, Arch::name);
-            return SmokeOutcome::Skipped(format!("a {arch} binary cannot run on this {host} machine"));
-        }
+/// Runs `binary` as `<exe_name> --version` where it would fail if it needed
+/// anything the machine lacks, and passes when it exits 0 and prints `expect`:
+/// Linux binaries in an empty root (chroot, or qemu-user with an empty
+/// sysroot for foreign CPUs); Windows and macOS binaries directly on their own OS.
+pub(crate) fn run(binary: &[u8], arch: Option<Arch>, os: Os, exe_name: &str, expect: &str) -> SmokeOutcome {
+    let host_os = Os::host();
+    if host_os != Some(os) {
+        return SmokeOutcome::NotApplicable(format!(
+            "a {os:?} binary; the release workflow runs it on a {} runner",
+            os.runner()
+        ));
     }
-    let isolation = match isolation() {
-        Ok(i) => i,
-        Err(why) => return SmokeOutcome::Skipped(format!("no empty root possible: {why}")),
-    };
     let root = match EmptyRoot::with(binary, exe_name) {
         Ok(root) => root,
         Err(err) => return SmokeOutcome::Failed(format!("cannot prepare the empty root: {err}")),
     };
     let inside = format!("/{exe_name}");
-    let mut command = match isolation {
-        Isolation::Chroot => Command::new("chroot"),
-        Isolation::UnshareChroot => {
-            let mut c = Command::new("unshare");
-            c.args(["-r", "chroot"]);
+    let command = match (os, arch, Arch::host()) {
+        (Os::Windows | Os::MacOs, _, _) => {
+            let mut c = Command::new(root.path.join(exe_name));
+            c.current_dir(&root.path);
             c
         }
+        (Os::Linux, Some(arch), Some(host)) if arch.runs_on(host) => match isolation() {
+            Ok(Isolation::Chroot) => {
+                let mut c = Command::new("chroot");
+                c.arg(&root.path).arg(&inside);
+                c
+            }
+            Ok(Isolation::UnshareChroot) => {
+                let mut c = Command::new("unshare");
+                c.args(["-r", "chroot"]).arg(&root.path).arg(&inside);
+                c
+            }
+            Err(why) => return SmokeOutcome::Skipped(format!("no empty root possible: {why}")),
+        },
+        (Os::Linux, Some(arch), _) => {
+            let qemu = arch.qemu();
+            if !on_path(qemu) {
+                return SmokeOutcome::Skipped(format!(
+                    "a {} binary needs `{qemu}` to run here (apt-get install qemu-user)",
+                    arch.name()
+                ));
+            }
+            // -L: the emulated loader and libraries are looked up in the empty root only.
+            let mut c = Command::new(qemu);
+            c.arg("-L").arg(&root.path).arg(root.path.join(exe_name));
+            c
+        }
+        (Os::Linux, None, _) => return SmokeOutcome::Skipped("an ELF for an unknown CPU".into()),
     };
-    command.arg(&root.path).arg(&inside).arg("--version");
+    let mut command = command;
+    command.arg("--version");
     let (status, stdout, stderr) = match run_with_timeout(command) {
         Ok(result) => result,
         Err(err) => return SmokeOutcome::Failed(err),
@@ -96,10 +120,9 @@ pub(crate) fn run(binary: &[u8], arch: Option<Arch>, exe_name: &str, expect: &st
         return SmokeOutcome::Skipped(format!("no empty root possible: {stderr}"));
     }
     if !status.success() {
-        let detail = if stderr.contains("No such file or directory") && stderr.contains("failed to run command") {
-            format!(
-                "it did not start in an empty root: `{stderr}` (its ELF interpreter or libraries are missing there)"
-            )
+        let missing = stderr.contains("No such file or directory") || stderr.contains("Could not open");
+        let detail = if missing {
+            format!("it did not start in an empty root: `{stderr}` (its ELF interpreter or libraries are missing there)")
         } else {
             format!("`{exe_name} --version` exited with {status} in an empty root: {stderr}")
         };

@@ -1,4 +1,5 @@
-//! Target triples: which ones we release for, and what their binaries must look like.
+//! Target triples: which ones we release for, where they can be built, and
+//! what their binaries must look like.
 
 use anyhow::{Result, bail};
 
@@ -10,6 +11,8 @@ pub(crate) enum Arch {
     X86_64,
     Aarch64,
     I686,
+    Armv7,
+    Riscv64,
 }
 
 impl Arch {
@@ -18,6 +21,8 @@ impl Arch {
             Arch::X86_64 => "x86_64",
             Arch::Aarch64 => "aarch64",
             Arch::I686 => "i686",
+            Arch::Armv7 => "armv7",
+            Arch::Riscv64 => "riscv64",
         }
     }
 
@@ -27,6 +32,8 @@ impl Arch {
             "x86_64" => Some(Arch::X86_64),
             "aarch64" => Some(Arch::Aarch64),
             "x86" => Some(Arch::I686),
+            "arm" => Some(Arch::Armv7),
+            "riscv64" => Some(Arch::Riscv64),
             _ => None,
         }
     }
@@ -35,6 +42,49 @@ impl Arch {
     pub(crate) fn runs_on(self, host: Arch) -> bool {
         self == host || (self == Arch::I686 && host == Arch::X86_64)
     }
+
+    /// The qemu-user emulator that runs this architecture's Linux binaries.
+    pub(crate) fn qemu(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "qemu-x86_64",
+            Arch::Aarch64 => "qemu-aarch64",
+            Arch::I686 => "qemu-i386",
+            Arch::Armv7 => "qemu-arm",
+            Arch::Riscv64 => "qemu-riscv64",
+        }
+    }
+
+    pub(crate) fn is_64_bit(self) -> bool {
+        !matches!(self, Arch::I686 | Arch::Armv7)
+    }
+}
+
+/// The operating system a target's binaries run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Os {
+    Linux,
+    Windows,
+    MacOs,
+}
+
+impl Os {
+    pub(crate) fn host() -> Option<Os> {
+        match std::env::consts::OS {
+            "linux" => Some(Os::Linux),
+            "windows" => Some(Os::Windows),
+            "macos" => Some(Os::MacOs),
+            _ => None,
+        }
+    }
+
+    /// The GitHub Actions runner family for this OS.
+    pub(crate) fn runner(self) -> &'static str {
+        match self {
+            Os::Linux => "ubuntu",
+            Os::Windows => "windows",
+            Os::MacOs => "macos",
+        }
+    }
 }
 
 /// A release target: a rustc triple we know how to build and check.
@@ -42,25 +92,37 @@ impl Arch {
 pub(crate) struct Target {
     pub(crate) triple: &'static str,
     pub(crate) arch: Arch,
+    pub(crate) os: Os,
 }
 
-/// Targets `cargo xtask dist` builds today.
-const SUPPORTED: &[Target] = &[Target { triple: "x86_64-unknown-linux-musl", arch: Arch::X86_64 }];
+const fn t(triple: &'static str, arch: Arch, os: Os) -> Target {
+    Target { triple, arch, os }
+}
 
-/// Real triples we do not release for yet; naming one is a clear error, not a typo.
-const NOT_YET: &[&str] = &[
+/// Targets `cargo xtask dist` can release.
+const SUPPORTED: &[Target] = &[
+    t("x86_64-unknown-linux-musl", Arch::X86_64, Os::Linux),
+    t("aarch64-unknown-linux-musl", Arch::Aarch64, Os::Linux),
+    t("i686-unknown-linux-musl", Arch::I686, Os::Linux),
+    t("armv7-unknown-linux-musleabihf", Arch::Armv7, Os::Linux),
+    t("riscv64gc-unknown-linux-musl", Arch::Riscv64, Os::Linux),
+    t("x86_64-pc-windows-msvc", Arch::X86_64, Os::Windows),
+    t("x86_64-pc-windows-gnu", Arch::X86_64, Os::Windows),
+    t("x86_64-apple-darwin", Arch::X86_64, Os::MacOs),
+    t("aarch64-apple-darwin", Arch::Aarch64, Os::MacOs),
+];
+
+/// Released when `dist-workspace.toml` names no targets.
+const DEFAULTS: &[&str] = &[
+    "x86_64-unknown-linux-musl",
     "aarch64-unknown-linux-musl",
-    "i686-unknown-linux-musl",
-    "armv7-unknown-linux-musleabihf",
-    "arm-unknown-linux-musleabihf",
-    "riscv64gc-unknown-linux-musl",
-    "powerpc64le-unknown-linux-musl",
     "x86_64-pc-windows-msvc",
-    "x86_64-pc-windows-gnu",
-    "aarch64-pc-windows-msvc",
     "x86_64-apple-darwin",
     "aarch64-apple-darwin",
 ];
+
+/// Real triples we do not release for yet; naming one is a clear error, not a typo.
+const NOT_YET: &[&str] = &["arm-unknown-linux-musleabihf", "powerpc64le-unknown-linux-musl", "aarch64-pc-windows-msvc"];
 
 /// Glibc triples: real, but exactly what this template exists to avoid.
 const GNU: &[&str] = &[
@@ -68,7 +130,11 @@ const GNU: &[&str] = &[
     "aarch64-unknown-linux-gnu",
     "i686-unknown-linux-gnu",
     "armv7-unknown-linux-gnueabihf",
+    "riscv64gc-unknown-linux-gnu",
 ];
+
+/// The MinGW C compiler cargo links windows-gnu binaries with.
+pub(crate) const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
 
 impl Target {
     pub(crate) fn parse(triple: &str) -> Result<Target> {
@@ -96,13 +162,43 @@ impl Target {
 
     /// The file name of binary `bin` on this target.
     pub(crate) fn exe_name(&self, bin: &str) -> String {
-        bin.to_owned()
+        if self.os == Os::Windows { format!("{bin}.exe") } else { bin.to_owned() }
     }
+
+    /// Whether this machine can build the target, and if not, who does.
+    /// `has_tool` answers whether a program is on PATH.
+    pub(crate) fn buildable_here(&self, host: Option<Os>, has_tool: impl Fn(&str) -> bool) -> Buildable {
+        let elsewhere = |why: String| Buildable::Elsewhere(why);
+        match (self.os, host) {
+            (Os::Linux, Some(Os::Linux)) => Buildable::Yes,
+            (Os::Windows, Some(Os::Windows)) | (Os::MacOs, Some(Os::MacOs)) => Buildable::Yes,
+            (Os::Windows, Some(Os::Linux)) if self.triple.ends_with("-gnu") => {
+                if has_tool(MINGW_GCC) {
+                    Buildable::Yes
+                } else {
+                    Buildable::MissingTool(format!(
+                        "needs the MinGW linker `{MINGW_GCC}` (apt-get install gcc-mingw-w64-x86-64)"
+                    ))
+                }
+            }
+            (os, _) => elsewhere(format!("built by the release workflow on a {} runner", os.runner())),
+        }
+    }
+}
+
+/// Can the target be built on this machine?
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Buildable {
+    Yes,
+    /// Needs another OS: the release workflow builds it.
+    Elsewhere(String),
+    /// Could be built here once a tool is installed.
+    MissingTool(String),
 }
 
 /// The targets released when `dist-workspace.toml` names none.
 pub(crate) fn default_targets() -> Vec<Target> {
-    SUPPORTED.to_vec()
+    DEFAULTS.iter().map(|d| Target::parse(d).expect("defaults are supported")).collect()
 }
 
 #[cfg(test)]
@@ -112,11 +208,12 @@ mod tests {
     #[test]
     fn parses_supported_and_explains_the_rest() {
         assert_eq!(Target::parse("x86_64-unknown-linux-musl").unwrap().arch, Arch::X86_64);
+        assert_eq!(Target::parse("aarch64-apple-darwin").unwrap().os, Os::MacOs);
         let err = Target::parse("x86_64-unknown-linux-mus").unwrap_err().to_string();
         assert!(err.contains("did you mean `x86_64-unknown-linux-musl`"), "{err}");
         let err = Target::parse("x86_64-unknown-linux-gnu").unwrap_err().to_string();
         assert!(err.contains("release `x86_64-unknown-linux-musl` instead"), "{err}");
-        let err = Target::parse("aarch64-apple-darwin").unwrap_err().to_string();
+        let err = Target::parse("aarch64-pc-windows-msvc").unwrap_err().to_string();
         assert!(err.contains("not supported yet"), "{err}");
     }
 
@@ -125,5 +222,29 @@ mod tests {
         assert!(Arch::I686.runs_on(Arch::X86_64));
         assert!(!Arch::X86_64.runs_on(Arch::I686));
         assert!(!Arch::Aarch64.runs_on(Arch::X86_64));
+    }
+
+    #[test]
+    fn who_builds_what() {
+        let all = |_: &str| true;
+        let none = |_: &str| false;
+        let linux = Some(Os::Linux);
+        let t = |s| Target::parse(s).unwrap();
+        assert_eq!(t("aarch64-unknown-linux-musl").buildable_here(linux, none), Buildable::Yes);
+        assert_eq!(
+            t("aarch64-apple-darwin").buildable_here(linux, all),
+            Buildable::Elsewhere("built by the release workflow on a macos runner".into())
+        );
+        assert!(matches!(t("x86_64-pc-windows-msvc").buildable_here(linux, all), Buildable::Elsewhere(_)));
+        assert_eq!(t("x86_64-pc-windows-gnu").buildable_here(linux, all), Buildable::Yes);
+        assert!(matches!(t("x86_64-pc-windows-gnu").buildable_here(linux, none), Buildable::MissingTool(_)));
+        assert_eq!(t("x86_64-pc-windows-msvc").buildable_here(Some(Os::Windows), none), Buildable::Yes);
+        assert_eq!(t("x86_64-pc-windows-msvc").exe_name("mycli"), "mycli.exe");
+    }
+
+    #[test]
+    fn defaults_are_the_five_platforms() {
+        let d: Vec<&str> = default_targets().iter().map(|t| t.triple).collect();
+        assert_eq!(d, DEFAULTS);
     }
 }

@@ -29,3 +29,8 @@ pub(crate) fn ensure_target(sh: &Shell, target: &Target) -> Result<()> {
     }
     Ok(())
 }
+
+/// Whether `tool` is an executable file in a directory on PATH.
+pub(crate) fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+}

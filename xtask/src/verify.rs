@@ -197,7 +197,8 @@ fn check_archive(
         // The version the binary must print: from the manifest, else from `<bin>-<version>-<target>`.
         let expect = version.map(str::to_owned).or_else(|| {
             let triple = policy.target.as_ref()?.triple;
-            stem.strip_prefix(&format!("{exe}-"))?.strip_suffix(&format!("-{triple}")).map(str::to_owned)
+            let bin = exe.strip_suffix(".exe").unwrap_or(exe);
+            stem.strip_prefix(&format!("{bin}-"))?.strip_suffix(&format!("-{triple}")).map(str::to_owned)
         });
         match expect {
             Some(expect) => smoke_check(&format!("{name}: {exe}"), &member.data, exe, &expect, problems),
@@ -223,9 +224,10 @@ fn check_binary(label: &str, data: &[u8], policy: &LinkagePolicy, problems: &mut
 }
 
 fn smoke_check(label: &str, data: &[u8], exe: &str, expect: &str, problems: &mut Problems) {
-    let arch = linkage::inspect(data).ok().and_then(|r| r.arch());
-    match smoke::run(data, arch, exe, expect) {
+    let Ok(report) = linkage::inspect(data) else { return };
+    match smoke::run(data, report.arch(), report.os(), exe, expect) {
         SmokeOutcome::Passed(line) => eprintln!("    smoke: `{line}` from an empty root"),
+        SmokeOutcome::NotApplicable(why) => eprintln!("    smoke test not run here: {why}"),
         SmokeOutcome::Skipped(why) if smoke::skips_fail() => {
             problems.push(format!("{label}: smoke test could not run under CI=true: {why}"))
         }
