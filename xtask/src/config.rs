@@ -166,7 +166,8 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         let ext = reader.string(v, key)?;
         ArchiveFormat::from_extension(ext).ok_or_else(|| {
             let hint = did_you_mean(ext, [".tar.xz", ".tar.gz", ".zip"]);
-            let message = format!("`[dist].{key} = \"{ext}\"` is not supported{hint}; use \".tar.xz\", \".tar.gz\" or \".zip\"");
+            let message =
+                format!("`[dist].{key} = \"{ext}\"` is not supported{hint}; use \".tar.xz\", \".tar.gz\" or \".zip\"");
             reader.error(v.span(), message)
         })
     };

@@ -102,7 +102,11 @@ fn build_artifact<'p>(
         let verdict = policy.judge(&report);
         if !verdict.passed() {
             eprint!("{}", linkage::render(&bin.path.display().to_string(), &report, &verdict));
-            bail!("{} for {} would not run everywhere (reasons above); refusing to package it", bin.name, target.triple);
+            bail!(
+                "{} for {} would not run everywhere (reasons above); refusing to package it",
+                bin.name,
+                target.triple
+            );
         }
         linkage = report.linking.describe().to_owned();
         let exe = target.exe_name(&bin.name);

@@ -96,7 +96,7 @@ impl Report {
         match self.format {
             Format::Elf => Os::Linux,
             Format::Pe => Os::Windows,
-            Format::MachO => Os::MacOs,
+            Format::MachO => Os::Macos,
         }
     }
 
@@ -132,7 +132,7 @@ fn expected_format(target: &Target) -> String {
         (Os::Linux, Arch::Armv7) => ("ELF", "ARM"),
         (Os::Linux, Arch::Riscv64) => ("ELF", "RISC-V"),
         (Os::Windows, arch) => ("PE", arch.name()),
-        (Os::MacOs, arch) => ("Mach-O", arch.name()),
+        (Os::Macos, arch) => ("Mach-O", arch.name()),
     };
     let bits = if target.arch.is_64_bit() { 64 } else { 32 };
     format!("{kind} {bits}-bit, {machine}")
@@ -159,12 +159,45 @@ pub(crate) fn inspect(data: &[u8]) -> Result<Report> {
 /// DLLs every Windows installation has. Anything else must ship next to the
 /// .exe, which a single-file release does not do.
 const WINDOWS_SYSTEM_DLLS: &[&str] = &[
-    "advapi32.dll", "bcrypt.dll", "bcryptprimitives.dll", "comctl32.dll", "comdlg32.dll", "crypt32.dll",
-    "dbghelp.dll", "dnsapi.dll", "gdi32.dll", "imm32.dll", "iphlpapi.dll", "kernel32.dll", "kernelbase.dll",
-    "mpr.dll", "msvcrt.dll", "ncrypt.dll", "netapi32.dll", "normaliz.dll", "ntdll.dll", "ole32.dll",
-    "oleaut32.dll", "powrprof.dll", "psapi.dll", "rpcrt4.dll", "secur32.dll", "setupapi.dll", "shell32.dll",
-    "shlwapi.dll", "synchronization.dll", "user32.dll", "userenv.dll", "uxtheme.dll", "version.dll",
-    "winhttp.dll", "wininet.dll", "winmm.dll", "ws2_32.dll", "wsock32.dll", "ucrtbase.dll",
+    "advapi32.dll",
+    "bcrypt.dll",
+    "bcryptprimitives.dll",
+    "comctl32.dll",
+    "comdlg32.dll",
+    "crypt32.dll",
+    "dbghelp.dll",
+    "dnsapi.dll",
+    "gdi32.dll",
+    "imm32.dll",
+    "iphlpapi.dll",
+    "kernel32.dll",
+    "kernelbase.dll",
+    "mpr.dll",
+    "msvcrt.dll",
+    "ncrypt.dll",
+    "netapi32.dll",
+    "normaliz.dll",
+    "ntdll.dll",
+    "ole32.dll",
+    "oleaut32.dll",
+    "powrprof.dll",
+    "psapi.dll",
+    "rpcrt4.dll",
+    "secur32.dll",
+    "setupapi.dll",
+    "shell32.dll",
+    "shlwapi.dll",
+    "synchronization.dll",
+    "user32.dll",
+    "userenv.dll",
+    "uxtheme.dll",
+    "version.dll",
+    "winhttp.dll",
+    "wininet.dll",
+    "winmm.dll",
+    "ws2_32.dll",
+    "wsock32.dll",
+    "ucrtbase.dll",
 ];
 
 /// C and C++ runtimes: present only where a redistributable was installed.
@@ -387,7 +420,11 @@ impl LinkagePolicy {
         if let Some(target) = &self.target {
             let want = expected_format(target);
             if report.describe_format() != want {
-                reasons.push(format!("it is a {} binary, but {} needs {want}", report.describe_format(), target.triple));
+                reasons.push(format!(
+                    "it is a {} binary, but {} needs {want}",
+                    report.describe_format(),
+                    target.triple
+                ));
             }
         }
         match report.linking {
@@ -493,7 +530,10 @@ pub(crate) fn render(label: &str, report: &Report, verdict: &Verdict) -> String 
     };
     match verdict {
         Verdict::Pass if report.format == Format::Elf => {
-            let _ = writeln!(out, "  verdict:     OK: static, starts on any Linux kernel for its CPU with nothing else installed");
+            let _ = writeln!(
+                out,
+                "  verdict:     OK: static, starts on any Linux kernel for its CPU with nothing else installed"
+            );
         }
         Verdict::Pass => {
             let _ = writeln!(out, "  verdict:     OK: needs only libraries that every {os} installation has");
@@ -593,7 +633,8 @@ mod tests {
     fn windows_needs_only_system_dlls() {
         let msvc = policy("x86_64-pc-windows-msvc");
         assert!(msvc.judge(&pe(&["KERNEL32.dll", "ntdll.dll", "api-ms-win-core-synch-l1-2-0.dll"])).passed());
-        for runtime in ["libgcc_s_seh-1.dll", "libwinpthread-1.dll", "VCRUNTIME140.dll", "api-ms-win-crt-heap-l1-1-0.dll"]
+        for runtime in
+            ["libgcc_s_seh-1.dll", "libwinpthread-1.dll", "VCRUNTIME140.dll", "api-ms-win-crt-heap-l1-1-0.dll"]
         {
             let Verdict::Fail(reasons) = msvc.judge(&pe(&["KERNEL32.dll", runtime])) else { panic!("{runtime}") };
             assert!(reasons[0].contains(runtime) && reasons[0].contains("+crt-static"), "{reasons:?}");

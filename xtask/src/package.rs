@@ -242,7 +242,11 @@ fn read_zip(bytes: &[u8]) -> Result<Vec<Member>> {
             MemberKind::Dir
         } else {
             entry.read_to_end(&mut data).with_context(|| format!("reading {path}"))?;
-            if entry.is_symlink() { MemberKind::Symlink(String::from_utf8_lossy(&data).into_owned()) } else { MemberKind::File }
+            if entry.is_symlink() {
+                MemberKind::Symlink(String::from_utf8_lossy(&data).into_owned())
+            } else {
+                MemberKind::File
+            }
         };
         members.push(Member { path, kind, mode: mode & 0o7777, data });
     }

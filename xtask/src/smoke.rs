@@ -57,7 +57,6 @@ fn effective_uid() -> Option<u32> {
     line.split_whitespace().nth(2)?.parse().ok()
 }
 
-
 /// Runs `binary` as `<exe_name> --version` where it would fail if it needed
 /// anything the machine lacks, and passes when it exits 0 and prints `expect`:
 /// Linux binaries in an empty root (chroot, or qemu-user with an empty
@@ -76,7 +75,7 @@ pub(crate) fn run(binary: &[u8], arch: Option<Arch>, os: Os, exe_name: &str, exp
     };
     let inside = format!("/{exe_name}");
     let command = match (os, arch, Arch::host()) {
-        (Os::Windows | Os::MacOs, _, _) => {
+        (Os::Windows | Os::Macos, _, _) => {
             let mut c = Command::new(root.path.join(exe_name));
             c.current_dir(&root.path);
             c
@@ -122,7 +121,9 @@ pub(crate) fn run(binary: &[u8], arch: Option<Arch>, os: Os, exe_name: &str, exp
     if !status.success() {
         let missing = stderr.contains("No such file or directory") || stderr.contains("Could not open");
         let detail = if missing {
-            format!("it did not start in an empty root: `{stderr}` (its ELF interpreter or libraries are missing there)")
+            format!(
+                "it did not start in an empty root: `{stderr}` (its ELF interpreter or libraries are missing there)"
+            )
         } else {
             format!("`{exe_name} --version` exited with {status} in an empty root: {stderr}")
         };

@@ -64,7 +64,7 @@ impl Arch {
 pub(crate) enum Os {
     Linux,
     Windows,
-    MacOs,
+    Macos,
 }
 
 impl Os {
@@ -72,7 +72,7 @@ impl Os {
         match std::env::consts::OS {
             "linux" => Some(Os::Linux),
             "windows" => Some(Os::Windows),
-            "macos" => Some(Os::MacOs),
+            "macos" => Some(Os::Macos),
             _ => None,
         }
     }
@@ -82,7 +82,7 @@ impl Os {
         match self {
             Os::Linux => "ubuntu",
             Os::Windows => "windows",
-            Os::MacOs => "macos",
+            Os::Macos => "macos",
         }
     }
 }
@@ -108,8 +108,8 @@ const SUPPORTED: &[Target] = &[
     t("riscv64gc-unknown-linux-musl", Arch::Riscv64, Os::Linux),
     t("x86_64-pc-windows-msvc", Arch::X86_64, Os::Windows),
     t("x86_64-pc-windows-gnu", Arch::X86_64, Os::Windows),
-    t("x86_64-apple-darwin", Arch::X86_64, Os::MacOs),
-    t("aarch64-apple-darwin", Arch::Aarch64, Os::MacOs),
+    t("x86_64-apple-darwin", Arch::X86_64, Os::Macos),
+    t("aarch64-apple-darwin", Arch::Aarch64, Os::Macos),
 ];
 
 /// Released when `dist-workspace.toml` names no targets.
@@ -171,7 +171,7 @@ impl Target {
         let elsewhere = |why: String| Buildable::Elsewhere(why);
         match (self.os, host) {
             (Os::Linux, Some(Os::Linux)) => Buildable::Yes,
-            (Os::Windows, Some(Os::Windows)) | (Os::MacOs, Some(Os::MacOs)) => Buildable::Yes,
+            (Os::Windows, Some(Os::Windows)) | (Os::Macos, Some(Os::Macos)) => Buildable::Yes,
             (Os::Windows, Some(Os::Linux)) if self.triple.ends_with("-gnu") => {
                 if has_tool(MINGW_GCC) {
                     Buildable::Yes
@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn parses_supported_and_explains_the_rest() {
         assert_eq!(Target::parse("x86_64-unknown-linux-musl").unwrap().arch, Arch::X86_64);
-        assert_eq!(Target::parse("aarch64-apple-darwin").unwrap().os, Os::MacOs);
+        assert_eq!(Target::parse("aarch64-apple-darwin").unwrap().os, Os::Macos);
         let err = Target::parse("x86_64-unknown-linux-mus").unwrap_err().to_string();
         assert!(err.contains("did you mean `x86_64-unknown-linux-musl`"), "{err}");
         let err = Target::parse("x86_64-unknown-linux-gnu").unwrap_err().to_string();

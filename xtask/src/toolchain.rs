@@ -18,10 +18,9 @@ pub(crate) fn ensure_target(sh: &Shell, target: &Target) -> Result<()> {
         return Ok(());
     }
     eprintln!("    installing target {triple} (rustup target add {triple})");
-    let output = cmd!(sh, "rustup target add {triple}").quiet().ignore_status().output()?;
+    let output = cmd!(sh, "rustup target add {triple}").env("RUST_BACKTRACE", "0").quiet().ignore_status().output()?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let why = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message").trim();
+        let why = summarize_rustup_error(&String::from_utf8_lossy(&output.stderr));
         bail!(
             "`rustup target add {triple}` failed: {why}; the toolchain's download mirror may not serve this target. \
              Run `rustup target add {triple}` by hand, or remove `{triple}` from [dist].targets"
@@ -30,7 +29,47 @@ pub(crate) fn ensure_target(sh: &Shell, target: &Target) -> Result<()> {
     Ok(())
 }
 
+/// rustup's error line and its innermost cause, without the backtrace.
+fn summarize_rustup_error(stderr: &str) -> String {
+    let error = stderr.lines().find_map(|l| l.strip_prefix("error: ")).map(str::trim);
+    let cause = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("Caused by:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with("Stack backtrace"))
+        .last()
+        .map(|l| {
+            l.trim()
+                .split_once(": ")
+                .map_or(l.trim(), |(n, rest)| if n.parse::<u32>().is_ok() { rest } else { l.trim() })
+        });
+    match (error, cause) {
+        (Some(e), Some(c)) => format!("{e} ({c})"),
+        (Some(e), None) => e.to_owned(),
+        _ => stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message").trim().to_owned(),
+    }
+}
+
 /// Whether `tool` is an executable file in a directory on PATH.
 pub(crate) fn on_path(tool: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rustup_404_is_one_readable_line() {
+        let stderr = "info: downloading component rust-std\ninfo: rolling back changes\n\
+            error: component download failed for rust-std-armv7-unknown-linux-musleabihf\n\nCaused by:\n    \
+            0: could not download file from 'https://x/y.tar.xz' to '/root/.rustup/downloads/z.partial'\n    \
+            1: http request returned an unsuccessful status code: 404\n\nStack backtrace:\n   0: anyhow\n";
+        assert_eq!(
+            summarize_rustup_error(stderr),
+            "component download failed for rust-std-armv7-unknown-linux-musleabihf \
+             (http request returned an unsuccessful status code: 404)"
+        );
+        assert_eq!(summarize_rustup_error("something odd\n"), "something odd");
+    }
 }

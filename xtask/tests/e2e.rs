@@ -4,46 +4,17 @@
 //! they share one dist run and use target directories of their own under
 //! `target/e2e/`, apart from the directory `cargo test` itself is using.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-/// Fixed so every run and every checkout dates its files the same.
-const SOURCE_DATE_EPOCH: &str = "1700000000";
+use common::*;
+
 const TRIPLE: &str = "x86_64-unknown-linux-musl";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
-}
-
-fn e2e_dir(name: &str) -> PathBuf {
-    root().join("target").join("e2e").join(name)
-}
-
-fn xtask(cwd: &Path, target_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(cwd)
-        .env("CARGO_TARGET_DIR", target_dir)
-        .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
-        .output()
-        .expect("run xtask")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn assert_ok(what: &str, out: &Output) {
-    assert!(out.status.success(), "{what} failed ({}):\n{}\n{}", out.status, text(&out.stdout), text(&out.stderr));
-}
-
-fn version() -> String {
-    let manifest = fs::read_to_string(root().join("crates/mycli/Cargo.toml")).unwrap();
-    let line = manifest.lines().find(|l| l.starts_with("version")).unwrap();
-    line.split('"').nth(1).unwrap().to_owned()
-}
+const ARM: &str = "aarch64-unknown-linux-musl";
 
 /// The main dist run, shared by the tests: (target dir, table run, --json run).
 struct DistRun {
@@ -78,6 +49,13 @@ fn dist_prints_a_table_and_the_archive_holds_what_it_should() {
     let run = dist_run();
     let table = text(&run.table.stdout);
     assert!(table.contains(&archive_name()) && table.contains("static"), "{table}");
+    // The default targets for other systems are named, with who builds them.
+    for line in [
+        "not built here: x86_64-pc-windows-msvc: built by the release workflow on a windows runner",
+        "not built here: aarch64-apple-darwin: built by the release workflow on a macos runner",
+    ] {
+        assert!(table.contains(line), "{table}");
+    }
     let stderr = text(&run.table.stderr);
     assert!(stderr.contains(&format!("==> building mycli {} for {TRIPLE}", version())), "{stderr}");
 
@@ -116,8 +94,30 @@ fn older_versions_do_not_reach_sha256sums() {
     let run = dist_run();
     let dist = run.target_dir.join("dist");
     let sums = fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
-    assert_eq!(sums.lines().count(), 1, "{sums}");
+    assert_eq!(sums.lines().count(), 2, "x86_64 and aarch64 musl:\n{sums}");
     assert!(!dist.join(format!("mycli-0.0.1-{TRIPLE}.tar.xz")).exists());
+}
+
+#[test]
+fn the_aarch64_archive_holds_a_static_arm_binary_that_runs_under_qemu() {
+    let run = dist_run();
+    let archive = run.target_dir.join("dist").join(format!("mycli-{}-{ARM}.tar.xz", version()));
+    let out_dir = e2e_dir("arm-extract");
+    let _ = fs::remove_dir_all(&out_dir);
+    fs::create_dir_all(&out_dir).unwrap();
+    let untar = Command::new("tar").arg("-xJf").arg(&archive).arg("-C").arg(&out_dir).output().unwrap();
+    assert_ok("tar -xJf", &untar);
+    let binary = out_dir.join(format!("mycli-{}-{ARM}/mycli", version()));
+    if require_tool("file", "apt-get install file") {
+        let file = Command::new("file").arg(&binary).output().unwrap();
+        let said = text(&file.stdout);
+        assert!(said.contains("ARM aarch64") && said.contains("statically linked"), "{said}");
+    }
+    if require_tool("qemu-aarch64", "apt-get install qemu-user") {
+        let out = Command::new("qemu-aarch64").arg(&binary).arg("--version").output().unwrap();
+        assert_ok("qemu-aarch64 mycli --version", &out);
+        assert!(text(&out.stdout).contains(&format!("mycli {} ({ARM})", version())));
+    }
 }
 
 #[test]
@@ -172,28 +172,6 @@ fn a_leftover_partial_file_fails_verify() {
     let out = xtask(&root(), &copy, &["verify"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("interrupted run"), "{}", text(&out.stderr));
-}
-
-/// Copies the workspace sources (no target/, no .git) to `dest`.
-fn copy_workspace(dest: &Path) {
-    fn walk(from: &Path, to: &Path) {
-        fs::create_dir_all(to).unwrap();
-        for entry in fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let name = entry.file_name();
-            if name == "target" || name == ".git" {
-                continue;
-            }
-            let ty = entry.file_type().unwrap();
-            if ty.is_dir() {
-                walk(&entry.path(), &to.join(&name));
-            } else if ty.is_file() {
-                fs::copy(entry.path(), to.join(&name)).unwrap();
-            }
-        }
-    }
-    let _ = fs::remove_dir_all(dest);
-    walk(&root(), dest);
 }
 
 #[test]
@@ -288,7 +266,7 @@ fn config_mistakes_exit_2_with_one_line_and_write_nothing() {
             "[dist]\napp = \"mycli\"\ntarget = [\"x86_64-unknown-linux-musl\"]\n",
             "dist-workspace.toml:3: unknown key `[dist].target`; did you mean `targets`?",
         ),
-        ("[dist]\napp = \"mycli\"\ntargets = [\"aarch64-apple-darwin\"]\n", "not supported yet"),
+        ("[dist]\napp = \"mycli\"\ntargets = [\"aarch64-pc-windows-msvc\"]\n", "not supported yet"),
         ("[dist]\napp = \"nope\"\n", "`[dist].app = \"nope\"` is not a package"),
         ("[dist]\napp = \"mycli\"\ninclude = [\"MISSING.md\"]\n", "`MISSING.md` does not exist"),
     ];
@@ -302,7 +280,11 @@ fn config_mistakes_exit_2_with_one_line_and_write_nothing() {
         assert!(!target_dir.join("dist").exists(), "{config}: wrote output");
     }
     fs::copy(root().join("dist-workspace.toml"), ws.join("dist-workspace.toml")).unwrap();
-    let out = xtask(&ws, &target_dir, &["dist", "--target", "riscv64gc-unknown-linux-musl"]);
+    let out = xtask(&ws, &target_dir, &["dist", "--target", "powerpc64le-unknown-linux-musl"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("`riscv64gc-unknown-linux-musl` is not supported yet"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("`powerpc64le-unknown-linux-musl` is not supported yet"),
+        "{}",
+        text(&out.stderr)
+    );
 }

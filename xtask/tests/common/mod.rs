@@ -1,0 +1,85 @@
+//! Helpers shared by the end-to-end tests.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Fixed so every run and every checkout dates its files the same.
+pub const SOURCE_DATE_EPOCH: &str = "1700000000";
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+/// A scratch directory of this test suite, apart from the one `cargo test` uses.
+pub fn e2e_dir(name: &str) -> PathBuf {
+    root().join("target").join("e2e").join(name)
+}
+
+pub fn xtask(cwd: &Path, target_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(cwd)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+        .output()
+        .expect("run xtask")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn assert_ok(what: &str, out: &Output) {
+    assert!(out.status.success(), "{what} failed ({}):\n{}\n{}", out.status, text(&out.stdout), text(&out.stderr));
+}
+
+pub fn version() -> String {
+    let manifest = fs::read_to_string(root().join("crates/mycli/Cargo.toml")).unwrap();
+    let line = manifest.lines().find(|l| l.starts_with("version")).unwrap();
+    line.split('"').nth(1).unwrap().to_owned()
+}
+
+/// Copies the workspace sources (no target/, no .git) to `dest`.
+pub fn copy_workspace(dest: &Path) {
+    fn walk(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if name == "target" || name == ".git" {
+                continue;
+            }
+            let ty = entry.file_type().unwrap();
+            if ty.is_dir() {
+                walk(&entry.path(), &to.join(&name));
+            } else if ty.is_file() {
+                fs::copy(entry.path(), to.join(&name)).unwrap();
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(dest);
+    walk(&root(), dest);
+}
+
+/// Whether `tool` is on PATH. Missing tools skip a test with a printed
+/// reason on a laptop, but fail it under `CI=true`, where .ci/run installs them.
+pub fn require_tool(tool: &str, install: &str) -> bool {
+    let found =
+        std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
+    if !found {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "`{tool}` is missing under CI=true; {install}");
+        eprintln!("SKIPPED: `{tool}` is not installed ({install})");
+    }
+    found
+}
+
+/// Replaces the first occurrence of `from` in `data` with `to`, NUL-padded
+/// to the same length: a library name changed inside a real binary.
+pub fn patch_name(data: &mut [u8], from: &[u8], to: &[u8]) {
+    assert!(to.len() <= from.len());
+    let at = data.windows(from.len()).position(|w| w == from).expect("name to patch is in the binary");
+    data[at..at + from.len()].fill(0);
+    data[at..at + to.len()].copy_from_slice(to);
+}
