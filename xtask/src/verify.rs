@@ -176,7 +176,7 @@ fn check_archive(
         Some(list) => list.to_vec(),
         None => members
             .iter()
-            .filter(|m| m.kind == MemberKind::File && m.mode & 0o111 != 0)
+            .filter(|m| m.kind == MemberKind::File && (m.mode & 0o111 != 0 || m.path.ends_with(".exe")))
             .map(|m| m.path.clone())
             .collect(),
     };
@@ -189,7 +189,8 @@ fn check_archive(
             problems.push(format!("{name}: binary `{path}` is missing"));
             continue;
         };
-        if member.mode & 0o111 == 0 {
+        // Windows has no execute bit; zips made there often carry no Unix mode at all.
+        if member.mode & 0o111 == 0 && !path.ends_with(".exe") {
             problems.push(format!("{name}: `{path}` is not executable (mode {:o})", member.mode));
         }
         let exe = path.rsplit('/').next().unwrap_or(path);
