@@ -46,9 +46,10 @@ pub(crate) fn run(options: Options) -> Result<()> {
 
     // Cargo builds one target at a time (each already uses every core);
     // compression of one small file cannot, so archives are packed in parallel.
+    let installed = toolchain::installed_targets(&sh)?;
     let mut built = Vec::new();
     for artifact in &plan.artifacts {
-        built.push(build_artifact(&sh, &ws, app, &plan, artifact)?);
+        built.push(build_artifact(&sh, &ws, app, &plan, artifact, &installed)?);
     }
     let artifacts = package_all(&built, plan.source_date_epoch, &dist_dir)?;
 
@@ -82,10 +83,11 @@ fn build_artifact<'p>(
     app: &workspace::Package,
     plan: &Plan,
     artifact: &'p ArtifactPlan,
+    installed_targets: &[String],
 ) -> Result<Built<'p>> {
     let target = &artifact.target;
     eprintln!("==> building {} {} for {}", plan.app, plan.version, target.triple);
-    toolchain::ensure_target(sh, target)?;
+    toolchain::ensure_target(sh, target, installed_targets)?;
     let built = compile::build(sh, ws, app, target, plan.source_date_epoch)?;
     let built_names: Vec<&str> = built.iter().map(|b| b.name.as_str()).collect();
     if let Some(missing) = artifact.bins.iter().find(|b| !built_names.contains(&b.as_str())) {

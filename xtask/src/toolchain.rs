@@ -6,15 +6,18 @@ use xshell::{Shell, cmd};
 
 use crate::target::Target;
 
-/// Installs `target` with rustup unless it is already there.
-pub(crate) fn ensure_target(sh: &Shell, target: &Target) -> Result<()> {
+/// The targets rustup has installed for the active toolchain.
+pub(crate) fn installed_targets(sh: &Shell) -> Result<Vec<String>> {
+    let list = cmd!(sh, "rustup target list --installed").quiet().ignore_stderr().read().context(
+        "cannot ask rustup which targets are installed; install rustup, or add the targets with `rustup target add`",
+    )?;
+    Ok(list.lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect())
+}
+
+/// Installs `target` with rustup unless it is in `installed` (from [`installed_targets`]).
+pub(crate) fn ensure_target(sh: &Shell, target: &Target, installed: &[String]) -> Result<()> {
     let triple = target.triple;
-    let installed = cmd!(sh, "rustup target list --installed")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .with_context(|| format!("cannot ask rustup which targets are installed; install rustup, or run `rustup target add {triple}` yourself"))?;
-    if installed.lines().any(|l| l.trim() == triple) {
+    if installed.iter().any(|t| t == triple) {
         return Ok(());
     }
     eprintln!("    installing target {triple} (rustup target add {triple})");

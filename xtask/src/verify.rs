@@ -2,13 +2,14 @@
 //! unpack, static, and start on a machine without a dynamic loader, or
 //! explain in plain words why any binary will not.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
-use crate::linkage::{self, LinkagePolicy, Verdict};
+use crate::linkage::{self, LinkagePolicy, Report, Verdict};
 use crate::manifest::{self, Manifest};
 use crate::package::{self, ArchiveFormat, MemberKind};
 use crate::smoke::{self, SmokeOutcome};
@@ -75,9 +76,11 @@ pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
         |text| checksum::parse_sums(&text).with_context(|| format!("{} is malformed", sums_path.display())),
     )?;
 
+    // Each file is read and hashed once, whichever list names it first.
+    let mut files = HashedFiles { dir, read: BTreeMap::new() };
     for (hex, name) in &sums {
-        match fs::read(dir.join(name)) {
-            Ok(bytes) if checksum::sha256_hex(&bytes) == *hex => {}
+        match files.get(name) {
+            Ok((_, actual)) if actual == hex => {}
             Ok(_) => problems.push(format!("{name}: does not match its line in {}", checksum::SUMS_FILE)),
             Err(err) => problems.push(format!("{name}: listed in {} but cannot be read ({err})", checksum::SUMS_FILE)),
         }
@@ -94,25 +97,22 @@ pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
     for artifact in &manifest.artifacts {
         eprintln!("==> {}", artifact.name);
         let path = dir.join(&artifact.name);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
+        let (bytes, hex) = match files.get(&artifact.name) {
+            Ok(read) => read,
             Err(err) => {
-                problems.push(format!(
-                    "{}: listed in {} but cannot be read ({err})",
-                    artifact.name,
-                    manifest::FILE_NAME
-                ));
+                let listed = manifest::FILE_NAME;
+                problems.push(format!("{}: listed in {listed} but cannot be read ({err})", artifact.name));
                 continue;
             }
         };
-        let hex = checksum::sha256_hex(&bytes);
-        if hex != artifact.sha256 {
+        if *hex != artifact.sha256 {
             problems.push(format!("{}: sha256 differs from {}", artifact.name, manifest::FILE_NAME));
         }
-        if !sums.iter().any(|(h, n)| *n == artifact.name && *h == hex) {
-            problems.push(format!("{}: no matching line in {}", artifact.name, checksum::SUMS_FILE));
+        // A line that is there but wrong was reported above.
+        if !sums.iter().any(|(_, n)| *n == artifact.name) {
+            problems.push(format!("{}: not listed in {}", artifact.name, checksum::SUMS_FILE));
         }
-        check_sidecar(&path, &artifact.name, &hex, &mut problems);
+        check_sidecar(&path, &artifact.name, hex, &mut problems);
         let target = match Target::parse(&artifact.target) {
             Ok(t) => Some(t),
             Err(err) => {
@@ -122,9 +122,27 @@ pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
         };
         let stem = stem_of(&artifact.name);
         let version = manifest.version.as_str();
-        check_archive(&artifact.name, &bytes, stem, target, Some(&artifact.binaries), Some(version), &mut problems);
+        check_archive(&artifact.name, bytes, stem, target, Some(&artifact.binaries), Some(version), &mut problems);
     }
     problems.finish(&dir.display().to_string())
+}
+
+/// Files of the release directory with their SHA-256, read on first use.
+struct HashedFiles<'d> {
+    dir: &'d Path,
+    read: BTreeMap<String, Result<(Vec<u8>, String), String>>,
+}
+
+impl HashedFiles<'_> {
+    fn get(&mut self, name: &str) -> Result<&(Vec<u8>, String), &str> {
+        let dir = self.dir;
+        let entry = self.read.entry(name.to_owned()).or_insert_with(|| {
+            let bytes = fs::read(dir.join(name)).map_err(|e| e.to_string())?;
+            let hex = checksum::sha256_hex(&bytes);
+            Ok((bytes, hex))
+        });
+        entry.as_ref().map_err(String::as_str)
+    }
 }
 
 /// `<archive>.sha256` next to the archive must name it and match.
@@ -194,7 +212,7 @@ fn check_archive(
             problems.push(format!("{name}: `{path}` is not executable (mode {:o})", member.mode));
         }
         let exe = path.rsplit('/').next().unwrap_or(path);
-        check_binary(&format!("{name}: {exe}"), &member.data, &policy, problems);
+        let Some(report) = check_binary(&format!("{name}: {exe}"), &member.data, &policy, problems) else { continue };
         // The version the binary must print: from the manifest, else from `<bin>-<version>-<target>`.
         let expect = version.map(str::to_owned).or_else(|| {
             let triple = policy.target.as_ref()?.triple;
@@ -202,7 +220,7 @@ fn check_archive(
             stem.strip_prefix(&format!("{bin}-"))?.strip_suffix(&format!("-{triple}")).map(str::to_owned)
         });
         match expect {
-            Some(expect) => smoke_check(&format!("{name}: {exe}"), &member.data, exe, &expect, problems),
+            Some(expect) => smoke_check(&format!("{name}: {exe}"), &member.data, &report, exe, &expect, problems),
             None => {
                 eprintln!("    smoke test skipped for {exe}: the archive name does not say which version to expect")
             }
@@ -210,8 +228,9 @@ fn check_archive(
     }
 }
 
-/// Linkage report and verdict for one binary; returns whether it passed.
-fn check_binary(label: &str, data: &[u8], policy: &LinkagePolicy, problems: &mut Problems) {
+/// Prints the linkage report and verdict of one binary; returns the report
+/// unless the file could not be read as a binary at all.
+fn check_binary(label: &str, data: &[u8], policy: &LinkagePolicy, problems: &mut Problems) -> Option<Report> {
     match linkage::inspect(data) {
         Ok(report) => {
             let verdict = policy.judge(&report);
@@ -219,13 +238,16 @@ fn check_binary(label: &str, data: &[u8], policy: &LinkagePolicy, problems: &mut
             if let Verdict::Fail(reasons) = verdict {
                 problems.push(format!("{label}: {}", reasons.join("; ")));
             }
+            Some(report)
         }
-        Err(err) => problems.push(format!("{label}: {err:#}")),
+        Err(err) => {
+            problems.push(format!("{label}: {err:#}"));
+            None
+        }
     }
 }
 
-fn smoke_check(label: &str, data: &[u8], exe: &str, expect: &str, problems: &mut Problems) {
-    let Ok(report) = linkage::inspect(data) else { return };
+fn smoke_check(label: &str, data: &[u8], report: &Report, exe: &str, expect: &str, problems: &mut Problems) {
     match smoke::run(data, report.arch(), report.os(), exe, expect) {
         SmokeOutcome::Passed(line) => eprintln!("    smoke: `{line}` from an empty root"),
         SmokeOutcome::NotApplicable(why) => eprintln!("    smoke test not run here: {why}"),
