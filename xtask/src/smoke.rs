@@ -3,9 +3,9 @@
 
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -35,20 +35,45 @@ pub(crate) fn skips_fail() -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Isolation {
     Chroot,
+    /// A user namespace: no privilege needed, where the kernel allows it.
     UnshareChroot,
+    /// Passwordless sudo, as on GitHub's Ubuntu runners, whose AppArmor
+    /// profile forbids unprivileged user namespaces.
+    SudoChroot,
 }
 
+/// Probed once per run: each probe starts a process.
 fn isolation() -> Result<Isolation, String> {
+    static CHOSEN: OnceLock<Result<Isolation, String>> = OnceLock::new();
+    CHOSEN.get_or_init(probe_isolation).clone()
+}
+
+fn probe_isolation() -> Result<Isolation, String> {
     if !on_path("chroot") {
         return Err("`chroot` is not installed".into());
     }
     if effective_uid() == Some(0) {
         return Ok(Isolation::Chroot);
     }
-    if on_path("unshare") {
+    let works = |program: &str, args: &[&str]| {
+        on_path(program)
+            && Command::new(program)
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+    };
+    if works("unshare", &["-r", "true"]) {
         return Ok(Isolation::UnshareChroot);
     }
-    Err("not root, and `unshare` (for a user namespace) is not installed; run as root (e.g. `sudo`)".into())
+    if works("sudo", &["-n", "true"]) {
+        return Ok(Isolation::SudoChroot);
+    }
+    Err("not root, user namespaces are not allowed (`unshare -r`), and `sudo -n` asks for a password; \
+         run as root (e.g. `sudo`)"
+        .into())
 }
 
 fn effective_uid() -> Option<u32> {
@@ -89,6 +114,11 @@ pub(crate) fn run(binary: &[u8], arch: Option<Arch>, os: Os, exe_name: &str, exp
             Ok(Isolation::UnshareChroot) => {
                 let mut c = Command::new("unshare");
                 c.args(["-r", "chroot"]).arg(&root.path).arg(&inside);
+                c
+            }
+            Ok(Isolation::SudoChroot) => {
+                let mut c = Command::new("sudo");
+                c.args(["-n", "chroot"]).arg(&root.path).arg(&inside);
                 c
             }
             Err(why) => return SmokeOutcome::Skipped(format!("no empty root possible: {why}")),
@@ -181,9 +211,13 @@ impl EmptyRoot {
         let root = EmptyRoot { path };
         let exe = root.path.join(exe_name);
         fs::write(&exe, binary)?;
-        fs::set_permissions(&exe, fs::Permissions::from_mode(0o755))?;
-        // Read and execute for everyone, so a user namespace can enter it.
-        fs::set_permissions(&root.path, fs::Permissions::from_mode(0o755))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&exe, fs::Permissions::from_mode(0o755))?;
+            // Read and execute for everyone, so a user namespace can enter it.
+            fs::set_permissions(&root.path, fs::Permissions::from_mode(0o755))?;
+        }
         Ok(root)
     }
 }
