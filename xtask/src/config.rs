@@ -27,6 +27,47 @@ pub(crate) struct DistConfig {
     pub(crate) include: Option<Vec<String>>,
     pub(crate) unix_archive: ArchiveFormat,
     pub(crate) windows_archive: ArchiveFormat,
+    /// GitHub tag filter that starts the release workflow.
+    pub(crate) tag_pattern: TagPattern,
+}
+
+/// A GitHub Actions tag filter such as `v[0-9]+.[0-9]+.[0-9]+*`. A release tag
+/// is its literal prefix followed by the app's version: `v0.1.0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TagPattern(String);
+
+pub(crate) const DEFAULT_TAG_PATTERN: &str = "v[0-9]+.[0-9]+.[0-9]+*";
+
+impl TagPattern {
+    /// Checks that the pattern can be written into YAML as is and has a
+    /// place for the version.
+    pub(crate) fn parse(pattern: &str) -> Result<TagPattern, String> {
+        if let Some(bad) = pattern.chars().find(|c| !(c.is_ascii_alphanumeric() || "-_./+*?[]!".contains(*c))) {
+            return Err(format!(
+                "`{pattern}` holds `{bad}`; use letters, digits and the filter characters - _ . / + * ? [ ] !"
+            ));
+        }
+        let pattern = TagPattern(pattern.to_owned());
+        if pattern.prefix().len() == pattern.0.len() {
+            return Err(format!("`{}` matches one tag only; add a wildcard for the version, e.g. `v*`", pattern.0));
+        }
+        Ok(pattern)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The literal text before the first wildcard: `v` for the default.
+    pub(crate) fn prefix(&self) -> &str {
+        let end = self.0.find(['*', '?', '+', '[', ']', '!']).unwrap_or(self.0.len());
+        &self.0[..end]
+    }
+
+    /// The tag that releases `version`.
+    pub(crate) fn tag_for(&self, version: &str) -> String {
+        format!("{}{version}", self.prefix())
+    }
 }
 
 /// A mistake in the configuration file: always the user's to fix.
@@ -48,7 +89,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const DIST_KEYS: &[&str] = &["app", "targets", "include", "checksum", "unix-archive", "windows-archive"];
+const DIST_KEYS: &[&str] = &["app", "targets", "include", "checksum", "unix-archive", "windows-archive", "tag-pattern"];
 
 /// Reads and validates `dist-workspace.toml` in `root`.
 pub(crate) fn load(root: &Path) -> Result<DistConfig, ConfigError> {
@@ -174,7 +215,13 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
     let unix_archive = archive("unix-archive", ArchiveFormat::TarXz)?;
     let windows_archive = archive("windows-archive", ArchiveFormat::Zip)?;
 
-    Ok(DistConfig { app, targets, include, unix_archive, windows_archive })
+    let tag_pattern = match get("tag-pattern") {
+        None => TagPattern(DEFAULT_TAG_PATTERN.to_owned()),
+        Some(v) => TagPattern::parse(reader.string(v, "tag-pattern")?)
+            .map_err(|why| reader.error(v.span(), format!("`[dist].tag-pattern`: {why}")))?,
+    };
+
+    Ok(DistConfig { app, targets, include, unix_archive, windows_archive, tag_pattern })
 }
 
 type Entry<'a, 'i> = (&'a Spanned<std::borrow::Cow<'i, str>>, &'a Spanned<DeValue<'i>>);
@@ -292,6 +339,17 @@ mod tests {
         assert!(err.contains(":3:") && err.contains("did you mean `x86_64-unknown-linux-musl`"), "{err}");
         assert!(parse_err("[dits]\napp = \"a\"\n").contains("unknown table `[dits]`; did you mean `dist`?"));
         assert!(parse_err("").contains("no [dist] table"));
+    }
+
+    #[test]
+    fn tag_pattern_gives_the_release_tag() {
+        let cfg = parse("[dist]\napp = \"a\"\n", Path::new("x")).unwrap();
+        assert_eq!(cfg.tag_pattern.as_str(), DEFAULT_TAG_PATTERN);
+        assert_eq!(cfg.tag_pattern.tag_for("1.2.3"), "v1.2.3");
+        let cfg = parse("[dist]\napp = \"a\"\ntag-pattern = \"mycli/v*\"\n", Path::new("x")).unwrap();
+        assert_eq!(cfg.tag_pattern.tag_for("1.2.3"), "mycli/v1.2.3");
+        assert!(parse_err("[dist]\napp = \"a\"\ntag-pattern = \"v1.0\"\n").contains(":3: `[dist].tag-pattern`"));
+        assert!(parse_err("[dist]\napp = \"a\"\ntag-pattern = \"v\\\"*\"\n").contains("holds `\"`"));
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::config::{self, ConfigError};
 use crate::linkage::{self, LinkagePolicy};
 use crate::manifest::{self, Manifest, ManifestArtifact};
 use crate::package::{self, ArchiveFile};
@@ -21,16 +20,10 @@ pub(crate) struct Options {
 
 pub(crate) fn run(options: Options) -> Result<()> {
     let sh = Shell::new()?;
-    let ws = workspace::load(&sh)?;
-    let config = config::load(&ws.root)?;
-    let as_config_error = |err: anyhow::Error| ConfigError {
-        file: ws.root.join(config::FILE_NAME),
-        line: None,
-        message: format!("{err:#}"),
-    };
-    let app = ws.app(&config.app).map_err(as_config_error)?;
+    let (ws, config) = plan::load(&sh)?;
+    let app = ws.app(&config.app)?;
     let sde = source_date_epoch(&sh, &ws.root)?;
-    let mut plan = plan::make(&config, app, &ws.root, &options.targets, sde).map_err(as_config_error)?;
+    let mut plan = plan::make(&config, app, &ws.root, &options.targets, sde).map_err(|e| plan::config_error(&ws, e))?;
     let explicit = !options.targets.is_empty();
     let skipped = plan::keep_buildable(&mut plan, explicit, Os::host(), toolchain::on_path)?;
     for (triple, why) in &skipped {

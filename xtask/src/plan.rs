@@ -1,13 +1,114 @@
-//! Config + workspace → the list of artifacts to make. Pure: no cargo, no files written.
+//! Config + workspace → the list of artifacts to make (pure: no cargo, no
+//! files written), and `cargo xtask plan`, which hands that list to the
+//! release workflow as its build matrix and checks the release tag.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use xshell::Shell;
 
-use crate::config::DistConfig;
+use crate::config::{self, ConfigError, DistConfig};
 use crate::package::ArchiveFormat;
 use crate::target::{Buildable, Os, Target};
-use crate::workspace::Package;
+use crate::workspace::{self, Package, Workspace};
+
+pub(crate) struct Options {
+    pub(crate) json: bool,
+    pub(crate) tag: Option<String>,
+    /// Write `matrix`, `publish` and `tag` to `$GITHUB_OUTPUT`, judging the
+    /// run from `GITHUB_REF_TYPE` / `GITHUB_REF_NAME`.
+    pub(crate) github_output: bool,
+}
+
+/// `cargo xtask plan`.
+pub(crate) fn run(options: Options) -> Result<()> {
+    let sh = Shell::new()?;
+    let (ws, config) = load(&sh)?;
+    let app = ws.app(&config.app).expect("checked by load");
+    let plan = make(&config, app, &ws.root, &[], 0).map_err(|e| config_error(&ws, e))?;
+    let release_tag = config.tag_pattern.tag_for(&plan.version);
+
+    let mut tag = options.tag;
+    let mut publish = false;
+    if options.github_output {
+        // A pushed tag publishes; anything else (workflow_dispatch) is a dry run.
+        if std::env::var("GITHUB_REF_TYPE").as_deref() == Ok("tag") {
+            tag = Some(std::env::var("GITHUB_REF_NAME").context("GITHUB_REF_NAME is not set for a tag push")?);
+            publish = true;
+        }
+    }
+    if let Some(tag) = &tag {
+        check_tag(tag, &release_tag, app)?;
+    }
+
+    let matrix = matrix(&plan);
+    if options.github_output {
+        let path = std::env::var_os("GITHUB_OUTPUT").context("--github-output needs GITHUB_OUTPUT to be set")?;
+        let lines = format!(
+            "matrix={}\npublish={publish}\ntag={}\n",
+            serde_json::to_string(&matrix).expect("JSON values always serialise"),
+            tag.as_deref().unwrap_or_default()
+        );
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(lines.as_bytes()))
+            .with_context(|| format!("writing the plan to GITHUB_OUTPUT ({})", Path::new(&path).display()))?;
+        eprintln!("{}", if publish { "publishing a release" } else { "dry run: building, publishing nothing" });
+    }
+    if options.json {
+        let doc = json!({ "app": plan.app, "version": plan.version, "tag": release_tag, "matrix": matrix });
+        println!("{}", serde_json::to_string_pretty(&doc).expect("JSON values always serialise"));
+    } else {
+        println!("{} {} (released by tag {release_tag})", plan.app, plan.version);
+        for a in &plan.artifacts {
+            println!("  {:<32} on {:<15} -> {}", a.target.triple, a.target.github_runner(), a.file_name());
+        }
+    }
+    Ok(())
+}
+
+/// Reads the workspace and its release configuration, and checks that the
+/// configured app is one of its packages: the start of every command.
+pub(crate) fn load(sh: &Shell) -> Result<(Workspace, DistConfig)> {
+    let ws = workspace::load(sh)?;
+    let config = config::load(&ws.root)?;
+    ws.app(&config.app).map_err(|e| config_error(&ws, e))?;
+    Ok((ws, config))
+}
+
+/// Mistakes found after parsing are still the configuration's: exit code 2.
+pub(crate) fn config_error(ws: &Workspace, err: anyhow::Error) -> ConfigError {
+    ConfigError { file: ws.root.join(config::FILE_NAME), line: None, message: format!("{err:#}") }
+}
+
+/// The release tag must name exactly the version being built, so an archive
+/// called `mycli-0.2.0-…` is never published under `v0.1.0`.
+fn check_tag(tag: &str, expected: &str, app: &Package) -> Result<()> {
+    if tag != expected {
+        bail!(
+            "tag `{tag}` does not release {} {}: the tag for that version is `{expected}`. \
+             Set `version` in {} to the version in the tag, or push `{expected}`",
+            app.name,
+            app.version,
+            app.manifest_path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The build matrix for GitHub Actions: one job per target, on its runner.
+pub(crate) fn matrix(plan: &Plan) -> Value {
+    let include: Vec<Value> = plan
+        .artifacts
+        .iter()
+        .map(|a| json!({ "target": a.target.triple, "runner": a.target.github_runner(), "archive": a.file_name() }))
+        .collect();
+    json!({ "include": include })
+}
 
 /// Everything `dist` will produce.
 #[derive(Debug, Clone)]
@@ -141,6 +242,7 @@ fn includes(config: &DistConfig, root: &Path) -> Result<Vec<IncludeFile>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::TagPattern;
 
     fn app() -> Package {
         Package {
@@ -158,6 +260,7 @@ mod tests {
             include,
             unix_archive: ArchiveFormat::TarXz,
             windows_archive: ArchiveFormat::Zip,
+            tag_pattern: TagPattern::parse(crate::config::DEFAULT_TAG_PATTERN).unwrap(),
         }
     }
 
@@ -185,6 +288,27 @@ mod tests {
         let mut plan = make(&config(None), &app(), &root(), &["aarch64-apple-darwin".into()], 0).unwrap();
         let err = keep_buildable(&mut plan, true, Some(Os::Linux), |_| true).unwrap_err();
         assert!(err.to_string().contains("macos runner"), "{err}");
+    }
+
+    #[test]
+    fn matrix_has_one_job_per_target_on_its_runner() {
+        let plan = make(&config(None), &app(), &root(), &[], 0).unwrap();
+        let matrix = matrix(&plan);
+        let jobs = matrix["include"].as_array().unwrap();
+        assert_eq!(jobs.len(), 5);
+        assert_eq!(jobs[0]["target"], "x86_64-unknown-linux-musl");
+        assert_eq!(jobs[0]["runner"], "ubuntu-latest");
+        assert_eq!(jobs[0]["archive"], "mycli-1.2.3-x86_64-unknown-linux-musl.tar.xz");
+        assert_eq!(jobs[2]["runner"], "windows-latest");
+    }
+
+    #[test]
+    fn only_the_versions_own_tag_releases_it() {
+        assert!(check_tag("v1.2.3", "v1.2.3", &app()).is_ok());
+        let err = check_tag("v1.2.4", "v1.2.3", &app()).unwrap_err().to_string();
+        assert!(err.contains("tag `v1.2.4` does not release mycli 1.2.3") && err.contains("`v1.2.3`"), "{err}");
+        assert!(err.contains("/w/Cargo.toml"), "{err}");
+        assert!(check_tag("1.2.3", "v1.2.3", &app()).is_err());
     }
 
     #[test]

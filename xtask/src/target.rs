@@ -165,6 +165,20 @@ impl Target {
         if self.os == Os::Windows { format!("{bin}.exe") } else { bin.to_owned() }
     }
 
+    /// The GitHub-hosted runner that builds and checks this target. Each OS
+    /// builds its own, and each macOS CPU gets its own runner, so `verify`
+    /// runs every binary natively (Linux foreign CPUs under qemu). windows-gnu
+    /// is cross-linked with MinGW on Linux, as it is on a developer's machine.
+    pub(crate) fn github_runner(&self) -> &'static str {
+        match (self.os, self.arch) {
+            (Os::Linux, _) => "ubuntu-latest",
+            (Os::Windows, _) if self.triple.ends_with("-gnu") => "ubuntu-latest",
+            (Os::Windows, _) => "windows-latest",
+            (Os::Macos, Arch::X86_64) => "macos-15-intel",
+            (Os::Macos, _) => "macos-latest",
+        }
+    }
+
     /// Whether this machine can build the target, and if not, who does.
     /// `has_tool` answers whether a program is on PATH.
     pub(crate) fn buildable_here(&self, host: Option<Os>, has_tool: impl Fn(&str) -> bool) -> Buildable {
@@ -240,6 +254,16 @@ mod tests {
         assert!(matches!(t("x86_64-pc-windows-gnu").buildable_here(linux, none), Buildable::MissingTool(_)));
         assert_eq!(t("x86_64-pc-windows-msvc").buildable_here(Some(Os::Windows), none), Buildable::Yes);
         assert_eq!(t("x86_64-pc-windows-msvc").exe_name("mycli"), "mycli.exe");
+    }
+
+    #[test]
+    fn every_target_has_a_runner_of_its_own_os() {
+        for target in SUPPORTED {
+            let runner = target.github_runner();
+            let family = if target.triple.ends_with("windows-gnu") { Os::Linux } else { target.os };
+            assert!(runner.starts_with(family.runner()), "{} -> {runner}", target.triple);
+        }
+        assert_eq!(Target::parse("x86_64-apple-darwin").unwrap().github_runner(), "macos-15-intel");
     }
 
     #[test]
