@@ -135,6 +135,39 @@ fn verify_passes_and_runs_the_binary_in_an_empty_root() {
     }
 }
 
+/// The release workflow's publish job: each build job's output in a directory
+/// of its own, merged into one release that verifies like a single dist run.
+#[test]
+fn per_target_job_outputs_merge_into_one_verified_release() {
+    let run = dist_run();
+    let dist = run.target_dir.join("dist");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dist.join("dist-manifest.json")).unwrap()).unwrap();
+    let dir = e2e_dir("merge");
+    let _ = fs::remove_dir_all(&dir);
+    let artifacts = manifest["artifacts"].as_array().unwrap();
+    assert!(artifacts.len() >= 2, "{manifest}");
+    for artifact in artifacts {
+        let name = artifact["name"].as_str().unwrap();
+        let job = dir.join("jobs").join(format!("dist-{}", artifact["target"].as_str().unwrap()));
+        fs::create_dir_all(&job).unwrap();
+        for file in [name.to_owned(), format!("{name}.sha256")] {
+            fs::copy(dist.join(&file), job.join(&file)).unwrap();
+        }
+        let mut own = manifest.clone();
+        own["artifacts"] = serde_json::json!([artifact]);
+        fs::write(job.join("dist-manifest.json"), serde_json::to_string_pretty(&own).unwrap()).unwrap();
+    }
+    let target_dir = dir.join("target");
+    let into = target_dir.join("dist");
+    let jobs = dir.join("jobs");
+    let args = ["merge", jobs.to_str().unwrap(), "--into", into.to_str().unwrap()];
+    assert_ok("cargo xtask merge", &xtask(&root(), &target_dir, &args));
+    let sums = |d: &Path| fs::read_to_string(d.join("SHA256SUMS")).unwrap();
+    assert_eq!(sums(&into), sums(&dist), "one SHA256SUMS, as a single run writes it");
+    assert_ok("cargo xtask verify of the merged release", &xtask(&root(), &target_dir, &["verify"]));
+}
+
 /// Copies the dist output so a test can damage it without disturbing the others.
 fn dist_copy(name: &str) -> PathBuf {
     let run = dist_run();
