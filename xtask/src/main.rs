@@ -7,16 +7,21 @@ mod atomic;
 mod checksum;
 mod compile;
 mod config;
+mod diff;
 mod dist;
 mod linkage;
 mod manifest;
+mod merge;
 mod package;
+mod pins;
 mod plan;
+mod setup;
 mod smoke;
 mod suggest;
 mod target;
 mod toolchain;
 mod verify;
+mod workflow;
 mod workspace;
 
 use std::path::PathBuf;
@@ -39,18 +44,68 @@ fn cli() -> Command {
                         .action(ArgAction::Append)
                         .help("Only this target (repeatable); must be in [dist].targets"),
                 )
-                .arg(
-                    Arg::new("json")
-                        .long("json")
-                        .action(ArgAction::SetTrue)
-                        .help("Print the manifest as JSON on stdout instead of the table"),
-                ),
+                .arg(flag("json", "Print the manifest as JSON on stdout instead of the table")),
         )
         .subcommand(
             Command::new("verify")
                 .about("Check target/dist, or explain whether the given binaries or archives run everywhere")
                 .arg(Arg::new("paths").value_name("PATH").num_args(0..).value_parser(clap::value_parser!(PathBuf))),
         )
+        .subcommand(
+            Command::new("plan")
+                .about("Show what a release builds, where, and which tag releases it")
+                .arg(flag("json", "Print the plan and the build matrix as JSON"))
+                .arg(
+                    Arg::new("tag")
+                        .long("tag")
+                        .value_name("TAG")
+                        .help("Fail unless TAG is the release tag of the app's version"),
+                )
+                .arg(flag(
+                    "github-output",
+                    "Write matrix, publish and tag to $GITHUB_OUTPUT; a tag push (GITHUB_REF_TYPE=tag) is checked",
+                )),
+        )
+        .subcommand(
+            Command::new("workflow")
+                .about("Write .github/workflows/{release,ci}.yml from dist-workspace.toml")
+                .arg(flag("check", "Write nothing; fail with a diff if the checked-in files are out of date")),
+        )
+        .subcommand(
+            Command::new("setup")
+                .about("Install the rustup targets and system tools that building and verifying need here")
+                .arg(
+                    Arg::new("target")
+                        .long("target")
+                        .value_name("TRIPLE")
+                        .action(ArgAction::Append)
+                        .help("Only this target (repeatable); default: every configured target"),
+                )
+                .arg(flag("verify-only", "Only what `verify` needs: no rustup targets or linkers")),
+        )
+        .subcommand(
+            Command::new("merge")
+                .about("Merge the release workflow's per-target outputs into one release directory")
+                .arg(
+                    Arg::new("jobs")
+                        .value_name("JOBS_DIR")
+                        .required(true)
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help("A directory of `dist` outputs, one subdirectory per build job"),
+                )
+                .arg(
+                    Arg::new("into")
+                        .long("into")
+                        .value_name("DIR")
+                        .required(true)
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help("The new release directory (must be empty or absent)"),
+                ),
+        )
+}
+
+fn flag(name: &'static str, help: &'static str) -> Arg {
+    Arg::new(name).long(name).action(ArgAction::SetTrue).help(help)
 }
 
 fn main() -> ExitCode {
@@ -61,6 +116,20 @@ fn main() -> ExitCode {
             json: m.get_flag("json"),
         }),
         Some(("verify", m)) => verify::run(m.get_many::<PathBuf>("paths").into_iter().flatten().cloned().collect()),
+        Some(("plan", m)) => plan::run(plan::Options {
+            json: m.get_flag("json"),
+            tag: m.get_one::<String>("tag").cloned(),
+            github_output: m.get_flag("github-output"),
+        }),
+        Some(("workflow", m)) => workflow::run(workflow::Options { check: m.get_flag("check") }),
+        Some(("setup", m)) => setup::run(setup::Options {
+            targets: m.get_many::<String>("target").into_iter().flatten().cloned().collect(),
+            verify_only: m.get_flag("verify-only"),
+        }),
+        Some(("merge", m)) => merge::run(merge::Options {
+            jobs: m.get_one::<PathBuf>("jobs").expect("required").clone(),
+            into: m.get_one::<PathBuf>("into").expect("required").clone(),
+        }),
         _ => unreachable!("clap requires a known subcommand"),
     };
     match result {
