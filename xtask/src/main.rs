@@ -37,13 +37,7 @@ fn cli() -> Command {
         .subcommand(
             Command::new("dist")
                 .about("Build, package and verify release archives into target/dist")
-                .arg(
-                    Arg::new("target")
-                        .long("target")
-                        .value_name("TRIPLE")
-                        .action(ArgAction::Append)
-                        .help("Only this target (repeatable); must be in [dist].targets"),
-                )
+                .arg(targets_arg("Only this target (repeatable); must be in [dist].targets"))
                 .arg(flag("json", "Print the manifest as JSON on stdout instead of the table")),
         )
         .subcommand(
@@ -74,13 +68,7 @@ fn cli() -> Command {
         .subcommand(
             Command::new("setup")
                 .about("Install the rustup targets and system tools that building and verifying need here")
-                .arg(
-                    Arg::new("target")
-                        .long("target")
-                        .value_name("TRIPLE")
-                        .action(ArgAction::Append)
-                        .help("Only this target (repeatable); default: every configured target"),
-                )
+                .arg(targets_arg("Only this target (repeatable); default: every configured target"))
                 .arg(flag("verify-only", "Only what `verify` needs: no rustup targets or linkers")),
         )
         .subcommand(
@@ -104,17 +92,22 @@ fn cli() -> Command {
         )
 }
 
+fn targets_arg(help: &'static str) -> Arg {
+    Arg::new("target").long("target").value_name("TRIPLE").action(ArgAction::Append).help(help)
+}
+
 fn flag(name: &'static str, help: &'static str) -> Arg {
     Arg::new(name).long(name).action(ArgAction::SetTrue).help(help)
+}
+
+fn targets(m: &clap::ArgMatches) -> Vec<String> {
+    m.get_many::<String>("target").into_iter().flatten().cloned().collect()
 }
 
 fn main() -> ExitCode {
     let matches = cli().get_matches();
     let result = match matches.subcommand() {
-        Some(("dist", m)) => dist::run(dist::Options {
-            targets: m.get_many::<String>("target").into_iter().flatten().cloned().collect(),
-            json: m.get_flag("json"),
-        }),
+        Some(("dist", m)) => dist::run(dist::Options { targets: targets(m), json: m.get_flag("json") }),
         Some(("verify", m)) => verify::run(m.get_many::<PathBuf>("paths").into_iter().flatten().cloned().collect()),
         Some(("plan", m)) => plan::run(plan::Options {
             json: m.get_flag("json"),
@@ -122,10 +115,9 @@ fn main() -> ExitCode {
             github_output: m.get_flag("github-output"),
         }),
         Some(("workflow", m)) => workflow::run(workflow::Options { check: m.get_flag("check") }),
-        Some(("setup", m)) => setup::run(setup::Options {
-            targets: m.get_many::<String>("target").into_iter().flatten().cloned().collect(),
-            verify_only: m.get_flag("verify-only"),
-        }),
+        Some(("setup", m)) => {
+            setup::run(setup::Options { targets: targets(m), verify_only: m.get_flag("verify-only") })
+        }
         Some(("merge", m)) => merge::run(merge::Options {
             jobs: m.get_one::<PathBuf>("jobs").expect("required").clone(),
             into: m.get_one::<PathBuf>("into").expect("required").clone(),
