@@ -29,6 +29,8 @@ pub(crate) struct DistConfig {
     pub(crate) windows_archive: ArchiveFormat,
     /// GitHub tag filter that starts the release workflow.
     pub(crate) tag_pattern: TagPattern,
+    /// `https://github.com/<owner>/<repo>`: where releases are published.
+    pub(crate) repository: Option<String>,
 }
 
 /// A GitHub Actions tag filter such as `v[0-9]+.[0-9]+.[0-9]+*`. A release tag
@@ -89,7 +91,8 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const DIST_KEYS: &[&str] = &["app", "targets", "include", "checksum", "unix-archive", "windows-archive", "tag-pattern"];
+const DIST_KEYS: &[&str] =
+    &["app", "targets", "include", "checksum", "unix-archive", "windows-archive", "tag-pattern", "repository"];
 
 /// Reads and validates `dist-workspace.toml` in `root`.
 pub(crate) fn load(root: &Path) -> Result<DistConfig, ConfigError> {
@@ -221,7 +224,33 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
             .map_err(|why| reader.error(v.span(), format!("`[dist].tag-pattern`: {why}")))?,
     };
 
-    Ok(DistConfig { app, targets, include, unix_archive, windows_archive, tag_pattern })
+    let repository = match get("repository") {
+        None => None,
+        Some(v) => Some(
+            check_repository(reader.string(v, "repository")?)
+                .map_err(|why| reader.error(v.span(), format!("`[dist].repository`: {why}")))?,
+        ),
+    };
+
+    Ok(DistConfig { app, targets, include, unix_archive, windows_archive, tag_pattern, repository })
+}
+
+/// The repository URL goes into a shell script and TOML as a literal, so it
+/// may hold only what URLs of code hosts hold.
+pub(crate) fn check_repository(url: &str) -> Result<String, String> {
+    let url = url.trim_end_matches('/');
+    let Some(rest) = url.strip_prefix("https://") else {
+        return Err(format!("`{url}` must be an https:// URL, e.g. https://github.com/<owner>/<repo>"));
+    };
+    if let Some(bad) = rest.chars().find(|c| !(c.is_ascii_alphanumeric() || "-_./~".contains(*c))) {
+        return Err(format!(
+            "`{url}` holds `{bad}`; give the plain repository URL, e.g. https://github.com/<owner>/<repo>"
+        ));
+    }
+    if rest.split('/').filter(|p| !p.is_empty()).count() < 3 {
+        return Err(format!("`{url}` is not a repository URL; expected https://<host>/<owner>/<repo>"));
+    }
+    Ok(url.to_owned())
 }
 
 type Entry<'a, 'i> = (&'a Spanned<std::borrow::Cow<'i, str>>, &'a Spanned<DeValue<'i>>);
@@ -350,6 +379,16 @@ mod tests {
         assert_eq!(cfg.tag_pattern.tag_for("1.2.3"), "mycli/v1.2.3");
         assert!(parse_err("[dist]\napp = \"a\"\ntag-pattern = \"v1.0\"\n").contains(":3: `[dist].tag-pattern`"));
         assert!(parse_err("[dist]\napp = \"a\"\ntag-pattern = \"v\\\"*\"\n").contains("holds `\"`"));
+    }
+
+    #[test]
+    fn repository_must_be_a_plain_https_url() {
+        let cfg = parse("[dist]\napp = \"a\"\nrepository = \"https://github.com/o/r/\"\n", Path::new("x")).unwrap();
+        assert_eq!(cfg.repository.as_deref(), Some("https://github.com/o/r"));
+        for bad in ["http://github.com/o/r", "https://github.com/o", "https://github.com/o/r$(reboot)"] {
+            let err = parse_err(&format!("[dist]\napp = \"a\"\nrepository = \"{bad}\"\n"));
+            assert!(err.contains(":3: `[dist].repository`"), "{err}");
+        }
     }
 
     #[test]

@@ -6,12 +6,14 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
+use crate::config::DistConfig;
 use crate::linkage::{self, LinkagePolicy};
-use crate::manifest::{self, Manifest, ManifestArtifact};
+use crate::manifest::{self, Manifest, ManifestArtifact, ManifestInstaller};
 use crate::package::{self, ArchiveFile};
 use crate::plan::{self, ArtifactPlan, Plan};
 use crate::target::Os;
-use crate::{atomic, checksum, compile, toolchain, verify, workspace};
+use crate::workspace::Package;
+use crate::{atomic, checksum, compile, installer, toolchain, verify, workspace};
 
 pub(crate) struct Options {
     pub(crate) targets: Vec<String>,
@@ -35,7 +37,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
 
     let dist_dir = ws.dist_dir();
     fs::create_dir_all(&dist_dir).with_context(|| format!("creating {}", dist_dir.display()))?;
-    remove_stale(&dist_dir, &plan)?;
+    remove_stale(&dist_dir, &plan, &installer::file_name(app.main_bin()))?;
 
     // Cargo builds one target at a time (each already uses every core);
     // compression of one small file cannot, so archives are packed in parallel.
@@ -45,10 +47,21 @@ pub(crate) fn run(options: Options) -> Result<()> {
         built.push(build_artifact(&sh, &ws, app, &plan, artifact, &installed)?);
     }
     let artifacts = package_all(&built, plan.source_date_epoch, &dist_dir)?;
+    let installers = vec![write_installer(&config, app, &dist_dir)?];
 
-    let sums: Vec<(String, String)> = artifacts.iter().map(|a| (a.sha256.clone(), a.name.clone())).collect();
+    let sums: Vec<(String, String)> = artifacts
+        .iter()
+        .map(|a| (a.sha256.clone(), a.name.clone()))
+        .chain(installers.iter().map(|i| (i.sha256.clone(), i.name.clone())))
+        .collect();
     atomic::write(&dist_dir.join(checksum::SUMS_FILE), checksum::format_sums(&sums).as_bytes())?;
-    let manifest = Manifest { app: plan.app.clone(), version: plan.version.clone(), source_date_epoch: sde, artifacts };
+    let manifest = Manifest {
+        app: plan.app.clone(),
+        version: plan.version.clone(),
+        source_date_epoch: sde,
+        artifacts,
+        installers,
+    };
     atomic::write(&dist_dir.join(manifest::FILE_NAME), manifest.to_json().as_bytes())?;
 
     eprintln!("==> verifying {}", dist_dir.display());
@@ -162,11 +175,44 @@ fn package_one(built: &Built<'_>, mtime: u64, dist_dir: &Path) -> Result<Manifes
     })
 }
 
+/// Writes `<bin>-installer.sh` for every configured Unix target (not only the
+/// ones built here: the installer serves the whole release) and its sidecar.
+fn write_installer(config: &DistConfig, app: &Package, dist_dir: &Path) -> Result<ManifestInstaller> {
+    let repository = plan::repository(config, app)?;
+    let bin = app.main_bin();
+    let text = installer::render(&installer::Spec {
+        bin,
+        bins: &app.bins,
+        targets: &config.targets,
+        unix_archive: config.unix_archive,
+        repository: repository.as_deref(),
+        tag_prefix: config.tag_pattern.prefix(),
+    });
+    if repository.is_none() {
+        eprintln!(
+            "    note: no repository in dist-workspace.toml or {}: the installer needs {}_DOWNLOAD_URL to find releases",
+            app.manifest_path.display(),
+            installer::env_prefix(bin)
+        );
+    }
+    let name = installer::file_name(bin);
+    let sha256 = checksum::sha256_hex(text.as_bytes());
+    atomic::write(&dist_dir.join(&name), text.as_bytes())?;
+    let sidecar = checksum::format_sums(&[(sha256.clone(), name.clone())]);
+    atomic::write(&dist_dir.join(format!("{name}.sha256")), sidecar.as_bytes())?;
+    Ok(ManifestInstaller { name, size: text.len() as u64, sha256 })
+}
+
 /// Removes archives, checksums and half-written files that this run does not produce,
 /// so an earlier version's artifacts never reach the new SHA256SUMS.
-fn remove_stale(dist_dir: &Path, plan: &Plan) -> Result<()> {
-    let keep: Vec<String> =
-        plan.artifacts.iter().flat_map(|a| [a.file_name(), format!("{}.sha256", a.file_name())]).collect();
+fn remove_stale(dist_dir: &Path, plan: &Plan, installer: &str) -> Result<()> {
+    let keep: Vec<String> = plan
+        .artifacts
+        .iter()
+        .map(|a| a.file_name())
+        .chain([installer.to_owned()])
+        .flat_map(|name| [format!("{name}.sha256"), name])
+        .collect();
     for entry in fs::read_dir(dist_dir).with_context(|| format!("listing {}", dist_dir.display()))? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -213,6 +259,9 @@ fn print_table(manifest: &Manifest, dist_dir: &Path, skipped: &[(String, String)
     println!("{:<width$}  {:>10}  {:<12}  linkage", "file", "size", "sha256");
     for a in &manifest.artifacts {
         println!("{:<width$}  {:>10}  {:<12}  {}", a.name, human_size(a.size), &a.sha256[..12], a.linkage);
+    }
+    for i in &manifest.installers {
+        println!("{:<width$}  {:>10}  {:<12}  installer", i.name, human_size(i.size), &i.sha256[..12]);
     }
     println!("in {} (with {} and {})", dist_dir.display(), checksum::SUMS_FILE, manifest::FILE_NAME);
     for (triple, why) in skipped {

@@ -11,6 +11,15 @@ pub(crate) struct Manifest {
     pub(crate) version: String,
     pub(crate) source_date_epoch: u64,
     pub(crate) artifacts: Vec<ManifestArtifact>,
+    /// Installer scripts, released next to the archives.
+    pub(crate) installers: Vec<ManifestInstaller>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ManifestInstaller {
+    pub(crate) name: String,
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +51,17 @@ impl Manifest {
                 })
             })
             .collect();
+        let installers: Vec<Value> = self
+            .installers
+            .iter()
+            .map(|i| json!({ "name": i.name, "kind": "installer", "size": i.size, "sha256": i.sha256 }))
+            .collect();
         let doc = json!({
             "app": self.app,
             "version": self.version,
             "source_date_epoch": self.source_date_epoch,
             "artifacts": artifacts,
+            "installers": installers,
         });
         let mut text = serde_json::to_string_pretty(&doc).expect("JSON values always serialise");
         text.push('\n');
@@ -78,11 +93,24 @@ impl Manifest {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let installers = v["installers"]
+            .as_array()
+            .context("missing `installers`")?
+            .iter()
+            .map(|i| {
+                Ok(ManifestInstaller {
+                    name: s(i, "name")?,
+                    size: i["size"].as_u64().context("missing `size`")?,
+                    sha256: s(i, "sha256")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Manifest {
             app: s(&v, "app")?,
             version: s(&v, "version")?,
             source_date_epoch: v["source_date_epoch"].as_u64().context("missing `source_date_epoch`")?,
             artifacts,
+            installers,
         })
     }
 }
@@ -105,6 +133,7 @@ mod tests {
                 binaries: vec!["mycli-0.1.0-x86_64-unknown-linux-musl/mycli".into()],
                 linkage: "static-pie".into(),
             }],
+            installers: vec![ManifestInstaller { name: "mycli-installer.sh".into(), size: 3, sha256: "cd".repeat(32) }],
         };
         assert_eq!(Manifest::from_json(&m.to_json()).unwrap(), m);
         assert!(Manifest::from_json("{}").is_err());

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::manifest::{self, Manifest, ManifestArtifact};
+use crate::manifest::{self, Manifest, ManifestArtifact, ManifestInstaller};
 use crate::{atomic, checksum};
 
 pub(crate) struct Options {
@@ -24,10 +24,18 @@ struct Accepted {
     bytes: Vec<u8>,
 }
 
+/// An installer: every job writes the same one, so it is kept once.
+struct AcceptedInstaller {
+    installer: ManifestInstaller,
+    job: PathBuf,
+    bytes: Vec<u8>,
+}
+
 pub(crate) fn run(options: Options) -> Result<()> {
     let jobs = job_dirs(&options.jobs)?;
     let mut release: Option<(Manifest, PathBuf)> = None;
     let mut accepted: Vec<Accepted> = Vec::new();
+    let mut installers: Vec<AcceptedInstaller> = Vec::new();
     for job in &jobs {
         let path = job.join(manifest::FILE_NAME);
         let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -45,14 +53,27 @@ pub(crate) fn run(options: Options) -> Result<()> {
                     job.display()
                 );
             }
-            let bytes = checked_archive(job, &artifact)?;
+            let bytes = checked_file(job, &artifact.name, &artifact.sha256)?;
             eprintln!("    {} from {}", artifact.name, job.display());
             accepted.push(Accepted { artifact, job: job.clone(), bytes });
+        }
+        for installer in manifest.installers {
+            let bytes = checked_file(job, &installer.name, &installer.sha256)?;
+            match installers.iter().find(|i| i.installer.name == installer.name) {
+                Some(same) if same.installer.sha256 == installer.sha256 => {}
+                Some(other) => bail!(
+                    "{} differs between {} and {}; every job must build the same commit with the same configuration",
+                    installer.name,
+                    other.job.display(),
+                    job.display()
+                ),
+                None => installers.push(AcceptedInstaller { installer, job: job.clone(), bytes }),
+            }
         }
     }
     let Some((first, _)) = release else { unreachable!("job_dirs returns at least one directory") };
     accepted.sort_by(|a, b| a.artifact.name.cmp(&b.artifact.name));
-    write_release(&options.into, &first, &accepted)?;
+    write_release(&options.into, &first, &accepted, &installers)?;
     eprintln!("    merged {} archives from {} jobs into {}", accepted.len(), jobs.len(), options.into.display());
     Ok(())
 }
@@ -96,27 +117,25 @@ fn same_release(first: &Manifest, first_job: &Path, other: &Manifest, job: &Path
     Ok(())
 }
 
-/// The archive's bytes, if they match both its job's manifest and its sidecar.
-fn checked_archive(job: &Path, artifact: &ManifestArtifact) -> Result<Vec<u8>> {
-    let name = &artifact.name;
+/// A file's bytes, if they match both its job's manifest (`sha256`) and its sidecar.
+fn checked_file(job: &Path, name: &str, sha256: &str) -> Result<Vec<u8>> {
     if name.contains(['/', '\\']) || name.starts_with('.') {
         bail!("{}: artifact name `{name}` is not a plain file name", job.join(manifest::FILE_NAME).display());
     }
     let path = job.join(name);
     let bytes = fs::read(&path).with_context(|| format!("reading {}, listed in its job's manifest", path.display()))?;
     let actual = checksum::sha256_hex(&bytes);
-    if actual != artifact.sha256 {
+    if actual != sha256 {
         bail!(
-            "{} does not match the SHA-256 in its job's manifest (expected {}, found {actual}); \
+            "{} does not match the SHA-256 in its job's manifest (expected {sha256}, found {actual}); \
              the upload or download was damaged: re-run the release",
             path.display(),
-            artifact.sha256
         );
     }
     let sidecar = job.join(format!("{name}.sha256"));
     let text = fs::read_to_string(&sidecar).with_context(|| format!("reading {}", sidecar.display()))?;
     let sums = checksum::parse_sums(&text).with_context(|| format!("reading {}", sidecar.display()))?;
-    if sums != [(actual.clone(), name.clone())] {
+    if sums != [(actual.clone(), name.to_owned())] {
         bail!("{} does not match {name} (expected `{actual}  {name}`)", sidecar.display());
     }
     Ok(bytes)
@@ -124,7 +143,7 @@ fn checked_archive(job: &Path, artifact: &ManifestArtifact) -> Result<Vec<u8>> {
 
 /// Writes archives, sidecars, SHA256SUMS and the manifest into `into`, which
 /// must be empty, so nothing from another release slips in.
-fn write_release(into: &Path, first: &Manifest, accepted: &[Accepted]) -> Result<()> {
+fn write_release(into: &Path, first: &Manifest, accepted: &[Accepted], installers: &[AcceptedInstaller]) -> Result<()> {
     fs::create_dir_all(into).with_context(|| format!("creating {}", into.display()))?;
     if let Some(entry) = fs::read_dir(into).with_context(|| format!("listing {}", into.display()))?.next() {
         bail!(
@@ -133,16 +152,23 @@ fn write_release(into: &Path, first: &Manifest, accepted: &[Accepted]) -> Result
             entry?.file_name().to_string_lossy()
         );
     }
+    let files = accepted
+        .iter()
+        .map(|a| (&a.artifact.name, &a.artifact.sha256, &a.bytes))
+        .chain(installers.iter().map(|i| (&i.installer.name, &i.installer.sha256, &i.bytes)));
     let mut sums = Vec::new();
-    for a in accepted {
-        let name = &a.artifact.name;
-        atomic::write(&into.join(name), &a.bytes)?;
-        let sidecar = checksum::format_sums(&[(a.artifact.sha256.clone(), name.clone())]);
+    for (name, sha256, bytes) in files {
+        atomic::write(&into.join(name), bytes)?;
+        let sidecar = checksum::format_sums(&[(sha256.clone(), name.clone())]);
         atomic::write(&into.join(format!("{name}.sha256")), sidecar.as_bytes())?;
-        sums.push((a.artifact.sha256.clone(), name.clone()));
+        sums.push((sha256.clone(), name.clone()));
     }
     atomic::write(&into.join(checksum::SUMS_FILE), checksum::format_sums(&sums).as_bytes())?;
-    let manifest = Manifest { artifacts: accepted.iter().map(|a| a.artifact.clone()).collect(), ..first.clone() };
+    let manifest = Manifest {
+        artifacts: accepted.iter().map(|a| a.artifact.clone()).collect(),
+        installers: installers.iter().map(|i| i.installer.clone()).collect(),
+        ..first.clone()
+    };
     atomic::write(&into.join(manifest::FILE_NAME), manifest.to_json().as_bytes())
 }
 
@@ -160,6 +186,15 @@ mod tests {
         fs::write(dir.join(&archive), &bytes).unwrap();
         fs::write(dir.join(format!("{archive}.sha256")), checksum::format_sums(&[(sha.clone(), archive.clone())]))
             .unwrap();
+        let script = format!("#!/bin/sh\n# installs {name}\n");
+        let installer = ManifestInstaller {
+            name: format!("{name}-installer.sh"),
+            size: script.len() as u64,
+            sha256: checksum::sha256_hex(script.as_bytes()),
+        };
+        fs::write(dir.join(&installer.name), &script).unwrap();
+        let sidecar = checksum::format_sums(&[(installer.sha256.clone(), installer.name.clone())]);
+        fs::write(dir.join(format!("{}.sha256", installer.name)), sidecar).unwrap();
         let manifest = Manifest {
             app: name.into(),
             version: version.into(),
@@ -172,6 +207,7 @@ mod tests {
                 binaries: vec![],
                 linkage: "static".into(),
             }],
+            installers: vec![installer],
         };
         fs::write(dir.join(manifest::FILE_NAME), manifest.to_json()).unwrap();
         dir
@@ -195,9 +231,17 @@ mod tests {
         merge(&dir.join("jobs"), &dir.join("out")).unwrap();
         let sums = fs::read_to_string(dir.join("out/SHA256SUMS")).unwrap();
         let names: Vec<String> = checksum::parse_sums(&sums).unwrap().into_iter().map(|(_, n)| n).collect();
-        assert_eq!(names, ["mycli-1.0.0-aarch64-apple-darwin.tar.xz", "mycli-1.0.0-x86_64-unknown-linux-musl.tar.xz"]);
+        assert_eq!(
+            names,
+            [
+                "mycli-1.0.0-aarch64-apple-darwin.tar.xz",
+                "mycli-1.0.0-x86_64-unknown-linux-musl.tar.xz",
+                "mycli-installer.sh"
+            ]
+        );
         let manifest = Manifest::from_json(&fs::read_to_string(dir.join("out/dist-manifest.json")).unwrap()).unwrap();
         assert_eq!(manifest.artifacts.len(), 2);
+        assert_eq!(manifest.installers.len(), 1, "the installer every job wrote is kept once");
         assert_eq!(manifest.source_date_epoch, 7);
         assert!(dir.join("out/mycli-1.0.0-aarch64-apple-darwin.tar.xz.sha256").is_file());
         // A second merge into the same place is refused, not mixed in.

@@ -13,8 +13,8 @@ use crate::linkage::{self, LinkagePolicy, Report, Verdict};
 use crate::manifest::{self, Manifest};
 use crate::package::{self, ArchiveFormat, MemberKind};
 use crate::smoke::{self, SmokeOutcome};
-use crate::target::Target;
-use crate::{atomic, checksum, workspace};
+use crate::target::{Os, Target};
+use crate::{atomic, checksum, installer, workspace};
 
 pub(crate) fn run(paths: Vec<PathBuf>) -> Result<()> {
     if paths.is_empty() {
@@ -124,7 +124,57 @@ pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
         let version = manifest.version.as_str();
         check_archive(&artifact.name, bytes, stem, target, Some(&artifact.binaries), Some(version), &mut problems);
     }
+
+    for installer in &manifest.installers {
+        eprintln!("==> {}", installer.name);
+        let (bytes, hex) = match files.get(&installer.name) {
+            Ok(read) => read,
+            Err(err) => {
+                problems.push(format!(
+                    "{}: listed in {} but cannot be read ({err})",
+                    installer.name,
+                    manifest::FILE_NAME
+                ));
+                continue;
+            }
+        };
+        if *hex != installer.sha256 {
+            problems.push(format!("{}: sha256 differs from {}", installer.name, manifest::FILE_NAME));
+        }
+        if !sums.iter().any(|(_, n)| *n == installer.name) {
+            problems.push(format!("{}: not listed in {}", installer.name, checksum::SUMS_FILE));
+        }
+        check_sidecar(&dir.join(&installer.name), &installer.name, hex, &mut problems);
+        check_installer(&installer.name, bytes, &manifest, &mut problems);
+    }
     problems.finish(&dir.display().to_string())
+}
+
+/// The installer must be ours and must be able to install every Linux and
+/// macOS archive of the release.
+fn check_installer(name: &str, bytes: &[u8], manifest: &Manifest, problems: &mut Problems) {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = text.lines();
+    if lines.next() != Some("#!/bin/sh") || lines.next() != Some(installer::HEADER) {
+        problems.push(format!("{name}: not an installer written by `cargo xtask dist`"));
+        return;
+    }
+    let mut installs = Vec::new();
+    for artifact in &manifest.artifacts {
+        let Ok(target) = Target::parse(&artifact.target) else { continue };
+        if target.os == Os::Windows {
+            continue;
+        }
+        if text.contains(&format!(") echo {} ;;", target.triple)) {
+            installs.push(target.triple);
+        } else {
+            problems.push(format!("{name}: cannot install {}, which this release has", artifact.name));
+        }
+    }
+    eprintln!(
+        "    installs: {}",
+        if installs.is_empty() { "nothing from this directory".into() } else { installs.join(", ") }
+    );
 }
 
 /// Files of the release directory with their SHA-256, read on first use.

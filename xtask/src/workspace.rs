@@ -22,6 +22,16 @@ pub(crate) struct Package {
     pub(crate) version: String,
     pub(crate) manifest_path: PathBuf,
     pub(crate) bins: Vec<String>,
+    /// `package.repository` from its Cargo.toml.
+    pub(crate) repository: Option<String>,
+}
+
+impl Package {
+    /// The binary the archives are named after, as ripgrep's are after `rg`:
+    /// the one named like the package, else the first.
+    pub(crate) fn main_bin(&self) -> &str {
+        self.bins.iter().find(|b| **b == self.name).unwrap_or(&self.bins[0])
+    }
 }
 
 impl Workspace {
@@ -81,6 +91,7 @@ pub(crate) fn parse_metadata(json: &str) -> Result<Workspace> {
             version: p["version"].as_str().context("package without a version")?.to_owned(),
             manifest_path: path(p, "manifest_path")?,
             bins,
+            repository: p["repository"].as_str().map(str::to_owned),
         });
     }
     Ok(Workspace { root, target_dir, packages })

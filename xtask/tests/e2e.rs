@@ -94,7 +94,7 @@ fn older_versions_do_not_reach_sha256sums() {
     let run = dist_run();
     let dist = run.target_dir.join("dist");
     let sums = fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
-    assert_eq!(sums.lines().count(), 2, "x86_64 and aarch64 musl:\n{sums}");
+    assert_eq!(sums.lines().count(), 3, "x86_64 and aarch64 musl, and the installer:\n{sums}");
     assert!(!dist.join(format!("mycli-0.0.1-{TRIPLE}.tar.xz")).exists());
 }
 
@@ -151,8 +151,11 @@ fn per_target_job_outputs_merge_into_one_verified_release() {
         let name = artifact["name"].as_str().unwrap();
         let job = dir.join("jobs").join(format!("dist-{}", artifact["target"].as_str().unwrap()));
         fs::create_dir_all(&job).unwrap();
-        for file in [name.to_owned(), format!("{name}.sha256")] {
-            fs::copy(dist.join(&file), job.join(&file)).unwrap();
+        // Every job writes the same installer.
+        for file in [name, "mycli-installer.sh"] {
+            for file in [file.to_owned(), format!("{file}.sha256")] {
+                fs::copy(dist.join(&file), job.join(&file)).unwrap();
+            }
         }
         let mut own = manifest.clone();
         own["artifacts"] = serde_json::json!([artifact]);
@@ -320,4 +323,150 @@ fn config_mistakes_exit_2_with_one_line_and_write_nothing() {
         "{}",
         text(&out.stderr)
     );
+}
+
+// The installer, run as a user runs it: against the release directory
+// served over HTTP on 127.0.0.1, into a fresh HOME.
+
+/// What the installer needs from the system, besides a downloader.
+const INSTALLER_TOOLS: &[&str] =
+    &["uname", "mktemp", "rm", "mkdir", "cp", "chmod", "mv", "sed", "head", "tr", "cut", "tar", "xz", "cat"];
+
+struct Install {
+    out: Output,
+    home: PathBuf,
+}
+
+impl Install {
+    fn stderr(&self) -> String {
+        text(&self.out.stderr)
+    }
+
+    fn bin_dir(&self) -> PathBuf {
+        self.home.join(".local/bin")
+    }
+
+    /// Nothing at all was left in the install directory.
+    fn assert_nothing_installed(&self) {
+        let left: Vec<_> =
+            fs::read_dir(self.bin_dir()).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+        assert!(left.is_empty(), "files left behind: {left:?}\n{}", self.stderr());
+    }
+}
+
+/// Runs the installer from `dist` (served at `url`) with `path` as PATH.
+fn install(name: &str, dist: &Path, url: &str, path: &Path, args: &[&str]) -> Install {
+    let home = e2e_dir(name).join("home");
+    let _ = fs::remove_dir_all(&home);
+    fs::create_dir_all(&home).unwrap();
+    let out = Command::new("/bin/sh")
+        .arg(dist.join("mycli-installer.sh"))
+        .args(args)
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", path)
+        .env("MYCLI_DOWNLOAD_URL", url)
+        .output()
+        .unwrap();
+    Install { out, home }
+}
+
+/// PATH with the installer's tools, `extra` and fakes.
+fn tools_path(name: &str, extra: &[&str], fakes: &[(&str, &str)]) -> PathBuf {
+    let programs: Vec<&str> = INSTALLER_TOOLS.iter().chain(extra).copied().collect();
+    shim_path(&e2e_dir(name).join("bin"), &programs, fakes)
+}
+
+#[test]
+fn the_installer_installs_a_working_binary_from_a_local_server() {
+    let dist = dist_run().target_dir.join("dist");
+    let url = serve(&dist);
+    let path = tools_path("install-curl", &["curl", "sha256sum"], &[]);
+    let run = install("install-curl", &dist, &url, &path, &[]);
+    assert_ok("sh mycli-installer.sh", &run.out);
+    let stderr = run.stderr();
+    assert!(stderr.contains(&format!("downloading {}", archive_name())), "{stderr}");
+    assert!(stderr.contains("is not on your PATH"), "{stderr}");
+    let installed = run.bin_dir().join("mycli");
+    let version_out = Command::new(&installed).arg("--version").output().unwrap();
+    assert_ok("the installed mycli --version", &version_out);
+    assert!(text(&version_out.stdout).contains(&version()), "{version_out:?}");
+
+    // --version and --to, with wget instead of curl and shasum's absence irrelevant.
+    let path = tools_path("install-wget", &["wget", "sha256sum"], &[]);
+    let to = e2e_dir("install-wget").join("elsewhere");
+    let _ = fs::remove_dir_all(&to);
+    let v = format!("v{}", version());
+    let run = install("install-wget", &dist, &url, &path, &["--version", &v, "--to", to.to_str().unwrap()]);
+    assert_ok("installer --version --to, with wget", &run.out);
+    assert!(to.join("mycli").is_file(), "{}", run.stderr());
+    assert!(!run.bin_dir().exists(), "--to wins over ~/.local/bin");
+}
+
+#[test]
+fn the_installer_refuses_a_tampered_archive_and_installs_nothing() {
+    let copy = dist_copy("install-tampered");
+    let dist = copy.join("dist");
+    let archive = dist.join(archive_name());
+    let mut bytes = fs::read(&archive).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    fs::write(&archive, bytes).unwrap();
+    let url = serve(&dist);
+    let path = tools_path("install-tampered", &["curl", "sha256sum"], &[]);
+    let run = install("install-tampered", &dist, &url, &path, &[]);
+    assert_eq!(run.out.status.code(), Some(1), "{}", run.stderr());
+    assert!(run.stderr().contains("does not match its published SHA-256"), "{}", run.stderr());
+    assert!(run.stderr().contains("nothing was installed"), "{}", run.stderr());
+    run.assert_nothing_installed();
+}
+
+#[test]
+fn the_installer_explains_what_it_cannot_do() {
+    let dist = dist_run().target_dir.join("dist");
+    let url = serve(&dist);
+    /// (scratch name, programs besides the basic tools, fake programs, expected message)
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 4] = [
+        (
+            "install-freebsd",
+            &["curl", "sha256sum"],
+            &[("uname", "case \"$1\" in -s) echo FreeBSD ;; -m) echo amd64 ;; esac")],
+            "there is no mycli build for FreeBSD amd64; there are builds for Linux x86_64, Linux aarch64, macOS x86_64, macOS aarch64; on Windows, download the .zip",
+        ),
+        (
+            "install-riscv",
+            &["curl", "sha256sum"],
+            &[("uname", "case \"$1\" in -s) echo Linux ;; -m) echo riscv64 ;; esac")],
+            "there is no mycli build for Linux riscv64",
+        ),
+        ("install-no-downloader", &["sha256sum"], &[], "neither curl nor wget is installed"),
+        ("install-no-hasher", &["curl"], &[], "neither sha256sum nor shasum is installed"),
+    ];
+    for (name, extra, fakes, message) in cases {
+        let uname_is_fake = fakes.iter().any(|(n, _)| *n == "uname");
+        let tools: Vec<&str> = INSTALLER_TOOLS.iter().filter(|t| !uname_is_fake || **t != "uname").copied().collect();
+        let programs: Vec<&str> = tools.into_iter().chain(extra.iter().copied()).collect();
+        let path = shim_path(&e2e_dir(name).join("bin"), &programs, fakes);
+        let run = install(name, &dist, &url, &path, &[]);
+        assert_eq!(run.out.status.code(), Some(1), "{name}: {}", run.stderr());
+        let stderr = run.stderr();
+        assert!(stderr.contains(message), "{name}: expected `{message}` in:\n{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{name}: one line:\n{stderr}");
+        run.assert_nothing_installed();
+    }
+}
+
+#[test]
+fn the_installer_is_posix_sh_and_shellcheck_clean() {
+    if !require_tool("shellcheck", "apt-get install shellcheck") {
+        return;
+    }
+    let dist = dist_run().target_dir.join("dist");
+    let out = Command::new("shellcheck")
+        .args(["--shell=sh", "--severity=style"])
+        .arg(dist.join("mycli-installer.sh"))
+        .output()
+        .unwrap();
+    assert_ok("shellcheck mycli-installer.sh", &out);
 }

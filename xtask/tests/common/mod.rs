@@ -83,3 +83,63 @@ pub fn patch_name(data: &mut [u8], from: &[u8], to: &[u8]) {
     data[at..at + from.len()].fill(0);
     data[at..at + to.len()].copy_from_slice(to);
 }
+
+/// Serves the files of `dir` over HTTP on 127.0.0.1, on a free port, for
+/// the rest of the test process; returns the base URL. GET only, no listing.
+pub fn serve(dir: &Path) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port on 127.0.0.1");
+    let port = listener.local_addr().unwrap().port();
+    let dir = dir.to_owned();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            // Drain the headers.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_owned();
+            let file = (!path.is_empty() && !path.contains("..")).then(|| dir.join(&path));
+            let response = match file.and_then(|f| fs::read(f).ok()) {
+                Some(body) => {
+                    let mut r =
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+                            .into_bytes();
+                    r.extend_from_slice(&body);
+                    r
+                }
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+            };
+            let _ = stream.write_all(&response);
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A directory of symlinks to the named programs (found on PATH) plus fake
+/// ones given as scripts: a PATH with exactly these commands.
+pub fn shim_path(dir: &Path, programs: &[&str], fakes: &[(&str, &str)]) -> PathBuf {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).unwrap();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for program in programs {
+        let real = std::env::split_paths(&path)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("`{program}` is not installed"));
+        std::os::unix::fs::symlink(real, dir.join(program)).unwrap();
+    }
+    for (name, script) in fakes {
+        use std::os::unix::fs::PermissionsExt;
+        let file = dir.join(name);
+        fs::write(&file, format!("#!/bin/sh\n{script}\n")).unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir.to_owned()
+}
