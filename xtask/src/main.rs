@@ -4,11 +4,14 @@
 //! the logic and are pure where they can be.
 
 mod atomic;
+mod binstall;
 mod checksum;
+mod codegen;
 mod compile;
 mod config;
 mod diff;
 mod dist;
+mod installer;
 mod linkage;
 mod manifest;
 mod merge;
@@ -61,8 +64,9 @@ fn cli() -> Command {
                 )),
         )
         .subcommand(
-            Command::new("workflow")
-                .about("Write .github/workflows/{release,ci}.yml from dist-workspace.toml")
+            Command::new("codegen")
+                .visible_alias("workflow")
+                .about("Write the files generated from dist-workspace.toml: .github/workflows/{release,ci}.yml and the app's cargo-binstall metadata")
                 .arg(flag("check", "Write nothing; fail with a diff if the checked-in files are out of date")),
         )
         .subcommand(
@@ -114,7 +118,7 @@ fn main() -> ExitCode {
             tag: m.get_one::<String>("tag").cloned(),
             github_output: m.get_flag("github-output"),
         }),
-        Some(("workflow", m)) => workflow::run(workflow::Options { check: m.get_flag("check") }),
+        Some(("codegen", m)) => codegen::run(codegen::Options { check: m.get_flag("check") }),
         Some(("setup", m)) => {
             setup::run(setup::Options { targets: targets(m), verify_only: m.get_flag("verify-only") })
         }

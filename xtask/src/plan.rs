@@ -42,6 +42,13 @@ pub(crate) fn run(options: Options) -> Result<()> {
     if let Some(tag) = &tag {
         check_tag(tag, &release_tag, app)?;
     }
+    if publish {
+        // The installer and binstall metadata point at `repository`: a fork
+        // that forgot to change it would publish installers for someone else.
+        let server = std::env::var("GITHUB_SERVER_URL").unwrap_or_else(|_| "https://github.com".into());
+        let here = std::env::var("GITHUB_REPOSITORY").ok().map(|r| format!("{server}/{r}"));
+        check_repository_is_here(repository(&config, app)?.as_deref(), here.as_deref())?;
+    }
 
     let matrix = matrix(&plan);
     if options.github_output {
@@ -80,6 +87,21 @@ pub(crate) fn load(sh: &Shell) -> Result<(Workspace, DistConfig)> {
     Ok((ws, config))
 }
 
+/// Where releases are published: `[dist].repository`, else the app's
+/// `package.repository`.
+pub(crate) fn repository(config: &DistConfig, app: &Package) -> Result<Option<String>> {
+    match (&config.repository, &app.repository) {
+        (Some(url), _) => Ok(Some(url.clone())),
+        (None, Some(url)) => config::check_repository(url).map(Some).map_err(|why| {
+            anyhow::anyhow!(
+                "`repository` in {}: {why}; or set `repository` in [dist] of dist-workspace.toml",
+                app.manifest_path.display()
+            )
+        }),
+        (None, None) => Ok(None),
+    }
+}
+
 /// Mistakes found after parsing are still the configuration's: exit code 2.
 pub(crate) fn config_error(ws: &Workspace, err: anyhow::Error) -> ConfigError {
     ConfigError { file: ws.root.join(config::FILE_NAME), line: None, message: format!("{err:#}") }
@@ -98,6 +120,21 @@ fn check_tag(tag: &str, expected: &str, app: &Package) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn check_repository_is_here(configured: Option<&str>, here: Option<&str>) -> Result<()> {
+    let Some(here) = here else { return Ok(()) };
+    match configured {
+        Some(url) if url.eq_ignore_ascii_case(here) => Ok(()),
+        Some(url) => bail!(
+            "dist-workspace.toml says releases are published at {url}, but this workflow runs in {here}; \
+             set `repository = \"{here}\"` in [dist] so the installer downloads from here"
+        ),
+        None => bail!(
+            "no `repository` in [dist] of dist-workspace.toml; set `repository = \"{here}\"` so the installer \
+             knows where to download from"
+        ),
+    }
 }
 
 /// The build matrix for GitHub Actions: one job per target, on its runner.
@@ -171,8 +208,7 @@ pub(crate) fn make(
         chosen
     };
     let includes = includes(config, root)?;
-    // The archive is named after the app's main binary, as ripgrep's is after `rg`.
-    let main_bin = app.bins.iter().find(|b| **b == app.name).unwrap_or(&app.bins[0]);
+    let main_bin = app.main_bin();
     let artifacts = targets
         .into_iter()
         .map(|target| ArtifactPlan {
@@ -250,6 +286,7 @@ mod tests {
             version: "1.2.3".into(),
             manifest_path: "/w/Cargo.toml".into(),
             bins: vec!["mycli".into()],
+            repository: None,
         }
     }
 
@@ -261,6 +298,7 @@ mod tests {
             unix_archive: ArchiveFormat::TarXz,
             windows_archive: ArchiveFormat::Zip,
             tag_pattern: TagPattern::parse(crate::config::DEFAULT_TAG_PATTERN).unwrap(),
+            repository: None,
         }
     }
 
@@ -309,6 +347,16 @@ mod tests {
         assert!(err.contains("tag `v1.2.4` does not release mycli 1.2.3") && err.contains("`v1.2.3`"), "{err}");
         assert!(err.contains("/w/Cargo.toml"), "{err}");
         assert!(check_tag("1.2.3", "v1.2.3", &app()).is_err());
+    }
+
+    #[test]
+    fn a_release_is_published_only_from_the_configured_repository() {
+        let here = Some("https://github.com/me/fork");
+        assert!(check_repository_is_here(Some("https://github.com/me/fork"), here).is_ok());
+        let err = check_repository_is_here(Some("https://github.com/example/mycli"), here).unwrap_err().to_string();
+        assert!(err.contains("set `repository = \"https://github.com/me/fork\"`"), "{err}");
+        assert!(check_repository_is_here(None, here).is_err());
+        assert!(check_repository_is_here(None, None).is_ok(), "outside GitHub Actions there is nothing to compare");
     }
 
     #[test]

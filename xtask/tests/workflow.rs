@@ -110,7 +110,7 @@ fn check_fails_with_a_diff_after_a_target_edit_until_regenerated() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("--- .github/workflows/release.yml (checked in)"), "{stderr}");
     assert!(stderr.contains("\n-#   aarch64-apple-darwin  "), "the diff names the dropped target:\n{stderr}");
-    assert!(stderr.contains("run `cargo xtask workflow`"), "{stderr}");
+    assert!(stderr.contains("run `cargo xtask codegen`"), "{stderr}");
 
     assert_ok("workflow", &xtask(&ws, &target, &["workflow"]));
     assert_ok("workflow --check after regenerating", &xtask(&ws, &target, &["workflow", "--check"]));
@@ -181,7 +181,7 @@ fn plan_writes_github_outputs_and_only_a_tag_push_publishes() {
     let root = root();
     let dir = e2e_dir("plan-github");
     fs::create_dir_all(&dir).unwrap();
-    let github = |ref_type: &str, ref_name: &str| -> (Output, String) {
+    let github_in = |repo: &str, ref_type: &str, ref_name: &str| -> (Output, String) {
         let output = dir.join(format!("output-{ref_type}"));
         let _ = fs::remove_file(&output);
         let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -191,10 +191,14 @@ fn plan_writes_github_outputs_and_only_a_tag_push_publishes() {
             .env("GITHUB_OUTPUT", &output)
             .env("GITHUB_REF_TYPE", ref_type)
             .env("GITHUB_REF_NAME", ref_name)
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_REPOSITORY", repo)
             .output()
             .unwrap();
         (out, fs::read_to_string(&output).unwrap_or_default())
     };
+    // dist-workspace.toml's `repository`.
+    let github = |ref_type: &str, ref_name: &str| github_in("example/mycli", ref_type, ref_name);
     let tag = format!("v{}", version());
     let (out, written) = github("tag", &tag);
     assert_ok("plan --github-output on a tag", &out);
@@ -210,4 +214,13 @@ fn plan_writes_github_outputs_and_only_a_tag_push_publishes() {
     let (out, written) = github("tag", "v0.0.0-wrong");
     assert_eq!(out.status.code(), Some(1));
     assert!(written.is_empty(), "nothing is planned for a wrong tag: {written}");
+
+    // A fork that kept the template's repository would publish installers
+    // pointing elsewhere: refused.
+    let (out, written) = github_in("someone/fork", "tag", &tag);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("set `repository = \"https://github.com/someone/fork\"`"), "{out:?}");
+    assert!(written.is_empty(), "{written}");
+    let (out, _) = github_in("someone/fork", "branch", "main");
+    assert_ok("a dry run in a fork", &out);
 }
