@@ -108,6 +108,7 @@ mod tests {
             manifest_path: "/w/Cargo.toml".into(),
             bins: vec!["mycli".into()],
             repository: None,
+            examples: vec![],
         };
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let plan = crate::plan::make(&cfg, &app, root, &[], 0).unwrap();

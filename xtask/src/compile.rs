@@ -123,13 +123,21 @@ pub(crate) fn flags_via(
     FlagsVia::EncodedEnv(user.iter().chain(flags).cloned().collect::<Vec<_>>().join("\x1f"))
 }
 
+/// What a build may embed about itself: both fixed per commit, never the
+/// clock, so rebuilding a commit gives the same bytes.
+pub(crate) struct Stamp {
+    pub(crate) source_date_epoch: u64,
+    /// The commit id, or `unknown` outside a git checkout.
+    pub(crate) commit: String,
+}
+
 /// Builds `app` for `target` with the dist profile and returns its executables.
 pub(crate) fn build(
     sh: &Shell,
     ws: &Workspace,
     app: &Package,
     target: &Target,
-    source_date_epoch: u64,
+    stamp: &Stamp,
 ) -> Result<Vec<BuiltBinary>> {
     let triple = target.triple;
     let package = &app.name;
@@ -140,7 +148,8 @@ pub(crate) fn build(
         sh,
         "cargo build --locked --profile {PROFILE} --target {triple} --package {package} --message-format=json-render-diagnostics"
     )
-    .env("SOURCE_DATE_EPOCH", source_date_epoch.to_string())
+    .env("SOURCE_DATE_EPOCH", stamp.source_date_epoch.to_string())
+    .env("GIT_COMMIT", &stamp.commit)
     .quiet();
     // Cargo puts host artifacts (build scripts) of profile `dist` in
     // `<target>/dist/`, which is also our output directory; keep its

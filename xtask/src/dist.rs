@@ -13,7 +13,7 @@ use crate::package::{self, ArchiveFile};
 use crate::plan::{self, ArtifactPlan, Plan};
 use crate::target::Os;
 use crate::workspace::Package;
-use crate::{atomic, checksum, compile, installer, toolchain, verify, workspace};
+use crate::{atomic, checksum, compile, docs, installer, toolchain, verify, workspace};
 
 pub(crate) struct Options {
     pub(crate) targets: Vec<String>,
@@ -25,6 +25,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let (ws, config) = plan::load(&sh)?;
     let app = ws.app(&config.app)?;
     let sde = source_date_epoch(&sh, &ws.root)?;
+    let stamp = compile::Stamp { source_date_epoch: sde, commit: commit(&sh, &ws.root) };
     let mut plan = plan::make(&config, app, &ws.root, &options.targets, sde).map_err(|e| plan::config_error(&ws, e))?;
     let explicit = !options.targets.is_empty();
     let skipped = plan::keep_buildable(&mut plan, explicit, Os::host(), toolchain::on_path)?;
@@ -44,7 +45,11 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let installed = toolchain::installed_targets(&sh)?;
     let mut built = Vec::new();
     for artifact in &plan.artifacts {
-        built.push(build_artifact(&sh, &ws, app, &plan, artifact, &installed)?);
+        built.push(build_artifact(&sh, &ws, app, &plan, artifact, &installed, &stamp)?);
+    }
+    let docs = docs::generate(&sh, &ws, app, sde)?;
+    for b in &mut built {
+        b.files.extend(docs.iter().cloned());
     }
     let artifacts = package_all(&built, plan.source_date_epoch, &dist_dir)?;
     let installers = vec![write_installer(&config, app, &dist_dir)?];
@@ -90,11 +95,12 @@ fn build_artifact<'p>(
     plan: &Plan,
     artifact: &'p ArtifactPlan,
     installed_targets: &[String],
+    stamp: &compile::Stamp,
 ) -> Result<Built<'p>> {
     let target = &artifact.target;
     eprintln!("==> building {} {} for {}", plan.app, plan.version, target.triple);
     toolchain::ensure_target(sh, target, installed_targets)?;
-    let built = compile::build(sh, ws, app, target, plan.source_date_epoch)?;
+    let built = compile::build(sh, ws, app, target, stamp)?;
     let built_names: Vec<&str> = built.iter().map(|b| b.name.as_str()).collect();
     if let Some(missing) = artifact.bins.iter().find(|b| !built_names.contains(&b.as_str())) {
         bail!("cargo built {} for {} but not its binary `{missing}`", app.name, target.triple);
@@ -243,6 +249,21 @@ fn source_date_epoch(sh: &Shell, root: &Path) -> Result<u64> {
             eprintln!("    note: no SOURCE_DATE_EPOCH and no git history; dating files 1980-01-01");
             Ok(315_532_800)
         }
+    }
+}
+
+/// The commit being released: GIT_COMMIT from the environment (a source
+/// tarball's builder knows it), else git's HEAD, else `unknown`.
+fn commit(sh: &Shell, root: &Path) -> String {
+    if let Ok(commit) = std::env::var("GIT_COMMIT")
+        && !commit.trim().is_empty()
+    {
+        return commit.trim().to_owned();
+    }
+    let _dir = sh.push_dir(root);
+    match cmd!(sh, "git rev-parse HEAD").quiet().ignore_stderr().read() {
+        Ok(commit) if !commit.trim().is_empty() => commit.trim().to_owned(),
+        _ => "unknown".to_owned(),
     }
 }
 

@@ -11,6 +11,7 @@ mod compile;
 mod config;
 mod diff;
 mod dist;
+mod docs;
 mod installer;
 mod linkage;
 mod manifest;

@@ -287,6 +287,7 @@ mod tests {
             manifest_path: "/w/Cargo.toml".into(),
             bins: vec!["mycli".into()],
             repository: None,
+            examples: vec![],
         }
     }
 

@@ -24,6 +24,8 @@ pub(crate) struct Package {
     pub(crate) bins: Vec<String>,
     /// `package.repository` from its Cargo.toml.
     pub(crate) repository: Option<String>,
+    /// Names of its example targets.
+    pub(crate) examples: Vec<String>,
 }
 
 impl Package {
@@ -79,19 +81,23 @@ pub(crate) fn parse_metadata(json: &str) -> Result<Workspace> {
         if !members.contains(&p["id"].as_str().unwrap_or_default()) {
             continue;
         }
-        let bins = p["targets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin")))
-            .filter_map(|t| t["name"].as_str().map(str::to_owned))
-            .collect();
+        let targets_of = |kind: &str| -> Vec<String> {
+            p["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == kind)))
+                .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                .collect()
+        };
+        let bins = targets_of("bin");
         packages.push(Package {
             name: p["name"].as_str().context("package without a name")?.to_owned(),
             version: p["version"].as_str().context("package without a version")?.to_owned(),
             manifest_path: path(p, "manifest_path")?,
             bins,
             repository: p["repository"].as_str().map(str::to_owned),
+            examples: targets_of("example"),
         });
     }
     Ok(Workspace { root, target_dir, packages })

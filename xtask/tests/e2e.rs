@@ -65,7 +65,21 @@ fn dist_prints_a_table_and_the_archive_holds_what_it_should() {
     assert_ok("tar -tJf", &listing);
     let listing = text(&listing.stdout);
     let top = format!("mycli-{}-{TRIPLE}", version());
-    for entry in ["/", "/mycli", "/README.md", "/LICENSE-MIT", "/LICENSE-APACHE"] {
+    // ripgrep's layout: completions under complete/, the man page under doc/.
+    let entries = [
+        "/",
+        "/mycli",
+        "/README.md",
+        "/LICENSE-MIT",
+        "/LICENSE-APACHE",
+        "/complete/mycli.bash",
+        "/complete/_mycli",
+        "/complete/mycli.fish",
+        "/complete/_mycli.ps1",
+        "/complete/mycli.elv",
+        "/doc/mycli.1",
+    ];
+    for entry in entries {
         assert!(listing.contains(&format!("{top}{entry}\n")), "missing {entry}:\n{listing}");
     }
     assert!(listing.contains("-rwxr-xr-x 0/0"), "binary must be 0755 root:\n{listing}");
@@ -117,6 +131,12 @@ fn the_aarch64_archive_holds_a_static_arm_binary_that_runs_under_qemu() {
         let out = Command::new("qemu-aarch64").arg(&binary).arg("--version").output().unwrap();
         assert_ok("qemu-aarch64 mycli --version", &out);
         assert!(text(&out.stdout).contains(&format!("mycli {} ({ARM})", version())));
+        // The long version names this build: target, the commit, the date of SOURCE_DATE_EPOCH.
+        let out = Command::new("qemu-aarch64").arg(&binary).args(["--version", "--verbose"]).output().unwrap();
+        let long = text(&out.stdout);
+        let expected =
+            format!("mycli {}\ntarget: {ARM}\ncommit: {}\nbuilt:  2023-11-14\n", version(), &GIT_COMMIT[..12]);
+        assert_eq!(long, expected);
     }
 }
 

@@ -7,16 +7,36 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 /// The version line: the package version and the target it was built for.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BUILD_TARGET"), ")");
 
+/// `--version --verbose`: everything needed to tell two builds apart.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ntarget: ",
+    env!("BUILD_TARGET"),
+    "\ncommit: ",
+    env!("BUILD_COMMIT"),
+    "\nbuilt:  ",
+    env!("BUILD_DATE"),
+);
+
+// The version flag is our own, not clap's, so that `--verbose` can select
+// the long form while `--version` alone stays one short line.
 #[derive(Debug, Parser)]
-#[command(name = env!("CARGO_PKG_NAME"), version = VERSION, about, propagate_version = true)]
+#[command(name = env!("CARGO_PKG_NAME"), version = VERSION, about, disable_version_flag = true)]
+#[command(subcommand_required = false, arg_required_else_help = true)]
 pub struct Cli {
+    /// Print the version (with --verbose: target, commit and build date).
+    #[arg(short = 'V', long, action = ArgAction::SetTrue)]
+    pub version: bool,
+    /// With --version: print the long form.
+    #[arg(long, requires = "version")]
+    pub verbose: bool,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,6 +66,12 @@ pub struct CountArgs {
 /// The clap command, for generating completions and manual pages.
 pub fn command() -> clap::Command {
     Cli::command()
+}
+
+/// What `--version` prints, with or without `--verbose`.
+pub fn version_text(verbose: bool) -> String {
+    let name = env!("CARGO_PKG_NAME");
+    if verbose { format!("{name} {LONG_VERSION}\n") } else { format!("{name} {VERSION}\n") }
 }
 
 /// Line, word and byte counts of one input.
@@ -106,7 +132,11 @@ pub fn run(cli: Cli, out: &mut impl Write) -> ExitCode {
 }
 
 fn execute(cli: Cli, out: &mut impl Write) -> io::Result<ExitCode> {
-    match cli.command {
+    let Some(command) = cli.command.filter(|_| !cli.version) else {
+        out.write_all(version_text(cli.verbose).as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    match command {
         Command::Greet(args) => {
             let greeting = format!("Hello, {}!", args.name);
             let greeting = if args.shout { greeting.to_uppercase() } else { greeting };
@@ -165,5 +195,14 @@ mod tests {
     #[test]
     fn command_is_well_formed() {
         command().debug_assert();
+    }
+
+    #[test]
+    fn short_version_is_one_line_and_long_names_the_build() {
+        assert_eq!(version_text(false).lines().count(), 1);
+        let long = version_text(true);
+        for label in ["target: ", "commit: ", "built:  "] {
+            assert!(long.contains(label), "{long}");
+        }
     }
 }

@@ -24,8 +24,22 @@ fn version_names_version_and_target() {
     let out = mycli(&["--version"], b"");
     assert!(out.status.success());
     let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "--version stays one line: {text}");
     assert!(text.starts_with(&format!("mycli {}", env!("CARGO_PKG_VERSION"))), "{text}");
     assert!(text.contains("-linux-") || text.contains("-windows-") || text.contains("-apple-"), "{text}");
+}
+
+#[test]
+fn verbose_version_names_target_commit_and_date() {
+    let out = mycli(&["--version", "--verbose"], b"");
+    assert!(out.status.success());
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[0], format!("mycli {}", env!("CARGO_PKG_VERSION")));
+    assert!(lines[1].starts_with("target: ") && lines[2].starts_with("commit: "), "{text}");
+    assert!(lines[3].starts_with("built:  "), "{text}");
+    assert_eq!(mycli(&["--verbose"], b"").status.code(), Some(2), "--verbose needs --version");
 }
 
 #[test]
