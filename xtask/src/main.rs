@@ -19,6 +19,7 @@ mod merge;
 mod package;
 mod pins;
 mod plan;
+mod rename;
 mod setup;
 mod smoke;
 mod suggest;
@@ -71,6 +72,15 @@ fn cli() -> Command {
                 .arg(flag("check", "Write nothing; fail with a diff if the checked-in files are out of date")),
         )
         .subcommand(
+            Command::new("rename")
+                .about("Rename the app (crate, package, binary, every mention) and set its repository and metadata")
+                .arg(Arg::new("name").value_name("NEW_NAME").required(true).help("The new package and binary name"))
+                .arg(flag("force", "Rename even with uncommitted changes in the git tree"))
+                .arg(Arg::new("repository").long("repository").value_name("URL").help("https://github.com/<owner>/<repo>: where releases are published"))
+                .arg(Arg::new("description").long("description").value_name("TEXT").help("The package description"))
+                .arg(Arg::new("author").long("author").value_name("NAME").help("The package author, e.g. \"Ada <ada@example.com>\"")),
+        )
+        .subcommand(
             Command::new("setup")
                 .about("Install the rustup targets and system tools that building and verifying need here")
                 .arg(targets_arg("Only this target (repeatable); default: every configured target"))
@@ -120,6 +130,13 @@ fn main() -> ExitCode {
             github_output: m.get_flag("github-output"),
         }),
         Some(("codegen", m)) => codegen::run(codegen::Options { check: m.get_flag("check") }),
+        Some(("rename", m)) => rename::run(rename::Options {
+            name: m.get_one::<String>("name").expect("required").clone(),
+            force: m.get_flag("force"),
+            repository: m.get_one::<String>("repository").cloned(),
+            description: m.get_one::<String>("description").cloned(),
+            author: m.get_one::<String>("author").cloned(),
+        }),
         Some(("setup", m)) => {
             setup::run(setup::Options { targets: targets(m), verify_only: m.get_flag("verify-only") })
         }

@@ -142,8 +142,8 @@ mod tests {
     #[test]
     fn wrong_app_is_explained() {
         let ws = parse_metadata(METADATA).unwrap();
-        let err = ws.app("mycl").unwrap_err().to_string();
-        assert!(err.contains("did you mean `mycli`"), "{err}");
+        let err = ws.app("xtsk").unwrap_err().to_string();
+        assert!(err.contains("did you mean `xtask`"), "{err}");
         let err = ws.app("helper").unwrap_err().to_string();
         assert!(err.contains("has no binary target"), "{err}");
     }
