@@ -102,14 +102,7 @@ mod tests {
     fn urls_and_paths_are_the_ones_dist_produces() {
         let cfg = config("[dist]\napp = \"mycli\"\nrepository = \"https://github.com/o/mycli\"\n");
         let block = block(&cfg, "mycli", cfg.repository.as_deref());
-        let app = Package {
-            name: "mycli".into(),
-            version: "1.2.3".into(),
-            manifest_path: "/w/Cargo.toml".into(),
-            bins: vec!["mycli".into()],
-            repository: None,
-            examples: vec![],
-        };
+        let app = Package::sample();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let plan = crate::plan::make(&cfg, &app, root, &[], 0).unwrap();
         for artifact in &plan.artifacts {

@@ -281,14 +281,7 @@ mod tests {
     use crate::config::TagPattern;
 
     fn app() -> Package {
-        Package {
-            name: "mycli".into(),
-            version: "1.2.3".into(),
-            manifest_path: "/w/Cargo.toml".into(),
-            bins: vec!["mycli".into()],
-            repository: None,
-            examples: vec![],
-        }
+        Package::sample()
     }
 
     fn config(include: Option<Vec<String>>) -> DistConfig {

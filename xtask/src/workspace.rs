@@ -29,6 +29,19 @@ pub(crate) struct Package {
 }
 
 impl Package {
+    /// A one-binary app `mycli` 1.2.3, for tests.
+    #[cfg(test)]
+    pub(crate) fn sample() -> Package {
+        Package {
+            name: "mycli".into(),
+            version: "1.2.3".into(),
+            manifest_path: "/w/Cargo.toml".into(),
+            bins: vec!["mycli".into()],
+            repository: None,
+            examples: vec![],
+        }
+    }
+
     /// The binary the archives are named after, as ripgrep's are after `rg`:
     /// the one named like the package, else the first.
     pub(crate) fn main_bin(&self) -> &str {
