@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use xshell::{Shell, cmd};
 
+use crate::ctool;
 use crate::target::{Arch, Os, Target};
 use crate::workspace::{Package, Workspace};
 
@@ -33,16 +34,21 @@ pub(crate) fn rustflags(target: &Target, ws: &Workspace, cargo_home: Option<&Pat
         // The C runtime goes into the .exe: no vcruntime140.dll or libgcc_s_seh-1.dll to install.
         flags.extend(["-C", "target-feature=+crt-static"].map(String::from));
     }
-    // rustc uses the last matching prefix, so the most specific goes last.
+    for (from, to) in remaps(ws, cargo_home) {
+        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+    }
+    flags
+}
+
+/// Build-machine paths and what they read as in release binaries. rustc
+/// (and C compilers) use the last matching prefix: the most specific goes last.
+pub(crate) fn remaps(ws: &Workspace, cargo_home: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
     let mut remaps = vec![(ws.root.clone(), "/workspace")];
     remaps.push((ws.target_dir.clone(), "/target"));
     if let Some(home) = cargo_home {
         remaps.push((home.to_owned(), "/cargo"));
     }
-    for (from, to) in remaps {
-        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
-    }
-    flags
+    remaps
 }
 
 /// The `CARGO_TARGET_<TRIPLE>_LINKER` variable for `target`.
@@ -79,6 +85,49 @@ fn user_linker(target: &Target, dir: &Path) -> Option<String> {
     dirs.flat_map(|d| [d.join("config.toml"), d.join("config")])
         .filter_map(|f| std::fs::read_to_string(f).ok())
         .find_map(|text| linker_in_config(&text, target.triple))
+}
+
+/// Cargo's stderr: everything, and the part held back from the terminal.
+struct CargoStderr {
+    all: String,
+    /// From the first build-script failure on: shown only if it is not one
+    /// we can say in a line (a missing C compiler).
+    held: Option<String>,
+}
+
+/// Runs cargo with JSON on stdout (for us) and its progress and diagnostics
+/// streamed to our stderr as they come, so a compile error in the app reads
+/// exactly as cargo wrote it.
+fn run_cargo(mut command: std::process::Command) -> Result<(std::process::ExitStatus, String, CargoStderr)> {
+    use std::io::{BufRead, Read, Write};
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().context("starting `cargo build`")?;
+    let stderr = child.stderr.take().expect("piped");
+    let relay = std::thread::spawn(move || {
+        let mut log = CargoStderr { all: String::new(), held: None };
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            log.all.push_str(&line);
+            log.all.push('\n');
+            if log.held.is_none() && line.starts_with("error: failed to run custom build command for") {
+                log.held = Some(String::new());
+            }
+            match &mut log.held {
+                Some(held) => {
+                    held.push_str(&line);
+                    held.push('\n');
+                }
+                None => {
+                    let _ = writeln!(std::io::stderr(), "{line}");
+                }
+            }
+        }
+        log
+    });
+    let mut stdout = String::new();
+    child.stdout.take().expect("piped").read_to_string(&mut stdout).context("reading cargo's JSON messages")?;
+    let status = child.wait().context("waiting for `cargo build`")?;
+    let log = relay.join().expect("stderr relay thread panicked");
+    Ok((status, stdout, log))
 }
 
 /// A TOML string literal (for `cargo --config`), escaping what TOML requires.
@@ -138,10 +187,12 @@ pub(crate) fn build(
     app: &Package,
     target: &Target,
     stamp: &Stamp,
+    c_compiler: Option<&ctool::Compiler>,
 ) -> Result<Vec<BuiltBinary>> {
     let triple = target.triple;
     let package = &app.name;
-    let flags = rustflags(target, ws, crate::workspace::cargo_home().as_deref());
+    let cargo_home = crate::workspace::cargo_home();
+    let flags = rustflags(target, ws, cargo_home.as_deref());
     let via = flags_via(target, &flags, std::env::var_os("CARGO_ENCODED_RUSTFLAGS"), std::env::var_os("RUSTFLAGS"));
     let _dir = sh.push_dir(&ws.root);
     let mut command = cmd!(
@@ -161,19 +212,33 @@ pub(crate) fn build(
         command = command.env(linker_env_var(target), linker);
     }
     command = command.arg("--config").arg(format!("build.build-dir={}", toml_string(&build_dir.to_string_lossy())));
+    if let Some(compiler) = c_compiler {
+        let remaps = remaps(ws, cargo_home.as_deref());
+        for (key, value) in ctool::env(compiler, target, &build_dir.join("cc"), &remaps)? {
+            command = command.env(key, value);
+        }
+    }
     match &via {
         FlagsVia::Config(config) => command = command.arg("--config").arg(config),
         FlagsVia::EncodedEnv(encoded) => {
             command = command.env("CARGO_ENCODED_RUSTFLAGS", encoded).env_remove("RUSTFLAGS")
         }
     }
-    // stdout carries JSON for us; cargo's progress and diagnostics go to
-    // stderr untouched, so a compile error reads exactly as cargo wrote it.
-    let mut command = std::process::Command::from(command);
-    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::inherit());
-    let output = command.output().context("starting `cargo build`")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
+    let (status, stdout, stderr) = run_cargo(std::process::Command::from(command))?;
+    if !status.success() {
+        let log = build_dir.join(format!("cargo-{triple}.log"));
+        let _ = std::fs::create_dir_all(&build_dir).and_then(|()| std::fs::write(&log, &stderr.all));
+        if let Some(krate) = stderr.held.as_deref().and_then(ctool::missing_compiler) {
+            bail!(
+                "{krate} compiles C code for {triple}, and there is no C compiler for that target here. \
+                 Install one: {}; or name one with `c-compiler` in dist-workspace.toml (cargo's full output: {})",
+                ctool::INSTALL_HINT,
+                log.display()
+            );
+        }
+        if let Some(held) = &stderr.held {
+            eprint!("{held}");
+        }
         bail!("`cargo build` of {package} for {triple} failed (cargo's messages are above)");
     }
     let binaries = executables(&stdout, &app.manifest_path);

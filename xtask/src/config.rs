@@ -31,6 +31,21 @@ pub(crate) struct DistConfig {
     pub(crate) tag_pattern: TagPattern,
     /// `https://github.com/<owner>/<repo>`: where releases are published.
     pub(crate) repository: Option<String>,
+    /// Which C compiler musl builds give build scripts (`cc`, `cmake` crates).
+    pub(crate) c_compiler: CCompiler,
+}
+
+/// `[dist].c-compiler`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CCompiler {
+    /// Debian's musl-gcc for x86_64 when installed, else zig, else none.
+    Auto,
+    Zig,
+    MuslGcc,
+    /// Set nothing: the environment (CC_<target>, cargo config) decides.
+    None,
+    /// This compiler for every musl target.
+    Path(PathBuf),
 }
 
 /// A GitHub Actions tag filter such as `v[0-9]+.[0-9]+.[0-9]+*`. A release tag
@@ -91,8 +106,17 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const DIST_KEYS: &[&str] =
-    &["app", "targets", "include", "checksum", "unix-archive", "windows-archive", "tag-pattern", "repository"];
+const DIST_KEYS: &[&str] = &[
+    "app",
+    "targets",
+    "include",
+    "checksum",
+    "unix-archive",
+    "windows-archive",
+    "tag-pattern",
+    "repository",
+    "c-compiler",
+];
 
 /// Reads and validates `dist-workspace.toml` in `root`.
 pub(crate) fn load(root: &Path) -> Result<DistConfig, ConfigError> {
@@ -232,7 +256,27 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         ),
     };
 
-    Ok(DistConfig { app, targets, include, unix_archive, windows_archive, tag_pattern, repository })
+    let c_compiler = match get("c-compiler") {
+        None => CCompiler::Auto,
+        Some(v) => match reader.string(v, "c-compiler")? {
+            "auto" => CCompiler::Auto,
+            "zig" => CCompiler::Zig,
+            "musl-gcc" => CCompiler::MuslGcc,
+            "none" => CCompiler::None,
+            path if path.contains('/') => CCompiler::Path(PathBuf::from(path)),
+            other => {
+                let hint = did_you_mean(other, ["auto", "zig", "musl-gcc", "none"]);
+                return Err(reader.error(
+                    v.span(),
+                    format!(
+                        "`[dist].c-compiler = \"{other}\"` is not known{hint}; use \"auto\", \"zig\", \"musl-gcc\", \"none\" or a path such as \"/usr/bin/musl-gcc\""
+                    ),
+                ));
+            }
+        },
+    };
+
+    Ok(DistConfig { app, targets, include, unix_archive, windows_archive, tag_pattern, repository, c_compiler })
 }
 
 /// The repository URL goes into a shell script and TOML as a literal, so it
@@ -389,6 +433,19 @@ mod tests {
             let err = parse_err(&format!("[dist]\napp = \"a\"\nrepository = \"{bad}\"\n"));
             assert!(err.contains(":3: `[dist].repository`"), "{err}");
         }
+    }
+
+    #[test]
+    fn c_compiler_choices() {
+        let c = |v: &str| {
+            parse(&format!("[dist]\napp = \"a\"\nc-compiler = \"{v}\"\n"), Path::new("x")).map(|c| c.c_compiler)
+        };
+        assert_eq!(parse("[dist]\napp = \"a\"\n", Path::new("x")).unwrap().c_compiler, CCompiler::Auto);
+        assert_eq!(c("zig").unwrap(), CCompiler::Zig);
+        assert_eq!(c("musl-gcc").unwrap(), CCompiler::MuslGcc);
+        assert_eq!(c("/opt/cc").unwrap(), CCompiler::Path("/opt/cc".into()));
+        let err = c("zgi").unwrap_err().to_string();
+        assert!(err.contains(":3: `[dist].c-compiler = \"zgi\"` is not known; did you mean `zig`?"), "{err}");
     }
 
     #[test]

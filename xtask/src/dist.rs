@@ -13,7 +13,7 @@ use crate::package::{self, ArchiveFile};
 use crate::plan::{self, ArtifactPlan, Plan};
 use crate::target::Os;
 use crate::workspace::Package;
-use crate::{atomic, checksum, compile, docs, installer, toolchain, verify, workspace};
+use crate::{atomic, checksum, compile, ctool, docs, installer, toolchain, verify, workspace};
 
 pub(crate) struct Options {
     pub(crate) targets: Vec<String>,
@@ -42,10 +42,13 @@ pub(crate) fn run(options: Options) -> Result<()> {
 
     // Cargo builds one target at a time (each already uses every core);
     // compression of one small file cannot, so archives are packed in parallel.
-    let installed = toolchain::installed_targets(&sh)?;
+    let shared = Shared { sh: &sh, ws: &ws, app, plan: &plan, installed: toolchain::installed_targets(&sh)?, stamp };
+    let compilers = ctool::Available::probe();
     let mut built = Vec::new();
     for artifact in &plan.artifacts {
-        built.push(build_artifact(&sh, &ws, app, &plan, artifact, &installed, &stamp)?);
+        let c =
+            ctool::choose(&config.c_compiler, &artifact.target, &compilers).map_err(|e| plan::config_error(&ws, e))?;
+        built.push(build_artifact(&shared, artifact, c.as_ref())?);
     }
     let docs = docs::generate(&sh, &ws, app, sde)?;
     for b in &mut built {
@@ -88,19 +91,28 @@ struct Built<'p> {
     linkage: String,
 }
 
+/// What every target's build shares.
+struct Shared<'a> {
+    sh: &'a Shell,
+    ws: &'a workspace::Workspace,
+    app: &'a Package,
+    plan: &'a Plan,
+    /// rustup's installed targets, asked once.
+    installed: Vec<String>,
+    stamp: compile::Stamp,
+}
+
 fn build_artifact<'p>(
-    sh: &Shell,
-    ws: &workspace::Workspace,
-    app: &workspace::Package,
-    plan: &Plan,
+    shared: &Shared<'_>,
     artifact: &'p ArtifactPlan,
-    installed_targets: &[String],
-    stamp: &compile::Stamp,
+    c_compiler: Option<&ctool::Compiler>,
 ) -> Result<Built<'p>> {
+    let Shared { sh, ws, app, plan, installed: installed_targets, stamp } = shared;
     let target = &artifact.target;
-    eprintln!("==> building {} {} for {}", plan.app, plan.version, target.triple);
+    let with_c = c_compiler.map(|c| format!(" (C compiler for build scripts: {})", c.describe())).unwrap_or_default();
+    eprintln!("==> building {} {} for {}{with_c}", plan.app, plan.version, target.triple);
     toolchain::ensure_target(sh, target, installed_targets)?;
-    let built = compile::build(sh, ws, app, target, stamp)?;
+    let built = compile::build(sh, ws, app, target, stamp, c_compiler)?;
     let built_names: Vec<&str> = built.iter().map(|b| b.name.as_str()).collect();
     if let Some(missing) = artifact.bins.iter().find(|b| !built_names.contains(&b.as_str())) {
         bail!("cargo built {} for {} but not its binary `{missing}`", app.name, target.triple);

@@ -9,6 +9,7 @@ mod checksum;
 mod codegen;
 mod compile;
 mod config;
+mod ctool;
 mod diff;
 mod dist;
 mod docs;

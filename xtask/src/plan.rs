@@ -293,6 +293,7 @@ mod tests {
             windows_archive: ArchiveFormat::Zip,
             tag_pattern: TagPattern::parse(crate::config::DEFAULT_TAG_PATTERN).unwrap(),
             repository: None,
+            c_compiler: crate::config::CCompiler::Auto,
         }
     }
 

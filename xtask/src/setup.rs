@@ -6,8 +6,9 @@
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
+use crate::config::CCompiler;
 use crate::target::{Arch, Buildable, MINGW_GCC, Os, Target};
-use crate::{plan, toolchain};
+use crate::{plan, toolchain, workspace};
 
 pub(crate) struct Options {
     /// Only these targets; all configured ones when empty.
@@ -26,11 +27,16 @@ pub(crate) enum Need {
         package: &'static str,
         why: String,
     },
+    /// A Python module from PyPI (zig comes as `ziglang`).
+    PythonModule {
+        module: &'static str,
+        why: String,
+    },
 }
 
 pub(crate) fn run(options: Options) -> Result<()> {
     let sh = Shell::new()?;
-    let (_ws, config) = plan::load(&sh)?;
+    let (ws, config) = plan::load(&sh)?;
     let mut targets = Vec::new();
     for triple in &options.targets {
         let target = Target::parse(triple)?;
@@ -43,9 +49,16 @@ pub(crate) fn run(options: Options) -> Result<()> {
         targets = config.targets.clone();
     }
 
+    let app = ws.app(&config.app)?;
     let mut needs: Vec<Need> = Vec::new();
     for target in &targets {
-        for need in needs_for(target, Os::host(), Arch::host(), options.verify_only) {
+        let mut wanted = needs_for(target, Os::host(), Arch::host(), options.verify_only);
+        // A C compiler only where a build script compiles C for this target.
+        let may_need_c = !options.verify_only && target.is_musl() && Os::host() == Some(Os::Linux);
+        if may_need_c && workspace::compiles_c(&sh, &ws, app, target.triple)? {
+            wanted.extend(c_compiler_needs(target, &config.c_compiler));
+        }
+        for need in wanted {
             if !needs.contains(&need) {
                 needs.push(need);
             }
@@ -74,6 +87,11 @@ pub(crate) fn run(options: Options) -> Result<()> {
     }
     if !packages.is_empty() {
         apt_install(&sh, &packages)?;
+    }
+    for need in &needs {
+        if let Need::PythonModule { module, why } = need {
+            pip_install(&sh, module, why)?;
+        }
     }
     let what = if options.verify_only { "verifying" } else { "building and verifying" };
     eprintln!("    ready for {what} {}", targets.iter().map(|t| t.triple).collect::<Vec<_>>().join(", "));
@@ -104,6 +122,33 @@ pub(crate) fn needs_for(target: &Target, host: Option<Os>, host_arch: Option<Arc
         });
     }
     needs
+}
+
+/// The compiler `cargo xtask dist` will look for under `setting` (see `ctool::choose`).
+pub(crate) fn c_compiler_needs(target: &Target, setting: &CCompiler) -> Vec<Need> {
+    let why = format!("a build script compiles C for {}", target.triple);
+    let musl_gcc = || Need::Program { program: "musl-gcc", package: "musl-tools", why: why.clone() };
+    let zig = || Need::PythonModule { module: "ziglang", why: why.clone() };
+    match setting {
+        CCompiler::Auto if target.arch == Arch::X86_64 => vec![musl_gcc()],
+        CCompiler::Auto | CCompiler::Zig => vec![zig()],
+        CCompiler::MuslGcc => vec![musl_gcc()],
+        CCompiler::None | CCompiler::Path(_) => vec![],
+    }
+}
+
+/// `pip install`, unless the module is already importable.
+fn pip_install(sh: &Shell, module: &str, why: &str) -> Result<()> {
+    let import = format!("import {module}");
+    if cmd!(sh, "python3 -c {import}").quiet().ignore_stderr().run().is_ok() {
+        return Ok(());
+    }
+    eprintln!("    installing the Python package {module}: {why} (python3 -m pip install {module})");
+    // Ubuntu's python3 is "externally managed" (PEP 668); a user install is what we want.
+    cmd!(sh, "python3 -m pip install --quiet --user {module}")
+        .env("PIP_BREAK_SYSTEM_PACKAGES", "1")
+        .run()
+        .with_context(|| format!("`pip install {module}` failed; install it by hand and run this again"))
 }
 
 /// `apt-get install`, through `sudo -n` when not root (GitHub's runners).
@@ -154,6 +199,19 @@ mod tests {
         assert_eq!(arm[0], Need::RustTarget("aarch64-unknown-linux-musl"));
         assert_eq!(programs(&arm), ["qemu-aarch64"]);
         assert!(programs(&needs_for(&t("aarch64-unknown-linux-musl"), linux, Some(Arch::Aarch64), false)).is_empty());
+    }
+
+    #[test]
+    fn c_compilers_follow_the_setting() {
+        let x86 = t("x86_64-unknown-linux-musl");
+        let arm = t("aarch64-unknown-linux-musl");
+        assert!(matches!(&c_compiler_needs(&x86, &CCompiler::Auto)[..], [Need::Program { package: "musl-tools", .. }]));
+        assert!(matches!(
+            &c_compiler_needs(&arm, &CCompiler::Auto)[..],
+            [Need::PythonModule { module: "ziglang", .. }]
+        ));
+        assert!(matches!(&c_compiler_needs(&x86, &CCompiler::Zig)[..], [Need::PythonModule { .. }]));
+        assert!(c_compiler_needs(&arm, &CCompiler::None).is_empty());
     }
 
     #[test]
