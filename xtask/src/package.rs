@@ -8,6 +8,8 @@ use std::io::{Read, Write};
 
 use anyhow::{Context, Result, bail};
 
+use crate::zipfile;
+
 /// The container and compression of an archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ArchiveFormat {
@@ -61,8 +63,9 @@ pub(crate) fn write_archive(
     match format {
         ArchiveFormat::Zip => write_zip(top_dir, files, mtime).context("assembling the zip archive"),
         ArchiveFormat::TarXz => {
-            let mut enc = xz2::write::XzEncoder::new(Vec::new(), XZ_PRESET);
-            enc.write_all(&tar()?)?;
+            let tar = tar()?;
+            let mut enc = xz2::write::XzEncoder::new_stream(Vec::new(), xz_stream(tar.len())?);
+            enc.write_all(&tar)?;
             enc.finish().context("finishing the xz stream")
         }
         ArchiveFormat::TarGz => {
@@ -72,6 +75,32 @@ pub(crate) fn write_archive(
             enc.finish().context("finishing the gzip stream")
         }
     }
+}
+
+/// Preset 9 with the dictionary cut to the input's size: a dictionary larger
+/// than the data finds no more matches, but preset 9's 64 MiB one (and its
+/// ~670 MiB match finder) must still be allocated and cleared, which costs
+/// more than compressing a few MiB, and two at once thrash memory.
+fn xz_stream(input_len: usize) -> Result<xz2::stream::Stream> {
+    let mut options = xz2::stream::LzmaOptions::new_preset(XZ_PRESET).context("xz preset")?;
+    let dict = (input_len as u64).next_power_of_two().clamp(1 << 16, 64 << 20) as u32;
+    options.dict_size(dict);
+    let mut filters = xz2::stream::Filters::new();
+    filters.lzma2(&options);
+    xz2::stream::Stream::new_stream_encoder(&filters, xz2::stream::Check::Crc64).context("starting the xz encoder")
+}
+
+/// A digest of everything an archive is made from — format and its
+/// settings, top directory, mtime, and each file's path, mode and bytes —
+/// so an unchanged archive can be reused instead of compressed again.
+pub(crate) fn input_key(format: ArchiveFormat, top_dir: &str, files: &[ArchiveFile], mtime: u64) -> String {
+    let mut text = format!("xtask-archive-v2 {} xz{XZ_PRESET} {top_dir} {mtime}\n", format.extension());
+    let (sorted, _) = layout(files);
+    for file in sorted {
+        let sha = crate::checksum::sha256_hex(&file.data);
+        text.push_str(&format!("{} {} {sha}\n", file.executable, file.path));
+    }
+    crate::checksum::sha256_hex(text.as_bytes())
 }
 
 /// Files sorted by path, and every directory above them ("" for the top).
@@ -100,26 +129,21 @@ fn check_path(path: &str) -> Result<()> {
 fn write_zip(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>> {
     let (sorted, dirs) = layout(files);
     let (y, mo, d, h, mi, s) = civil_time(mtime);
-    // DOS time has 2-second steps and starts in 1980.
-    let time = zip::DateTime::from_date_and_time(y.clamp(1980, 2107) as u16, mo, d, h, mi, s & !1)
-        .map_err(|e| anyhow::anyhow!("SOURCE_DATE_EPOCH {mtime} cannot be a zip date: {e}"))?;
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(9))
-        .last_modified_time(time);
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    // DOS time has 2-second steps and runs from 1980 to 2107.
+    let year = y.clamp(1980, 2107) as u16;
+    let date = ((year - 1980) << 9) | (u16::from(mo) << 5) | u16::from(d);
+    let time = (u16::from(h) << 11) | (u16::from(mi) << 5) | u16::from(s / 2);
+    let mut entries = Vec::new();
     for dir in &dirs {
         let path = if dir.is_empty() { format!("{top_dir}/") } else { format!("{top_dir}/{dir}/") };
-        writer.add_directory(&path, options.unix_permissions(0o755)).with_context(|| format!("adding {path}"))?;
+        entries.push(zipfile::Entry { path, mode: 0o040_755, data: Vec::new() });
     }
     for file in sorted {
         check_path(&file.path)?;
-        let path = format!("{top_dir}/{}", file.path);
-        let mode = if file.executable { 0o755 } else { 0o644 };
-        writer.start_file(&path, options.unix_permissions(mode)).with_context(|| format!("adding {path}"))?;
-        writer.write_all(&file.data)?;
+        let mode = if file.executable { 0o100_755 } else { 0o100_644 };
+        entries.push(zipfile::Entry { path: format!("{top_dir}/{}", file.path), mode, data: file.data.clone() });
     }
-    Ok(writer.finish()?.into_inner())
+    zipfile::write(&entries, date, time)
 }
 
 /// UTC calendar date and time of a Unix timestamp (Howard Hinnant's algorithm).
@@ -228,26 +252,20 @@ pub(crate) fn read_archive(format: ArchiveFormat, bytes: &[u8]) -> Result<Vec<Me
 }
 
 fn read_zip(bytes: &[u8]) -> Result<Vec<Member>> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).context("reading the zip directory")?;
-    let mut members = Vec::new();
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).with_context(|| format!("reading zip entry {i}"))?;
-        let path = entry.name().to_owned();
-        let mode = entry.unix_mode().unwrap_or(0o644);
-        let mut data = Vec::new();
-        let kind = if entry.is_dir() {
-            MemberKind::Dir
-        } else {
-            entry.read_to_end(&mut data).with_context(|| format!("reading {path}"))?;
-            if entry.is_symlink() {
-                MemberKind::Symlink(String::from_utf8_lossy(&data).into_owned())
-            } else {
-                MemberKind::File
-            }
-        };
-        members.push(Member { path, kind, mode: mode & 0o7777, data });
-    }
-    Ok(members)
+    let entries = zipfile::read(bytes).context("reading the zip archive")?;
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let kind = match e.mode & 0o170_000 {
+                0o040_000 => MemberKind::Dir,
+                0o120_000 => MemberKind::Symlink(String::from_utf8_lossy(&e.data).into_owned()),
+                _ if e.path.ends_with('/') => MemberKind::Dir,
+                _ => MemberKind::File,
+            };
+            let data = if kind == MemberKind::File { e.data } else { Vec::new() };
+            Member { path: e.path, kind, mode: e.mode & 0o7777, data }
+        })
+        .collect())
 }
 
 /// Problems that make an archive unsafe or surprising to unpack.
@@ -361,10 +379,10 @@ mod tests {
         assert!(layout_problems(&members, "mycli-1-x86_64-pc-windows-gnu").is_empty());
         let exe = members.iter().find(|m| m.path.ends_with("/mycli")).unwrap();
         assert_eq!((exe.mode, exe.data.as_slice()), (0o755, &b"\x7fELF..."[..]));
-        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&a)).unwrap();
-        let first = zip.by_index(0).unwrap();
-        let t = first.last_modified().unwrap();
-        assert_eq!((t.year(), t.month(), t.day(), t.hour(), t.minute()), (2023, 11, 14, 22, 13));
+        // The first local header's DOS time and date fields.
+        let (time, date) = (u16::from_le_bytes([a[10], a[11]]), u16::from_le_bytes([a[12], a[13]]));
+        let when = ((date >> 9) + 1980, (date >> 5) & 0xf, date & 0x1f, time >> 11, (time >> 5) & 0x3f);
+        assert_eq!(when, (2023, 11, 14, 22, 13));
     }
 
     #[test]
@@ -427,5 +445,34 @@ mod tests {
             assert!(problems.contains(why), "{why}: {problems}");
         }
         assert!(layout_problems(&[member("x/a", MemberKind::File)], "top").join("").contains("expected `top`"));
+    }
+
+    #[test]
+    fn any_changed_input_changes_the_key() {
+        let files = vec![
+            ArchiveFile { path: "bin".into(), data: b"elf".to_vec(), executable: true },
+            ArchiveFile { path: "README.md".into(), data: b"hi".to_vec(), executable: false },
+        ];
+        let key = |f: &[ArchiveFile], format, top: &str, mtime| input_key(format, top, f, mtime);
+        let base = key(&files, ArchiveFormat::TarXz, "top", 1);
+        let mut reordered = files.clone();
+        reordered.reverse();
+        assert_eq!(key(&reordered, ArchiveFormat::TarXz, "top", 1), base, "order is not an input");
+        let mut changed = files.clone();
+        changed[1].data = b"hi!".to_vec();
+        let mut mode = files.clone();
+        mode[1].executable = true;
+        let mut renamed = files.clone();
+        renamed[1].path = "README".into();
+        for other in [
+            key(&changed, ArchiveFormat::TarXz, "top", 1),
+            key(&mode, ArchiveFormat::TarXz, "top", 1),
+            key(&renamed, ArchiveFormat::TarXz, "top", 1),
+            key(&files, ArchiveFormat::TarGz, "top", 1),
+            key(&files, ArchiveFormat::TarXz, "top2", 1),
+            key(&files, ArchiveFormat::TarXz, "top", 2),
+        ] {
+            assert_ne!(other, base);
+        }
     }
 }
