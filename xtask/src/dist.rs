@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::config::DistConfig;
+use crate::config::{CCompiler, DistConfig};
 use crate::linkage::{self, LinkagePolicy};
 use crate::manifest::{self, Manifest, ManifestArtifact, ManifestInstaller};
 use crate::package::{self, ArchiveFile};
@@ -43,11 +43,13 @@ pub(crate) fn run(options: Options) -> Result<()> {
     // Cargo builds one target at a time (each already uses every core);
     // compression of one small file cannot, so archives are packed in parallel.
     let shared = Shared { sh: &sh, ws: &ws, app, plan: &plan, installed: toolchain::installed_targets(&sh)?, stamp };
-    let compilers = ctool::Available::probe();
+    // Pure-Rust apps need no C compiler: skip looking for one (zig's probe starts Python).
+    let compiles_c = workspace::may_compile_c(&ws, app);
+    let compilers = if compiles_c { ctool::Available::probe() } else { Default::default() };
+    let setting = if compiles_c { config.c_compiler.clone() } else { CCompiler::None };
     let mut built = Vec::new();
     for artifact in &plan.artifacts {
-        let c =
-            ctool::choose(&config.c_compiler, &artifact.target, &compilers).map_err(|e| plan::config_error(&ws, e))?;
+        let c = ctool::choose(&setting, &artifact.target, &compilers).map_err(|e| plan::config_error(&ws, e))?;
         built.push(build_artifact(&shared, artifact, c.as_ref())?);
     }
     let docs = docs::generate(&sh, &ws, app, sde)?;
@@ -57,12 +59,6 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let artifacts = package_all(&built, plan.source_date_epoch, &dist_dir)?;
     let installers = vec![write_installer(&config, app, &dist_dir)?];
 
-    let sums: Vec<(String, String)> = artifacts
-        .iter()
-        .map(|a| (a.sha256.clone(), a.name.clone()))
-        .chain(installers.iter().map(|i| (i.sha256.clone(), i.name.clone())))
-        .collect();
-    atomic::write(&dist_dir.join(checksum::SUMS_FILE), checksum::format_sums(&sums).as_bytes())?;
     let manifest = Manifest {
         app: plan.app.clone(),
         version: plan.version.clone(),
@@ -70,7 +66,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
         artifacts,
         installers,
     };
-    atomic::write(&dist_dir.join(manifest::FILE_NAME), manifest.to_json().as_bytes())?;
+    write_sums_and_manifest(&dist_dir, &manifest)?;
 
     eprintln!("==> verifying {}", dist_dir.display());
     verify::verify_dist_dir(&dist_dir)?;
@@ -83,12 +79,24 @@ pub(crate) fn run(options: Options) -> Result<()> {
     Ok(())
 }
 
+/// `SHA256SUMS` and `dist-manifest.json` for everything in `manifest`.
+pub(crate) fn write_sums_and_manifest(dist_dir: &Path, manifest: &Manifest) -> Result<()> {
+    let sums: Vec<(String, String)> = manifest
+        .artifacts
+        .iter()
+        .map(|a| (a.sha256.clone(), a.name.clone()))
+        .chain(manifest.installers.iter().map(|i| (i.sha256.clone(), i.name.clone())))
+        .collect();
+    atomic::write(&dist_dir.join(checksum::SUMS_FILE), checksum::format_sums(&sums).as_bytes())?;
+    atomic::write(&dist_dir.join(manifest::FILE_NAME), manifest.to_json().as_bytes())
+}
+
 /// A target's binaries and include files, ready to be packed.
-struct Built<'p> {
-    plan: &'p ArtifactPlan,
-    files: Vec<ArchiveFile>,
-    binaries: Vec<String>,
-    linkage: String,
+pub(crate) struct Built<'p> {
+    pub(crate) plan: &'p ArtifactPlan,
+    pub(crate) files: Vec<ArchiveFile>,
+    pub(crate) binaries: Vec<String>,
+    pub(crate) linkage: String,
 }
 
 /// What every target's build shares.
@@ -148,7 +156,7 @@ fn build_artifact<'p>(
 }
 
 /// Packs every archive, one thread per archive up to the number of cores.
-fn package_all(built: &[Built<'_>], mtime: u64, dist_dir: &Path) -> Result<Vec<ManifestArtifact>> {
+pub(crate) fn package_all(built: &[Built<'_>], mtime: u64, dist_dir: &Path) -> Result<Vec<ManifestArtifact>> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(built.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<Vec<(usize, Result<ManifestArtifact>)>> = std::thread::scope(|scope| {
@@ -174,15 +182,28 @@ fn package_all(built: &[Built<'_>], mtime: u64, dist_dir: &Path) -> Result<Vec<M
 fn package_one(built: &Built<'_>, mtime: u64, dist_dir: &Path) -> Result<ManifestArtifact> {
     let artifact = built.plan;
     let name = artifact.file_name();
-    let raw: usize = built.files.iter().map(|f| f.data.len()).sum();
-    eprintln!("    packaging {name} ({})", human_size(raw as u64));
-    let bytes = package::write_archive(artifact.format, &artifact.stem, &built.files, mtime)
-        .with_context(|| format!("packaging {name}"))?;
-    let sha256 = checksum::sha256_hex(&bytes);
-    atomic::write(&dist_dir.join(&name), &bytes)?;
+    let key = package::input_key(artifact.format, &artifact.stem, &built.files, mtime);
+    let record = dist_dir.join(format!(".{name}.inputs"));
+    let (bytes, sha256) = match reusable(&dist_dir.join(&name), &record, &key) {
+        Some(reused) => {
+            eprintln!("    {name}: inputs unchanged, archive reused");
+            reused
+        }
+        None => {
+            let raw: usize = built.files.iter().map(|f| f.data.len()).sum();
+            eprintln!("    packaging {name} ({})", human_size(raw as u64));
+            let bytes = package::write_archive(artifact.format, &artifact.stem, &built.files, mtime)
+                .with_context(|| format!("packaging {name}"))?;
+            let sha256 = checksum::sha256_hex(&bytes);
+            atomic::write(&dist_dir.join(&name), &bytes)?;
+            // Written last: a run killed before this line compresses again next time.
+            atomic::write(&record, format!("{key} {sha256}\n").as_bytes())?;
+            eprintln!("    wrote {name} ({})", human_size(bytes.len() as u64));
+            (bytes, sha256)
+        }
+    };
     let sidecar = checksum::format_sums(&[(sha256.clone(), name.clone())]);
     atomic::write(&dist_dir.join(format!("{name}.sha256")), sidecar.as_bytes())?;
-    eprintln!("    wrote {name} ({})", human_size(bytes.len() as u64));
     Ok(ManifestArtifact {
         name,
         target: artifact.target.triple.to_owned(),
@@ -191,6 +212,19 @@ fn package_one(built: &Built<'_>, mtime: u64, dist_dir: &Path) -> Result<Manifes
         binaries: built.binaries.clone(),
         linkage: built.linkage.clone(),
     })
+}
+
+/// The archive and its SHA-256, if `record` says it was made from inputs
+/// with this `key` and the archive on disk is still the one it made.
+fn reusable(archive: &Path, record: &Path, key: &str) -> Option<(Vec<u8>, String)> {
+    let text = fs::read_to_string(record).ok()?;
+    let (recorded_key, recorded_sha) = text.trim().split_once(' ')?;
+    if recorded_key != key {
+        return None;
+    }
+    let bytes = fs::read(archive).ok()?;
+    let sha256 = checksum::sha256_hex(&bytes);
+    (sha256 == recorded_sha).then_some((bytes, sha256))
 }
 
 /// Writes `<bin>-installer.sh` for every configured Unix target (not only the
@@ -229,13 +263,15 @@ fn remove_stale(dist_dir: &Path, plan: &Plan, installer: &str) -> Result<()> {
         .iter()
         .map(|a| a.file_name())
         .chain([installer.to_owned()])
-        .flat_map(|name| [format!("{name}.sha256"), name])
+        .flat_map(|name| [format!("{name}.sha256"), format!(".{name}.inputs"), name])
         .collect();
     for entry in fs::read_dir(dist_dir).with_context(|| format!("listing {}", dist_dir.display()))? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let ours =
-            atomic::is_partial(&name) || package::ArchiveFormat::of_file(&name).is_some() || name.ends_with(".sha256");
+        let ours = atomic::is_partial(&name)
+            || package::ArchiveFormat::of_file(&name).is_some()
+            || name.ends_with(".sha256")
+            || (name.starts_with('.') && name.ends_with(".inputs"));
         if ours && !keep.contains(&name) && entry.file_type()?.is_file() {
             eprintln!("    removing stale {name}");
             fs::remove_file(entry.path()).with_context(|| format!("removing {}", entry.path().display()))?;
@@ -245,7 +281,7 @@ fn remove_stale(dist_dir: &Path, plan: &Plan, installer: &str) -> Result<()> {
 }
 
 /// SOURCE_DATE_EPOCH from the environment, else the last commit's time.
-fn source_date_epoch(sh: &Shell, root: &Path) -> Result<u64> {
+pub(crate) fn source_date_epoch(sh: &Shell, root: &Path) -> Result<u64> {
     if let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") {
         return value.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH=`{value}` is not a number of seconds"));
     }
@@ -266,7 +302,7 @@ fn source_date_epoch(sh: &Shell, root: &Path) -> Result<u64> {
 
 /// The commit being released: GIT_COMMIT from the environment (a source
 /// tarball's builder knows it), else git's HEAD, else `unknown`.
-fn commit(sh: &Shell, root: &Path) -> String {
+pub(crate) fn commit(sh: &Shell, root: &Path) -> String {
     if let Ok(commit) = std::env::var("GIT_COMMIT")
         && !commit.trim().is_empty()
     {

@@ -4,6 +4,7 @@
 //! the logic and are pure where they can be.
 
 mod atomic;
+mod bench;
 mod binstall;
 mod checksum;
 mod codegen;
@@ -29,6 +30,7 @@ mod toolchain;
 mod verify;
 mod workflow;
 mod workspace;
+mod zipfile;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +52,18 @@ fn cli() -> Command {
             Command::new("verify")
                 .about("Check target/dist, or explain whether the given binaries or archives run everywhere")
                 .arg(Arg::new("paths").value_name("PATH").num_args(0..).value_parser(clap::value_parser!(PathBuf))),
+        )
+        .subcommand(
+            Command::new("bench")
+                .about("Time packaging, a no-op dist and verify against the bare tools, on the current target/dist")
+                .arg(
+                    Arg::new("runs")
+                        .long("runs")
+                        .value_name("N")
+                        .default_value("5")
+                        .value_parser(clap::value_parser!(usize))
+                        .help("Runs of each measurement; the median, min and max are reported"),
+                ),
         )
         .subcommand(
             Command::new("plan")
@@ -125,6 +139,7 @@ fn main() -> ExitCode {
     let result = match matches.subcommand() {
         Some(("dist", m)) => dist::run(dist::Options { targets: targets(m), json: m.get_flag("json") }),
         Some(("verify", m)) => verify::run(m.get_many::<PathBuf>("paths").into_iter().flatten().cloned().collect()),
+        Some(("bench", m)) => bench::run(bench::Options { runs: *m.get_one::<usize>("runs").expect("has a default") }),
         Some(("plan", m)) => plan::run(plan::Options {
             json: m.get_flag("json"),
             tag: m.get_one::<String>("tag").cloned(),

@@ -116,6 +116,58 @@ pub(crate) fn parse_metadata(json: &str) -> Result<Workspace> {
     Ok(Workspace { root, target_dir, packages })
 }
 
+/// Whether any build of `app`, for any platform, may compile C: its
+/// Cargo.lock graph reaches the `cc` or `cmake` crate. Reading the lock
+/// file costs nothing, so pure-Rust apps skip probing for C compilers.
+pub(crate) fn may_compile_c(ws: &Workspace, app: &Package) -> bool {
+    match std::fs::read_to_string(ws.root.join("Cargo.lock")) {
+        Ok(lock) => lock_reaches(&lock, &app.name, &["cc", "cmake"]),
+        // No lock file: assume it might, and look for a compiler.
+        Err(_) => true,
+    }
+}
+
+/// Whether package `from` depends, directly or not, on one of `names`
+/// according to a Cargo.lock's text. Versions are ignored: it may say yes
+/// too often, never no wrongly.
+fn lock_reaches(lock: &str, from: &str, names: &[&str]) -> bool {
+    fn field<'a, 'i>(table: &'a toml::de::DeTable<'i>, key: &str) -> Option<&'a toml::de::DeValue<'i>> {
+        table.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v.get_ref())
+    }
+    let Ok(doc) = toml::de::DeTable::parse(lock) else { return true };
+    let mut deps: Vec<(String, Vec<String>)> = Vec::new();
+    if let Some(toml::de::DeValue::Array(packages)) = field(doc.get_ref(), "package") {
+        for package in packages.iter() {
+            let toml::de::DeValue::Table(package) = package.get_ref() else { continue };
+            let Some(name) = field(package, "name").and_then(|n| n.as_str().map(str::to_owned)) else { continue };
+            let list = match field(package, "dependencies") {
+                Some(toml::de::DeValue::Array(items)) => items
+                    .iter()
+                    .filter_map(|d| d.get_ref().as_str().and_then(|d| d.split(' ').next()).map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            deps.push((name, list));
+        }
+    }
+    let mut seen = vec![from.to_owned()];
+    let mut stack = vec![from.to_owned()];
+    while let Some(name) = stack.pop() {
+        if names.contains(&name.as_str()) {
+            return true;
+        }
+        for (_, list) in deps.iter().filter(|(n, _)| *n == name) {
+            for dep in list {
+                if !seen.contains(dep) {
+                    seen.push(dep.clone());
+                    stack.push(dep.clone());
+                }
+            }
+        }
+    }
+    false
+}
+
 /// Whether building `app` for `triple` runs a build script that compiles C:
 /// the `cc` crate is in its resolved dependency graph for that target.
 pub(crate) fn compiles_c(sh: &Shell, ws: &Workspace, app: &Package, triple: &str) -> Result<bool> {
@@ -200,6 +252,44 @@ mod tests {
         assert!(depends_on(&metadata, "app", "cc"));
         assert!(!depends_on(&metadata, "other", "cc"));
         assert!(!depends_on(&metadata, "missing", "cc"));
+    }
+
+    #[test]
+    fn the_lock_file_tells_whether_c_may_be_compiled() {
+        let lock = r#"
+version = 4
+
+[[package]]
+name = "app"
+version = "0.1.0"
+dependencies = ["zstd 0.13.3", "clap"]
+
+[[package]]
+name = "zstd"
+version = "0.13.3"
+dependencies = ["zstd-sys"]
+
+[[package]]
+name = "zstd-sys"
+version = "2.0.1"
+dependencies = ["cc"]
+
+[[package]]
+name = "cc"
+version = "1.0.0"
+
+[[package]]
+name = "clap"
+version = "4.5.0"
+
+[[package]]
+name = "tool"
+version = "0.1.0"
+dependencies = ["clap"]
+"#;
+        assert!(lock_reaches(lock, "app", &["cc", "cmake"]));
+        assert!(!lock_reaches(lock, "tool", &["cc", "cmake"]));
+        assert!(lock_reaches("not toml [", "tool", &["cc"]), "unreadable: assume it may");
     }
 
     #[test]

@@ -98,9 +98,12 @@ fn json_prints_the_manifest_and_runs_are_identical() {
     assert_eq!(artifact["target"], TRIPLE);
     let on_disk = fs::read_to_string(run.target_dir.join("dist/dist-manifest.json")).unwrap();
     assert_eq!(serde_json::from_str::<serde_json::Value>(&on_disk).unwrap(), manifest);
-    // The table run and the --json run produced the same bytes.
+    // Nothing changed between the table run and the --json run: the second
+    // reused the first's archives instead of compressing them again.
     let sha = artifact["sha256"].as_str().unwrap();
     assert!(text(&run.table.stdout).contains(&sha[..12]));
+    let stderr = text(&run.json.stderr);
+    assert!(stderr.contains(&format!("{}: inputs unchanged, archive reused", archive_name())), "{stderr}");
 }
 
 #[test]

@@ -128,6 +128,20 @@ fn a_renamed_copy_releases_under_the_new_name_and_mentions_the_old_one_nowhere()
     }
     assert!(dist.join(format!("{new}-installer.sh")).is_file());
 
+    // Nothing changed: the archive is reused, not compressed again. A changed
+    // include file always repackages.
+    let archive = dist.join(format!("{stem}.tar.xz"));
+    let before = fs::read(&archive).unwrap();
+    let again = xtask(&ws, &target, &["dist", "--target", triple]);
+    assert_ok("a no-op dist", &again);
+    assert!(text(&again.stderr).contains(&format!("{stem}.tar.xz: inputs unchanged, archive reused")), "{again:?}");
+    let readme = ws.join("README.md");
+    fs::write(&readme, fs::read_to_string(&readme).unwrap() + "\nOne more line.\n").unwrap();
+    let changed = xtask(&ws, &target, &["dist", "--target", triple]);
+    assert_ok("dist after editing README.md", &changed);
+    assert!(text(&changed.stderr).contains(&format!("packaging {stem}.tar.xz")), "{changed:?}");
+    assert_ne!(fs::read(&archive).unwrap(), before, "the new README must be in the archive");
+
     // The renamed sources build and pass their own tests, the xtask's
     // codegen freshness check included.
     let build = target.join("cargo");
