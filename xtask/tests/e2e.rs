@@ -493,3 +493,24 @@ fn the_installer_is_posix_sh_and_shellcheck_clean() {
         .unwrap();
     assert_ok("shellcheck mycli-installer.sh", &out);
 }
+
+/// The benchmark is not a test of speed (these machines are noisy), but it
+/// must run and print every ratio it promises.
+#[test]
+fn bench_runs_and_prints_every_ratio() {
+    let run = dist_run();
+    let out = xtask(&root(), &run.target_dir, &["bench", "--runs", "1"]);
+    assert_ok("cargo xtask bench --runs 1", &out);
+    let report = text(&out.stdout);
+    for line in [
+        "vs tar -cJf + sha256sum",
+        "vs xz -9e",
+        "speed-up",
+        "vs no-op cargo build --profile dist",
+        "verify of all artifacts",
+        "vs cargo build --release",
+    ] {
+        assert!(report.contains(line), "no `{line}` in:\n{report}");
+    }
+    assert!(!run.target_dir.join("bench").exists(), "bench cleans up its scratch directory");
+}
