@@ -1,0 +1,49 @@
+//! The malformed-configuration corpus: every file in `tests/configs/` is a
+//! broken `dist-workspace.toml` whose first line (`# expect: …`) says the
+//! error it must give. Each must be one line, exit code 2, nothing written.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+#[test]
+fn every_broken_config_gives_one_clear_line_exit_2_and_writes_nothing() {
+    let dir = e2e_dir("configs");
+    let ws = dir.join("ws");
+    let target = dir.join("target");
+    copy_workspace(&ws);
+    let mut cases: Vec<_> = fs::read_dir(root().join("xtask/tests/configs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 20, "the corpus has {} cases", cases.len());
+
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let config = fs::read_to_string(case).unwrap();
+        let expect = config.lines().next().and_then(|l| l.strip_prefix("# expect: ")).expect("an `# expect:` line");
+        fs::write(ws.join("dist-workspace.toml"), &config).unwrap();
+        let out = xtask(&ws, &target, &["dist"]);
+        let stderr = text(&out.stderr);
+        let problem = if out.status.code() != Some(2) {
+            Some(format!("exit code {:?}, not 2", out.status.code()))
+        } else if stderr.trim().lines().count() != 1 {
+            Some("more than one line".to_owned())
+        } else if !stderr.contains(expect) {
+            Some(format!("expected `{expect}`"))
+        } else if fs::read_dir(target.join("dist")).is_ok_and(|mut d| d.next().is_some()) {
+            Some("something was written to target/dist".to_owned())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            failures.push(format!("{name}: {problem}; stderr:\n{stderr}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
