@@ -688,4 +688,29 @@ mod tests {
             assert_ne!(report.linking, Linking::NotExecutable);
         }
     }
+
+    /// Inputs the fuzzer (fuzz/, `cargo fuzz run inspect`) found interesting
+    /// or crashing, replayed on every test run: rejected or reported, never a panic.
+    #[test]
+    fn fuzz_regressions_do_not_panic() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+        let mut count = 0;
+        for entry in std::fs::read_dir(&dir).expect("tests/fixtures/fuzz exists") {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            if let Ok(report) = inspect(&data) {
+                for triple in [
+                    None,
+                    Some("x86_64-unknown-linux-musl"),
+                    Some("x86_64-pc-windows-msvc"),
+                    Some("aarch64-apple-darwin"),
+                ] {
+                    let target = triple.map(|t| Target::parse(t).unwrap());
+                    let verdict = LinkagePolicy { target }.judge(&report);
+                    let _ = render("regression", &report, &verdict);
+                }
+            }
+            count += 1;
+        }
+        assert!(count > 0, "no regression inputs in {}", dir.display());
+    }
 }

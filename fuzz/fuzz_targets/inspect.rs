@@ -1,0 +1,31 @@
+//! Arbitrary bytes into the binary inspector `verify` feeds every file it
+//! is pointed at: ELF, PE and Mach-O parsing, every linkage policy, and the
+//! plain-words report. Anything may be rejected; nothing may panic.
+#![no_main]
+#![allow(dead_code)] // the xtask modules are shared, not all of them used here
+
+#[path = "../../xtask/src/linkage.rs"]
+mod linkage;
+#[path = "../../xtask/src/suggest.rs"]
+mod suggest;
+#[path = "../../xtask/src/target.rs"]
+mod target;
+
+use libfuzzer_sys::fuzz_target;
+
+const TRIPLES: &[&str] = &[
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-musl",
+    "i686-unknown-linux-musl",
+    "x86_64-pc-windows-msvc",
+    "aarch64-apple-darwin",
+];
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(report) = linkage::inspect(data) else { return };
+    let policies = std::iter::once(None).chain(TRIPLES.iter().map(|t| target::Target::parse(t).ok()));
+    for target in policies {
+        let verdict = linkage::LinkagePolicy { target }.judge(&report);
+        let _ = linkage::render("fuzz input", &report, &verdict);
+    }
+});
