@@ -45,8 +45,32 @@ pub fn version() -> String {
     line.split('"').nth(1).unwrap().to_owned()
 }
 
-/// Copies the workspace sources (no target/, no .git) to `dest`.
+/// Copies the workspace sources to `dest`: the files git tracks or would
+/// track (so no target/, no fuzz corpus), else everything but target/ and .git.
 pub fn copy_workspace(dest: &Path) {
+    let listed = Command::new("git")
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .current_dir(root())
+        .output();
+    if let Ok(out) = listed
+        && out.status.success()
+    {
+        let _ = fs::remove_dir_all(dest);
+        for path in String::from_utf8_lossy(&out.stdout).split('\0').filter(|p| !p.is_empty()) {
+            let from = root().join(path);
+            if !from.is_file() {
+                continue; // deleted in the working tree
+            }
+            let to = dest.join(path);
+            fs::create_dir_all(to.parent().unwrap()).unwrap();
+            fs::copy(&from, &to).unwrap();
+        }
+        return;
+    }
+    copy_tree(dest);
+}
+
+fn copy_tree(dest: &Path) {
     fn walk(from: &Path, to: &Path) {
         fs::create_dir_all(to).unwrap();
         for entry in fs::read_dir(from).unwrap() {
