@@ -514,3 +514,75 @@ fn bench_runs_and_prints_every_ratio() {
     }
     assert!(!run.target_dir.join("bench").exists(), "bench cleans up its scratch directory");
 }
+
+// The linkage policy's fixture set, built here from the sample app (no
+// binaries are committed): each case with the verdict `verify` must give.
+
+const GNU: &str = "x86_64-unknown-linux-gnu";
+
+fn verify_binary(target_dir: &Path, binary: &Path) -> Output {
+    xtask(&root(), target_dir, &["verify", binary.to_str().unwrap()])
+}
+
+#[test]
+fn verify_rejects_a_runpath_and_names_it() {
+    let binary = cargo_build("gnu-rpath", GNU, Some("-C link-arg=-Wl,-rpath,/opt/mycli/lib"));
+    let out = verify_binary(&e2e_dir("gnu-rpath"), &binary);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("/opt/mycli/lib"), "the RUNPATH is shown:\n{stderr}");
+}
+
+#[test]
+fn verify_accepts_glibc_linked_fully_static() {
+    let binary = cargo_build("gnu-static", GNU, Some("-C target-feature=+crt-static"));
+    let out = verify_binary(&e2e_dir("gnu-static"), &binary);
+    assert_ok("verify of a +crt-static glibc binary", &out);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("interpreter: none") && stderr.contains("needs:       none"), "{stderr}");
+}
+
+#[test]
+fn verify_rejects_a_shared_library() {
+    let target_dir = e2e_dir("cdylib");
+    let out = Command::new(env!("CARGO"))
+        .args(["rustc", "--locked", "-p", "mycli", "--lib", "--crate-type", "cdylib", "--target", GNU])
+        .current_dir(root())
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    assert_ok("cargo rustc --crate-type cdylib", &out);
+    let library = target_dir.join(GNU).join("debug/libmycli.so");
+    let out = verify_binary(&target_dir, &library);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.to_lowercase().contains("shared library"), "{stderr}");
+}
+
+#[test]
+fn verify_rejects_an_x86_64_binary_in_an_aarch64_archive() {
+    let run = dist_run();
+    let dir = e2e_dir("mislabelled");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let untar = Command::new("tar")
+        .arg("-xJf")
+        .arg(run.target_dir.join("dist").join(archive_name()))
+        .arg("-C")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_ok("tar -xJf", &untar);
+    let x86_stem = format!("mycli-{}-{TRIPLE}", version());
+    let arm_stem = format!("mycli-{}-{ARM}", version());
+    fs::rename(dir.join(&x86_stem), dir.join(&arm_stem)).unwrap();
+    let archive = dir.join(format!("{arm_stem}.tar.xz"));
+    let tar = Command::new("tar").arg("-cJf").arg(&archive).arg("-C").arg(&dir).arg(&arm_stem).output().unwrap();
+    assert_ok("tar -cJf", &tar);
+    let out = xtask(&root(), &run.target_dir, &["verify", archive.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = text(&out.stderr);
+    let expected = format!("it is a ELF 64-bit, x86-64 binary, but {ARM} needs ELF 64-bit, ARM aarch64");
+    assert!(stderr.contains(&expected), "{stderr}");
+}
