@@ -553,7 +553,8 @@ fn verify_rejects_a_shared_library() {
         .output()
         .unwrap();
     assert_ok("cargo rustc --crate-type cdylib", &out);
-    let library = target_dir.join(GNU).join("debug/libmycli.so");
+    // The library file takes the crate's identifier: `lib<name with underscores>.so`.
+    let library = target_dir.join(GNU).join("debug").join(format!("lib{}.so", "mycli".replace('-', "_")));
     let out = verify_binary(&target_dir, &library);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
