@@ -167,12 +167,12 @@ pub(crate) fn run(options: Options) -> Result<()> {
         source_date_epoch: dist::source_date_epoch(&sh, &ws.root)?,
         commit: dist::commit(&sh, &ws.root),
     };
-    let compilers = ctool::Available::probe();
+    let compilers = ctool::Choice::for_app(&ws, app, &config.c_compiler);
     let targets: Vec<&Target> =
         config.targets.iter().filter(|t| t.buildable_here(Os::host(), toolchain::on_path) == Buildable::Yes).collect();
     let noop_cargo = sample(runs, || {
         for target in &targets {
-            let c = ctool::choose(&config.c_compiler, target, &compilers)?;
+            let c = compilers.compiler(target)?;
             compile::build(&sh, &ws, app, target, &stamp, c.as_ref())?;
         }
         Ok(())

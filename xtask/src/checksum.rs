@@ -5,6 +5,12 @@ use sha2::{Digest, Sha256};
 
 pub(crate) const SUMS_FILE: &str = "SHA256SUMS";
 
+/// Writes `<name>.sha256` in `dir`: the one-line sums file next to a release file.
+pub(crate) fn write_sidecar(dir: &std::path::Path, name: &str, sha256: &str) -> Result<()> {
+    let text = format_sums(&[(sha256.to_owned(), name.to_owned())]);
+    crate::atomic::write(&dir.join(format!("{name}.sha256")), text.as_bytes())
+}
+
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     let mut hex = String::with_capacity(64);

@@ -131,7 +131,7 @@ fn run_cargo(mut command: std::process::Command) -> Result<(std::process::ExitSt
 }
 
 /// A TOML string literal (for `cargo --config`), escaping what TOML requires.
-fn toml_string(s: &str) -> String {
+pub(crate) fn toml_string(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use crate::config::CCompiler;
 use crate::target::{Arch, Target};
 use crate::toolchain::on_path;
+use crate::workspace::{Package, Workspace};
 
 /// How zig is started here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +48,28 @@ impl Available {
             None
         };
         Available { musl_gcc: on_path("musl-gcc"), zig }
+    }
+}
+
+/// How the C compiler of each of an app's builds is chosen.
+pub(crate) struct Choice {
+    setting: CCompiler,
+    available: Available,
+}
+
+impl Choice {
+    /// An app whose Cargo.lock graph has no `cc` or `cmake` compiles no C:
+    /// it gets no compiler, and none is probed for (zig's probe starts Python).
+    pub(crate) fn for_app(ws: &Workspace, app: &Package, setting: &CCompiler) -> Choice {
+        if crate::workspace::may_compile_c(ws, app) {
+            Choice { setting: setting.clone(), available: Available::probe() }
+        } else {
+            Choice { setting: CCompiler::None, available: Available::default() }
+        }
+    }
+
+    pub(crate) fn compiler(&self, target: &Target) -> Result<Option<Compiler>> {
+        choose(&self.setting, target, &self.available)
     }
 }
 

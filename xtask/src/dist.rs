@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::config::{CCompiler, DistConfig};
+use crate::config::DistConfig;
 use crate::linkage::{self, LinkagePolicy};
 use crate::manifest::{self, Manifest, ManifestArtifact, ManifestInstaller};
 use crate::package::{self, ArchiveFile};
@@ -43,13 +43,10 @@ pub(crate) fn run(options: Options) -> Result<()> {
     // Cargo builds one target at a time (each already uses every core);
     // compression of one small file cannot, so archives are packed in parallel.
     let shared = Shared { sh: &sh, ws: &ws, app, plan: &plan, installed: toolchain::installed_targets(&sh)?, stamp };
-    // Pure-Rust apps need no C compiler: skip looking for one (zig's probe starts Python).
-    let compiles_c = workspace::may_compile_c(&ws, app);
-    let compilers = if compiles_c { ctool::Available::probe() } else { Default::default() };
-    let setting = if compiles_c { config.c_compiler.clone() } else { CCompiler::None };
+    let compilers = ctool::Choice::for_app(&ws, app, &config.c_compiler);
     let mut built = Vec::new();
     for artifact in &plan.artifacts {
-        let c = ctool::choose(&setting, &artifact.target, &compilers).map_err(|e| plan::config_error(&ws, e))?;
+        let c = compilers.compiler(&artifact.target).map_err(|e| plan::config_error(&ws, e))?;
         built.push(build_artifact(&shared, artifact, c.as_ref())?);
     }
     let docs = docs::generate(&sh, &ws, app, sde)?;
@@ -202,8 +199,7 @@ fn package_one(built: &Built<'_>, mtime: u64, dist_dir: &Path) -> Result<Manifes
             (bytes, sha256)
         }
     };
-    let sidecar = checksum::format_sums(&[(sha256.clone(), name.clone())]);
-    atomic::write(&dist_dir.join(format!("{name}.sha256")), sidecar.as_bytes())?;
+    checksum::write_sidecar(dist_dir, &name, &sha256)?;
     Ok(ManifestArtifact {
         name,
         target: artifact.target.triple.to_owned(),
@@ -250,8 +246,7 @@ fn write_installer(config: &DistConfig, app: &Package, dist_dir: &Path) -> Resul
     let name = installer::file_name(bin);
     let sha256 = checksum::sha256_hex(text.as_bytes());
     atomic::write(&dist_dir.join(&name), text.as_bytes())?;
-    let sidecar = checksum::format_sums(&[(sha256.clone(), name.clone())]);
-    atomic::write(&dist_dir.join(format!("{name}.sha256")), sidecar.as_bytes())?;
+    checksum::write_sidecar(dist_dir, &name, &sha256)?;
     Ok(ManifestInstaller { name, size: text.len() as u64, sha256 })
 }
 

@@ -95,11 +95,7 @@ pub(crate) fn render(spec: &Spec<'_>) -> String {
         ("supported", format!("{supported}{windows_hint}")),
         ("rosetta", rosetta.to_owned()),
     ];
-    let mut text = TEMPLATE.to_owned();
-    for (name, value) in values {
-        text = text.replace(&format!("@{name}@"), &value);
-    }
-    text
+    crate::codegen::fill(TEMPLATE, &values)
 }
 
 const ROSETTA: &str = r#"            # An x86_64 shell under Rosetta on Apple silicon: take the native build.

@@ -156,20 +156,16 @@ fn write_release(into: &Path, first: &Manifest, accepted: &[Accepted], installer
         .iter()
         .map(|a| (&a.artifact.name, &a.artifact.sha256, &a.bytes))
         .chain(installers.iter().map(|i| (&i.installer.name, &i.installer.sha256, &i.bytes)));
-    let mut sums = Vec::new();
     for (name, sha256, bytes) in files {
         atomic::write(&into.join(name), bytes)?;
-        let sidecar = checksum::format_sums(&[(sha256.clone(), name.clone())]);
-        atomic::write(&into.join(format!("{name}.sha256")), sidecar.as_bytes())?;
-        sums.push((sha256.clone(), name.clone()));
+        checksum::write_sidecar(into, name, sha256)?;
     }
-    atomic::write(&into.join(checksum::SUMS_FILE), checksum::format_sums(&sums).as_bytes())?;
     let manifest = Manifest {
         artifacts: accepted.iter().map(|a| a.artifact.clone()).collect(),
         installers: installers.iter().map(|i| i.installer.clone()).collect(),
         ..first.clone()
     };
-    atomic::write(&into.join(manifest::FILE_NAME), manifest.to_json().as_bytes())
+    crate::dist::write_sums_and_manifest(into, &manifest)
 }
 
 #[cfg(test)]

@@ -188,25 +188,7 @@ pub(crate) fn make(
     selected: &[String],
     source_date_epoch: u64,
 ) -> Result<Plan> {
-    let targets = if selected.is_empty() {
-        config.targets.clone()
-    } else {
-        let mut chosen: Vec<Target> = Vec::new();
-        for triple in selected {
-            let target = Target::parse(triple)?;
-            if !config.targets.contains(&target) {
-                let configured: Vec<&str> = config.targets.iter().map(|t| t.triple).collect();
-                bail!(
-                    "--target {triple} is not in [dist].targets of dist-workspace.toml (configured: {}); add it there first",
-                    configured.join(", ")
-                );
-            }
-            if !chosen.contains(&target) {
-                chosen.push(target);
-            }
-        }
-        chosen
-    };
+    let targets = select_targets(config, selected)?;
     let includes = includes(config, root)?;
     let main_bin = app.main_bin();
     let artifacts = targets
@@ -220,6 +202,28 @@ pub(crate) fn make(
         })
         .collect();
     Ok(Plan { app: app.name.clone(), version: app.version.clone(), source_date_epoch, artifacts })
+}
+
+/// The configured targets, or those named with `--target` (each must be configured).
+pub(crate) fn select_targets(config: &DistConfig, selected: &[String]) -> Result<Vec<Target>> {
+    if selected.is_empty() {
+        return Ok(config.targets.clone());
+    }
+    let mut chosen: Vec<Target> = Vec::new();
+    for triple in selected {
+        let target = Target::parse(triple)?;
+        if !config.targets.contains(&target) {
+            let configured: Vec<&str> = config.targets.iter().map(|t| t.triple).collect();
+            bail!(
+                "--target {triple} is not in [dist].targets of dist-workspace.toml (configured: {}); add it there first",
+                configured.join(", ")
+            );
+        }
+        if !chosen.contains(&target) {
+            chosen.push(target);
+        }
+    }
+    Ok(chosen)
 }
 
 /// Drops the targets this machine cannot build and returns them with the

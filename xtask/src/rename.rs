@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
+use crate::compile::toml_string;
 use crate::config::{self, ConfigError};
 use crate::{atomic, codegen, plan};
 
@@ -322,10 +323,6 @@ fn code_mask(text: &str) -> Vec<bool> {
         }
     }
     mask
-}
-
-fn toml_string(value: &str) -> String {
-    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// Sets repository, description and authors in `[package]` of Cargo.toml.

@@ -37,25 +37,15 @@ pub(crate) enum Need {
 pub(crate) fn run(options: Options) -> Result<()> {
     let sh = Shell::new()?;
     let (ws, config) = plan::load(&sh)?;
-    let mut targets = Vec::new();
-    for triple in &options.targets {
-        let target = Target::parse(triple)?;
-        if !config.targets.contains(&target) {
-            bail!("--target {triple} is not in [dist].targets of dist-workspace.toml; add it there first");
-        }
-        targets.push(target);
-    }
-    if targets.is_empty() {
-        targets = config.targets.clone();
-    }
-
+    let targets = plan::select_targets(&config, &options.targets)?;
     let app = ws.app(&config.app)?;
+    // The same question `dist` asks before it looks for a C compiler.
+    let compiles_c = workspace::may_compile_c(&ws, app);
     let mut needs: Vec<Need> = Vec::new();
     for target in &targets {
         let mut wanted = needs_for(target, Os::host(), Arch::host(), options.verify_only);
-        // A C compiler only where a build script compiles C for this target.
         let may_need_c = !options.verify_only && target.is_musl() && Os::host() == Some(Os::Linux);
-        if may_need_c && workspace::compiles_c(&sh, &ws, app, target.triple)? {
+        if may_need_c && compiles_c {
             wanted.extend(c_compiler_needs(target, &config.c_compiler));
         }
         for need in wanted {

@@ -4,6 +4,7 @@
 //! They hold no release logic: every step is a `cargo xtask` command (or
 //! cargo, or `gh release`), so what CI does can be run and tested on a laptop.
 
+use crate::codegen;
 use crate::config::DistConfig;
 use crate::pins::Pins;
 
@@ -38,27 +39,6 @@ const HEADER: &str = "\
 # regeneration keeps them.
 ";
 
-/// Fills `@name@` placeholders; panics on a placeholder left unfilled, which
-/// the tests would catch.
-fn fill(template: &str, values: &[(&str, String)]) -> String {
-    let mut text = template.to_owned();
-    for (name, value) in values {
-        text = text.replace(&format!("@{name}@"), value);
-    }
-    assert!(unfilled(&text).is_none(), "unfilled placeholder {:?} in:\n{text}", unfilled(&text));
-    text
-}
-
-/// The first `@name@` left in `text`; action references (`owner/repo@sha`)
-/// never match, as a SHA is not followed by `@`.
-fn unfilled(text: &str) -> Option<&str> {
-    text.match_indices('@').find_map(|(at, _)| {
-        let rest = &text[at + 1..];
-        let end = rest.find(|c: char| !(c.is_ascii_lowercase() || c == '-'))?;
-        (end > 0 && rest[end..].starts_with('@')).then(|| &rest[..end])
-    })
-}
-
 fn uses(pins: &Pins) -> Vec<(&'static str, String)> {
     vec![
         ("uses-checkout", pins.uses("actions/checkout")),
@@ -77,13 +57,13 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
     values.push(("header", HEADER.to_owned()));
     values.push(("targets", targets));
     values.push(("tag-pattern", config.tag_pattern.as_str().to_owned()));
-    fill(RELEASE_TEMPLATE, &values)
+    codegen::fill(RELEASE_TEMPLATE, &values)
 }
 
 fn ci_yml(pins: &Pins) -> String {
     let mut values = uses(pins);
     values.push(("header", HEADER.to_owned()));
-    fill(CI_TEMPLATE, &values)
+    codegen::fill(CI_TEMPLATE, &values)
 }
 
 const RELEASE_TEMPLATE: &str = r#"@header@#

@@ -168,42 +168,6 @@ fn lock_reaches(lock: &str, from: &str, names: &[&str]) -> bool {
     false
 }
 
-/// Whether building `app` for `triple` runs a build script that compiles C:
-/// the `cc` crate is in its resolved dependency graph for that target.
-pub(crate) fn compiles_c(sh: &Shell, ws: &Workspace, app: &Package, triple: &str) -> Result<bool> {
-    let _dir = sh.push_dir(&ws.root);
-    let json = cmd!(sh, "cargo metadata --format-version 1 --locked --filter-platform {triple}")
-        .quiet()
-        .read()
-        .with_context(|| format!("running `cargo metadata` to see whether {} compiles C for {triple}", app.name))?;
-    let v: Value = serde_json::from_str(&json).context("parsing `cargo metadata` output")?;
-    Ok(depends_on(&v, &app.name, "cc"))
-}
-
-/// Whether package `from` reaches a package named `name` in the resolve graph.
-fn depends_on(metadata: &Value, from: &str, name: &str) -> bool {
-    let nodes = metadata["resolve"]["nodes"].as_array().map(Vec::as_slice).unwrap_or_default();
-    let name_of = |id: &str| {
-        metadata["packages"].as_array().into_iter().flatten().find(|p| p["id"] == id).and_then(|p| p["name"].as_str())
-    };
-    let Some(start) = nodes.iter().find(|n| n["id"].as_str().and_then(name_of) == Some(from)) else { return false };
-    let mut seen = vec![start["id"].as_str().unwrap_or_default().to_owned()];
-    let mut stack = seen.clone();
-    while let Some(id) = stack.pop() {
-        if name_of(&id) == Some(name) {
-            return true;
-        }
-        let node = nodes.iter().find(|n| n["id"] == id.as_str());
-        for dep in node.and_then(|n| n["dependencies"].as_array()).into_iter().flatten().filter_map(Value::as_str) {
-            if !seen.iter().any(|s| s == dep) {
-                seen.push(dep.to_owned());
-                stack.push(dep.to_owned());
-            }
-        }
-    }
-    false
-}
-
 /// Cargo's home directory, whose paths must not leak into binaries.
 pub(crate) fn cargo_home() -> Option<PathBuf> {
     std::env::var_os("CARGO_HOME")
@@ -238,20 +202,6 @@ mod tests {
         assert_eq!(ws.dist_dir(), Path::new("/elsewhere/target/dist"));
         let app = ws.app("mycli").unwrap();
         assert_eq!((app.version.as_str(), app.bins.clone()), ("1.2.3", vec!["mycli".to_owned()]));
-    }
-
-    #[test]
-    fn finds_c_compiling_build_dependencies_through_the_graph() {
-        let metadata: Value = serde_json::from_str(
-            r#"{"packages": [{"id": "a", "name": "app"}, {"id": "z", "name": "zstd-sys"}, {"id": "c", "name": "cc"},
-                            {"id": "x", "name": "other"}],
-                "resolve": {"nodes": [{"id": "a", "dependencies": ["z"]}, {"id": "z", "dependencies": ["c"]},
-                                      {"id": "c", "dependencies": []}, {"id": "x", "dependencies": []}]}}"#,
-        )
-        .unwrap();
-        assert!(depends_on(&metadata, "app", "cc"));
-        assert!(!depends_on(&metadata, "other", "cc"));
-        assert!(!depends_on(&metadata, "missing", "cc"));
     }
 
     #[test]
