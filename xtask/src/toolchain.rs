@@ -20,6 +20,12 @@ pub(crate) fn ensure_target(sh: &Shell, target: &Target, installed: &[String]) -
     if installed.iter().any(|t| t == triple) {
         return Ok(());
     }
+    // Two dists at once (parallel CI jobs, tests) must not both run rustup for
+    // one target: the second fails with "detected conflict". Take turns.
+    let _turn = rustup_turn()?;
+    if installed_targets(sh)?.iter().any(|t| t == triple) {
+        return Ok(()); // installed by whoever went first
+    }
     eprintln!("    installing target {triple} (rustup target add {triple})");
     let output = cmd!(sh, "rustup target add {triple}").env("RUST_BACKTRACE", "0").quiet().ignore_status().output()?;
     if !output.status.success() {
@@ -30,6 +36,19 @@ pub(crate) fn ensure_target(sh: &Shell, target: &Target, installed: &[String]) -
         );
     }
     Ok(())
+}
+
+/// An exclusive lock on a per-machine file, held while rustup installs.
+fn rustup_turn() -> Result<std::fs::File> {
+    let path = std::env::temp_dir().join("xtask-rustup-target-add.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.lock().with_context(|| format!("waiting for {}", path.display()))?;
+    Ok(file)
 }
 
 /// rustup's error line and its innermost cause, without the backtrace.
