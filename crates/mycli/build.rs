@@ -13,17 +13,31 @@ fn main() {
     let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".into());
     println!("cargo:rustc-env=BUILD_TARGET={target}");
 
-    let commit = std::env::var("GIT_COMMIT").ok().filter(|c| !c.is_empty()).or_else(git_commit);
+    let commit = std::env::var("GIT_COMMIT")
+        .ok()
+        .filter(|c| !c.is_empty())
+        .or_else(git_commit);
     let commit = commit.map_or_else(|| "unknown".to_owned(), |c| c.chars().take(12).collect());
     println!("cargo:rustc-env=BUILD_COMMIT={commit}");
 
-    let date = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse::<i64>().ok()).map(date);
-    println!("cargo:rustc-env=BUILD_DATE={}", date.as_deref().unwrap_or("unknown"));
+    let date = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .map(date);
+    println!(
+        "cargo:rustc-env=BUILD_DATE={}",
+        date.as_deref().unwrap_or("unknown")
+    );
 }
 
 fn git_commit() -> Option<String> {
-    let out = Command::new("git").args(["rev-parse", "HEAD"]).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// `YYYY-MM-DD` (UTC) of a Unix time: Howard Hinnant's days-to-civil.

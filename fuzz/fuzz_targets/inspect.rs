@@ -22,8 +22,11 @@ const TRIPLES: &[&str] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(report) = linkage::inspect(data) else { return };
-    let policies = std::iter::once(None).chain(TRIPLES.iter().map(|t| target::Target::parse(t).ok()));
+    let Ok(report) = linkage::inspect(data) else {
+        return;
+    };
+    let policies =
+        std::iter::once(None).chain(TRIPLES.iter().map(|t| target::Target::parse(t).ok()));
     for target in policies {
         let verdict = linkage::LinkagePolicy { target }.judge(&report);
         let _ = linkage::render("fuzz input", &report, &verdict);

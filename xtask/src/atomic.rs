@@ -11,7 +11,10 @@ pub(crate) const PARTIAL_MARKER: &str = ".partial-";
 
 /// The temporary name `path` is written under before it is renamed into place.
 pub(crate) fn partial_name(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}{PARTIAL_MARKER}{}", std::process::id()))
 }
 
@@ -47,10 +50,14 @@ mod tests {
         let path = dir.join("a.tar.xz");
         write(&path, b"abc").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"abc");
-        let names: Vec<String> =
-            fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names, ["a.tar.xz"]);
-        assert!(is_partial(&partial_name(&path).file_name().unwrap().to_string_lossy()));
+        assert!(is_partial(
+            &partial_name(&path).file_name().unwrap().to_string_lossy()
+        ));
         assert!(write(&dir.join("missing-dir/x"), b"x").is_err());
         fs::remove_dir_all(&dir).unwrap();
     }

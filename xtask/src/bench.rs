@@ -37,7 +37,11 @@ impl Samples {
         let mut s: Vec<f64> = self.0.iter().map(Duration::as_secs_f64).collect();
         s.sort_by(f64::total_cmp);
         let n = s.len();
-        if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 }
+        if n % 2 == 1 {
+            s[n / 2]
+        } else {
+            (s[n / 2 - 1] + s[n / 2]) / 2.0
+        }
     }
 
     fn show(&self) -> String {
@@ -61,7 +65,9 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let runs = options.runs.max(1);
     for tool in ["tar", "xz", "sha256sum"] {
         if !toolchain::on_path(tool) {
-            bail!("the baseline needs `{tool}`; install it (apt-get install tar xz-utils coreutils)");
+            bail!(
+                "the baseline needs `{tool}`; install it (apt-get install tar xz-utils coreutils)"
+            );
         }
     }
     let sh = Shell::new()?;
@@ -72,10 +78,18 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let manifest = fs::read_to_string(&manifest_path)
         .ok()
         .and_then(|t| Manifest::from_json(&t).ok())
-        .with_context(|| format!("no release in {}: run `cargo xtask dist` first", dist_dir.display()))?;
+        .with_context(|| {
+            format!(
+                "no release in {}: run `cargo xtask dist` first",
+                dist_dir.display()
+            )
+        })?;
     let items = load_items(&dist_dir, &manifest)?;
     if items.is_empty() {
-        bail!("{} holds no archives: run `cargo xtask dist` first", dist_dir.display());
+        bail!(
+            "{} holds no archives: run `cargo xtask dist` first",
+            dist_dir.display()
+        );
     }
     let scratch = ws.target_dir.join("bench");
     reset(&scratch)?;
@@ -95,13 +109,22 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let mtime = manifest.source_date_epoch;
     let built: Vec<Built<'_>> = items
         .iter()
-        .map(|i| Built { plan: &i.plan, files: i.files.clone(), binaries: vec![], linkage: String::new() })
+        .map(|i| Built {
+            plan: &i.plan,
+            files: i.files.clone(),
+            binaries: vec![],
+            linkage: String::new(),
+        })
         .collect();
     let ours_dir = scratch.join("ours");
     let ours = sample(runs, || {
         reset(&ours_dir)?;
         let artifacts = dist::package_all(&built, mtime, &ours_dir)?;
-        let manifest = Manifest { artifacts, installers: vec![], ..manifest.clone() };
+        let manifest = Manifest {
+            artifacts,
+            installers: vec![],
+            ..manifest.clone()
+        };
         dist::write_sums_and_manifest(&ours_dir, &manifest)
     })?;
     let bare_dir = scratch.join("bare");
@@ -115,21 +138,40 @@ pub(crate) fn run(options: Options) -> Result<()> {
                 ArchiveFormat::TarGz => "-czf",
                 ArchiveFormat::Zip => continue,
             };
-            cmd!(sh, "tar {flag} {archive} -C {sources} {stem}").quiet().run()?;
-            cmd!(sh, "sha256sum {archive}").quiet().ignore_stdout().run()?;
+            cmd!(sh, "tar {flag} {archive} -C {sources} {stem}")
+                .quiet()
+                .run()?;
+            cmd!(sh, "sha256sum {archive}")
+                .quiet()
+                .ignore_stdout()
+                .run()?;
         }
         Ok(())
     })?;
-    println!("packaging, all archives:     ours {}  vs tar -cJf + sha256sum {}", ours.show(), bare.show());
-    println!("  ratio {:.2}x (goal <= 1.00)", ours.median() / bare.median());
+    println!(
+        "packaging, all archives:     ours {}  vs tar -cJf + sha256sum {}",
+        ours.show(),
+        bare.show()
+    );
+    println!(
+        "  ratio {:.2}x (goal <= 1.00)",
+        ours.median() / bare.median()
+    );
 
     // 2. Size, against `xz -9e` of the very same tar stream.
-    for item in items.iter().filter(|i| i.plan.format == ArchiveFormat::TarXz) {
+    for item in items
+        .iter()
+        .filter(|i| i.plan.format == ArchiveFormat::TarXz)
+    {
         let tar_path = scratch.join(format!("{}.tar", item.plan.stem));
         let mut tar = Vec::new();
         std::io::Read::read_to_end(&mut xz2::read::XzDecoder::new(&item.bytes[..]), &mut tar)?;
         fs::write(&tar_path, &tar)?;
-        let xz9e = Command::new("xz").args(["-9e", "-T1", "-c"]).arg(&tar_path).stderr(Stdio::null()).output()?;
+        let xz9e = Command::new("xz")
+            .args(["-9e", "-T1", "-c"])
+            .arg(&tar_path)
+            .stderr(Stdio::null())
+            .output()?;
         if !xz9e.status.success() {
             bail!("`xz -9e` failed on {}", tar_path.display());
         }
@@ -168,8 +210,11 @@ pub(crate) fn run(options: Options) -> Result<()> {
         commit: dist::commit(&sh, &ws.root),
     };
     let compilers = ctool::Choice::for_app(&ws, app, &config.c_compiler);
-    let targets: Vec<&Target> =
-        config.targets.iter().filter(|t| t.buildable_here(Os::host(), toolchain::on_path) == Buildable::Yes).collect();
+    let targets: Vec<&Target> = config
+        .targets
+        .iter()
+        .filter(|t| t.buildable_here(Os::host(), toolchain::on_path) == Buildable::Yes)
+        .collect();
     let noop_cargo = sample(runs, || {
         for target in &targets {
             let c = compilers.compiler(target)?;
@@ -178,12 +223,21 @@ pub(crate) fn run(options: Options) -> Result<()> {
         Ok(())
     })?;
     let extra = noop_dist.median() - noop_cargo.median();
-    println!("no-op dist {} vs no-op cargo build --profile dist {}", noop_dist.show(), noop_cargo.show());
+    println!(
+        "no-op dist {} vs no-op cargo build --profile dist {}",
+        noop_dist.show(),
+        noop_cargo.show()
+    );
     println!("  dist adds {extra:.3} s (goal <= 0.5 s)");
 
     // 5. verify of everything, smoke runs included.
-    let verify = sample(runs, || run_quiet(Command::new(&exe).arg("verify").current_dir(&ws.root)))?;
-    println!("verify of all artifacts (with smoke runs): {}", verify.show());
+    let verify = sample(runs, || {
+        run_quiet(Command::new(&exe).arg("verify").current_dir(&ws.root))
+    })?;
+    println!(
+        "verify of all artifacts (with smoke runs): {}",
+        verify.show()
+    );
 
     // The shipped binary against a plain `cargo build --release` of the same target.
     let native = |t: &Target| t.os == Os::Linux && Arch::host() == Some(t.arch);
@@ -199,7 +253,11 @@ pub(crate) fn run(options: Options) -> Result<()> {
         .context("building the plain release binary")?;
         let bin = app.main_bin();
         let plain = fs::metadata(release_dir.join(triple).join("release").join(bin))?.len();
-        let shipped = item.files.iter().find(|f| f.path == bin).map_or(0, |f| f.data.len() as u64);
+        let shipped = item
+            .files
+            .iter()
+            .find(|f| f.path == bin)
+            .map_or(0, |f| f.data.len() as u64);
         println!(
             "binary size {triple}: shipped (profile dist) {shipped} B vs cargo build --release {plain} B: ratio {:.2}x",
             shipped as f64 / plain as f64
@@ -217,18 +275,33 @@ fn load_items(dist_dir: &Path, manifest: &Manifest) -> Result<Vec<Item>> {
         let path = dist_dir.join(&artifact.name);
         let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let format = ArchiveFormat::of_file(&artifact.name).context("not an archive")?;
-        let stem = artifact.name.strip_suffix(format.extension()).unwrap_or(&artifact.name).to_owned();
-        let members = package::read_archive(format, &bytes).with_context(|| format!("reading {}", path.display()))?;
+        let stem = artifact
+            .name
+            .strip_suffix(format.extension())
+            .unwrap_or(&artifact.name)
+            .to_owned();
+        let members = package::read_archive(format, &bytes)
+            .with_context(|| format!("reading {}", path.display()))?;
         let files = members
             .into_iter()
             .filter(|m| m.kind == MemberKind::File)
             .filter_map(|m| {
                 let path = m.path.strip_prefix(&format!("{stem}/"))?.to_owned();
-                Some(ArchiveFile { path, data: m.data, executable: m.mode & 0o111 != 0 })
+                Some(ArchiveFile {
+                    path,
+                    data: m.data,
+                    executable: m.mode & 0o111 != 0,
+                })
             })
             .collect();
         let target = Target::parse(&artifact.target)?;
-        let plan = ArtifactPlan { target, format, stem, bins: vec![], includes: vec![] };
+        let plan = ArtifactPlan {
+            target,
+            format,
+            stem,
+            bins: vec![],
+            includes: vec![],
+        };
         items.push(Item { plan, files, bytes });
     }
     Ok(items)
@@ -258,7 +331,10 @@ fn reset(dir: &PathBuf) -> Result<()> {
 }
 
 fn run_quiet(command: &mut Command) -> Result<()> {
-    let status = command.stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+    let status = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
     if !status.success() {
         bail!("{command:?} failed; run it alone to see why");
     }

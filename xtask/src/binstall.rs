@@ -62,10 +62,14 @@ pub(crate) fn splice(cargo_toml: &str, block: &str) -> Result<String> {
             Ok(text)
         }
         (Some(begin), Some(end)) if begin < end => {
-            let after = cargo_toml[end + END.len()..].strip_prefix('\n').unwrap_or(&cargo_toml[end + END.len()..]);
+            let after = cargo_toml[end + END.len()..]
+                .strip_prefix('\n')
+                .unwrap_or(&cargo_toml[end + END.len()..]);
             Ok(format!("{}{block}{after}", &cargo_toml[..begin]))
         }
-        _ => bail!("the generated binstall block is damaged: keep both marker lines `{BEGIN}` and `{END}`, in order"),
+        _ => bail!(
+            "the generated binstall block is damaged: keep both marker lines `{BEGIN}` and `{END}`, in order"
+        ),
     }
 }
 
@@ -95,7 +99,9 @@ mod tests {
         let start = block.find(&format!("[{table}]\n"))?;
         let section = &block[start..];
         let section = &section[..section[1..].find("\n[").map_or(section.len(), |e| e + 1)];
-        section.lines().find_map(|l| l.strip_prefix(&format!("{key} = \""))?.strip_suffix('"'))
+        section
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} = \""))?.strip_suffix('"'))
     }
 
     #[test]
@@ -108,13 +114,21 @@ mod tests {
         for artifact in &plan.artifacts {
             let triple = artifact.target.triple;
             let overrides = format!("package.metadata.binstall.overrides.{triple}");
-            let fmt = value(&block, &overrides, "pkg-fmt").or(value(&block, "package.metadata.binstall", "pkg-fmt"));
+            let fmt = value(&block, &overrides, "pkg-fmt").or(value(
+                &block,
+                "package.metadata.binstall",
+                "pkg-fmt",
+            ));
             let suffix = match fmt.unwrap() {
                 "txz" => ".tar.xz",
                 "zip" => ".zip",
                 other => panic!("unexpected pkg-fmt {other}"),
             };
-            let exe = if artifact.target.os == Os::Windows { ".exe" } else { "" };
+            let exe = if artifact.target.os == Os::Windows {
+                ".exe"
+            } else {
+                ""
+            };
             let vars = [
                 ("version", "1.2.3"),
                 ("target", triple),
@@ -122,10 +136,25 @@ mod tests {
                 ("bin", "mycli"),
                 ("binary-ext", exe),
             ];
-            let url = expand(value(&block, "package.metadata.binstall", "pkg-url").unwrap(), &vars);
-            assert_eq!(url, format!("https://github.com/o/mycli/releases/download/v1.2.3/{}", artifact.file_name()));
-            let bin_dir = expand(value(&block, "package.metadata.binstall", "bin-dir").unwrap(), &vars);
-            assert_eq!(bin_dir, format!("{}/{}", artifact.stem, artifact.target.exe_name("mycli")));
+            let url = expand(
+                value(&block, "package.metadata.binstall", "pkg-url").unwrap(),
+                &vars,
+            );
+            assert_eq!(
+                url,
+                format!(
+                    "https://github.com/o/mycli/releases/download/v1.2.3/{}",
+                    artifact.file_name()
+                )
+            );
+            let bin_dir = expand(
+                value(&block, "package.metadata.binstall", "bin-dir").unwrap(),
+                &vars,
+            );
+            assert_eq!(
+                bin_dir,
+                format!("{}/{}", artifact.stem, artifact.target.exe_name("mycli"))
+            );
         }
     }
 
@@ -134,11 +163,21 @@ mod tests {
         let cfg = config("[dist]\napp = \"a\"\n");
         let original = "[package]\nname = \"a\"\n\n[dependencies]\nclap = \"4\"\n";
         let once = splice(original, &block(&cfg, "a", None)).unwrap();
-        assert!(once.starts_with(original) && once.contains("{ repo }/releases/download/v{ version }/"), "{once}");
-        assert_eq!(splice(&once, &block(&cfg, "a", None)).unwrap(), once, "idempotent");
+        assert!(
+            once.starts_with(original) && once.contains("{ repo }/releases/download/v{ version }/"),
+            "{once}"
+        );
+        assert_eq!(
+            splice(&once, &block(&cfg, "a", None)).unwrap(),
+            once,
+            "idempotent"
+        );
         let moved = config("[dist]\napp = \"a\"\ntag-pattern = \"release-*\"\n");
         let again = splice(&once, &block(&moved, "a", None)).unwrap();
-        assert!(again.contains("/download/release-{ version }/") && again.starts_with(original), "{again}");
+        assert!(
+            again.contains("/download/release-{ version }/") && again.starts_with(original),
+            "{again}"
+        );
         assert_eq!(again.matches(BEGIN).count(), 1);
         assert!(splice(&once.replace(END, ""), "x").is_err());
     }

@@ -24,7 +24,10 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 pub(crate) fn format_sums(entries: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = entries.iter().collect();
     sorted.sort_by(|a, b| a.1.cmp(&b.1));
-    sorted.iter().map(|(hex, name)| format!("{hex}  {name}\n")).collect()
+    sorted
+        .iter()
+        .map(|(hex, name)| format!("{hex}  {name}\n"))
+        .collect()
 }
 
 /// Parses a sums file into `(hex, name)` pairs, accepting text (`  `) and binary (` *`) markers.
@@ -35,11 +38,20 @@ pub(crate) fn parse_sums(text: &str) -> Result<Vec<(String, String)>> {
             continue;
         }
         let Some((hex, rest)) = line.split_once(' ') else {
-            bail!("line {}: expected `<sha256>  <file>`, found `{line}`", i + 1);
+            bail!(
+                "line {}: expected `<sha256>  <file>`, found `{line}`",
+                i + 1
+            );
         };
-        let name = rest.strip_prefix(' ').or_else(|| rest.strip_prefix('*')).unwrap_or(rest);
+        let name = rest
+            .strip_prefix(' ')
+            .or_else(|| rest.strip_prefix('*'))
+            .unwrap_or(rest);
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) || name.is_empty() {
-            bail!("line {}: expected `<sha256>  <file>`, found `{line}`", i + 1);
+            bail!(
+                "line {}: expected `<sha256>  <file>`, found `{line}`",
+                i + 1
+            );
         }
         entries.push((hex.to_ascii_lowercase(), name.to_owned()));
     }
@@ -52,16 +64,32 @@ mod tests {
 
     #[test]
     fn known_digest() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
     fn sums_round_trip_sorted() {
-        let text = format_sums(&[("b".repeat(64), "z.tar.xz".into()), ("a".repeat(64), "a.tar.xz".into())]);
-        assert_eq!(text, format!("{}  a.tar.xz\n{}  z.tar.xz\n", "a".repeat(64), "b".repeat(64)));
+        let text = format_sums(&[
+            ("b".repeat(64), "z.tar.xz".into()),
+            ("a".repeat(64), "a.tar.xz".into()),
+        ]);
+        assert_eq!(
+            text,
+            format!(
+                "{}  a.tar.xz\n{}  z.tar.xz\n",
+                "a".repeat(64),
+                "b".repeat(64)
+            )
+        );
         let parsed = parse_sums(&text).unwrap();
         assert_eq!(parsed[1], ("b".repeat(64), "z.tar.xz".to_owned()));
-        assert_eq!(parse_sums(&format!("{} *bin.zip\n", "c".repeat(64))).unwrap()[0].1, "bin.zip");
+        assert_eq!(
+            parse_sums(&format!("{} *bin.zip\n", "c".repeat(64))).unwrap()[0].1,
+            "bin.zip"
+        );
         assert!(parse_sums("nonsense\n").is_err());
     }
 }

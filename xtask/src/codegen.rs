@@ -27,24 +27,44 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let (ws, config) = plan::load(&sh)?;
     let app = ws.app(&config.app)?;
     let files = generate(&ws, &config, app)?;
-    if options.check { check(&ws.root, &files) } else { write(&ws.root, &files) }
+    if options.check {
+        check(&ws.root, &files)
+    } else {
+        write(&ws.root, &files)
+    }
 }
 
 /// Every generated file, with pins and hand-written Cargo.toml parts carried
 /// over from what is on disk now.
-pub(crate) fn generate(ws: &Workspace, config: &DistConfig, app: &Package) -> Result<Vec<Generated>> {
+pub(crate) fn generate(
+    ws: &Workspace,
+    config: &DistConfig,
+    app: &Package,
+) -> Result<Vec<Generated>> {
     let read = |path: &Path| std::fs::read_to_string(ws.root.join(path)).ok();
     let mut files: Vec<Generated> = workflow::generate(config, |p| read(Path::new(p)))
         .into_iter()
-        .map(|(path, text)| Generated { path: path.into(), text })
+        .map(|(path, text)| Generated {
+            path: path.into(),
+            text,
+        })
         .collect();
 
-    let manifest = app.manifest_path.strip_prefix(&ws.root).unwrap_or(&app.manifest_path).to_owned();
-    let current = read(&manifest).with_context(|| format!("reading {}", app.manifest_path.display()))?;
+    let manifest = app
+        .manifest_path
+        .strip_prefix(&ws.root)
+        .unwrap_or(&app.manifest_path)
+        .to_owned();
+    let current =
+        read(&manifest).with_context(|| format!("reading {}", app.manifest_path.display()))?;
     let repository = plan::repository(config, app)?;
     let block = binstall::block(config, app.main_bin(), repository.as_deref());
-    let text = binstall::splice(&current, &block).with_context(|| format!("in {}", app.manifest_path.display()))?;
-    files.push(Generated { path: manifest, text });
+    let text = binstall::splice(&current, &block)
+        .with_context(|| format!("in {}", app.manifest_path.display()))?;
+    files.push(Generated {
+        path: manifest,
+        text,
+    });
     Ok(files)
 }
 
@@ -90,8 +110,12 @@ pub(crate) fn stale<'f>(root: &Path, files: &'f [Generated]) -> Vec<(&'f Path, S
         .filter_map(|file| {
             let current = std::fs::read_to_string(root.join(&file.path)).unwrap_or_default();
             let name = file.path.display();
-            let diff =
-                diff::unified(&format!("{name} (checked in)"), &current, &format!("{name} (generated)"), &file.text);
+            let diff = diff::unified(
+                &format!("{name} (checked in)"),
+                &current,
+                &format!("{name} (generated)"),
+                &file.text,
+            );
             (!diff.is_empty()).then_some((file.path.as_path(), diff))
         })
         .collect()
@@ -104,7 +128,11 @@ pub(crate) fn fill(template: &str, values: &[(&str, String)]) -> String {
     for (name, value) in values {
         text = text.replace(&format!("@{name}@"), value);
     }
-    assert!(unfilled(&text).is_none(), "unfilled placeholder {:?} in:\n{text}", unfilled(&text));
+    assert!(
+        unfilled(&text).is_none(),
+        "unfilled placeholder {:?} in:\n{text}",
+        unfilled(&text)
+    );
     text
 }
 
@@ -131,7 +159,10 @@ mod tests {
         let files = generate(&ws, &config, app).unwrap();
         assert_eq!(files.len(), 3);
         if let Some((path, diff)) = stale(&ws.root, &files).first() {
-            panic!("{} is stale; run `cargo xtask codegen`:\n{diff}", path.display());
+            panic!(
+                "{} is stale; run `cargo xtask codegen`:\n{diff}",
+                path.display()
+            );
         }
     }
 }

@@ -28,7 +28,15 @@ pub(crate) fn rustflags(target: &Target, ws: &Workspace, cargo_home: Option<&Pat
     if target.is_musl() {
         // musl's C runtime is linked in from the target's own copy: no system
         // libc, no loader, no C cross toolchain.
-        flags.extend(["-C", "target-feature=+crt-static", "-C", "link-self-contained=yes"].map(String::from));
+        flags.extend(
+            [
+                "-C",
+                "target-feature=+crt-static",
+                "-C",
+                "link-self-contained=yes",
+            ]
+            .map(String::from),
+        );
     }
     if target.os == Os::Windows {
         // The C runtime goes into the .exe: no vcruntime140.dll or libgcc_s_seh-1.dll to install.
@@ -53,7 +61,10 @@ pub(crate) fn remaps(ws: &Workspace, cargo_home: Option<&Path>) -> Vec<(PathBuf,
 
 /// The `CARGO_TARGET_<TRIPLE>_LINKER` variable for `target`.
 pub(crate) fn linker_env_var(target: &Target) -> String {
-    format!("CARGO_TARGET_{}_LINKER", target.triple.to_uppercase().replace(['-', '.'], "_"))
+    format!(
+        "CARGO_TARGET_{}_LINKER",
+        target.triple.to_uppercase().replace(['-', '.'], "_")
+    )
 }
 
 /// The linker we choose for `target` when the user has not chosen one:
@@ -65,12 +76,22 @@ pub(crate) fn default_linker(target: &Target, host: Option<Arch>) -> Option<&'st
 
 /// `target.<triple>.linker` from a cargo config file's text, if set.
 pub(crate) fn linker_in_config(text: &str, triple: &str) -> Option<String> {
-    fn field<'a, 'i>(table: &'a toml::de::DeTable<'i>, key: &str) -> Option<&'a toml::de::DeValue<'i>> {
-        table.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v.get_ref())
+    fn field<'a, 'i>(
+        table: &'a toml::de::DeTable<'i>,
+        key: &str,
+    ) -> Option<&'a toml::de::DeValue<'i>> {
+        table
+            .iter()
+            .find(|(k, _)| k.get_ref() == key)
+            .map(|(_, v)| v.get_ref())
     }
     let doc = toml::de::DeTable::parse(text).ok()?;
-    let toml::de::DeValue::Table(targets) = field(doc.get_ref(), "target")? else { return None };
-    let toml::de::DeValue::Table(this) = field(targets, triple)? else { return None };
+    let toml::de::DeValue::Table(targets) = field(doc.get_ref(), "target")? else {
+        return None;
+    };
+    let toml::de::DeValue::Table(this) = field(targets, triple)? else {
+        return None;
+    };
     field(this, "linker")?.as_str().map(str::to_owned)
 }
 
@@ -98,17 +119,29 @@ struct CargoStderr {
 /// Runs cargo with JSON on stdout (for us) and its progress and diagnostics
 /// streamed to our stderr as they come, so a compile error in the app reads
 /// exactly as cargo wrote it.
-fn run_cargo(mut command: std::process::Command) -> Result<(std::process::ExitStatus, String, CargoStderr)> {
+fn run_cargo(
+    mut command: std::process::Command,
+) -> Result<(std::process::ExitStatus, String, CargoStderr)> {
     use std::io::{BufRead, Read, Write};
-    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let mut child = command.spawn().context("starting `cargo build`")?;
     let stderr = child.stderr.take().expect("piped");
     let relay = std::thread::spawn(move || {
-        let mut log = CargoStderr { all: String::new(), held: None };
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        let mut log = CargoStderr {
+            all: String::new(),
+            held: None,
+        };
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             log.all.push_str(&line);
             log.all.push('\n');
-            if log.held.is_none() && line.starts_with("error: failed to run custom build command for") {
+            if log.held.is_none()
+                && line.starts_with("error: failed to run custom build command for")
+            {
                 log.held = Some(String::new());
             }
             match &mut log.held {
@@ -124,7 +157,12 @@ fn run_cargo(mut command: std::process::Command) -> Result<(std::process::ExitSt
         log
     });
     let mut stdout = String::new();
-    child.stdout.take().expect("piped").read_to_string(&mut stdout).context("reading cargo's JSON messages")?;
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stdout)
+        .context("reading cargo's JSON messages")?;
     let status = child.wait().context("waiting for `cargo build`")?;
     let log = relay.join().expect("stderr relay thread panicked");
     Ok((status, stdout, log))
@@ -162,14 +200,33 @@ pub(crate) fn flags_via(
     plain: Option<OsString>,
 ) -> FlagsVia {
     let user: Vec<String> = match (encoded, plain) {
-        (Some(e), _) => e.to_string_lossy().split('\x1f').filter(|s| !s.is_empty()).map(String::from).collect(),
-        (None, Some(p)) => p.to_string_lossy().split_whitespace().map(String::from).collect(),
+        (Some(e), _) => e
+            .to_string_lossy()
+            .split('\x1f')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        (None, Some(p)) => p
+            .to_string_lossy()
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
         (None, None) => {
             let items: Vec<String> = flags.iter().map(|f| toml_string(f)).collect();
-            return FlagsVia::Config(format!("target.{}.rustflags=[{}]", target.triple, items.join(", ")));
+            return FlagsVia::Config(format!(
+                "target.{}.rustflags=[{}]",
+                target.triple,
+                items.join(", ")
+            ));
         }
     };
-    FlagsVia::EncodedEnv(user.iter().chain(flags).cloned().collect::<Vec<_>>().join("\x1f"))
+    FlagsVia::EncodedEnv(
+        user.iter()
+            .chain(flags)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\x1f"),
+    )
 }
 
 /// What a build may embed about itself: both fixed per commit, never the
@@ -193,7 +250,12 @@ pub(crate) fn build(
     let package = &app.name;
     let cargo_home = crate::workspace::cargo_home();
     let flags = rustflags(target, ws, cargo_home.as_deref());
-    let via = flags_via(target, &flags, std::env::var_os("CARGO_ENCODED_RUSTFLAGS"), std::env::var_os("RUSTFLAGS"));
+    let via = flags_via(
+        target,
+        &flags,
+        std::env::var_os("CARGO_ENCODED_RUSTFLAGS"),
+        std::env::var_os("RUSTFLAGS"),
+    );
     let _dir = sh.push_dir(&ws.root);
     let mut command = cmd!(
         sh,
@@ -211,7 +273,10 @@ pub(crate) fn build(
     {
         command = command.env(linker_env_var(target), linker);
     }
-    command = command.arg("--config").arg(format!("build.build-dir={}", toml_string(&build_dir.to_string_lossy())));
+    command = command.arg("--config").arg(format!(
+        "build.build-dir={}",
+        toml_string(&build_dir.to_string_lossy())
+    ));
     if let Some(compiler) = c_compiler {
         let remaps = remaps(ws, cargo_home.as_deref());
         for (key, value) in ctool::env(compiler, target, &build_dir.join("cc"), &remaps)? {
@@ -221,13 +286,16 @@ pub(crate) fn build(
     match &via {
         FlagsVia::Config(config) => command = command.arg("--config").arg(config),
         FlagsVia::EncodedEnv(encoded) => {
-            command = command.env("CARGO_ENCODED_RUSTFLAGS", encoded).env_remove("RUSTFLAGS")
+            command = command
+                .env("CARGO_ENCODED_RUSTFLAGS", encoded)
+                .env_remove("RUSTFLAGS")
         }
     }
     let (status, stdout, stderr) = run_cargo(std::process::Command::from(command))?;
     if !status.success() {
         let log = build_dir.join(format!("cargo-{triple}.log"));
-        let _ = std::fs::create_dir_all(&build_dir).and_then(|()| std::fs::write(&log, &stderr.all));
+        let _ =
+            std::fs::create_dir_all(&build_dir).and_then(|()| std::fs::write(&log, &stderr.all));
         if let Some(krate) = stderr.held.as_deref().and_then(ctool::missing_compiler) {
             bail!(
                 "{krate} compiles C code for {triple}, and there is no C compiler for that target here. \
@@ -243,7 +311,9 @@ pub(crate) fn build(
     }
     let binaries = executables(&stdout, &app.manifest_path);
     if binaries.is_empty() {
-        bail!("`cargo build` of {package} for {triple} reported no executable; does the package have a binary target?");
+        bail!(
+            "`cargo build` of {package} for {triple} reported no executable; does the package have a binary target?"
+        );
     }
     Ok(binaries)
 }
@@ -252,13 +322,26 @@ pub(crate) fn build(
 pub(crate) fn executables(messages: &str, manifest_path: &Path) -> Vec<BuiltBinary> {
     let mut found = Vec::new();
     for line in messages.lines() {
-        let Ok(msg) = serde_json::from_str::<Value>(line) else { continue };
-        if msg["reason"] != "compiler-artifact" || msg["manifest_path"].as_str().map(Path::new) != Some(manifest_path) {
+        let Ok(msg) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact"
+            || msg["manifest_path"].as_str().map(Path::new) != Some(manifest_path)
+        {
             continue;
         }
-        let is_bin = msg["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin"));
-        if let (true, Some(name), Some(exe)) = (is_bin, msg["target"]["name"].as_str(), msg["executable"].as_str()) {
-            found.push(BuiltBinary { name: name.to_owned(), path: PathBuf::from(exe) });
+        let is_bin = msg["target"]["kind"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|k| k == "bin"));
+        if let (true, Some(name), Some(exe)) = (
+            is_bin,
+            msg["target"]["name"].as_str(),
+            msg["executable"].as_str(),
+        ) {
+            found.push(BuiltBinary {
+                name: name.to_owned(),
+                path: PathBuf::from(exe),
+            });
         }
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
@@ -271,7 +354,11 @@ mod tests {
     use super::*;
 
     fn ws() -> Workspace {
-        Workspace { root: "/src/app".into(), target_dir: "/src/app/target".into(), packages: vec![] }
+        Workspace {
+            root: "/src/app".into(),
+            target_dir: "/src/app/target".into(),
+            packages: vec![],
+        }
     }
 
     #[test]
@@ -294,13 +381,25 @@ mod tests {
     fn foreign_musl_links_with_rust_lld_unless_configured() {
         let t = |s| Target::parse(s).unwrap();
         let x86 = Some(Arch::X86_64);
-        assert_eq!(default_linker(&t("aarch64-unknown-linux-musl"), x86), Some("rust-lld"));
-        assert_eq!(default_linker(&t("i686-unknown-linux-musl"), x86), Some("rust-lld"));
+        assert_eq!(
+            default_linker(&t("aarch64-unknown-linux-musl"), x86),
+            Some("rust-lld")
+        );
+        assert_eq!(
+            default_linker(&t("i686-unknown-linux-musl"), x86),
+            Some("rust-lld")
+        );
         assert_eq!(default_linker(&t("x86_64-unknown-linux-musl"), x86), None);
         assert_eq!(default_linker(&t("x86_64-pc-windows-gnu"), x86), None);
-        assert_eq!(linker_env_var(&t("aarch64-unknown-linux-musl")), "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER");
+        assert_eq!(
+            linker_env_var(&t("aarch64-unknown-linux-musl")),
+            "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER"
+        );
         let config = "[target.aarch64-unknown-linux-musl]\nlinker = \"aarch64-linux-musl-gcc\"\n";
-        assert_eq!(linker_in_config(config, "aarch64-unknown-linux-musl").as_deref(), Some("aarch64-linux-musl-gcc"));
+        assert_eq!(
+            linker_in_config(config, "aarch64-unknown-linux-musl").as_deref(),
+            Some("aarch64-linux-musl-gcc")
+        );
         assert_eq!(linker_in_config(config, "i686-unknown-linux-musl"), None);
         assert_eq!(linker_in_config("not toml [", "x"), None);
     }
@@ -309,17 +408,28 @@ mod tests {
     fn windows_links_its_c_runtime_statically() {
         let t = Target::parse("x86_64-pc-windows-msvc").unwrap();
         let flags = rustflags(&t, &ws(), None);
-        assert_eq!(flags[..2], ["-C".to_owned(), "target-feature=+crt-static".to_owned()]);
+        assert_eq!(
+            flags[..2],
+            ["-C".to_owned(), "target-feature=+crt-static".to_owned()]
+        );
     }
 
     #[test]
     fn user_rustflags_are_kept() {
         let t = Target::parse("x86_64-unknown-linux-musl").unwrap();
         let ours = vec!["-C".to_owned(), "x=y".to_owned()];
-        let FlagsVia::Config(c) = flags_via(&t, &ours, None, None) else { panic!() };
-        assert_eq!(c, r#"target.x86_64-unknown-linux-musl.rustflags=["-C", "x=y"]"#);
+        let FlagsVia::Config(c) = flags_via(&t, &ours, None, None) else {
+            panic!()
+        };
+        assert_eq!(
+            c,
+            r#"target.x86_64-unknown-linux-musl.rustflags=["-C", "x=y"]"#
+        );
         let via = flags_via(&t, &ours, None, Some("-C opt-level=2".into()));
-        assert_eq!(via, FlagsVia::EncodedEnv("-C\x1fopt-level=2\x1f-C\x1fx=y".into()));
+        assert_eq!(
+            via,
+            FlagsVia::EncodedEnv("-C\x1fopt-level=2\x1f-C\x1fx=y".into())
+        );
         assert_eq!(toml_string(r#"C:\a"b"#), r#""C:\\a\"b""#);
     }
 
@@ -331,6 +441,12 @@ mod tests {
 not json
 {"reason":"build-finished","success":true}"#;
         let found = executables(msgs, Path::new("/w/crates/mycli/Cargo.toml"));
-        assert_eq!(found, [BuiltBinary { name: "mycli".into(), path: "/t/x/dist/mycli".into() }]);
+        assert_eq!(
+            found,
+            [BuiltBinary {
+                name: "mycli".into(),
+                path: "/t/x/dist/mycli".into()
+            }]
+        );
     }
 }

@@ -47,7 +47,10 @@ impl Available {
         } else {
             None
         };
-        Available { musl_gcc: on_path("musl-gcc"), zig }
+        Available {
+            musl_gcc: on_path("musl-gcc"),
+            zig,
+        }
     }
 }
 
@@ -62,9 +65,15 @@ impl Choice {
     /// it gets no compiler, and none is probed for (zig's probe starts Python).
     pub(crate) fn for_app(ws: &Workspace, app: &Package, setting: &CCompiler) -> Choice {
         if crate::workspace::may_compile_c(ws, app) {
-            Choice { setting: setting.clone(), available: Available::probe() }
+            Choice {
+                setting: setting.clone(),
+                available: Available::probe(),
+            }
         } else {
-            Choice { setting: CCompiler::None, available: Available::default() }
+            Choice {
+                setting: CCompiler::None,
+                available: Available::default(),
+            }
         }
     }
 
@@ -98,7 +107,11 @@ pub(crate) const INSTALL_HINT: &str = "`apt-get install musl-tools` (musl-gcc, x
 
 /// Which compiler `target` gets under `setting`; `None` leaves the
 /// environment alone (the build may not compile C at all).
-pub(crate) fn choose(setting: &CCompiler, target: &Target, available: &Available) -> Result<Option<Compiler>> {
+pub(crate) fn choose(
+    setting: &CCompiler,
+    target: &Target,
+    available: &Available,
+) -> Result<Option<Compiler>> {
     if !target.is_musl() {
         return Ok(None);
     }
@@ -111,12 +124,16 @@ pub(crate) fn choose(setting: &CCompiler, target: &Target, available: &Available
              use \"zig\" or \"auto\""
         ),
         CCompiler::MuslGcc if !available.musl_gcc => {
-            bail!("`[dist].c-compiler = \"musl-gcc\"`, but musl-gcc is not installed: `apt-get install musl-tools`")
+            bail!(
+                "`[dist].c-compiler = \"musl-gcc\"`, but musl-gcc is not installed: `apt-get install musl-tools`"
+            )
         }
         CCompiler::MuslGcc => Ok(Some(Compiler::MuslGcc)),
         CCompiler::Zig => match &available.zig {
             Some(zig) => Ok(Some(Compiler::Zig(zig.clone()))),
-            None => bail!("`[dist].c-compiler = \"zig\"`, but zig is not installed: `pip install ziglang`"),
+            None => bail!(
+                "`[dist].c-compiler = \"zig\"`, but zig is not installed: `pip install ziglang`"
+            ),
         },
         CCompiler::Auto => Ok(if target.arch == Arch::X86_64 && available.musl_gcc {
             Some(Compiler::MuslGcc)
@@ -171,10 +188,14 @@ pub(crate) fn env(
         }
     };
     // Most specific last: compilers apply the last matching prefix map.
-    let mut flags: Vec<String> =
-        remaps.iter().map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display())).collect();
+    let mut flags: Vec<String> = remaps
+        .iter()
+        .map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display()))
+        .collect();
     // The user's own flags come first; ours only add the remapping.
-    let user = std::env::var(format!("CFLAGS_{key}")).or_else(|_| std::env::var("CFLAGS")).unwrap_or_default();
+    let user = std::env::var(format!("CFLAGS_{key}"))
+        .or_else(|_| std::env::var("CFLAGS"))
+        .unwrap_or_default();
     if !user.trim().is_empty() {
         flags.insert(0, user.trim().to_owned());
     }
@@ -236,26 +257,54 @@ mod tests {
 
     #[test]
     fn auto_prefers_musl_gcc_for_x86_64_and_zig_elsewhere() {
-        let both = Available { musl_gcc: true, zig: Some(Zig::Python) };
+        let both = Available {
+            musl_gcc: true,
+            zig: Some(Zig::Python),
+        };
         let x86 = t("x86_64-unknown-linux-musl");
         let arm = t("aarch64-unknown-linux-musl");
-        assert_eq!(choose(&CCompiler::Auto, &x86, &both).unwrap(), Some(Compiler::MuslGcc));
-        assert_eq!(choose(&CCompiler::Auto, &arm, &both).unwrap(), Some(Compiler::Zig(Zig::Python)));
+        assert_eq!(
+            choose(&CCompiler::Auto, &x86, &both).unwrap(),
+            Some(Compiler::MuslGcc)
+        );
+        assert_eq!(
+            choose(&CCompiler::Auto, &arm, &both).unwrap(),
+            Some(Compiler::Zig(Zig::Python))
+        );
         let none = Available::default();
-        assert_eq!(choose(&CCompiler::Auto, &arm, &none).unwrap(), None, "pure Rust needs no compiler");
-        assert_eq!(choose(&CCompiler::Auto, &t("x86_64-pc-windows-msvc"), &both).unwrap(), None);
+        assert_eq!(
+            choose(&CCompiler::Auto, &arm, &none).unwrap(),
+            None,
+            "pure Rust needs no compiler"
+        );
+        assert_eq!(
+            choose(&CCompiler::Auto, &t("x86_64-pc-windows-msvc"), &both).unwrap(),
+            None
+        );
     }
 
     #[test]
     fn explicit_choices_are_checked() {
         let none = Available::default();
         let arm = t("aarch64-unknown-linux-musl");
-        let err = choose(&CCompiler::MuslGcc, &arm, &none).unwrap_err().to_string();
+        let err = choose(&CCompiler::MuslGcc, &arm, &none)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("x86_64 only"), "{err}");
-        let err = choose(&CCompiler::Zig, &arm, &none).unwrap_err().to_string();
+        let err = choose(&CCompiler::Zig, &arm, &none)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("pip install ziglang"), "{err}");
         assert_eq!(
-            choose(&CCompiler::None, &arm, &Available { musl_gcc: true, zig: Some(Zig::Binary) }).unwrap(),
+            choose(
+                &CCompiler::None,
+                &arm,
+                &Available {
+                    musl_gcc: true,
+                    zig: Some(Zig::Binary)
+                }
+            )
+            .unwrap(),
             None
         );
     }
@@ -263,16 +312,41 @@ mod tests {
     #[test]
     fn zig_gets_wrappers_and_every_compiler_the_path_remaps() {
         let dir = std::env::temp_dir().join(format!("xtask-ctool-{}", std::process::id()));
-        let remaps = [(PathBuf::from("/home/me/ws"), "/workspace"), (PathBuf::from("/home/me/.cargo"), "/cargo")];
-        let vars = env(&Compiler::Zig(Zig::Binary), &t("aarch64-unknown-linux-musl"), &dir, &remaps).unwrap();
-        let get = |k: &str| vars.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap();
+        let remaps = [
+            (PathBuf::from("/home/me/ws"), "/workspace"),
+            (PathBuf::from("/home/me/.cargo"), "/cargo"),
+        ];
+        let vars = env(
+            &Compiler::Zig(Zig::Binary),
+            &t("aarch64-unknown-linux-musl"),
+            &dir,
+            &remaps,
+        )
+        .unwrap();
+        let get = |k: &str| {
+            vars.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
         let cc = get("CC_aarch64_unknown_linux_musl");
         let script = fs::read_to_string(&cc).unwrap();
-        assert!(script.contains("exec zig cc -target aarch64-linux-musl \"$@\""), "{script}");
+        assert!(
+            script.contains("exec zig cc -target aarch64-linux-musl \"$@\""),
+            "{script}"
+        );
         assert!(script.contains("--target=*) ;;"), "{script}");
         let flags = get("CFLAGS_aarch64_unknown_linux_musl");
-        assert!(flags.ends_with("-ffile-prefix-map=/home/me/ws=/workspace -ffile-prefix-map=/home/me/.cargo=/cargo"));
-        let vars = env(&Compiler::MuslGcc, &t("x86_64-unknown-linux-musl"), &dir, &remaps).unwrap();
+        assert!(flags.ends_with(
+            "-ffile-prefix-map=/home/me/ws=/workspace -ffile-prefix-map=/home/me/.cargo=/cargo"
+        ));
+        let vars = env(
+            &Compiler::MuslGcc,
+            &t("x86_64-unknown-linux-musl"),
+            &dir,
+            &remaps,
+        )
+        .unwrap();
         assert!(vars.contains(&("CC_x86_64_unknown_linux_musl".into(), "musl-gcc".into())));
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -280,7 +354,10 @@ mod tests {
     #[test]
     fn a_missing_compiler_is_recognised_and_the_crate_named() {
         let stderr = "   Compiling zstd-sys v2.0.16+zstd.1.5.7\nerror: failed to run custom build command for `zstd-sys v2.0.16+zstd.1.5.7`\n\nCaused by:\n  process didn't exit successfully\n  --- stderr\n\n  error occurred in cc-rs: failed to find tool \"x86_64-linux-musl-gcc\": No such file or directory (os error 2)\n";
-        assert_eq!(missing_compiler(stderr).as_deref(), Some("zstd-sys v2.0.16+zstd.1.5.7"));
+        assert_eq!(
+            missing_compiler(stderr).as_deref(),
+            Some("zstd-sys v2.0.16+zstd.1.5.7")
+        );
         assert_eq!(missing_compiler("error[E0308]: mismatched types"), None);
     }
 }

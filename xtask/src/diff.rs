@@ -21,7 +21,12 @@ pub(crate) fn unified(old_name: &str, old: &str, new_name: &str, new: &str) -> S
     }
     let mut out = format!("--- {old_name}\n+++ {new_name}\n");
     // Group changes whose context overlaps into hunks.
-    let changed: Vec<usize> = ops.iter().enumerate().filter(|(_, (op, ..))| *op != Op::Same).map(|(i, _)| i).collect();
+    let changed: Vec<usize> = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, (op, ..))| *op != Op::Same)
+        .map(|(i, _)| i)
+        .collect();
     let mut start = 0;
     while start < changed.len() {
         let mut end = start;
@@ -36,7 +41,11 @@ pub(crate) fn unified(old_name: &str, old: &str, new_name: &str, new: &str) -> S
         let len_b = hunk.iter().filter(|(op, ..)| *op != Op::Removed).count();
         // As in `diff -u`, an empty range starts at the line before it.
         let line = |first: usize, len: usize| if len == 0 { first } else { first + 1 };
-        out.push_str(&format!("@@ -{},{len_a} +{},{len_b} @@\n", line(first_a, len_a), line(first_b, len_b)));
+        out.push_str(&format!(
+            "@@ -{},{len_a} +{},{len_b} @@\n",
+            line(first_a, len_a),
+            line(first_b, len_b)
+        ));
         for &(op, i, j) in hunk {
             match op {
                 Op::Same => out.push_str(&format!(" {}\n", a[i])),
@@ -56,7 +65,11 @@ fn edit_script(a: &[&str], b: &[&str]) -> Vec<(Op, usize, usize)> {
     let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
     for i in (0..a.len()).rev() {
         for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
         }
     }
     let (mut i, mut j) = (0, 0);
@@ -92,22 +105,39 @@ mod tests {
         let old = "1\n2\n3\n4\n5\n6\n7\n8\n9\n";
         let new = "1\n2\n3\n4\nfive\n6\n7\n8\n9\n";
         let diff = unified("old", old, "new", new);
-        assert_eq!(diff, "--- old\n+++ new\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n");
+        assert_eq!(
+            diff,
+            "--- old\n+++ new\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
+        );
     }
 
     #[test]
     fn distant_changes_get_separate_hunks() {
         let old: String = (1..=30).map(|n| format!("{n}\n")).collect();
-        let new: String =
-            (1..=30).filter(|&n| n != 28).map(|n| if n == 2 { "two\n".to_owned() } else { format!("{n}\n") }).collect();
+        let new: String = (1..=30)
+            .filter(|&n| n != 28)
+            .map(|n| {
+                if n == 2 {
+                    "two\n".to_owned()
+                } else {
+                    format!("{n}\n")
+                }
+            })
+            .collect();
         let diff = unified("old", &old, "new", &new);
         assert_eq!(diff.matches("@@ -").count(), 2, "{diff}");
-        assert!(diff.contains("-2\n+two\n") && diff.contains("-28\n"), "{diff}");
+        assert!(
+            diff.contains("-2\n+two\n") && diff.contains("-28\n"),
+            "{diff}"
+        );
     }
 
     #[test]
     fn additions_at_the_end_and_into_an_empty_file() {
         assert!(unified("a", "x\n", "b", "x\ny\n").ends_with(" x\n+y\n"));
-        assert_eq!(unified("a", "", "b", "y\n"), "--- a\n+++ b\n@@ -0,0 +1,1 @@\n+y\n");
+        assert_eq!(
+            unified("a", "", "b", "y\n"),
+            "--- a\n+++ b\n@@ -0,0 +1,1 @@\n+y\n"
+        );
     }
 }

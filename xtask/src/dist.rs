@@ -25,8 +25,12 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let (ws, config) = plan::load(&sh)?;
     let app = ws.app(&config.app)?;
     let sde = source_date_epoch(&sh, &ws.root)?;
-    let stamp = compile::Stamp { source_date_epoch: sde, commit: commit(&sh, &ws.root) };
-    let mut plan = plan::make(&config, app, &ws.root, &options.targets, sde).map_err(|e| plan::config_error(&ws, e))?;
+    let stamp = compile::Stamp {
+        source_date_epoch: sde,
+        commit: commit(&sh, &ws.root),
+    };
+    let mut plan = plan::make(&config, app, &ws.root, &options.targets, sde)
+        .map_err(|e| plan::config_error(&ws, e))?;
     let explicit = !options.targets.is_empty();
     let skipped = plan::keep_buildable(&mut plan, explicit, Os::host(), toolchain::on_path)?;
     for (triple, why) in &skipped {
@@ -42,11 +46,20 @@ pub(crate) fn run(options: Options) -> Result<()> {
 
     // Cargo builds one target at a time (each already uses every core);
     // compression of one small file cannot, so archives are packed in parallel.
-    let shared = Shared { sh: &sh, ws: &ws, app, plan: &plan, installed: toolchain::installed_targets(&sh)?, stamp };
+    let shared = Shared {
+        sh: &sh,
+        ws: &ws,
+        app,
+        plan: &plan,
+        installed: toolchain::installed_targets(&sh)?,
+        stamp,
+    };
     let compilers = ctool::Choice::for_app(&ws, app, &config.c_compiler);
     let mut built = Vec::new();
     for artifact in &plan.artifacts {
-        let c = compilers.compiler(&artifact.target).map_err(|e| plan::config_error(&ws, e))?;
+        let c = compilers
+            .compiler(&artifact.target)
+            .map_err(|e| plan::config_error(&ws, e))?;
         built.push(build_artifact(&shared, artifact, c.as_ref())?);
     }
     let docs = docs::generate(&sh, &ws, app, sde)?;
@@ -82,10 +95,21 @@ pub(crate) fn write_sums_and_manifest(dist_dir: &Path, manifest: &Manifest) -> R
         .artifacts
         .iter()
         .map(|a| (a.sha256.clone(), a.name.clone()))
-        .chain(manifest.installers.iter().map(|i| (i.sha256.clone(), i.name.clone())))
+        .chain(
+            manifest
+                .installers
+                .iter()
+                .map(|i| (i.sha256.clone(), i.name.clone())),
+        )
         .collect();
-    atomic::write(&dist_dir.join(checksum::SUMS_FILE), checksum::format_sums(&sums).as_bytes())?;
-    atomic::write(&dist_dir.join(manifest::FILE_NAME), manifest.to_json().as_bytes())
+    atomic::write(
+        &dist_dir.join(checksum::SUMS_FILE),
+        checksum::format_sums(&sums).as_bytes(),
+    )?;
+    atomic::write(
+        &dist_dir.join(manifest::FILE_NAME),
+        manifest.to_json().as_bytes(),
+    )
 }
 
 /// A target's binaries and include files, ready to be packed.
@@ -112,27 +136,54 @@ fn build_artifact<'p>(
     artifact: &'p ArtifactPlan,
     c_compiler: Option<&ctool::Compiler>,
 ) -> Result<Built<'p>> {
-    let Shared { sh, ws, app, plan, installed: installed_targets, stamp } = shared;
+    let Shared {
+        sh,
+        ws,
+        app,
+        plan,
+        installed: installed_targets,
+        stamp,
+    } = shared;
     let target = &artifact.target;
-    let with_c = c_compiler.map(|c| format!(" (C compiler for build scripts: {})", c.describe())).unwrap_or_default();
-    eprintln!("==> building {} {} for {}{with_c}", plan.app, plan.version, target.triple);
+    let with_c = c_compiler
+        .map(|c| format!(" (C compiler for build scripts: {})", c.describe()))
+        .unwrap_or_default();
+    eprintln!(
+        "==> building {} {} for {}{with_c}",
+        plan.app, plan.version, target.triple
+    );
     toolchain::ensure_target(sh, target, installed_targets)?;
     let built = compile::build(sh, ws, app, target, stamp, c_compiler)?;
     let built_names: Vec<&str> = built.iter().map(|b| b.name.as_str()).collect();
-    if let Some(missing) = artifact.bins.iter().find(|b| !built_names.contains(&b.as_str())) {
-        bail!("cargo built {} for {} but not its binary `{missing}`", app.name, target.triple);
+    if let Some(missing) = artifact
+        .bins
+        .iter()
+        .find(|b| !built_names.contains(&b.as_str()))
+    {
+        bail!(
+            "cargo built {} for {} but not its binary `{missing}`",
+            app.name,
+            target.triple
+        );
     }
 
-    let policy = LinkagePolicy { target: Some(target.clone()) };
+    let policy = LinkagePolicy {
+        target: Some(target.clone()),
+    };
     let mut files = Vec::new();
     let mut binaries = Vec::new();
     let mut linkage = String::new();
     for bin in &built {
-        let data = fs::read(&bin.path).with_context(|| format!("reading the built binary {}", bin.path.display()))?;
-        let report = linkage::inspect(&data).with_context(|| format!("inspecting {}", bin.path.display()))?;
+        let data = fs::read(&bin.path)
+            .with_context(|| format!("reading the built binary {}", bin.path.display()))?;
+        let report = linkage::inspect(&data)
+            .with_context(|| format!("inspecting {}", bin.path.display()))?;
         let verdict = policy.judge(&report);
         if !verdict.passed() {
-            eprint!("{}", linkage::render(&bin.path.display().to_string(), &report, &verdict));
+            eprint!(
+                "{}",
+                linkage::render(&bin.path.display().to_string(), &report, &verdict)
+            );
             bail!(
                 "{} for {} would not run everywhere (reasons above); refusing to package it",
                 bin.name,
@@ -142,19 +193,39 @@ fn build_artifact<'p>(
         linkage = report.linking.describe().to_owned();
         let exe = target.exe_name(&bin.name);
         binaries.push(format!("{}/{exe}", artifact.stem));
-        files.push(ArchiveFile { path: exe, data, executable: true });
+        files.push(ArchiveFile {
+            path: exe,
+            data,
+            executable: true,
+        });
     }
     for include in &artifact.includes {
-        let data =
-            fs::read(&include.source).with_context(|| format!("reading include file {}", include.source.display()))?;
-        files.push(ArchiveFile { path: include.name.clone(), data, executable: false });
+        let data = fs::read(&include.source)
+            .with_context(|| format!("reading include file {}", include.source.display()))?;
+        files.push(ArchiveFile {
+            path: include.name.clone(),
+            data,
+            executable: false,
+        });
     }
-    Ok(Built { plan: artifact, files, binaries, linkage })
+    Ok(Built {
+        plan: artifact,
+        files,
+        binaries,
+        linkage,
+    })
 }
 
 /// Packs every archive, one thread per archive up to the number of cores.
-pub(crate) fn package_all(built: &[Built<'_>], mtime: u64, dist_dir: &Path) -> Result<Vec<ManifestArtifact>> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(built.len()).max(1);
+pub(crate) fn package_all(
+    built: &[Built<'_>],
+    mtime: u64,
+    dist_dir: &Path,
+) -> Result<Vec<ManifestArtifact>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(built.len())
+        .max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<Vec<(usize, Result<ManifestArtifact>)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
@@ -169,9 +240,13 @@ pub(crate) fn package_all(built: &[Built<'_>], mtime: u64, dist_dir: &Path) -> R
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("packaging thread panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("packaging thread panicked"))
+            .collect()
     });
-    let mut ordered: Vec<(usize, Result<ManifestArtifact>)> = results.into_iter().flatten().collect();
+    let mut ordered: Vec<(usize, Result<ManifestArtifact>)> =
+        results.into_iter().flatten().collect();
     ordered.sort_by_key(|(i, _)| *i);
     ordered.into_iter().map(|(_, r)| r).collect()
 }
@@ -189,8 +264,9 @@ fn package_one(built: &Built<'_>, mtime: u64, dist_dir: &Path) -> Result<Manifes
         None => {
             let raw: usize = built.files.iter().map(|f| f.data.len()).sum();
             eprintln!("    packaging {name} ({})", human_size(raw as u64));
-            let bytes = package::write_archive(artifact.format, &artifact.stem, &built.files, mtime)
-                .with_context(|| format!("packaging {name}"))?;
+            let bytes =
+                package::write_archive(artifact.format, &artifact.stem, &built.files, mtime)
+                    .with_context(|| format!("packaging {name}"))?;
             let sha256 = checksum::sha256_hex(&bytes);
             atomic::write(&dist_dir.join(&name), &bytes)?;
             // Written last: a run killed before this line compresses again next time.
@@ -225,7 +301,11 @@ fn reusable(archive: &Path, record: &Path, key: &str) -> Option<(Vec<u8>, String
 
 /// Writes `<bin>-installer.sh` for every configured Unix target (not only the
 /// ones built here: the installer serves the whole release) and its sidecar.
-fn write_installer(config: &DistConfig, app: &Package, dist_dir: &Path) -> Result<ManifestInstaller> {
+fn write_installer(
+    config: &DistConfig,
+    app: &Package,
+    dist_dir: &Path,
+) -> Result<ManifestInstaller> {
     let repository = plan::repository(config, app)?;
     let bin = app.main_bin();
     let text = installer::render(&installer::Spec {
@@ -247,7 +327,11 @@ fn write_installer(config: &DistConfig, app: &Package, dist_dir: &Path) -> Resul
     let sha256 = checksum::sha256_hex(text.as_bytes());
     atomic::write(&dist_dir.join(&name), text.as_bytes())?;
     checksum::write_sidecar(dist_dir, &name, &sha256)?;
-    Ok(ManifestInstaller { name, size: text.len() as u64, sha256 })
+    Ok(ManifestInstaller {
+        name,
+        size: text.len() as u64,
+        sha256,
+    })
 }
 
 /// Removes archives, checksums and half-written files that this run does not produce,
@@ -260,7 +344,9 @@ fn remove_stale(dist_dir: &Path, plan: &Plan, installer: &str) -> Result<()> {
         .chain([installer.to_owned()])
         .flat_map(|name| [format!("{name}.sha256"), format!(".{name}.inputs"), name])
         .collect();
-    for entry in fs::read_dir(dist_dir).with_context(|| format!("listing {}", dist_dir.display()))? {
+    for entry in
+        fs::read_dir(dist_dir).with_context(|| format!("listing {}", dist_dir.display()))?
+    {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let ours = atomic::is_partial(&name)
@@ -269,7 +355,8 @@ fn remove_stale(dist_dir: &Path, plan: &Plan, installer: &str) -> Result<()> {
             || (name.starts_with('.') && name.ends_with(".inputs"));
         if ours && !keep.contains(&name) && entry.file_type()?.is_file() {
             eprintln!("    removing stale {name}");
-            fs::remove_file(entry.path()).with_context(|| format!("removing {}", entry.path().display()))?;
+            fs::remove_file(entry.path())
+                .with_context(|| format!("removing {}", entry.path().display()))?;
         }
     }
     Ok(())
@@ -278,14 +365,23 @@ fn remove_stale(dist_dir: &Path, plan: &Plan, installer: &str) -> Result<()> {
 /// SOURCE_DATE_EPOCH from the environment, else the last commit's time.
 pub(crate) fn source_date_epoch(sh: &Shell, root: &Path) -> Result<u64> {
     if let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") {
-        return value.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH=`{value}` is not a number of seconds"));
+        return value
+            .trim()
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH=`{value}` is not a number of seconds"));
     }
     let _dir = sh.push_dir(root);
-    let out = cmd!(sh, "git log -1 --format=%ct").quiet().ignore_stderr().ignore_status().output();
+    let out = cmd!(sh, "git log -1 --format=%ct")
+        .quiet()
+        .ignore_stderr()
+        .ignore_status()
+        .output();
     match out {
         Ok(out) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout);
-            text.trim().parse().with_context(|| format!("`git log -1 --format=%ct` printed `{}`", text.trim()))
+            text.trim()
+                .parse()
+                .with_context(|| format!("`git log -1 --format=%ct` printed `{}`", text.trim()))
         }
         _ => {
             // Not a git checkout (e.g. a source tarball): a fixed date keeps builds reproducible.
@@ -304,7 +400,11 @@ pub(crate) fn commit(sh: &Shell, root: &Path) -> String {
         return commit.trim().to_owned();
     }
     let _dir = sh.push_dir(root);
-    match cmd!(sh, "git rev-parse HEAD").quiet().ignore_stderr().read() {
+    match cmd!(sh, "git rev-parse HEAD")
+        .quiet()
+        .ignore_stderr()
+        .read()
+    {
         Ok(commit) if !commit.trim().is_empty() => commit.trim().to_owned(),
         _ => "unknown".to_owned(),
     }
@@ -319,15 +419,40 @@ pub(crate) fn human_size(bytes: u64) -> String {
 }
 
 fn print_table(manifest: &Manifest, dist_dir: &Path, skipped: &[(String, String)]) {
-    let width = manifest.artifacts.iter().map(|a| a.name.len()).max().unwrap_or(4).max(4);
-    println!("{:<width$}  {:>10}  {:<12}  linkage", "file", "size", "sha256");
+    let width = manifest
+        .artifacts
+        .iter()
+        .map(|a| a.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:<width$}  {:>10}  {:<12}  linkage",
+        "file", "size", "sha256"
+    );
     for a in &manifest.artifacts {
-        println!("{:<width$}  {:>10}  {:<12}  {}", a.name, human_size(a.size), &a.sha256[..12], a.linkage);
+        println!(
+            "{:<width$}  {:>10}  {:<12}  {}",
+            a.name,
+            human_size(a.size),
+            &a.sha256[..12],
+            a.linkage
+        );
     }
     for i in &manifest.installers {
-        println!("{:<width$}  {:>10}  {:<12}  installer", i.name, human_size(i.size), &i.sha256[..12]);
+        println!(
+            "{:<width$}  {:>10}  {:<12}  installer",
+            i.name,
+            human_size(i.size),
+            &i.sha256[..12]
+        );
     }
-    println!("in {} (with {} and {})", dist_dir.display(), checksum::SUMS_FILE, manifest::FILE_NAME);
+    println!(
+        "in {} (with {} and {})",
+        dist_dir.display(),
+        checksum::SUMS_FILE,
+        manifest::FILE_NAME
+    );
     for (triple, why) in skipped {
         println!("not built here: {triple}: {why}");
     }

@@ -213,34 +213,70 @@ fn is_windows_runtime_dll(name: &str) -> bool {
 
 fn is_windows_system_dll(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    WINDOWS_SYSTEM_DLLS.contains(&n.as_str()) || n.starts_with("api-ms-win-core-") || n.starts_with("ext-ms-")
+    WINDOWS_SYSTEM_DLLS.contains(&n.as_str())
+        || n.starts_with("api-ms-win-core-")
+        || n.starts_with("ext-ms-")
 }
 
 fn is_macos_system_dylib(path: &str) -> bool {
-    (path.starts_with("/usr/lib/") || path.starts_with("/System/Library/")) && !path.contains("/../")
+    (path.starts_with("/usr/lib/") || path.starts_with("/System/Library/"))
+        && !path.contains("/../")
 }
 
 fn inspect_pe<Pe: object::read::pe::ImageNtHeaders>(data: &[u8], bits: u8) -> Result<Report> {
     let file = object::read::pe::PeFile::<Pe>::parse(data).context("malformed PE file")?;
-    let machine = u32::from(file.nt_headers().file_header().machine.get(object::LittleEndian).0);
+    let machine = u32::from(
+        file.nt_headers()
+            .file_header()
+            .machine
+            .get(object::LittleEndian)
+            .0,
+    );
     let mut needed = Vec::new();
     if let Some(table) = file.import_table().context("malformed PE import table")? {
         let mut descriptors = table.descriptors().context("malformed PE import table")?;
-        while let Some(d) = descriptors.next().context("malformed PE import descriptor")? {
-            let name = table.name(d.name.get(object::LittleEndian)).context("malformed PE import name")?;
+        while let Some(d) = descriptors
+            .next()
+            .context("malformed PE import descriptor")?
+        {
+            let name = table
+                .name(d.name.get(object::LittleEndian))
+                .context("malformed PE import name")?;
             needed.push(String::from_utf8_lossy(name).into_owned());
         }
     }
-    if let Some(table) = file.delay_load_import_table().context("malformed PE delay-load import table")? {
-        let mut descriptors = table.descriptors().context("malformed PE delay-load import table")?;
-        while let Some(d) = descriptors.next().context("malformed PE delay-load descriptor")? {
-            let name = table.name(d.dll_name_rva.get(object::LittleEndian)).context("malformed PE import name")?;
+    if let Some(table) = file
+        .delay_load_import_table()
+        .context("malformed PE delay-load import table")?
+    {
+        let mut descriptors = table
+            .descriptors()
+            .context("malformed PE delay-load import table")?;
+        while let Some(d) = descriptors
+            .next()
+            .context("malformed PE delay-load descriptor")?
+        {
+            let name = table
+                .name(d.dll_name_rva.get(object::LittleEndian))
+                .context("malformed PE import name")?;
             needed.push(String::from_utf8_lossy(name).into_owned());
         }
     }
-    let linking =
-        if needed.iter().all(|n| is_windows_system_dll(n)) { Linking::SystemLibraries } else { Linking::Dynamic };
-    Ok(Report { format: Format::Pe, bits, machine, linking, interpreter: None, needed, rpath: vec![], glibc: None })
+    let linking = if needed.iter().all(|n| is_windows_system_dll(n)) {
+        Linking::SystemLibraries
+    } else {
+        Linking::Dynamic
+    };
+    Ok(Report {
+        format: Format::Pe,
+        bits,
+        machine,
+        linking,
+        interpreter: None,
+        needed,
+        rpath: vec![],
+        glibc: None,
+    })
 }
 
 fn inspect_macho<Mach: object::read::macho::MachHeader<Endian = object::Endianness>>(
@@ -249,16 +285,22 @@ fn inspect_macho<Mach: object::read::macho::MachHeader<Endian = object::Endianne
 ) -> Result<Report> {
     let header = Mach::parse(data, 0).context("malformed Mach-O header")?;
     let endian = header.endian().context("malformed Mach-O header")?;
-    let mut commands = header.load_commands(endian, data, 0).context("malformed Mach-O load commands")?;
+    let mut commands = header
+        .load_commands(endian, data, 0)
+        .context("malformed Mach-O load commands")?;
     let (mut needed, mut rpath) = (Vec::new(), Vec::new());
     while let Some(command) = commands.next().context("malformed Mach-O load command")? {
         match command.variant().context("malformed Mach-O load command")? {
             LoadCommandVariant::Dylib(d) => {
-                let name = command.string(endian, d.dylib.name).context("malformed dylib name")?;
+                let name = command
+                    .string(endian, d.dylib.name)
+                    .context("malformed dylib name")?;
                 needed.push(String::from_utf8_lossy(name).into_owned());
             }
             LoadCommandVariant::Rpath(r) => {
-                let path = command.string(endian, r.path).context("malformed LC_RPATH")?;
+                let path = command
+                    .string(endian, r.path)
+                    .context("malformed LC_RPATH")?;
                 rpath.push(("LC_RPATH", String::from_utf8_lossy(path).into_owned()));
             }
             _ => {}
@@ -272,21 +314,38 @@ fn inspect_macho<Mach: object::read::macho::MachHeader<Endian = object::Endianne
         Linking::Dynamic
     };
     let machine = header.cputype(endian).0;
-    Ok(Report { format: Format::MachO, bits, machine, linking, interpreter: None, needed, rpath, glibc: None })
+    Ok(Report {
+        format: Format::MachO,
+        bits,
+        machine,
+        linking,
+        interpreter: None,
+        needed,
+        rpath,
+        glibc: None,
+    })
 }
 
 fn inspect_elf<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Result<Report> {
     let header = Elf::parse(data).context("malformed ELF header")?;
     let endian = header.endian().context("malformed ELF header")?;
-    let segments = header.program_headers(endian, data).context("malformed ELF program headers")?;
+    let segments = header
+        .program_headers(endian, data)
+        .context("malformed ELF program headers")?;
 
     let mut interpreter = None;
     let mut dynamic: &[Elf::Dyn] = &[];
     for segment in segments {
-        if let Some(interp) = segment.interpreter(endian, data).context("malformed PT_INTERP segment")? {
+        if let Some(interp) = segment
+            .interpreter(endian, data)
+            .context("malformed PT_INTERP segment")?
+        {
             interpreter = Some(String::from_utf8_lossy(interp).into_owned());
         }
-        if let Some(entries) = segment.dynamic(endian, data).context("malformed PT_DYNAMIC segment")? {
+        if let Some(entries) = segment
+            .dynamic(endian, data)
+            .context("malformed PT_DYNAMIC segment")?
+        {
             dynamic = entries;
         }
     }
@@ -317,9 +376,12 @@ fn inspect_elf<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Res
         _ => None,
     };
     let string = |val: u64| -> Result<String> {
-        let table = strings.context("dynamic string table missing or outside every PT_LOAD segment")?;
-        let start =
-            usize::try_from(val).ok().filter(|&v| v < table.len()).context("dynamic string offset out of range")?;
+        let table =
+            strings.context("dynamic string table missing or outside every PT_LOAD segment")?;
+        let start = usize::try_from(val)
+            .ok()
+            .filter(|&v| v < table.len())
+            .context("dynamic string offset out of range")?;
         let bytes = &table[start..];
         let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
         Ok(String::from_utf8_lossy(&bytes[..end]).into_owned())
@@ -346,13 +408,19 @@ fn inspect_elf<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Res
         // Linkers mark position-independent executables with DF_1_PIE; a
         // library has no such flag, usually a SONAME and no entry point.
         let entry: u64 = header.e_entry(endian).into();
-        if pie || (!soname && entry != 0 && needed.is_empty()) { Linking::StaticPie } else { Linking::SharedLibrary }
+        if pie || (!soname && entry != 0 && needed.is_empty()) {
+            Linking::StaticPie
+        } else {
+            Linking::SharedLibrary
+        }
     } else {
         Linking::NotExecutable
     };
 
-    let glibc =
-        header.sections(endian, data).ok().and_then(|sections| highest_glibc(&sections, endian, data).ok().flatten());
+    let glibc = header
+        .sections(endian, data)
+        .ok()
+        .and_then(|sections| highest_glibc(&sections, endian, data).ok().flatten());
 
     Ok(Report {
         format: Format::Elf,
@@ -372,18 +440,25 @@ fn highest_glibc<Elf: FileHeader<Endian = object::Endianness>>(
     endian: object::Endianness,
     data: &[u8],
 ) -> Result<Option<String>> {
-    let Some((mut needs, link)) = sections.gnu_verneed(endian, data)? else { return Ok(None) };
+    let Some((mut needs, link)) = sections.gnu_verneed(endian, data)? else {
+        return Ok(None);
+    };
     let strings = sections.strings(endian, data, link)?;
     let mut best: Option<Vec<u32>> = None;
     // Bounded: a malformed table must not keep us here.
     for _ in 0..1024 {
-        let Some((_, mut aux)) = needs.next()? else { break };
+        let Some((_, mut aux)) = needs.next()? else {
+            break;
+        };
         for _ in 0..1024 {
             let Some(vernaux) = aux.next()? else { break };
             let name = vernaux.name(endian, strings)?;
-            let Some(version) = name.strip_prefix(b"GLIBC_") else { continue };
-            let parsed: Option<Vec<u32>> =
-                std::str::from_utf8(version).ok().and_then(|v| v.split('.').map(|p| p.parse().ok()).collect());
+            let Some(version) = name.strip_prefix(b"GLIBC_") else {
+                continue;
+            };
+            let parsed: Option<Vec<u32>> = std::str::from_utf8(version)
+                .ok()
+                .and_then(|v| v.split('.').map(|p| p.parse().ok()).collect());
             if let Some(v) = parsed
                 && best.as_ref().is_none_or(|b| v > *b)
             {
@@ -428,17 +503,20 @@ impl LinkagePolicy {
             }
         }
         match report.linking {
-            Linking::SharedLibrary => {
-                reasons.push("it is a shared library, not a program (ET_DYN without the PIE flag)".into())
-            }
+            Linking::SharedLibrary => reasons
+                .push("it is a shared library, not a program (ET_DYN without the PIE flag)".into()),
             Linking::NotExecutable => reasons.push("it is not an executable program".into()),
             Linking::Static | Linking::StaticPie | Linking::Dynamic | Linking::SystemLibraries => {}
         }
         match report.format {
             Format::Elf => elf_reasons(report, &mut reasons),
             Format::Pe => {
-                let runtimes: Vec<&str> =
-                    report.needed.iter().filter(|n| is_windows_runtime_dll(n)).map(String::as_str).collect();
+                let runtimes: Vec<&str> = report
+                    .needed
+                    .iter()
+                    .filter(|n| is_windows_runtime_dll(n))
+                    .map(String::as_str)
+                    .collect();
                 if !runtimes.is_empty() {
                     reasons.push(format!(
                         "it needs C runtime DLLs that Windows does not ship: {}; link the runtime statically \
@@ -453,7 +531,10 @@ impl LinkagePolicy {
                     .map(String::as_str)
                     .collect();
                 if !others.is_empty() {
-                    reasons.push(format!("it needs DLLs that are not part of Windows: {}", others.join(", ")));
+                    reasons.push(format!(
+                        "it needs DLLs that are not part of Windows: {}",
+                        others.join(", ")
+                    ));
                 }
             }
             Format::MachO => {
@@ -467,7 +548,11 @@ impl LinkagePolicy {
                 }
             }
         }
-        if reasons.is_empty() { Verdict::Pass } else { Verdict::Fail(reasons) }
+        if reasons.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail(reasons)
+        }
     }
 }
 
@@ -479,13 +564,20 @@ fn elf_reasons(report: &Report, reasons: &mut Vec<String>) {
         ));
     }
     if !report.needed.is_empty() {
-        reasons.push(format!("it loads shared libraries at run time: {}", report.needed.join(", ")));
+        reasons.push(format!(
+            "it loads shared libraries at run time: {}",
+            report.needed.join(", ")
+        ));
     }
     if let Some(glibc) = &report.glibc {
-        reasons.push(format!("it requires glibc {glibc} or newer; older systems refuse to run it"));
+        reasons.push(format!(
+            "it requires glibc {glibc} or newer; older systems refuse to run it"
+        ));
     }
     for (kind, path) in &report.rpath {
-        reasons.push(format!("it looks for libraries in {kind} `{path}`, a path from the machine that built it"));
+        reasons.push(format!(
+            "it looks for libraries in {kind} `{path}`, a path from the machine that built it"
+        ));
     }
 }
 
@@ -507,16 +599,30 @@ fn portable_triple(report: &Report) -> Option<&'static str> {
 pub(crate) fn render(label: &str, report: &Report, verdict: &Verdict) -> String {
     let mut out = String::new();
     let none = "none".to_owned();
-    let list = |v: &[String]| if v.is_empty() { none.clone() } else { v.join(", ") };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            none.clone()
+        } else {
+            v.join(", ")
+        }
+    };
     let _ = writeln!(out, "{label}");
     let _ = writeln!(out, "  format:      {}", report.describe_format());
     let _ = writeln!(out, "  linking:     {}", report.linking.describe());
     if report.format == Format::Elf {
-        let _ = writeln!(out, "  interpreter: {}", report.interpreter.as_ref().unwrap_or(&none));
+        let _ = writeln!(
+            out,
+            "  interpreter: {}",
+            report.interpreter.as_ref().unwrap_or(&none)
+        );
     }
     let _ = writeln!(out, "  needs:       {}", list(&report.needed));
     if report.format != Format::Pe {
-        let rpaths: Vec<String> = report.rpath.iter().map(|(kind, path)| format!("{path} ({kind})")).collect();
+        let rpaths: Vec<String> = report
+            .rpath
+            .iter()
+            .map(|(kind, path)| format!("{path} ({kind})"))
+            .collect();
         let _ = writeln!(out, "  rpath:       {}", list(&rpaths));
     }
     if report.format == Format::Elf {
@@ -536,10 +642,16 @@ pub(crate) fn render(label: &str, report: &Report, verdict: &Verdict) -> String 
             );
         }
         Verdict::Pass => {
-            let _ = writeln!(out, "  verdict:     OK: needs only libraries that every {os} installation has");
+            let _ = writeln!(
+                out,
+                "  verdict:     OK: needs only libraries that every {os} installation has"
+            );
         }
         Verdict::Fail(reasons) => {
-            let _ = writeln!(out, "  verdict:     REJECTED: will not run on every {os} machine");
+            let _ = writeln!(
+                out,
+                "  verdict:     REJECTED: will not run on every {os} machine"
+            );
             for reason in reasons {
                 let _ = writeln!(out, "    - {reason}");
             }
@@ -572,7 +684,9 @@ mod tests {
     }
 
     fn policy(triple: &str) -> LinkagePolicy {
-        LinkagePolicy { target: Some(Target::parse(triple).unwrap()) }
+        LinkagePolicy {
+            target: Some(Target::parse(triple).unwrap()),
+        }
     }
 
     fn musl() -> LinkagePolicy {
@@ -583,7 +697,10 @@ mod tests {
     fn static_and_static_pie_pass() {
         assert_eq!(musl().judge(&report(Linking::Static)), Verdict::Pass);
         assert_eq!(musl().judge(&report(Linking::StaticPie)), Verdict::Pass);
-        assert_eq!(LinkagePolicy { target: None }.judge(&report(Linking::StaticPie)), Verdict::Pass);
+        assert_eq!(
+            LinkagePolicy { target: None }.judge(&report(Linking::StaticPie)),
+            Verdict::Pass
+        );
     }
 
     #[test]
@@ -595,11 +712,17 @@ mod tests {
             glibc: Some("2.34".into()),
             ..report(Linking::Dynamic)
         };
-        let Verdict::Fail(reasons) = musl().judge(&gnu) else { panic!("dynamic binary passed") };
+        let Verdict::Fail(reasons) = musl().judge(&gnu) else {
+            panic!("dynamic binary passed")
+        };
         let all = reasons.join("\n");
-        for needle in
-            ["/lib64/ld-linux-x86-64.so.2", "libc.so.6", "RUNPATH `/nix/store/abc-glibc/lib`", "glibc 2.34", "NixOS"]
-        {
+        for needle in [
+            "/lib64/ld-linux-x86-64.so.2",
+            "libc.so.6",
+            "RUNPATH `/nix/store/abc-glibc/lib`",
+            "glibc 2.34",
+            "NixOS",
+        ] {
             assert!(all.contains(needle), "missing {needle}: {all}");
         }
         let text = render("mycli", &gnu, &Verdict::Fail(reasons));
@@ -608,13 +731,25 @@ mod tests {
 
     #[test]
     fn wrong_machine_and_libraries_are_rejected() {
-        let arm = Report { machine: u32::from(elf::EM_AARCH64.0), ..report(Linking::Static) };
-        let Verdict::Fail(reasons) = musl().judge(&arm) else { panic!() };
-        assert!(reasons[0].contains("ARM aarch64") && reasons[0].contains("x86_64-unknown-linux-musl"), "{reasons:?}");
+        let arm = Report {
+            machine: u32::from(elf::EM_AARCH64.0),
+            ..report(Linking::Static)
+        };
+        let Verdict::Fail(reasons) = musl().judge(&arm) else {
+            panic!()
+        };
+        assert!(
+            reasons[0].contains("ARM aarch64") && reasons[0].contains("x86_64-unknown-linux-musl"),
+            "{reasons:?}"
+        );
         assert!(policy("aarch64-unknown-linux-musl").judge(&arm).passed());
         assert!(!musl().judge(&report(Linking::SharedLibrary)).passed());
         assert!(!musl().judge(&report(Linking::NotExecutable)).passed());
-        let i686 = Report { bits: 32, machine: u32::from(elf::EM_386.0), ..report(Linking::Static) };
+        let i686 = Report {
+            bits: 32,
+            machine: u32::from(elf::EM_386.0),
+            ..report(Linking::Static)
+        };
         assert!(!musl().judge(&i686).passed());
         assert!(policy("i686-unknown-linux-musl").judge(&i686).passed());
         assert!(LinkagePolicy { target: None }.judge(&i686).passed());
@@ -632,15 +767,33 @@ mod tests {
     #[test]
     fn windows_needs_only_system_dlls() {
         let msvc = policy("x86_64-pc-windows-msvc");
-        assert!(msvc.judge(&pe(&["KERNEL32.dll", "ntdll.dll", "api-ms-win-core-synch-l1-2-0.dll"])).passed());
-        for runtime in
-            ["libgcc_s_seh-1.dll", "libwinpthread-1.dll", "VCRUNTIME140.dll", "api-ms-win-crt-heap-l1-1-0.dll"]
-        {
-            let Verdict::Fail(reasons) = msvc.judge(&pe(&["KERNEL32.dll", runtime])) else { panic!("{runtime}") };
-            assert!(reasons[0].contains(runtime) && reasons[0].contains("+crt-static"), "{reasons:?}");
+        assert!(
+            msvc.judge(&pe(&[
+                "KERNEL32.dll",
+                "ntdll.dll",
+                "api-ms-win-core-synch-l1-2-0.dll"
+            ]))
+            .passed()
+        );
+        for runtime in [
+            "libgcc_s_seh-1.dll",
+            "libwinpthread-1.dll",
+            "VCRUNTIME140.dll",
+            "api-ms-win-crt-heap-l1-1-0.dll",
+        ] {
+            let Verdict::Fail(reasons) = msvc.judge(&pe(&["KERNEL32.dll", runtime])) else {
+                panic!("{runtime}")
+            };
+            assert!(
+                reasons[0].contains(runtime) && reasons[0].contains("+crt-static"),
+                "{reasons:?}"
+            );
         }
         assert!(!msvc.judge(&pe(&["openssl.dll"])).passed());
-        assert!(!musl().judge(&pe(&["KERNEL32.dll"])).passed(), "a PE is not a Linux binary");
+        assert!(
+            !musl().judge(&pe(&["KERNEL32.dll"])).passed(),
+            "a PE is not a Linux binary"
+        );
     }
 
     #[test]
@@ -652,11 +805,22 @@ mod tests {
             ..report(Linking::SystemLibraries)
         };
         let p = policy("aarch64-apple-darwin");
-        assert!(p.judge(&mac(&["/usr/lib/libSystem.B.dylib", "/System/Library/Frameworks/Security"])).passed());
-        let Verdict::Fail(reasons) = p.judge(&mac(&["@rpath/libfoo.dylib"])) else { panic!() };
+        assert!(
+            p.judge(&mac(&[
+                "/usr/lib/libSystem.B.dylib",
+                "/System/Library/Frameworks/Security"
+            ]))
+            .passed()
+        );
+        let Verdict::Fail(reasons) = p.judge(&mac(&["@rpath/libfoo.dylib"])) else {
+            panic!()
+        };
         assert!(reasons[0].contains("@rpath/libfoo.dylib"), "{reasons:?}");
         assert!(!p.judge(&mac(&["/opt/homebrew/lib/libssl.dylib"])).passed());
-        assert!(!policy("x86_64-apple-darwin").judge(&mac(&[])).passed(), "arm64 is not x86_64");
+        assert!(
+            !policy("x86_64-apple-darwin").judge(&mac(&[])).passed(),
+            "arm64 is not x86_64"
+        );
     }
 
     #[test]

@@ -123,29 +123,53 @@ fn cli() -> Command {
 }
 
 fn targets_arg(help: &'static str) -> Arg {
-    Arg::new("target").long("target").value_name("TRIPLE").action(ArgAction::Append).help(help)
+    Arg::new("target")
+        .long("target")
+        .value_name("TRIPLE")
+        .action(ArgAction::Append)
+        .help(help)
 }
 
 fn flag(name: &'static str, help: &'static str) -> Arg {
-    Arg::new(name).long(name).action(ArgAction::SetTrue).help(help)
+    Arg::new(name)
+        .long(name)
+        .action(ArgAction::SetTrue)
+        .help(help)
 }
 
 fn targets(m: &clap::ArgMatches) -> Vec<String> {
-    m.get_many::<String>("target").into_iter().flatten().cloned().collect()
+    m.get_many::<String>("target")
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
 }
 
 fn main() -> ExitCode {
     let matches = cli().get_matches();
     let result = match matches.subcommand() {
-        Some(("dist", m)) => dist::run(dist::Options { targets: targets(m), json: m.get_flag("json") }),
-        Some(("verify", m)) => verify::run(m.get_many::<PathBuf>("paths").into_iter().flatten().cloned().collect()),
-        Some(("bench", m)) => bench::run(bench::Options { runs: *m.get_one::<usize>("runs").expect("has a default") }),
+        Some(("dist", m)) => dist::run(dist::Options {
+            targets: targets(m),
+            json: m.get_flag("json"),
+        }),
+        Some(("verify", m)) => verify::run(
+            m.get_many::<PathBuf>("paths")
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
+        ),
+        Some(("bench", m)) => bench::run(bench::Options {
+            runs: *m.get_one::<usize>("runs").expect("has a default"),
+        }),
         Some(("plan", m)) => plan::run(plan::Options {
             json: m.get_flag("json"),
             tag: m.get_one::<String>("tag").cloned(),
             github_output: m.get_flag("github-output"),
         }),
-        Some(("codegen", m)) => codegen::run(codegen::Options { check: m.get_flag("check") }),
+        Some(("codegen", m)) => codegen::run(codegen::Options {
+            check: m.get_flag("check"),
+        }),
         Some(("rename", m)) => rename::run(rename::Options {
             name: m.get_one::<String>("name").expect("required").clone(),
             force: m.get_flag("force"),
@@ -153,9 +177,10 @@ fn main() -> ExitCode {
             description: m.get_one::<String>("description").cloned(),
             author: m.get_one::<String>("author").cloned(),
         }),
-        Some(("setup", m)) => {
-            setup::run(setup::Options { targets: targets(m), verify_only: m.get_flag("verify-only") })
-        }
+        Some(("setup", m)) => setup::run(setup::Options {
+            targets: targets(m),
+            verify_only: m.get_flag("verify-only"),
+        }),
         Some(("merge", m)) => merge::run(merge::Options {
             jobs: m.get_one::<PathBuf>("jobs").expect("required").clone(),
             into: m.get_one::<PathBuf>("into").expect("required").clone(),
@@ -167,7 +192,11 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("error: {err:#}");
             // Mistakes in the configuration or command line are usage errors, like clap's.
-            if err.chain().any(|e| e.is::<config::ConfigError>()) { ExitCode::from(2) } else { ExitCode::FAILURE }
+            if err.chain().any(|e| e.is::<config::ConfigError>()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

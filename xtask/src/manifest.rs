@@ -71,7 +71,10 @@ impl Manifest {
     pub(crate) fn from_json(text: &str) -> Result<Manifest> {
         let v: Value = serde_json::from_str(text).context("not valid JSON")?;
         let s = |v: &Value, key: &str| -> Result<String> {
-            v[key].as_str().map(str::to_owned).with_context(|| format!("missing string `{key}`"))
+            v[key]
+                .as_str()
+                .map(str::to_owned)
+                .with_context(|| format!("missing string `{key}`"))
         };
         let artifacts = v["artifacts"]
             .as_array()
@@ -108,7 +111,9 @@ impl Manifest {
         Ok(Manifest {
             app: s(&v, "app")?,
             version: s(&v, "version")?,
-            source_date_epoch: v["source_date_epoch"].as_u64().context("missing `source_date_epoch`")?,
+            source_date_epoch: v["source_date_epoch"]
+                .as_u64()
+                .context("missing `source_date_epoch`")?,
             artifacts,
             installers,
         })
@@ -133,7 +138,11 @@ mod tests {
                 binaries: vec!["mycli-0.1.0-x86_64-unknown-linux-musl/mycli".into()],
                 linkage: "static-pie".into(),
             }],
-            installers: vec![ManifestInstaller { name: "mycli-installer.sh".into(), size: 3, sha256: "cd".repeat(32) }],
+            installers: vec![ManifestInstaller {
+                name: "mycli-installer.sh".into(),
+                size: 3,
+                sha256: "cd".repeat(32),
+            }],
         };
         assert_eq!(Manifest::from_json(&m.to_json()).unwrap(), m);
         assert!(Manifest::from_json("{}").is_err());

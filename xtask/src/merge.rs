@@ -38,14 +38,19 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let mut installers: Vec<AcceptedInstaller> = Vec::new();
     for job in &jobs {
         let path = job.join(manifest::FILE_NAME);
-        let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let manifest = Manifest::from_json(&text).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let manifest =
+            Manifest::from_json(&text).with_context(|| format!("reading {}", path.display()))?;
         match &release {
             None => release = Some((manifest.clone(), job.clone())),
             Some((first, first_job)) => same_release(first, first_job, &manifest, job)?,
         }
         for artifact in manifest.artifacts {
-            if let Some(other) = accepted.iter().find(|a| a.artifact.target == artifact.target) {
+            if let Some(other) = accepted
+                .iter()
+                .find(|a| a.artifact.target == artifact.target)
+            {
                 bail!(
                     "{} was built twice, in {} and {}; each build job must build one target",
                     artifact.target,
@@ -55,11 +60,18 @@ pub(crate) fn run(options: Options) -> Result<()> {
             }
             let bytes = checked_file(job, &artifact.name, &artifact.sha256)?;
             eprintln!("    {} from {}", artifact.name, job.display());
-            accepted.push(Accepted { artifact, job: job.clone(), bytes });
+            accepted.push(Accepted {
+                artifact,
+                job: job.clone(),
+                bytes,
+            });
         }
         for installer in manifest.installers {
             let bytes = checked_file(job, &installer.name, &installer.sha256)?;
-            match installers.iter().find(|i| i.installer.name == installer.name) {
+            match installers
+                .iter()
+                .find(|i| i.installer.name == installer.name)
+            {
                 Some(same) if same.installer.sha256 == installer.sha256 => {}
                 Some(other) => bail!(
                     "{} differs between {} and {}; every job must build the same commit with the same configuration",
@@ -67,14 +79,25 @@ pub(crate) fn run(options: Options) -> Result<()> {
                     other.job.display(),
                     job.display()
                 ),
-                None => installers.push(AcceptedInstaller { installer, job: job.clone(), bytes }),
+                None => installers.push(AcceptedInstaller {
+                    installer,
+                    job: job.clone(),
+                    bytes,
+                }),
             }
         }
     }
-    let Some((first, _)) = release else { unreachable!("job_dirs returns at least one directory") };
+    let Some((first, _)) = release else {
+        unreachable!("job_dirs returns at least one directory")
+    };
     accepted.sort_by(|a, b| a.artifact.name.cmp(&b.artifact.name));
     write_release(&options.into, &first, &accepted, &installers)?;
-    eprintln!("    merged {} archives from {} jobs into {}", accepted.len(), jobs.len(), options.into.display());
+    eprintln!(
+        "    merged {} archives from {} jobs into {}",
+        accepted.len(),
+        jobs.len(),
+        options.into.display()
+    );
     Ok(())
 }
 
@@ -83,7 +106,8 @@ fn job_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     if dir.join(manifest::FILE_NAME).is_file() {
         return Ok(vec![dir.to_owned()]);
     }
-    let entries = fs::read_dir(dir).with_context(|| format!("listing the build outputs in {}", dir.display()))?;
+    let entries = fs::read_dir(dir)
+        .with_context(|| format!("listing the build outputs in {}", dir.display()))?;
     let mut jobs = Vec::new();
     for entry in entries {
         let path = entry?.path();
@@ -104,8 +128,15 @@ fn job_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// All jobs must have built the same app, version and commit.
 fn same_release(first: &Manifest, first_job: &Path, other: &Manifest, job: &Path) -> Result<()> {
-    let describe = |m: &Manifest| format!("{} {} (source date {})", m.app, m.version, m.source_date_epoch);
-    if (&first.app, &first.version, first.source_date_epoch) != (&other.app, &other.version, other.source_date_epoch) {
+    let describe = |m: &Manifest| {
+        format!(
+            "{} {} (source date {})",
+            m.app, m.version, m.source_date_epoch
+        )
+    };
+    if (&first.app, &first.version, first.source_date_epoch)
+        != (&other.app, &other.version, other.source_date_epoch)
+    {
         bail!(
             "{} holds {} but {} holds {}; every job must build the same commit",
             job.display(),
@@ -120,10 +151,14 @@ fn same_release(first: &Manifest, first_job: &Path, other: &Manifest, job: &Path
 /// A file's bytes, if they match both its job's manifest (`sha256`) and its sidecar.
 fn checked_file(job: &Path, name: &str, sha256: &str) -> Result<Vec<u8>> {
     if name.contains(['/', '\\']) || name.starts_with('.') {
-        bail!("{}: artifact name `{name}` is not a plain file name", job.join(manifest::FILE_NAME).display());
+        bail!(
+            "{}: artifact name `{name}` is not a plain file name",
+            job.join(manifest::FILE_NAME).display()
+        );
     }
     let path = job.join(name);
-    let bytes = fs::read(&path).with_context(|| format!("reading {}, listed in its job's manifest", path.display()))?;
+    let bytes = fs::read(&path)
+        .with_context(|| format!("reading {}, listed in its job's manifest", path.display()))?;
     let actual = checksum::sha256_hex(&bytes);
     if actual != sha256 {
         bail!(
@@ -133,19 +168,32 @@ fn checked_file(job: &Path, name: &str, sha256: &str) -> Result<Vec<u8>> {
         );
     }
     let sidecar = job.join(format!("{name}.sha256"));
-    let text = fs::read_to_string(&sidecar).with_context(|| format!("reading {}", sidecar.display()))?;
-    let sums = checksum::parse_sums(&text).with_context(|| format!("reading {}", sidecar.display()))?;
+    let text =
+        fs::read_to_string(&sidecar).with_context(|| format!("reading {}", sidecar.display()))?;
+    let sums =
+        checksum::parse_sums(&text).with_context(|| format!("reading {}", sidecar.display()))?;
     if sums != [(actual.clone(), name.to_owned())] {
-        bail!("{} does not match {name} (expected `{actual}  {name}`)", sidecar.display());
+        bail!(
+            "{} does not match {name} (expected `{actual}  {name}`)",
+            sidecar.display()
+        );
     }
     Ok(bytes)
 }
 
 /// Writes archives, sidecars, SHA256SUMS and the manifest into `into`, which
 /// must be empty, so nothing from another release slips in.
-fn write_release(into: &Path, first: &Manifest, accepted: &[Accepted], installers: &[AcceptedInstaller]) -> Result<()> {
+fn write_release(
+    into: &Path,
+    first: &Manifest,
+    accepted: &[Accepted],
+    installers: &[AcceptedInstaller],
+) -> Result<()> {
     fs::create_dir_all(into).with_context(|| format!("creating {}", into.display()))?;
-    if let Some(entry) = fs::read_dir(into).with_context(|| format!("listing {}", into.display()))?.next() {
+    if let Some(entry) = fs::read_dir(into)
+        .with_context(|| format!("listing {}", into.display()))?
+        .next()
+    {
         bail!(
             "{} is not empty (it holds {}); merge into a new directory",
             into.display(),
@@ -155,7 +203,11 @@ fn write_release(into: &Path, first: &Manifest, accepted: &[Accepted], installer
     let files = accepted
         .iter()
         .map(|a| (&a.artifact.name, &a.artifact.sha256, &a.bytes))
-        .chain(installers.iter().map(|i| (&i.installer.name, &i.installer.sha256, &i.bytes)));
+        .chain(
+            installers
+                .iter()
+                .map(|i| (&i.installer.name, &i.installer.sha256, &i.bytes)),
+        );
     for (name, sha256, bytes) in files {
         atomic::write(&into.join(name), bytes)?;
         checksum::write_sidecar(into, name, sha256)?;
@@ -180,8 +232,11 @@ mod tests {
         let bytes = format!("archive for {target}").into_bytes();
         let sha = checksum::sha256_hex(&bytes);
         fs::write(dir.join(&archive), &bytes).unwrap();
-        fs::write(dir.join(format!("{archive}.sha256")), checksum::format_sums(&[(sha.clone(), archive.clone())]))
-            .unwrap();
+        fs::write(
+            dir.join(format!("{archive}.sha256")),
+            checksum::format_sums(&[(sha.clone(), archive.clone())]),
+        )
+        .unwrap();
         let script = format!("#!/bin/sh\n# installs {name}\n");
         let installer = ManifestInstaller {
             name: format!("{name}-installer.sh"),
@@ -216,17 +271,29 @@ mod tests {
     }
 
     fn merge(jobs: &Path, into: &Path) -> Result<()> {
-        run(Options { jobs: jobs.to_owned(), into: into.to_owned() })
+        run(Options {
+            jobs: jobs.to_owned(),
+            into: into.to_owned(),
+        })
     }
 
     #[test]
     fn merges_jobs_into_one_sums_file_and_manifest() {
         let dir = scratch("ok");
-        job(&dir.join("jobs"), "mycli", "x86_64-unknown-linux-musl", "1.0.0");
+        job(
+            &dir.join("jobs"),
+            "mycli",
+            "x86_64-unknown-linux-musl",
+            "1.0.0",
+        );
         job(&dir.join("jobs"), "mycli", "aarch64-apple-darwin", "1.0.0");
         merge(&dir.join("jobs"), &dir.join("out")).unwrap();
         let sums = fs::read_to_string(dir.join("out/SHA256SUMS")).unwrap();
-        let names: Vec<String> = checksum::parse_sums(&sums).unwrap().into_iter().map(|(_, n)| n).collect();
+        let names: Vec<String> = checksum::parse_sums(&sums)
+            .unwrap()
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
         assert_eq!(
             names,
             [
@@ -235,13 +302,24 @@ mod tests {
                 "mycli-installer.sh"
             ]
         );
-        let manifest = Manifest::from_json(&fs::read_to_string(dir.join("out/dist-manifest.json")).unwrap()).unwrap();
+        let manifest =
+            Manifest::from_json(&fs::read_to_string(dir.join("out/dist-manifest.json")).unwrap())
+                .unwrap();
         assert_eq!(manifest.artifacts.len(), 2);
-        assert_eq!(manifest.installers.len(), 1, "the installer every job wrote is kept once");
+        assert_eq!(
+            manifest.installers.len(),
+            1,
+            "the installer every job wrote is kept once"
+        );
         assert_eq!(manifest.source_date_epoch, 7);
-        assert!(dir.join("out/mycli-1.0.0-aarch64-apple-darwin.tar.xz.sha256").is_file());
+        assert!(
+            dir.join("out/mycli-1.0.0-aarch64-apple-darwin.tar.xz.sha256")
+                .is_file()
+        );
         // A second merge into the same place is refused, not mixed in.
-        let err = merge(&dir.join("jobs"), &dir.join("out")).unwrap_err().to_string();
+        let err = merge(&dir.join("jobs"), &dir.join("out"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is not empty"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -249,25 +327,68 @@ mod tests {
     #[test]
     fn refuses_damaged_mixed_and_duplicate_builds() {
         let dir = scratch("bad");
-        let a = job(&dir.join("jobs"), "mycli", "x86_64-unknown-linux-musl", "1.0.0");
+        let a = job(
+            &dir.join("jobs"),
+            "mycli",
+            "x86_64-unknown-linux-musl",
+            "1.0.0",
+        );
         let b = job(&dir.join("jobs"), "mycli", "aarch64-apple-darwin", "1.0.1");
-        let err = format!("{:#}", merge(&dir.join("jobs"), &dir.join("out1")).unwrap_err());
-        assert!(err.contains("every job must build the same commit") && err.contains("mycli 1.0.1"), "{err}");
+        let err = format!(
+            "{:#}",
+            merge(&dir.join("jobs"), &dir.join("out1")).unwrap_err()
+        );
+        assert!(
+            err.contains("every job must build the same commit") && err.contains("mycli 1.0.1"),
+            "{err}"
+        );
         fs::remove_dir_all(&b).unwrap();
 
-        fs::write(a.join("mycli-1.0.0-x86_64-unknown-linux-musl.tar.xz"), b"tampered").unwrap();
-        let err = format!("{:#}", merge(&dir.join("jobs"), &dir.join("out2")).unwrap_err());
-        assert!(err.contains("mycli-1.0.0-x86_64-unknown-linux-musl.tar.xz does not match the SHA-256"), "{err}");
-        assert!(!dir.join("out2").exists(), "nothing is written when a job is damaged");
+        fs::write(
+            a.join("mycli-1.0.0-x86_64-unknown-linux-musl.tar.xz"),
+            b"tampered",
+        )
+        .unwrap();
+        let err = format!(
+            "{:#}",
+            merge(&dir.join("jobs"), &dir.join("out2")).unwrap_err()
+        );
+        assert!(
+            err.contains("mycli-1.0.0-x86_64-unknown-linux-musl.tar.xz does not match the SHA-256"),
+            "{err}"
+        );
+        assert!(
+            !dir.join("out2").exists(),
+            "nothing is written when a job is damaged"
+        );
 
         let dup = scratch("dup");
-        job(&dup.join("jobs"), "mycli", "x86_64-unknown-linux-musl", "1.0.0");
-        let other = job(&dup.join("jobs2"), "mycli", "x86_64-unknown-linux-musl", "1.0.0");
+        job(
+            &dup.join("jobs"),
+            "mycli",
+            "x86_64-unknown-linux-musl",
+            "1.0.0",
+        );
+        let other = job(
+            &dup.join("jobs2"),
+            "mycli",
+            "x86_64-unknown-linux-musl",
+            "1.0.0",
+        );
         fs::rename(&other, dup.join("jobs/dist-again")).unwrap();
-        let err = format!("{:#}", merge(&dup.join("jobs"), &dup.join("out")).unwrap_err());
-        assert!(err.contains("x86_64-unknown-linux-musl was built twice"), "{err}");
+        let err = format!(
+            "{:#}",
+            merge(&dup.join("jobs"), &dup.join("out")).unwrap_err()
+        );
+        assert!(
+            err.contains("x86_64-unknown-linux-musl was built twice"),
+            "{err}"
+        );
 
-        let err = format!("{:#}", merge(&dup.join("jobs2"), &dup.join("out")).unwrap_err());
+        let err = format!(
+            "{:#}",
+            merge(&dup.join("jobs2"), &dup.join("out")).unwrap_err()
+        );
         assert!(err.contains("no build outputs in"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(&dup).unwrap();

@@ -19,7 +19,11 @@ pub(crate) enum ArchiveFormat {
     Zip,
 }
 
-const ALL_FORMATS: [ArchiveFormat; 3] = [ArchiveFormat::TarXz, ArchiveFormat::TarGz, ArchiveFormat::Zip];
+const ALL_FORMATS: [ArchiveFormat; 3] = [
+    ArchiveFormat::TarXz,
+    ArchiveFormat::TarGz,
+    ArchiveFormat::Zip,
+];
 
 /// xz preset: 9 is within 1% of `xz -9e` on binaries and decompresses as fast.
 const XZ_PRESET: u32 = 9;
@@ -39,7 +43,9 @@ impl ArchiveFormat {
 
     /// The format of an archive, judged by its file name.
     pub(crate) fn of_file(name: &str) -> Option<ArchiveFormat> {
-        ALL_FORMATS.into_iter().find(|f| name.ends_with(f.extension()))
+        ALL_FORMATS
+            .into_iter()
+            .find(|f| name.ends_with(f.extension()))
     }
 }
 
@@ -61,7 +67,9 @@ pub(crate) fn write_archive(
 ) -> Result<Vec<u8>> {
     let tar = || write_tar(top_dir, files, mtime).context("assembling the tar stream");
     match format {
-        ArchiveFormat::Zip => write_zip(top_dir, files, mtime).context("assembling the zip archive"),
+        ArchiveFormat::Zip => {
+            write_zip(top_dir, files, mtime).context("assembling the zip archive")
+        }
         ArchiveFormat::TarXz => {
             let tar = tar()?;
             let mut enc = xz2::write::XzEncoder::new_stream(Vec::new(), xz_stream(tar.len())?);
@@ -70,7 +78,9 @@ pub(crate) fn write_archive(
         }
         ArchiveFormat::TarGz => {
             // No file name and a fixed mtime in the gzip header, so the bytes depend on content only.
-            let mut enc = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+            let mut enc = flate2::GzBuilder::new()
+                .mtime(0)
+                .write(Vec::new(), flate2::Compression::best());
             enc.write_all(&tar()?)?;
             enc.finish().context("finishing the gzip stream")
         }
@@ -83,18 +93,29 @@ pub(crate) fn write_archive(
 /// more than compressing a few MiB, and two at once thrash memory.
 fn xz_stream(input_len: usize) -> Result<xz2::stream::Stream> {
     let mut options = xz2::stream::LzmaOptions::new_preset(XZ_PRESET).context("xz preset")?;
-    let dict = (input_len as u64).next_power_of_two().clamp(1 << 16, 64 << 20) as u32;
+    let dict = (input_len as u64)
+        .next_power_of_two()
+        .clamp(1 << 16, 64 << 20) as u32;
     options.dict_size(dict);
     let mut filters = xz2::stream::Filters::new();
     filters.lzma2(&options);
-    xz2::stream::Stream::new_stream_encoder(&filters, xz2::stream::Check::Crc64).context("starting the xz encoder")
+    xz2::stream::Stream::new_stream_encoder(&filters, xz2::stream::Check::Crc64)
+        .context("starting the xz encoder")
 }
 
 /// A digest of everything an archive is made from — format and its
 /// settings, top directory, mtime, and each file's path, mode and bytes —
 /// so an unchanged archive can be reused instead of compressed again.
-pub(crate) fn input_key(format: ArchiveFormat, top_dir: &str, files: &[ArchiveFile], mtime: u64) -> String {
-    let mut text = format!("xtask-archive-v2 {} xz{XZ_PRESET} {top_dir} {mtime}\n", format.extension());
+pub(crate) fn input_key(
+    format: ArchiveFormat,
+    top_dir: &str,
+    files: &[ArchiveFile],
+    mtime: u64,
+) -> String {
+    let mut text = format!(
+        "xtask-archive-v2 {} xz{XZ_PRESET} {top_dir} {mtime}\n",
+        format.extension()
+    );
     let (sorted, _) = layout(files);
     for file in sorted {
         let sha = crate::checksum::sha256_hex(&file.data);
@@ -120,7 +141,11 @@ fn layout(files: &[ArchiveFile]) -> (Vec<&ArchiveFile>, BTreeSet<String>) {
 }
 
 fn check_path(path: &str) -> Result<()> {
-    if path.is_empty() || path.contains("//") || path.starts_with('/') || path.split('/').any(|p| p == "..") {
+    if path.is_empty()
+        || path.contains("//")
+        || path.starts_with('/')
+        || path.split('/').any(|p| p == "..")
+    {
         bail!("archive path `{path}` is not a normalised relative path");
     }
     Ok(())
@@ -135,13 +160,29 @@ fn write_zip(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>
     let time = (u16::from(h) << 11) | (u16::from(mi) << 5) | u16::from(s / 2);
     let mut entries = Vec::new();
     for dir in &dirs {
-        let path = if dir.is_empty() { format!("{top_dir}/") } else { format!("{top_dir}/{dir}/") };
-        entries.push(zipfile::Entry { path, mode: 0o040_755, data: Vec::new() });
+        let path = if dir.is_empty() {
+            format!("{top_dir}/")
+        } else {
+            format!("{top_dir}/{dir}/")
+        };
+        entries.push(zipfile::Entry {
+            path,
+            mode: 0o040_755,
+            data: Vec::new(),
+        });
     }
     for file in sorted {
         check_path(&file.path)?;
-        let mode = if file.executable { 0o100_755 } else { 0o100_644 };
-        entries.push(zipfile::Entry { path: format!("{top_dir}/{}", file.path), mode, data: file.data.clone() });
+        let mode = if file.executable {
+            0o100_755
+        } else {
+            0o100_644
+        };
+        entries.push(zipfile::Entry {
+            path: format!("{top_dir}/{}", file.path),
+            mode,
+            data: file.data.clone(),
+        });
     }
     zipfile::write(&entries, date, time)
 }
@@ -159,7 +200,14 @@ fn civil_time(secs: u64) -> (i64, u8, u8, u8, u8, u8) {
     let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
     let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, (rem / 3600) as u8, (rem % 3600 / 60) as u8, (rem % 60) as u8)
+    (
+        year,
+        month,
+        day,
+        (rem / 3600) as u8,
+        (rem % 3600 / 60) as u8,
+        (rem % 60) as u8,
+    )
 }
 
 fn write_tar(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>> {
@@ -167,7 +215,11 @@ fn write_tar(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>
 
     let mut builder = tar::Builder::new(Vec::new());
     for dir in &dirs {
-        let path = if dir.is_empty() { format!("{top_dir}/") } else { format!("{top_dir}/{dir}/") };
+        let path = if dir.is_empty() {
+            format!("{top_dir}/")
+        } else {
+            format!("{top_dir}/{dir}/")
+        };
         let mut header = header(tar::EntryType::Directory, 0o755, 0, mtime);
         builder
             .append_data(&mut header, &path, std::io::empty())
@@ -178,7 +230,9 @@ fn write_tar(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>
         let mode = if file.executable { 0o755 } else { 0o644 };
         let mut header = header(tar::EntryType::Regular, mode, file.data.len() as u64, mtime);
         let path = format!("{top_dir}/{}", file.path);
-        builder.append_data(&mut header, &path, file.data.as_slice()).with_context(|| format!("adding {path}"))?;
+        builder
+            .append_data(&mut header, &path, file.data.as_slice())
+            .with_context(|| format!("adding {path}"))?;
     }
     Ok(builder.into_inner()?)
 }
@@ -221,19 +275,24 @@ pub(crate) fn read_archive(format: ArchiveFormat, bytes: &[u8]) -> Result<Vec<Me
     let mut tar_bytes = Vec::new();
     match format {
         ArchiveFormat::Zip => return read_zip(bytes),
-        ArchiveFormat::TarXz => {
-            xz2::read::XzDecoder::new(bytes).read_to_end(&mut tar_bytes).context("decompressing xz")?
-        }
-        ArchiveFormat::TarGz => {
-            flate2::read::GzDecoder::new(bytes).read_to_end(&mut tar_bytes).context("decompressing gzip")?
-        }
+        ArchiveFormat::TarXz => xz2::read::XzDecoder::new(bytes)
+            .read_to_end(&mut tar_bytes)
+            .context("decompressing xz")?,
+        ArchiveFormat::TarGz => flate2::read::GzDecoder::new(bytes)
+            .read_to_end(&mut tar_bytes)
+            .context("decompressing gzip")?,
     };
     let mut archive = tar::Archive::new(tar_bytes.as_slice());
     let mut members = Vec::new();
     for entry in archive.entries().context("reading tar entries")? {
         let mut entry = entry.context("reading a tar entry")?;
         let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let link = || entry.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned()).unwrap_or_default();
+        let link = || {
+            entry
+                .link_name_bytes()
+                .map(|l| String::from_utf8_lossy(&l).into_owned())
+                .unwrap_or_default()
+        };
         let kind = match entry.header().entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous => MemberKind::File,
             tar::EntryType::Directory => MemberKind::Dir,
@@ -244,9 +303,16 @@ pub(crate) fn read_archive(format: ArchiveFormat, bytes: &[u8]) -> Result<Vec<Me
         let mode = entry.header().mode().unwrap_or(0);
         let mut data = Vec::new();
         if kind == MemberKind::File {
-            entry.read_to_end(&mut data).with_context(|| format!("reading {path}"))?;
+            entry
+                .read_to_end(&mut data)
+                .with_context(|| format!("reading {path}"))?;
         }
-        members.push(Member { path, kind, mode, data });
+        members.push(Member {
+            path,
+            kind,
+            mode,
+            data,
+        });
     }
     Ok(members)
 }
@@ -262,8 +328,17 @@ fn read_zip(bytes: &[u8]) -> Result<Vec<Member>> {
                 _ if e.path.ends_with('/') => MemberKind::Dir,
                 _ => MemberKind::File,
             };
-            let data = if kind == MemberKind::File { e.data } else { Vec::new() };
-            Member { path: e.path, kind, mode: e.mode & 0o7777, data }
+            let data = if kind == MemberKind::File {
+                e.data
+            } else {
+                Vec::new()
+            };
+            Member {
+                path: e.path,
+                kind,
+                mode: e.mode & 0o7777,
+                data,
+            }
         })
         .collect())
 }
@@ -286,20 +361,32 @@ pub(crate) fn layout_problems(members: &[Member], expected_top: &str) -> Vec<Str
         tops.insert(parts[0].to_owned());
         match &m.kind {
             MemberKind::Symlink(target) | MemberKind::Hardlink(target) => {
-                let base = if matches!(m.kind, MemberKind::Symlink(_)) { &parts[..parts.len() - 1] } else { &[][..] };
+                let base = if matches!(m.kind, MemberKind::Symlink(_)) {
+                    &parts[..parts.len() - 1]
+                } else {
+                    &[][..]
+                };
                 if !stays_inside(base, target) {
-                    problems
-                        .push(format!("link `{}` points outside the archive's top directory (to `{target}`)", m.path));
+                    problems.push(format!(
+                        "link `{}` points outside the archive's top directory (to `{target}`)",
+                        m.path
+                    ));
                 }
             }
-            MemberKind::Other => problems.push(format!("`{}` is neither a file, a directory nor a link", m.path)),
+            MemberKind::Other => problems.push(format!(
+                "`{}` is neither a file, a directory nor a link",
+                m.path
+            )),
             MemberKind::File | MemberKind::Dir => {}
         }
     }
     match tops.len() {
         0 => problems.push("the archive is empty".to_owned()),
         1 if tops.contains(expected_top) => {}
-        1 => problems.push(format!("the top directory is `{}`, expected `{expected_top}`", tops.first().unwrap())),
+        1 => problems.push(format!(
+            "the top directory is `{}`, expected `{expected_top}`",
+            tops.first().unwrap()
+        )),
         _ => problems.push(format!(
             "expected one top directory `{expected_top}`, found {}",
             tops.into_iter().collect::<Vec<_>>().join(", ")
@@ -335,9 +422,21 @@ mod tests {
 
     fn files() -> Vec<ArchiveFile> {
         vec![
-            ArchiveFile { path: "README.md".into(), data: b"# hi\n".to_vec(), executable: false },
-            ArchiveFile { path: "mycli".into(), data: b"\x7fELF...".to_vec(), executable: true },
-            ArchiveFile { path: "doc/mycli.1".into(), data: b".TH".to_vec(), executable: false },
+            ArchiveFile {
+                path: "README.md".into(),
+                data: b"# hi\n".to_vec(),
+                executable: false,
+            },
+            ArchiveFile {
+                path: "mycli".into(),
+                data: b"\x7fELF...".to_vec(),
+                executable: true,
+            },
+            ArchiveFile {
+                path: "doc/mycli.1".into(),
+                data: b".TH".to_vec(),
+                executable: false,
+            },
         ]
     }
 
@@ -347,8 +446,12 @@ mod tests {
             let bytes = write_archive(format, "mycli-1.0.0-x", &files(), 1_700_000_000).unwrap();
             let mut tar_bytes = Vec::new();
             match format {
-                ArchiveFormat::TarXz => xz2::read::XzDecoder::new(&bytes[..]).read_to_end(&mut tar_bytes).unwrap(),
-                ArchiveFormat::TarGz => flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut tar_bytes).unwrap(),
+                ArchiveFormat::TarXz => xz2::read::XzDecoder::new(&bytes[..])
+                    .read_to_end(&mut tar_bytes)
+                    .unwrap(),
+                ArchiveFormat::TarGz => flate2::read::GzDecoder::new(&bytes[..])
+                    .read_to_end(&mut tar_bytes)
+                    .unwrap(),
                 ArchiveFormat::Zip => unreachable!(),
             };
             let mut archive = tar::Archive::new(&tar_bytes[..]);
@@ -356,7 +459,10 @@ mod tests {
             for e in archive.entries().unwrap() {
                 let e = e.unwrap();
                 let h = e.header();
-                assert_eq!((h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()), (0, 0, 1_700_000_000));
+                assert_eq!(
+                    (h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()),
+                    (0, 0, 1_700_000_000)
+                );
                 assert_eq!(h.username().unwrap(), Some(""));
                 seen.push((e.path().unwrap().display().to_string(), h.mode().unwrap()));
             }
@@ -374,14 +480,29 @@ mod tests {
 
     #[test]
     fn zip_round_trips_deterministically_with_modes() {
-        let a = write_archive(ArchiveFormat::Zip, "mycli-1-x86_64-pc-windows-gnu", &files(), 1_700_000_000).unwrap();
+        let a = write_archive(
+            ArchiveFormat::Zip,
+            "mycli-1-x86_64-pc-windows-gnu",
+            &files(),
+            1_700_000_000,
+        )
+        .unwrap();
         let members = read_archive(ArchiveFormat::Zip, &a).unwrap();
         assert!(layout_problems(&members, "mycli-1-x86_64-pc-windows-gnu").is_empty());
         let exe = members.iter().find(|m| m.path.ends_with("/mycli")).unwrap();
         assert_eq!((exe.mode, exe.data.as_slice()), (0o755, &b"\x7fELF..."[..]));
         // The first local header's DOS time and date fields.
-        let (time, date) = (u16::from_le_bytes([a[10], a[11]]), u16::from_le_bytes([a[12], a[13]]));
-        let when = ((date >> 9) + 1980, (date >> 5) & 0xf, date & 0x1f, time >> 11, (time >> 5) & 0x3f);
+        let (time, date) = (
+            u16::from_le_bytes([a[10], a[11]]),
+            u16::from_le_bytes([a[12], a[13]]),
+        );
+        let when = (
+            (date >> 9) + 1980,
+            (date >> 5) & 0xf,
+            date & 0x1f,
+            time >> 11,
+            (time >> 5) & 0x3f,
+        );
         assert_eq!(when, (2023, 11, 14, 22, 13));
     }
 
@@ -410,17 +531,29 @@ mod tests {
     #[test]
     fn round_trip_and_long_names() {
         let mut fs = files();
-        fs.push(ArchiveFile { path: format!("{}/x", "d".repeat(150)), data: vec![1, 2, 3], executable: false });
+        fs.push(ArchiveFile {
+            path: format!("{}/x", "d".repeat(150)),
+            data: vec![1, 2, 3],
+            executable: false,
+        });
         let bytes = write_archive(ArchiveFormat::TarXz, "top", &fs, 0).unwrap();
         let members = read_archive(ArchiveFormat::TarXz, &bytes).unwrap();
         assert!(layout_problems(&members, "top").is_empty());
         let long = members.iter().find(|m| m.path.ends_with("/x")).unwrap();
         assert_eq!(long.data, vec![1, 2, 3]);
-        assert_eq!(members.iter().find(|m| m.path == "top/mycli").unwrap().mode, 0o755);
+        assert_eq!(
+            members.iter().find(|m| m.path == "top/mycli").unwrap().mode,
+            0o755
+        );
     }
 
     fn member(path: &str, kind: MemberKind) -> Member {
-        Member { path: path.into(), kind, mode: 0o644, data: vec![] }
+        Member {
+            path: path.into(),
+            kind,
+            mode: 0o644,
+            data: vec![],
+        }
     }
 
     #[test]
@@ -434,8 +567,14 @@ mod tests {
         let cases = [
             (member("/etc/passwd", MemberKind::File), "absolute"),
             (member("top/../../x", MemberKind::File), "`..`"),
-            (member("top/l", MemberKind::Symlink("../../etc".into())), "points outside"),
-            (member("top/l", MemberKind::Symlink("/etc/passwd".into())), "points outside"),
+            (
+                member("top/l", MemberKind::Symlink("../../etc".into())),
+                "points outside",
+            ),
+            (
+                member("top/l", MemberKind::Symlink("/etc/passwd".into())),
+                "points outside",
+            ),
             (member("other/x", MemberKind::File), "one top directory"),
         ];
         for (bad, why) in cases {
@@ -444,20 +583,36 @@ mod tests {
             let problems = layout_problems(&ms, "top").join("; ");
             assert!(problems.contains(why), "{why}: {problems}");
         }
-        assert!(layout_problems(&[member("x/a", MemberKind::File)], "top").join("").contains("expected `top`"));
+        assert!(
+            layout_problems(&[member("x/a", MemberKind::File)], "top")
+                .join("")
+                .contains("expected `top`")
+        );
     }
 
     #[test]
     fn any_changed_input_changes_the_key() {
         let files = vec![
-            ArchiveFile { path: "bin".into(), data: b"elf".to_vec(), executable: true },
-            ArchiveFile { path: "README.md".into(), data: b"hi".to_vec(), executable: false },
+            ArchiveFile {
+                path: "bin".into(),
+                data: b"elf".to_vec(),
+                executable: true,
+            },
+            ArchiveFile {
+                path: "README.md".into(),
+                data: b"hi".to_vec(),
+                executable: false,
+            },
         ];
         let key = |f: &[ArchiveFile], format, top: &str, mtime| input_key(format, top, f, mtime);
         let base = key(&files, ArchiveFormat::TarXz, "top", 1);
         let mut reordered = files.clone();
         reordered.reverse();
-        assert_eq!(key(&reordered, ArchiveFormat::TarXz, "top", 1), base, "order is not an input");
+        assert_eq!(
+            key(&reordered, ArchiveFormat::TarXz, "top", 1),
+            base,
+            "order is not an input"
+        );
         let mut changed = files.clone();
         changed[1].data = b"hi!".to_vec();
         let mut mode = files.clone();

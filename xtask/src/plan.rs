@@ -35,7 +35,10 @@ pub(crate) fn run(options: Options) -> Result<()> {
     if options.github_output {
         // A pushed tag publishes; anything else (workflow_dispatch) is a dry run.
         if std::env::var("GITHUB_REF_TYPE").as_deref() == Ok("tag") {
-            tag = Some(std::env::var("GITHUB_REF_NAME").context("GITHUB_REF_NAME is not set for a tag push")?);
+            tag = Some(
+                std::env::var("GITHUB_REF_NAME")
+                    .context("GITHUB_REF_NAME is not set for a tag push")?,
+            );
             publish = true;
         }
     }
@@ -45,14 +48,18 @@ pub(crate) fn run(options: Options) -> Result<()> {
     if publish {
         // The installer and binstall metadata point at `repository`: a fork
         // that forgot to change it would publish installers for someone else.
-        let server = std::env::var("GITHUB_SERVER_URL").unwrap_or_else(|_| "https://github.com".into());
-        let here = std::env::var("GITHUB_REPOSITORY").ok().map(|r| format!("{server}/{r}"));
+        let server =
+            std::env::var("GITHUB_SERVER_URL").unwrap_or_else(|_| "https://github.com".into());
+        let here = std::env::var("GITHUB_REPOSITORY")
+            .ok()
+            .map(|r| format!("{server}/{r}"));
         check_repository_is_here(repository(&config, app)?.as_deref(), here.as_deref())?;
     }
 
     let matrix = matrix(&plan);
     if options.github_output {
-        let path = std::env::var_os("GITHUB_OUTPUT").context("--github-output needs GITHUB_OUTPUT to be set")?;
+        let path = std::env::var_os("GITHUB_OUTPUT")
+            .context("--github-output needs GITHUB_OUTPUT to be set")?;
         let lines = format!(
             "matrix={}\npublish={publish}\ntag={}\n",
             serde_json::to_string(&matrix).expect("JSON values always serialise"),
@@ -63,16 +70,39 @@ pub(crate) fn run(options: Options) -> Result<()> {
             .create(true)
             .open(&path)
             .and_then(|mut f| f.write_all(lines.as_bytes()))
-            .with_context(|| format!("writing the plan to GITHUB_OUTPUT ({})", Path::new(&path).display()))?;
-        eprintln!("{}", if publish { "publishing a release" } else { "dry run: building, publishing nothing" });
+            .with_context(|| {
+                format!(
+                    "writing the plan to GITHUB_OUTPUT ({})",
+                    Path::new(&path).display()
+                )
+            })?;
+        eprintln!(
+            "{}",
+            if publish {
+                "publishing a release"
+            } else {
+                "dry run: building, publishing nothing"
+            }
+        );
     }
     if options.json {
         let doc = json!({ "app": plan.app, "version": plan.version, "tag": release_tag, "matrix": matrix });
-        println!("{}", serde_json::to_string_pretty(&doc).expect("JSON values always serialise"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("JSON values always serialise")
+        );
     } else {
-        println!("{} {} (released by tag {release_tag})", plan.app, plan.version);
+        println!(
+            "{} {} (released by tag {release_tag})",
+            plan.app, plan.version
+        );
         for a in &plan.artifacts {
-            println!("  {:<32} on {:<15} -> {}", a.target.triple, a.target.github_runner(), a.file_name());
+            println!(
+                "  {:<32} on {:<15} -> {}",
+                a.target.triple,
+                a.target.github_runner(),
+                a.file_name()
+            );
         }
     }
     Ok(())
@@ -104,7 +134,11 @@ pub(crate) fn repository(config: &DistConfig, app: &Package) -> Result<Option<St
 
 /// Mistakes found after parsing are still the configuration's: exit code 2.
 pub(crate) fn config_error(ws: &Workspace, err: anyhow::Error) -> ConfigError {
-    ConfigError { file: ws.root.join(config::FILE_NAME), line: None, message: format!("{err:#}") }
+    ConfigError {
+        file: ws.root.join(config::FILE_NAME),
+        line: None,
+        message: format!("{err:#}"),
+    }
 }
 
 /// The release tag must name exactly the version being built, so an archive
@@ -195,13 +229,22 @@ pub(crate) fn make(
         .into_iter()
         .map(|target| ArtifactPlan {
             stem: format!("{main_bin}-{}-{}", app.version, target.triple),
-            format: if target.os == Os::Windows { config.windows_archive } else { config.unix_archive },
+            format: if target.os == Os::Windows {
+                config.windows_archive
+            } else {
+                config.unix_archive
+            },
             bins: app.bins.clone(),
             includes: includes.clone(),
             target,
         })
         .collect();
-    Ok(Plan { app: app.name.clone(), version: app.version.clone(), source_date_epoch, artifacts })
+    Ok(Plan {
+        app: app.name.clone(),
+        version: app.version.clone(),
+        source_date_epoch,
+        artifacts,
+    })
 }
 
 /// The configured targets, or those named with `--target` (each must be configured).
@@ -243,7 +286,9 @@ pub(crate) fn keep_buildable(
             Buildable::Elsewhere(why) | Buildable::MissingTool(why) if explicit => {
                 bail!("--target {triple} cannot be built on this machine: {why}")
             }
-            Buildable::Elsewhere(why) | Buildable::MissingTool(why) => skipped.push((triple.to_owned(), why)),
+            Buildable::Elsewhere(why) | Buildable::MissingTool(why) => {
+                skipped.push((triple.to_owned(), why))
+            }
         }
     }
     plan.artifacts = kept;
@@ -256,9 +301,15 @@ fn includes(config: &DistConfig, root: &Path) -> Result<Vec<IncludeFile>> {
         None => {
             // Default: the README and licence files, whichever exist.
             let mut found: Vec<String> = std::fs::read_dir(root)
-                .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+                .map(|dir| {
+                    dir.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
                 .unwrap_or_default();
-            found.retain(|n| n == "README.md" || n.starts_with("LICENSE") || n.starts_with("LICENCE"));
+            found.retain(|n| {
+                n == "README.md" || n.starts_with("LICENSE") || n.starts_with("LICENCE")
+            });
             found.sort();
             found
         }
@@ -267,12 +318,21 @@ fn includes(config: &DistConfig, root: &Path) -> Result<Vec<IncludeFile>> {
     for path in paths {
         let source = root.join(&path);
         if !source.is_file() {
-            let what = if source.is_dir() { "is a directory (list its files instead)" } else { "does not exist" };
+            let what = if source.is_dir() {
+                "is a directory (list its files instead)"
+            } else {
+                "does not exist"
+            };
             bail!("`[dist].include`: `{path}` {what} in {}", root.display());
         }
-        let name = Path::new(&path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = Path::new(&path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if files.iter().any(|f| f.name == name) {
-            bail!("`[dist].include`: two files would be stored as `{name}` at the top of the archive");
+            bail!(
+                "`[dist].include`: two files would be stored as `{name}` at the top of the archive"
+            );
         }
         files.push(IncludeFile { source, name });
     }
@@ -303,13 +363,26 @@ mod tests {
 
     fn root() -> PathBuf {
         // The workspace root: it has README.md and the licence files.
-        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_owned()
     }
 
     #[test]
     fn names_follow_ripgrep() {
-        let plan = make(&config(Some(vec!["README.md".into()])), &app(), &root(), &[], 0).unwrap();
-        assert_eq!(plan.artifacts[0].file_name(), "mycli-1.2.3-x86_64-unknown-linux-musl.tar.xz");
+        let plan = make(
+            &config(Some(vec!["README.md".into()])),
+            &app(),
+            &root(),
+            &[],
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.artifacts[0].file_name(),
+            "mycli-1.2.3-x86_64-unknown-linux-musl.tar.xz"
+        );
         assert_eq!(plan.artifacts[0].includes[0].name, "README.md");
     }
 
@@ -319,10 +392,24 @@ mod tests {
         let mut plan = full.clone();
         let skipped = keep_buildable(&mut plan, false, Some(Os::Linux), |_| true).unwrap();
         let kept: Vec<&str> = plan.artifacts.iter().map(|a| a.target.triple).collect();
-        assert_eq!(kept, ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"]);
+        assert_eq!(
+            kept,
+            ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"]
+        );
         assert_eq!(skipped.len(), 3);
-        assert!(skipped.iter().any(|(t, why)| t == "x86_64-pc-windows-msvc" && why.contains("windows runner")));
-        let mut plan = make(&config(None), &app(), &root(), &["aarch64-apple-darwin".into()], 0).unwrap();
+        assert!(
+            skipped
+                .iter()
+                .any(|(t, why)| t == "x86_64-pc-windows-msvc" && why.contains("windows runner"))
+        );
+        let mut plan = make(
+            &config(None),
+            &app(),
+            &root(),
+            &["aarch64-apple-darwin".into()],
+            0,
+        )
+        .unwrap();
         let err = keep_buildable(&mut plan, true, Some(Os::Linux), |_| true).unwrap_err();
         assert!(err.to_string().contains("macos runner"), "{err}");
     }
@@ -335,15 +422,23 @@ mod tests {
         assert_eq!(jobs.len(), 5);
         assert_eq!(jobs[0]["target"], "x86_64-unknown-linux-musl");
         assert_eq!(jobs[0]["runner"], "ubuntu-latest");
-        assert_eq!(jobs[0]["archive"], "mycli-1.2.3-x86_64-unknown-linux-musl.tar.xz");
+        assert_eq!(
+            jobs[0]["archive"],
+            "mycli-1.2.3-x86_64-unknown-linux-musl.tar.xz"
+        );
         assert_eq!(jobs[2]["runner"], "windows-latest");
     }
 
     #[test]
     fn only_the_versions_own_tag_releases_it() {
         assert!(check_tag("v1.2.3", "v1.2.3", &app()).is_ok());
-        let err = check_tag("v1.2.4", "v1.2.3", &app()).unwrap_err().to_string();
-        assert!(err.contains("tag `v1.2.4` does not release mycli 1.2.3") && err.contains("`v1.2.3`"), "{err}");
+        let err = check_tag("v1.2.4", "v1.2.3", &app())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tag `v1.2.4` does not release mycli 1.2.3") && err.contains("`v1.2.3`"),
+            "{err}"
+        );
         assert!(err.contains("/w/Cargo.toml"), "{err}");
         assert!(check_tag("1.2.3", "v1.2.3", &app()).is_err());
     }
@@ -352,33 +447,83 @@ mod tests {
     fn a_release_is_published_only_from_the_configured_repository() {
         let here = Some("https://github.com/me/fork");
         assert!(check_repository_is_here(Some("https://github.com/me/fork"), here).is_ok());
-        let err = check_repository_is_here(Some("https://github.com/example/mycli"), here).unwrap_err().to_string();
-        assert!(err.contains("set `repository = \"https://github.com/me/fork\"`"), "{err}");
+        let err = check_repository_is_here(Some("https://github.com/example/mycli"), here)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("set `repository = \"https://github.com/me/fork\"`"),
+            "{err}"
+        );
         assert!(check_repository_is_here(None, here).is_err());
-        assert!(check_repository_is_here(None, None).is_ok(), "outside GitHub Actions there is nothing to compare");
+        assert!(
+            check_repository_is_here(None, None).is_ok(),
+            "outside GitHub Actions there is nothing to compare"
+        );
     }
 
     #[test]
     fn windows_gets_zip() {
-        let plan = make(&config(None), &app(), &root(), &["x86_64-pc-windows-msvc".into()], 0).unwrap();
-        assert_eq!(plan.artifacts[0].file_name(), "mycli-1.2.3-x86_64-pc-windows-msvc.zip");
+        let plan = make(
+            &config(None),
+            &app(),
+            &root(),
+            &["x86_64-pc-windows-msvc".into()],
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.artifacts[0].file_name(),
+            "mycli-1.2.3-x86_64-pc-windows-msvc.zip"
+        );
     }
 
     #[test]
     fn default_includes_readme_and_licences() {
         let plan = make(&config(None), &app(), &root(), &[], 0).unwrap();
-        let names: Vec<&str> = plan.artifacts[0].includes.iter().map(|i| i.name.as_str()).collect();
+        let names: Vec<&str> = plan.artifacts[0]
+            .includes
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
         assert!(names.contains(&"README.md"), "{names:?}");
         assert!(names.iter().any(|n| n.starts_with("LICENSE")), "{names:?}");
     }
 
     #[test]
     fn bad_selection_and_includes_are_errors() {
-        let err = make(&config(None), &app(), &root(), &["x86_64-unknown-linux-gnu".into()], 0).unwrap_err();
-        assert!(err.to_string().contains("release `x86_64-unknown-linux-musl` instead"), "{err}");
-        let err = make(&config(Some(vec!["NOPE.md".into()])), &app(), &root(), &[], 0).unwrap_err();
-        assert!(err.to_string().contains("`NOPE.md` does not exist"), "{err}");
-        let err = make(&config(Some(vec!["crates".into()])), &app(), &root(), &[], 0).unwrap_err();
+        let err = make(
+            &config(None),
+            &app(),
+            &root(),
+            &["x86_64-unknown-linux-gnu".into()],
+            0,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("release `x86_64-unknown-linux-musl` instead"),
+            "{err}"
+        );
+        let err = make(
+            &config(Some(vec!["NOPE.md".into()])),
+            &app(),
+            &root(),
+            &[],
+            0,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("`NOPE.md` does not exist"),
+            "{err}"
+        );
+        let err = make(
+            &config(Some(vec!["crates".into()])),
+            &app(),
+            &root(),
+            &[],
+            0,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("is a directory"), "{err}");
     }
 }

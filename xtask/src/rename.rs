@@ -35,15 +35,26 @@ pub(crate) struct Names {
 impl Names {
     pub(crate) fn of(name: &str) -> Names {
         let snake = name.replace('-', "_");
-        Names { kebab: name.to_owned(), upper: snake.to_ascii_uppercase(), snake }
+        Names {
+            kebab: name.to_owned(),
+            upper: snake.to_ascii_uppercase(),
+            snake,
+        }
     }
 }
 
 pub(crate) fn run(options: Options) -> Result<()> {
-    check_name(&options.name)
-        .map_err(|why| usage_error(format!("`{}` cannot be a package name: {why}", options.name)))?;
+    check_name(&options.name).map_err(|why| {
+        usage_error(format!(
+            "`{}` cannot be a package name: {why}",
+            options.name
+        ))
+    })?;
     let repository = match &options.repository {
-        Some(url) => Some(config::check_repository(url).map_err(|why| usage_error(format!("--repository: {why}")))?),
+        Some(url) => Some(
+            config::check_repository(url)
+                .map_err(|why| usage_error(format!("--repository: {why}")))?,
+        ),
         None => None,
     };
     let sh = Shell::new()?;
@@ -52,7 +63,11 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let old = Names::of(&app.name);
     let new = Names::of(&options.name);
     let renaming = old != new;
-    if !renaming && repository.is_none() && options.description.is_none() && options.author.is_none() {
+    if !renaming
+        && repository.is_none()
+        && options.description.is_none()
+        && options.author.is_none()
+    {
         eprintln!("    the app is already called {}: nothing to do", new.kebab);
         return Ok(());
     }
@@ -62,10 +77,16 @@ pub(crate) fn run(options: Options) -> Result<()> {
 
     let files = project_files(&sh, &ws.root)?;
     let old_repository = plan::repository(&config, app)?;
-    let manifest = app.manifest_path.strip_prefix(&ws.root).unwrap_or(&app.manifest_path).to_owned();
+    let manifest = app
+        .manifest_path
+        .strip_prefix(&ws.root)
+        .unwrap_or(&app.manifest_path)
+        .to_owned();
     let mut changes: Vec<(PathBuf, String)> = Vec::new();
     for path in &files {
-        let Ok(text) = fs::read_to_string(ws.root.join(path)) else { continue }; // binary files
+        let Ok(text) = fs::read_to_string(ws.root.join(path)) else {
+            continue;
+        }; // binary files
         let mut updated = text.clone();
         if let (Some(from), Some(to)) = (&old_repository, &repository) {
             updated = updated.replace(from.as_str(), to);
@@ -89,7 +110,11 @@ pub(crate) fn run(options: Options) -> Result<()> {
     for (path, text) in &changes {
         atomic::write(&ws.root.join(path), text.as_bytes())?;
     }
-    let moved = if renaming { rename_dirs(&ws.root, &files, &old.kebab, &new.kebab)? } else { Vec::new() };
+    let moved = if renaming {
+        rename_dirs(&ws.root, &files, &old.kebab, &new.kebab)?
+    } else {
+        Vec::new()
+    };
 
     // Regenerate through the same code as `cargo xtask codegen`, from the renamed tree.
     let (ws, config) = plan::load(&sh).context("reading the renamed workspace")?;
@@ -108,40 +133,71 @@ pub(crate) fn run(options: Options) -> Result<()> {
     for (from, to) in &moved {
         eprintln!("    moved {} -> {}", from.display(), to.display());
     }
-    eprintln!("    rewrote {} files; regenerated {} files", changes.len(), generated.len());
-    eprintln!("==> now: review `git status`, run `cargo test --workspace` and `cargo xtask dist`, then commit");
+    eprintln!(
+        "    rewrote {} files; regenerated {} files",
+        changes.len(),
+        generated.len()
+    );
+    eprintln!(
+        "==> now: review `git status`, run `cargo test --workspace` and `cargo xtask dist`, then commit"
+    );
     Ok(())
 }
 
 fn usage_error(message: String) -> ConfigError {
-    ConfigError { file: PathBuf::from("cargo xtask rename"), line: None, message }
+    ConfigError {
+        file: PathBuf::from("cargo xtask rename"),
+        line: None,
+        message,
+    }
 }
 
 /// crates.io's rules for a package name, and names that would clash here.
 pub(crate) fn check_name(name: &str) -> Result<(), String> {
     const KEYWORDS: &[&str] = &[
-        "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl",
-        "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "static", "struct",
-        "super", "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract",
-        "become", "box", "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try",
-        "gen",
+        "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn",
+        "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref",
+        "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
+        "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final",
+        "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
     ];
-    const RESERVED: &[&str] = &["std", "core", "alloc", "proc_macro", "proc-macro", "test", "xtask"];
-    const WINDOWS: &[&str] = &["con", "prn", "aux", "nul", "com1", "com2", "com3", "lpt1", "lpt2", "lpt3"];
+    const RESERVED: &[&str] = &[
+        "std",
+        "core",
+        "alloc",
+        "proc_macro",
+        "proc-macro",
+        "test",
+        "xtask",
+    ];
+    const WINDOWS: &[&str] = &[
+        "con", "prn", "aux", "nul", "com1", "com2", "com3", "lpt1", "lpt2", "lpt3",
+    ];
     if name.is_empty() {
         return Err("it is empty".into());
     }
     if name.len() > 64 {
-        return Err(format!("it has {} characters; crates.io allows 64", name.len()));
+        return Err(format!(
+            "it has {} characters; crates.io allows 64",
+            name.len()
+        ));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return Err("it must start with a letter".into());
     }
-    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
-        return Err(format!("`{bad}` is not allowed; use letters, digits, `-` and `_`"));
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(format!(
+            "`{bad}` is not allowed; use letters, digits, `-` and `_`"
+        ));
     }
     if name.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err(format!("use lowercase (`{}`), as cargo and crates.io expect", name.to_ascii_lowercase()));
+        return Err(format!(
+            "use lowercase (`{}`), as cargo and crates.io expect",
+            name.to_ascii_lowercase()
+        ));
     }
     let snake = name.replace('-', "_");
     if KEYWORDS.contains(&snake.as_str()) || RESERVED.contains(&name) || WINDOWS.contains(&name) {
@@ -155,7 +211,10 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
 /// Refuses uncommitted changes: the rename should be one reviewable commit.
 fn check_clean(sh: &Shell, root: &Path) -> Result<()> {
     let _dir = sh.push_dir(root);
-    let status = cmd!(sh, "git status --porcelain").quiet().ignore_stderr().output();
+    let status = cmd!(sh, "git status --porcelain")
+        .quiet()
+        .ignore_stderr()
+        .output();
     match status {
         Ok(out) if out.status.success() => {
             let dirty = String::from_utf8_lossy(&out.stdout).lines().count();
@@ -180,7 +239,10 @@ fn check_clean(sh: &Shell, root: &Path) -> Result<()> {
 /// track, else everything outside `target/` and `.git/`.
 fn project_files(sh: &Shell, root: &Path) -> Result<Vec<PathBuf>> {
     let _dir = sh.push_dir(root);
-    let listed = cmd!(sh, "git ls-files -z --cached --others --exclude-standard").quiet().ignore_stderr().output();
+    let listed = cmd!(sh, "git ls-files -z --cached --others --exclude-standard")
+        .quiet()
+        .ignore_stderr()
+        .output();
     if let Ok(out) = listed
         && out.status.success()
     {
@@ -201,7 +263,9 @@ fn project_files(sh: &Shell, root: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn walk(root: &Path, dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in fs::read_dir(root.join(dir)).with_context(|| format!("listing {}", root.join(dir).display()))? {
+    for entry in fs::read_dir(root.join(dir))
+        .with_context(|| format!("listing {}", root.join(dir).display()))?
+    {
         let entry = entry?;
         let name = entry.file_name();
         let path = dir.join(&name);
@@ -218,10 +282,20 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Moves every directory named `old` among the files' parents to `new`.
-fn rename_dirs(root: &Path, files: &[PathBuf], old: &str, new: &str) -> Result<Vec<(PathBuf, PathBuf)>> {
+fn rename_dirs(
+    root: &Path,
+    files: &[PathBuf],
+    old: &str,
+    new: &str,
+) -> Result<Vec<(PathBuf, PathBuf)>> {
     let mut dirs: Vec<PathBuf> = files
         .iter()
-        .flat_map(|f| f.ancestors().skip(1).map(Path::to_path_buf).collect::<Vec<_>>())
+        .flat_map(|f| {
+            f.ancestors()
+                .skip(1)
+                .map(Path::to_path_buf)
+                .collect::<Vec<_>>()
+        })
         .filter(|d| d.file_name().is_some_and(|n| n == old))
         .collect();
     dirs.sort();
@@ -232,7 +306,11 @@ fn rename_dirs(root: &Path, files: &[PathBuf], old: &str, new: &str) -> Result<V
     for dir in dirs {
         let to = dir.with_file_name(new);
         if root.join(&to).exists() {
-            bail!("cannot move {} to {}: it exists", dir.display(), to.display());
+            bail!(
+                "cannot move {} to {}: it exists",
+                dir.display(),
+                to.display()
+            );
         }
         fs::rename(root.join(&dir), root.join(&to))
             .with_context(|| format!("moving {} to {}", dir.display(), to.display()))?;
@@ -245,9 +323,16 @@ fn rename_dirs(root: &Path, files: &[PathBuf], old: &str, new: &str) -> Result<V
 /// in code is the crate's identifier (`my_cli::run`), in strings and
 /// comments the package's name (`my-cli`).
 pub(crate) fn rewrite(text: &str, rust: bool, old: &Names, new: &Names) -> String {
-    let code = if rust { code_mask(text) } else { vec![false; text.len()] };
+    let code = if rust {
+        code_mask(text)
+    } else {
+        vec![false; text.len()]
+    };
     let bytes = text.as_bytes();
-    let boundary = |i: Option<usize>| i.and_then(|i| bytes.get(i)).is_none_or(|b| !b.is_ascii_alphanumeric());
+    let boundary = |i: Option<usize>| {
+        i.and_then(|i| bytes.get(i))
+            .is_none_or(|b| !b.is_ascii_alphanumeric())
+    };
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     'scan: while i < text.len() {
@@ -277,7 +362,8 @@ fn code_mask(text: &str) -> Vec<bool> {
     let b = text.as_bytes();
     let mut mask = vec![true; b.len()];
     let mut i = 0;
-    let mark = |from: usize, to: usize, mask: &mut Vec<bool>| mask[from..to.min(b.len())].fill(false);
+    let mark =
+        |from: usize, to: usize, mask: &mut Vec<bool>| mask[from..to.min(b.len())].fill(false);
     while i < b.len() {
         let start = i;
         if b[i..].starts_with(b"//") {
@@ -300,14 +386,17 @@ fn code_mask(text: &str) -> Vec<bool> {
                 continue;
             }
             i += 2 + hashes;
-            let end: Vec<u8> = std::iter::once(b'"').chain(std::iter::repeat_n(b'#', hashes)).collect();
+            let end: Vec<u8> = std::iter::once(b'"')
+                .chain(std::iter::repeat_n(b'#', hashes))
+                .collect();
             while i < b.len() && !b[i..].starts_with(&end) {
                 i += 1;
             }
             i += end.len();
             mark(start, i, &mut mask);
         } else if b[i] == b'\''
-            && (b.get(i + 2) == Some(&b'\'') || (b.get(i + 1) == Some(&b'\\') && b.get(i + 3) == Some(&b'\'')))
+            && (b.get(i + 2) == Some(&b'\'')
+                || (b.get(i + 1) == Some(&b'\\') && b.get(i + 3) == Some(&b'\'')))
         {
             // A char literal such as '"' or '\'' (not a lifetime): skip it whole.
             i += if b[i + 1] == b'\\' { 4 } else { 3 };
@@ -329,13 +418,31 @@ fn code_mask(text: &str) -> Vec<bool> {
 fn package_metadata(text: &str, repository: Option<&str>, options: &Options) -> Result<String> {
     let mut text = text.to_owned();
     if let Some(url) = repository {
-        text = set_key(&text, "[package]", "repository", &toml_string(url), "version")?;
+        text = set_key(
+            &text,
+            "[package]",
+            "repository",
+            &toml_string(url),
+            "version",
+        )?;
     }
     if let Some(description) = &options.description {
-        text = set_key(&text, "[package]", "description", &toml_string(description), "version")?;
+        text = set_key(
+            &text,
+            "[package]",
+            "description",
+            &toml_string(description),
+            "version",
+        )?;
     }
     if let Some(author) = &options.author {
-        text = set_key(&text, "[package]", "authors", &format!("[{}]", toml_string(author)), "version")?;
+        text = set_key(
+            &text,
+            "[package]",
+            "authors",
+            &format!("[{}]", toml_string(author)),
+            "version",
+        )?;
     }
     Ok(text)
 }
@@ -343,20 +450,33 @@ fn package_metadata(text: &str, repository: Option<&str>, options: &Options) -> 
 /// `key = value` in `section`: replaces the key's line, or adds it after
 /// the line of `after` (else at the section's end). Line-based, so
 /// comments and layout elsewhere are kept.
-pub(crate) fn set_key(text: &str, section: &str, key: &str, value: &str, after: &str) -> Result<String> {
+pub(crate) fn set_key(
+    text: &str,
+    section: &str,
+    key: &str,
+    value: &str,
+    after: &str,
+) -> Result<String> {
     let lines: Vec<&str> = text.lines().collect();
     let Some(start) = lines.iter().position(|l| l.trim() == section) else {
         bail!("no {section} table to set `{key}` in");
     };
-    let end =
-        lines[start + 1..].iter().position(|l| l.trim_start().starts_with('[')).map_or(lines.len(), |p| start + 1 + p);
-    let is_key = |line: &str, k: &str| line.split_once('=').is_some_and(|(name, _)| name.trim() == k);
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| l.trim_start().starts_with('['))
+        .map_or(lines.len(), |p| start + 1 + p);
+    let is_key = |line: &str, k: &str| {
+        line.split_once('=')
+            .is_some_and(|(name, _)| name.trim() == k)
+    };
     let new_line = format!("{key} = {value}");
     let mut out: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
     if let Some(at) = (start + 1..end).find(|&i| is_key(lines[i], key)) {
         out[at] = new_line;
     } else {
-        let at = (start + 1..end).find(|&i| is_key(lines[i], after)).map_or(end, |i| i + 1);
+        let at = (start + 1..end)
+            .find(|&i| is_key(lines[i], after))
+            .map_or(end, |i| i + 1);
         out.insert(at, new_line);
     }
     let mut joined = out.join("\n");
@@ -412,19 +532,41 @@ mod tests {
         );
         // A hyphenated old name: its snake form in code is the identifier.
         let (old, new) = (Names::of("my-tool"), Names::of("their-tool"));
-        assert_eq!(rewrite("my_tool::x(\"my-tool\")", true, &old, &new), "their_tool::x(\"their-tool\")");
+        assert_eq!(
+            rewrite("my_tool::x(\"my-tool\")", true, &old, &new),
+            "their_tool::x(\"their-tool\")"
+        );
     }
 
     #[test]
     fn set_key_replaces_or_inserts_within_the_section() {
         let toml = "[package]\nname = \"a\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nx = \"1\"\n";
-        let added = set_key(toml, "[package]", "repository", "\"https://h/o/r\"", "version").unwrap();
+        let added = set_key(
+            toml,
+            "[package]",
+            "repository",
+            "\"https://h/o/r\"",
+            "version",
+        )
+        .unwrap();
         assert_eq!(
             added,
-            toml.replace("version = \"0.1.0\"\n", "version = \"0.1.0\"\nrepository = \"https://h/o/r\"\n")
+            toml.replace(
+                "version = \"0.1.0\"\n",
+                "version = \"0.1.0\"\nrepository = \"https://h/o/r\"\n"
+            )
         );
-        let replaced = set_key(&added, "[package]", "repository", "\"https://h/o/s\"", "version").unwrap();
-        assert!(replaced.contains("repository = \"https://h/o/s\"") && !replaced.contains("/o/r\""));
+        let replaced = set_key(
+            &added,
+            "[package]",
+            "repository",
+            "\"https://h/o/s\"",
+            "version",
+        )
+        .unwrap();
+        assert!(
+            replaced.contains("repository = \"https://h/o/s\"") && !replaced.contains("/o/r\"")
+        );
         assert!(set_key(toml, "[dist]", "app", "\"a\"", "x").is_err());
         assert_eq!(toml_string("say \"hi\""), "\"say \\\"hi\\\"\"");
     }

@@ -55,8 +55,16 @@ pub(crate) fn run(options: Options) -> Result<()> {
         }
     }
 
-    let rust_targets: Vec<&str> =
-        needs.iter().filter_map(|n| if let Need::RustTarget(t) = n { Some(*t) } else { None }).collect();
+    let rust_targets: Vec<&str> = needs
+        .iter()
+        .filter_map(|n| {
+            if let Need::RustTarget(t) = n {
+                Some(*t)
+            } else {
+                None
+            }
+        })
+        .collect();
     if !rust_targets.is_empty() {
         let installed = toolchain::installed_targets(&sh)?;
         for triple in rust_targets {
@@ -65,7 +73,12 @@ pub(crate) fn run(options: Options) -> Result<()> {
     }
     let mut packages: Vec<&str> = Vec::new();
     for need in &needs {
-        if let Need::Program { program, package, why } = need {
+        if let Need::Program {
+            program,
+            package,
+            why,
+        } = need
+        {
             if toolchain::on_path(program) {
                 continue;
             }
@@ -83,14 +96,30 @@ pub(crate) fn run(options: Options) -> Result<()> {
             pip_install(&sh, module, why)?;
         }
     }
-    let what = if options.verify_only { "verifying" } else { "building and verifying" };
-    eprintln!("    ready for {what} {}", targets.iter().map(|t| t.triple).collect::<Vec<_>>().join(", "));
+    let what = if options.verify_only {
+        "verifying"
+    } else {
+        "building and verifying"
+    };
+    eprintln!(
+        "    ready for {what} {}",
+        targets
+            .iter()
+            .map(|t| t.triple)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok(())
 }
 
 /// What `target` needs on a `host` machine. Pure, so the rules are testable
 /// for runners this machine is not.
-pub(crate) fn needs_for(target: &Target, host: Option<Os>, host_arch: Option<Arch>, verify_only: bool) -> Vec<Need> {
+pub(crate) fn needs_for(
+    target: &Target,
+    host: Option<Os>,
+    host_arch: Option<Arch>,
+    verify_only: bool,
+) -> Vec<Need> {
     let mut needs = Vec::new();
     let buildable = target.buildable_here(host, |_| true) == Buildable::Yes;
     if !verify_only && buildable {
@@ -104,7 +133,10 @@ pub(crate) fn needs_for(target: &Target, host: Option<Os>, host_arch: Option<Arc
         }
     }
     // verify runs Linux binaries of a foreign CPU under qemu-user.
-    if target.os == Os::Linux && host == Some(Os::Linux) && host_arch.is_none_or(|h| !target.arch.runs_on(h)) {
+    if target.os == Os::Linux
+        && host == Some(Os::Linux)
+        && host_arch.is_none_or(|h| !target.arch.runs_on(h))
+    {
         needs.push(Need::Program {
             program: target.arch.qemu(),
             package: "qemu-user",
@@ -117,8 +149,15 @@ pub(crate) fn needs_for(target: &Target, host: Option<Os>, host_arch: Option<Arc
 /// The compiler `cargo xtask dist` will look for under `setting` (see `ctool::choose`).
 pub(crate) fn c_compiler_needs(target: &Target, setting: &CCompiler) -> Vec<Need> {
     let why = format!("a build script compiles C for {}", target.triple);
-    let musl_gcc = || Need::Program { program: "musl-gcc", package: "musl-tools", why: why.clone() };
-    let zig = || Need::PythonModule { module: "ziglang", why: why.clone() };
+    let musl_gcc = || Need::Program {
+        program: "musl-gcc",
+        package: "musl-tools",
+        why: why.clone(),
+    };
+    let zig = || Need::PythonModule {
+        module: "ziglang",
+        why: why.clone(),
+    };
     match setting {
         CCompiler::Auto if target.arch == Arch::X86_64 => vec![musl_gcc()],
         CCompiler::Auto | CCompiler::Zig => vec![zig()],
@@ -130,15 +169,24 @@ pub(crate) fn c_compiler_needs(target: &Target, setting: &CCompiler) -> Vec<Need
 /// `pip install`, unless the module is already importable.
 fn pip_install(sh: &Shell, module: &str, why: &str) -> Result<()> {
     let import = format!("import {module}");
-    if cmd!(sh, "python3 -c {import}").quiet().ignore_stderr().run().is_ok() {
+    if cmd!(sh, "python3 -c {import}")
+        .quiet()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+    {
         return Ok(());
     }
-    eprintln!("    installing the Python package {module}: {why} (python3 -m pip install {module})");
+    eprintln!(
+        "    installing the Python package {module}: {why} (python3 -m pip install {module})"
+    );
     // Ubuntu's python3 is "externally managed" (PEP 668); a user install is what we want.
     cmd!(sh, "python3 -m pip install --quiet --user {module}")
         .env("PIP_BREAK_SYSTEM_PACKAGES", "1")
         .run()
-        .with_context(|| format!("`pip install {module}` failed; install it by hand and run this again"))
+        .with_context(|| {
+            format!("`pip install {module}` failed; install it by hand and run this again")
+        })
 }
 
 /// `apt-get install`, through `sudo -n` when not root (GitHub's runners).
@@ -147,8 +195,15 @@ fn apt_install(sh: &Shell, packages: &[&str]) -> Result<()> {
     if !toolchain::on_path("apt-get") {
         bail!("install {list} with this system's package manager, then run this again");
     }
-    let root = cmd!(sh, "id -u").quiet().read().is_ok_and(|uid| uid.trim() == "0");
-    let (program, prefix): (&str, &[&str]) = if root { ("apt-get", &[]) } else { ("sudo", &["-n", "apt-get"]) };
+    let root = cmd!(sh, "id -u")
+        .quiet()
+        .read()
+        .is_ok_and(|uid| uid.trim() == "0");
+    let (program, prefix): (&str, &[&str]) = if root {
+        ("apt-get", &[])
+    } else {
+        ("sudo", &["-n", "apt-get"])
+    };
     if !root && !toolchain::on_path("sudo") {
         bail!("installing {list} needs root: run `sudo apt-get install -y {list}`");
     }
@@ -158,10 +213,15 @@ fn apt_install(sh: &Shell, packages: &[&str]) -> Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive")
         .run()
         .context("`apt-get update` failed")?;
-    cmd!(sh, "{program} {prefix...} install -y --no-install-recommends {quiet...} {packages...}")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .run()
-        .with_context(|| format!("`apt-get install {list}` failed; install it by hand and run this again"))
+    cmd!(
+        sh,
+        "{program} {prefix...} install -y --no-install-recommends {quiet...} {packages...}"
+    )
+    .env("DEBIAN_FRONTEND", "noninteractive")
+    .run()
+    .with_context(|| {
+        format!("`apt-get install {list}` failed; install it by hand and run this again")
+    })
 }
 
 #[cfg(test)]
@@ -173,7 +233,16 @@ mod tests {
     }
 
     fn programs(needs: &[Need]) -> Vec<&str> {
-        needs.iter().filter_map(|n| if let Need::Program { program, .. } = n { Some(*program) } else { None }).collect()
+        needs
+            .iter()
+            .filter_map(|n| {
+                if let Need::Program { program, .. } = n {
+                    Some(*program)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     #[test]
@@ -188,41 +257,97 @@ mod tests {
         let arm = needs_for(&t("aarch64-unknown-linux-musl"), linux, x86, false);
         assert_eq!(arm[0], Need::RustTarget("aarch64-unknown-linux-musl"));
         assert_eq!(programs(&arm), ["qemu-aarch64"]);
-        assert!(programs(&needs_for(&t("aarch64-unknown-linux-musl"), linux, Some(Arch::Aarch64), false)).is_empty());
+        assert!(
+            programs(&needs_for(
+                &t("aarch64-unknown-linux-musl"),
+                linux,
+                Some(Arch::Aarch64),
+                false
+            ))
+            .is_empty()
+        );
     }
 
     #[test]
     fn c_compilers_follow_the_setting() {
         let x86 = t("x86_64-unknown-linux-musl");
         let arm = t("aarch64-unknown-linux-musl");
-        assert!(matches!(&c_compiler_needs(&x86, &CCompiler::Auto)[..], [Need::Program { package: "musl-tools", .. }]));
+        assert!(matches!(
+            &c_compiler_needs(&x86, &CCompiler::Auto)[..],
+            [Need::Program {
+                package: "musl-tools",
+                ..
+            }]
+        ));
         assert!(matches!(
             &c_compiler_needs(&arm, &CCompiler::Auto)[..],
-            [Need::PythonModule { module: "ziglang", .. }]
+            [Need::PythonModule {
+                module: "ziglang",
+                ..
+            }]
         ));
-        assert!(matches!(&c_compiler_needs(&x86, &CCompiler::Zig)[..], [Need::PythonModule { .. }]));
+        assert!(matches!(
+            &c_compiler_needs(&x86, &CCompiler::Zig)[..],
+            [Need::PythonModule { .. }]
+        ));
         assert!(c_compiler_needs(&arm, &CCompiler::None).is_empty());
     }
 
     #[test]
     fn verify_only_needs_no_rust_targets() {
-        let needs = needs_for(&t("aarch64-unknown-linux-musl"), Some(Os::Linux), Some(Arch::X86_64), true);
+        let needs = needs_for(
+            &t("aarch64-unknown-linux-musl"),
+            Some(Os::Linux),
+            Some(Arch::X86_64),
+            true,
+        );
         assert_eq!(programs(&needs), ["qemu-aarch64"]);
         assert_eq!(needs.len(), 1);
-        assert!(needs_for(&t("aarch64-apple-darwin"), Some(Os::Linux), Some(Arch::X86_64), true).is_empty());
+        assert!(
+            needs_for(
+                &t("aarch64-apple-darwin"),
+                Some(Os::Linux),
+                Some(Arch::X86_64),
+                true
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn windows_gnu_on_linux_needs_mingw_and_other_systems_need_nothing_here() {
-        let needs = needs_for(&t("x86_64-pc-windows-gnu"), Some(Os::Linux), Some(Arch::X86_64), false);
+        let needs = needs_for(
+            &t("x86_64-pc-windows-gnu"),
+            Some(Os::Linux),
+            Some(Arch::X86_64),
+            false,
+        );
         assert_eq!(programs(&needs), [MINGW_GCC]);
-        assert!(needs_for(&t("x86_64-pc-windows-msvc"), Some(Os::Linux), Some(Arch::X86_64), false).is_empty());
+        assert!(
+            needs_for(
+                &t("x86_64-pc-windows-msvc"),
+                Some(Os::Linux),
+                Some(Arch::X86_64),
+                false
+            )
+            .is_empty()
+        );
         assert_eq!(
-            needs_for(&t("x86_64-pc-windows-msvc"), Some(Os::Windows), Some(Arch::X86_64), false),
+            needs_for(
+                &t("x86_64-pc-windows-msvc"),
+                Some(Os::Windows),
+                Some(Arch::X86_64),
+                false
+            ),
             [Need::RustTarget("x86_64-pc-windows-msvc")]
         );
         assert_eq!(
-            needs_for(&t("x86_64-apple-darwin"), Some(Os::Macos), Some(Arch::Aarch64), false),
+            needs_for(
+                &t("x86_64-apple-darwin"),
+                Some(Os::Macos),
+                Some(Arch::Aarch64),
+                false
+            ),
             [Need::RustTarget("x86_64-apple-darwin")]
         );
     }

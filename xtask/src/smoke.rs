@@ -86,7 +86,13 @@ fn effective_uid() -> Option<u32> {
 /// anything the machine lacks, and passes when it exits 0 and prints `expect`:
 /// Linux binaries in an empty root (chroot, or qemu-user with an empty
 /// sysroot for foreign CPUs); Windows and macOS binaries directly on their own OS.
-pub(crate) fn run(binary: &[u8], arch: Option<Arch>, os: Os, exe_name: &str, expect: &str) -> SmokeOutcome {
+pub(crate) fn run(
+    binary: &[u8],
+    arch: Option<Arch>,
+    os: Os,
+    exe_name: &str,
+    expect: &str,
+) -> SmokeOutcome {
     let host_os = Os::host();
     if host_os != Some(os) {
         return SmokeOutcome::NotApplicable(format!(
@@ -149,7 +155,8 @@ pub(crate) fn run(binary: &[u8], arch: Option<Arch>, os: Os, exe_name: &str, exp
         return SmokeOutcome::Skipped(format!("no empty root possible: {stderr}"));
     }
     if !status.success() {
-        let missing = stderr.contains("No such file or directory") || stderr.contains("Could not open");
+        let missing =
+            stderr.contains("No such file or directory") || stderr.contains("Could not open");
         let detail = if missing {
             format!(
                 "it did not start in an empty root: `{stderr}` (its ELF interpreter or libraries are missing there)"
@@ -168,7 +175,9 @@ pub(crate) fn run(binary: &[u8], arch: Option<Arch>, os: Os, exe_name: &str, exp
     SmokeOutcome::Passed(first)
 }
 
-fn run_with_timeout(mut command: Command) -> Result<(std::process::ExitStatus, String, String), String> {
+fn run_with_timeout(
+    mut command: Command,
+) -> Result<(std::process::ExitStatus, String, String), String> {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -182,7 +191,10 @@ fn run_with_timeout(mut command: Command) -> Result<(std::process::ExitStatus, S
             Ok(None) if started.elapsed() > TIMEOUT => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("`--version` did not finish within {} s", TIMEOUT.as_secs()));
+                return Err(format!(
+                    "`--version` did not finish within {} s",
+                    TIMEOUT.as_secs()
+                ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(format!("waiting for the smoke run: {e}")),
@@ -191,8 +203,14 @@ fn run_with_timeout(mut command: Command) -> Result<(std::process::ExitStatus, S
     let mut stdout = String::new();
     let mut stderr = String::new();
     // Output of `--version` is small; it fits the pipe buffers while we wait.
-    let _ = child.stdout.take().map(|mut s| s.read_to_string(&mut stdout));
-    let _ = child.stderr.take().map(|mut s| s.read_to_string(&mut stderr));
+    let _ = child
+        .stdout
+        .take()
+        .map(|mut s| s.read_to_string(&mut stdout));
+    let _ = child
+        .stderr
+        .take()
+        .map(|mut s| s.read_to_string(&mut stderr));
     Ok((status, stdout, stderr))
 }
 
@@ -205,7 +223,8 @@ impl EmptyRoot {
     fn with(binary: &[u8], exe_name: &str) -> std::io::Result<EmptyRoot> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("xtask-empty-root-{}-{n}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("xtask-empty-root-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path)?;
         let root = EmptyRoot { path };

@@ -122,7 +122,11 @@ const DEFAULTS: &[&str] = &[
 ];
 
 /// Real triples we do not release for yet; naming one is a clear error, not a typo.
-const NOT_YET: &[&str] = &["arm-unknown-linux-musleabihf", "powerpc64le-unknown-linux-musl", "aarch64-pc-windows-msvc"];
+const NOT_YET: &[&str] = &[
+    "arm-unknown-linux-musleabihf",
+    "powerpc64le-unknown-linux-musl",
+    "aarch64-pc-windows-msvc",
+];
 
 /// Glibc triples: real, but exactly what this template exists to avoid.
 const GNU: &[&str] = &[
@@ -141,19 +145,31 @@ impl Target {
         if let Some(t) = SUPPORTED.iter().find(|t| t.triple == triple) {
             return Ok(t.clone());
         }
-        let supported = SUPPORTED.iter().map(|t| t.triple).collect::<Vec<_>>().join(", ");
+        let supported = SUPPORTED
+            .iter()
+            .map(|t| t.triple)
+            .collect::<Vec<_>>()
+            .join(", ");
         if NOT_YET.contains(&triple) {
             bail!("target `{triple}` is not supported yet (supported: {supported})");
         }
         if GNU.contains(&triple) {
-            let musl = triple.replace("gnueabihf", "musleabihf").replace("gnu", "musl");
+            let musl = triple
+                .replace("gnueabihf", "musleabihf")
+                .replace("gnu", "musl");
             bail!(
                 "target `{triple}` links against the build machine's glibc and will not start on \
                  systems without it (NixOS, Alpine); release `{musl}` instead"
             );
         }
-        let known = SUPPORTED.iter().map(|t| t.triple).chain(NOT_YET.iter().copied());
-        bail!("unknown target `{triple}`{} (supported: {supported})", did_you_mean(triple, known))
+        let known = SUPPORTED
+            .iter()
+            .map(|t| t.triple)
+            .chain(NOT_YET.iter().copied());
+        bail!(
+            "unknown target `{triple}`{} (supported: {supported})",
+            did_you_mean(triple, known)
+        )
     }
 
     pub(crate) fn is_musl(&self) -> bool {
@@ -162,7 +178,11 @@ impl Target {
 
     /// The file name of binary `bin` on this target.
     pub(crate) fn exe_name(&self, bin: &str) -> String {
-        if self.os == Os::Windows { format!("{bin}.exe") } else { bin.to_owned() }
+        if self.os == Os::Windows {
+            format!("{bin}.exe")
+        } else {
+            bin.to_owned()
+        }
     }
 
     /// The GitHub-hosted runner that builds and checks this target. Each OS
@@ -181,7 +201,11 @@ impl Target {
 
     /// Whether this machine can build the target, and if not, who does.
     /// `has_tool` answers whether a program is on PATH.
-    pub(crate) fn buildable_here(&self, host: Option<Os>, has_tool: impl Fn(&str) -> bool) -> Buildable {
+    pub(crate) fn buildable_here(
+        &self,
+        host: Option<Os>,
+        has_tool: impl Fn(&str) -> bool,
+    ) -> Buildable {
         let elsewhere = |why: String| Buildable::Elsewhere(why);
         match (self.os, host) {
             (Os::Linux, Some(Os::Linux)) => Buildable::Yes,
@@ -195,7 +219,10 @@ impl Target {
                     ))
                 }
             }
-            (os, _) => elsewhere(format!("built by the release workflow on a {} runner", os.runner())),
+            (os, _) => elsewhere(format!(
+                "built by the release workflow on a {} runner",
+                os.runner()
+            )),
         }
     }
 }
@@ -212,7 +239,10 @@ pub(crate) enum Buildable {
 
 /// The targets released when `dist-workspace.toml` names none.
 pub(crate) fn default_targets() -> Vec<Target> {
-    DEFAULTS.iter().map(|d| Target::parse(d).expect("defaults are supported")).collect()
+    DEFAULTS
+        .iter()
+        .map(|d| Target::parse(d).expect("defaults are supported"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -221,13 +251,28 @@ mod tests {
 
     #[test]
     fn parses_supported_and_explains_the_rest() {
-        assert_eq!(Target::parse("x86_64-unknown-linux-musl").unwrap().arch, Arch::X86_64);
+        assert_eq!(
+            Target::parse("x86_64-unknown-linux-musl").unwrap().arch,
+            Arch::X86_64
+        );
         assert_eq!(Target::parse("aarch64-apple-darwin").unwrap().os, Os::Macos);
-        let err = Target::parse("x86_64-unknown-linux-mus").unwrap_err().to_string();
-        assert!(err.contains("did you mean `x86_64-unknown-linux-musl`"), "{err}");
-        let err = Target::parse("x86_64-unknown-linux-gnu").unwrap_err().to_string();
-        assert!(err.contains("release `x86_64-unknown-linux-musl` instead"), "{err}");
-        let err = Target::parse("aarch64-pc-windows-msvc").unwrap_err().to_string();
+        let err = Target::parse("x86_64-unknown-linux-mus")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("did you mean `x86_64-unknown-linux-musl`"),
+            "{err}"
+        );
+        let err = Target::parse("x86_64-unknown-linux-gnu")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("release `x86_64-unknown-linux-musl` instead"),
+            "{err}"
+        );
+        let err = Target::parse("aarch64-pc-windows-msvc")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not supported yet"), "{err}");
     }
 
@@ -244,15 +289,30 @@ mod tests {
         let none = |_: &str| false;
         let linux = Some(Os::Linux);
         let t = |s| Target::parse(s).unwrap();
-        assert_eq!(t("aarch64-unknown-linux-musl").buildable_here(linux, none), Buildable::Yes);
+        assert_eq!(
+            t("aarch64-unknown-linux-musl").buildable_here(linux, none),
+            Buildable::Yes
+        );
         assert_eq!(
             t("aarch64-apple-darwin").buildable_here(linux, all),
             Buildable::Elsewhere("built by the release workflow on a macos runner".into())
         );
-        assert!(matches!(t("x86_64-pc-windows-msvc").buildable_here(linux, all), Buildable::Elsewhere(_)));
-        assert_eq!(t("x86_64-pc-windows-gnu").buildable_here(linux, all), Buildable::Yes);
-        assert!(matches!(t("x86_64-pc-windows-gnu").buildable_here(linux, none), Buildable::MissingTool(_)));
-        assert_eq!(t("x86_64-pc-windows-msvc").buildable_here(Some(Os::Windows), none), Buildable::Yes);
+        assert!(matches!(
+            t("x86_64-pc-windows-msvc").buildable_here(linux, all),
+            Buildable::Elsewhere(_)
+        ));
+        assert_eq!(
+            t("x86_64-pc-windows-gnu").buildable_here(linux, all),
+            Buildable::Yes
+        );
+        assert!(matches!(
+            t("x86_64-pc-windows-gnu").buildable_here(linux, none),
+            Buildable::MissingTool(_)
+        ));
+        assert_eq!(
+            t("x86_64-pc-windows-msvc").buildable_here(Some(Os::Windows), none),
+            Buildable::Yes
+        );
         assert_eq!(t("x86_64-pc-windows-msvc").exe_name("mycli"), "mycli.exe");
     }
 
@@ -260,10 +320,23 @@ mod tests {
     fn every_target_has_a_runner_of_its_own_os() {
         for target in SUPPORTED {
             let runner = target.github_runner();
-            let family = if target.triple.ends_with("windows-gnu") { Os::Linux } else { target.os };
-            assert!(runner.starts_with(family.runner()), "{} -> {runner}", target.triple);
+            let family = if target.triple.ends_with("windows-gnu") {
+                Os::Linux
+            } else {
+                target.os
+            };
+            assert!(
+                runner.starts_with(family.runner()),
+                "{} -> {runner}",
+                target.triple
+            );
         }
-        assert_eq!(Target::parse("x86_64-apple-darwin").unwrap().github_runner(), "macos-15-intel");
+        assert_eq!(
+            Target::parse("x86_64-apple-darwin")
+                .unwrap()
+                .github_runner(),
+            "macos-15-intel"
+        );
     }
 
     #[test]

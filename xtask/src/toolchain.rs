@@ -11,7 +11,11 @@ pub(crate) fn installed_targets(sh: &Shell) -> Result<Vec<String>> {
     let list = cmd!(sh, "rustup target list --installed").quiet().ignore_stderr().read().context(
         "cannot ask rustup which targets are installed; install rustup, or add the targets with `rustup target add`",
     )?;
-    Ok(list.lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect())
+    Ok(list
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect())
 }
 
 /// Installs `target` with rustup unless it is in `installed` (from [`installed_targets`]).
@@ -27,7 +31,11 @@ pub(crate) fn ensure_target(sh: &Shell, target: &Target, installed: &[String]) -
         return Ok(()); // installed by whoever went first
     }
     eprintln!("    installing target {triple} (rustup target add {triple})");
-    let output = cmd!(sh, "rustup target add {triple}").env("RUST_BACKTRACE", "0").quiet().ignore_status().output()?;
+    let output = cmd!(sh, "rustup target add {triple}")
+        .env("RUST_BACKTRACE", "0")
+        .quiet()
+        .ignore_status()
+        .output()?;
     if !output.status.success() {
         let why = summarize_rustup_error(&String::from_utf8_lossy(&output.stderr));
         bail!(
@@ -47,13 +55,17 @@ fn rustup_turn() -> Result<std::fs::File> {
         .write(true)
         .open(&path)
         .with_context(|| format!("opening {}", path.display()))?;
-    file.lock().with_context(|| format!("waiting for {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("waiting for {}", path.display()))?;
     Ok(file)
 }
 
 /// rustup's error line and its innermost cause, without the backtrace.
 fn summarize_rustup_error(stderr: &str) -> String {
-    let error = stderr.lines().find_map(|l| l.strip_prefix("error: ")).map(str::trim);
+    let error = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("error: "))
+        .map(str::trim);
     let cause = stderr
         .lines()
         .skip_while(|l| !l.starts_with("Caused by:"))
@@ -61,20 +73,31 @@ fn summarize_rustup_error(stderr: &str) -> String {
         .take_while(|l| !l.trim().is_empty() && !l.starts_with("Stack backtrace"))
         .last()
         .map(|l| {
-            l.trim()
-                .split_once(": ")
-                .map_or(l.trim(), |(n, rest)| if n.parse::<u32>().is_ok() { rest } else { l.trim() })
+            l.trim().split_once(": ").map_or(l.trim(), |(n, rest)| {
+                if n.parse::<u32>().is_ok() {
+                    rest
+                } else {
+                    l.trim()
+                }
+            })
         });
     match (error, cause) {
         (Some(e), Some(c)) => format!("{e} ({c})"),
         (Some(e), None) => e.to_owned(),
-        _ => stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message").trim().to_owned(),
+        _ => stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no message")
+            .trim()
+            .to_owned(),
     }
 }
 
 /// Whether `tool` is an executable file in a directory on PATH.
 pub(crate) fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
 }
 
 #[cfg(test)]

@@ -44,7 +44,11 @@ impl Problems {
             return Ok(());
         }
         let first = &self.0[0];
-        let more = if self.0.len() > 1 { format!(" (and {} more above)", self.0.len() - 1) } else { String::new() };
+        let more = if self.0.len() > 1 {
+            format!(" (and {} more above)", self.0.len() - 1)
+        } else {
+            String::new()
+        };
         bail!("verification of {what} failed: {first}{more}")
     }
 }
@@ -52,7 +56,10 @@ impl Problems {
 /// Checks `target/dist` as `dist` left it: sums, manifest, archives, binaries.
 pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
     if !dir.is_dir() {
-        bail!("{} does not exist; run `cargo xtask dist` first", dir.display());
+        bail!(
+            "{} does not exist; run `cargo xtask dist` first",
+            dir.display()
+        );
     }
     let mut problems = Problems::default();
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -62,32 +69,58 @@ pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
         .collect();
     names.sort();
     for name in names.iter().filter(|n| atomic::is_partial(n)) {
-        problems.push(format!("{name}: left half-written by an interrupted run; run `cargo xtask dist` again"));
+        problems.push(format!(
+            "{name}: left half-written by an interrupted run; run `cargo xtask dist` again"
+        ));
     }
 
     let manifest_path = dir.join(manifest::FILE_NAME);
     let manifest = fs::read_to_string(&manifest_path)
-        .with_context(|| format!("reading {}; run `cargo xtask dist` first", manifest_path.display()))
+        .with_context(|| {
+            format!(
+                "reading {}; run `cargo xtask dist` first",
+                manifest_path.display()
+            )
+        })
         .and_then(|text| {
-            Manifest::from_json(&text).with_context(|| format!("{} is malformed", manifest_path.display()))
+            Manifest::from_json(&text)
+                .with_context(|| format!("{} is malformed", manifest_path.display()))
         })?;
     let sums_path = dir.join(checksum::SUMS_FILE);
-    let sums = fs::read_to_string(&sums_path).with_context(|| format!("reading {}", sums_path.display())).and_then(
-        |text| checksum::parse_sums(&text).with_context(|| format!("{} is malformed", sums_path.display())),
-    )?;
+    let sums = fs::read_to_string(&sums_path)
+        .with_context(|| format!("reading {}", sums_path.display()))
+        .and_then(|text| {
+            checksum::parse_sums(&text)
+                .with_context(|| format!("{} is malformed", sums_path.display()))
+        })?;
 
     // Each file is read and hashed once, whichever list names it first.
-    let mut files = HashedFiles { dir, read: BTreeMap::new() };
+    let mut files = HashedFiles {
+        dir,
+        read: BTreeMap::new(),
+    };
     for (hex, name) in &sums {
         match files.get(name) {
             Ok((_, actual)) if actual == hex => {}
-            Ok(_) => problems.push(format!("{name}: does not match its line in {}", checksum::SUMS_FILE)),
-            Err(err) => problems.push(format!("{name}: listed in {} but cannot be read ({err})", checksum::SUMS_FILE)),
+            Ok(_) => problems.push(format!(
+                "{name}: does not match its line in {}",
+                checksum::SUMS_FILE
+            )),
+            Err(err) => problems.push(format!(
+                "{name}: listed in {} but cannot be read ({err})",
+                checksum::SUMS_FILE
+            )),
         }
     }
-    for name in names.iter().filter(|n| ArchiveFormat::of_file(n).is_some() && !atomic::is_partial(n)) {
+    for name in names
+        .iter()
+        .filter(|n| ArchiveFormat::of_file(n).is_some() && !atomic::is_partial(n))
+    {
         if !sums.iter().any(|(_, n)| n == name) {
-            problems.push(format!("{name}: not listed in {}; it is not part of this release", checksum::SUMS_FILE));
+            problems.push(format!(
+                "{name}: not listed in {}; it is not part of this release",
+                checksum::SUMS_FILE
+            ));
         }
         if !manifest.artifacts.iter().any(|a| a.name == *name) {
             problems.push(format!("{name}: not listed in {}", manifest::FILE_NAME));
@@ -101,16 +134,27 @@ pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
             Ok(read) => read,
             Err(err) => {
                 let listed = manifest::FILE_NAME;
-                problems.push(format!("{}: listed in {listed} but cannot be read ({err})", artifact.name));
+                problems.push(format!(
+                    "{}: listed in {listed} but cannot be read ({err})",
+                    artifact.name
+                ));
                 continue;
             }
         };
         if *hex != artifact.sha256 {
-            problems.push(format!("{}: sha256 differs from {}", artifact.name, manifest::FILE_NAME));
+            problems.push(format!(
+                "{}: sha256 differs from {}",
+                artifact.name,
+                manifest::FILE_NAME
+            ));
         }
         // A line that is there but wrong was reported above.
         if !sums.iter().any(|(_, n)| *n == artifact.name) {
-            problems.push(format!("{}: not listed in {}", artifact.name, checksum::SUMS_FILE));
+            problems.push(format!(
+                "{}: not listed in {}",
+                artifact.name,
+                checksum::SUMS_FILE
+            ));
         }
         check_sidecar(&path, &artifact.name, hex, &mut problems);
         let target = match Target::parse(&artifact.target) {
@@ -122,7 +166,15 @@ pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
         };
         let stem = stem_of(&artifact.name);
         let version = manifest.version.as_str();
-        check_archive(&artifact.name, bytes, stem, target, Some(&artifact.binaries), Some(version), &mut problems);
+        check_archive(
+            &artifact.name,
+            bytes,
+            stem,
+            target,
+            Some(&artifact.binaries),
+            Some(version),
+            &mut problems,
+        );
     }
 
     for installer in &manifest.installers {
@@ -139,12 +191,25 @@ pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
             }
         };
         if *hex != installer.sha256 {
-            problems.push(format!("{}: sha256 differs from {}", installer.name, manifest::FILE_NAME));
+            problems.push(format!(
+                "{}: sha256 differs from {}",
+                installer.name,
+                manifest::FILE_NAME
+            ));
         }
         if !sums.iter().any(|(_, n)| *n == installer.name) {
-            problems.push(format!("{}: not listed in {}", installer.name, checksum::SUMS_FILE));
+            problems.push(format!(
+                "{}: not listed in {}",
+                installer.name,
+                checksum::SUMS_FILE
+            ));
         }
-        check_sidecar(&dir.join(&installer.name), &installer.name, hex, &mut problems);
+        check_sidecar(
+            &dir.join(&installer.name),
+            &installer.name,
+            hex,
+            &mut problems,
+        );
         check_installer(&installer.name, bytes, &manifest, &mut problems);
     }
     problems.finish(&dir.display().to_string())
@@ -156,24 +221,35 @@ fn check_installer(name: &str, bytes: &[u8], manifest: &Manifest, problems: &mut
     let text = String::from_utf8_lossy(bytes);
     let mut lines = text.lines();
     if lines.next() != Some("#!/bin/sh") || lines.next() != Some(installer::HEADER) {
-        problems.push(format!("{name}: not an installer written by `cargo xtask dist`"));
+        problems.push(format!(
+            "{name}: not an installer written by `cargo xtask dist`"
+        ));
         return;
     }
     let mut installs = Vec::new();
     for artifact in &manifest.artifacts {
-        let Ok(target) = Target::parse(&artifact.target) else { continue };
+        let Ok(target) = Target::parse(&artifact.target) else {
+            continue;
+        };
         if target.os == Os::Windows {
             continue;
         }
         if text.contains(&format!(") echo {} ;;", target.triple)) {
             installs.push(target.triple);
         } else {
-            problems.push(format!("{name}: cannot install {}, which this release has", artifact.name));
+            problems.push(format!(
+                "{name}: cannot install {}, which this release has",
+                artifact.name
+            ));
         }
     }
     eprintln!(
         "    installs: {}",
-        if installs.is_empty() { "nothing from this directory".into() } else { installs.join(", ") }
+        if installs.is_empty() {
+            "nothing from this directory".into()
+        } else {
+            installs.join(", ")
+        }
     );
 }
 
@@ -199,7 +275,9 @@ impl HashedFiles<'_> {
 fn check_sidecar(path: &Path, name: &str, hex: &str, problems: &mut Problems) {
     let sidecar = format!("{name}.sha256");
     match fs::read_to_string(path.with_file_name(&sidecar)).map(|t| checksum::parse_sums(&t)) {
-        Ok(Ok(entries)) if entries.iter().any(|(h, n)| h == hex && n == name) => eprintln!("    checksums match"),
+        Ok(Ok(entries)) if entries.iter().any(|(h, n)| h == hex && n == name) => {
+            eprintln!("    checksums match")
+        }
         Ok(Ok(_)) => problems.push(format!("{name}: does not match {sidecar}")),
         Ok(Err(err)) => problems.push(format!("{sidecar}: {err:#}")),
         Err(err) => problems.push(format!("{sidecar}: cannot be read ({err})")),
@@ -207,7 +285,9 @@ fn check_sidecar(path: &Path, name: &str, hex: &str, problems: &mut Problems) {
 }
 
 fn stem_of(name: &str) -> &str {
-    ArchiveFormat::of_file(name).and_then(|f| name.strip_suffix(f.extension())).unwrap_or(name)
+    ArchiveFormat::of_file(name)
+        .and_then(|f| name.strip_suffix(f.extension()))
+        .unwrap_or(name)
 }
 
 /// Layout, linkage and smoke checks of one archive's contents.
@@ -233,7 +313,10 @@ fn check_archive(
     };
     let layout = package::layout_problems(&members, stem);
     if layout.is_empty() {
-        eprintln!("    layout: one top directory `{stem}/`, {} entries", members.len());
+        eprintln!(
+            "    layout: one top directory `{stem}/`, {} entries",
+            members.len()
+        );
     }
     for problem in layout {
         problems.push(format!("{name}: {problem}"));
@@ -244,7 +327,9 @@ fn check_archive(
         Some(list) => list.to_vec(),
         None => members
             .iter()
-            .filter(|m| m.kind == MemberKind::File && (m.mode & 0o111 != 0 || m.path.ends_with(".exe")))
+            .filter(|m| {
+                m.kind == MemberKind::File && (m.mode & 0o111 != 0 || m.path.ends_with(".exe"))
+            })
             .map(|m| m.path.clone())
             .collect(),
     };
@@ -253,26 +338,46 @@ fn check_archive(
     }
     let policy = LinkagePolicy { target };
     for path in &wanted {
-        let Some(member) = members.iter().find(|m| m.path == *path && m.kind == MemberKind::File) else {
+        let Some(member) = members
+            .iter()
+            .find(|m| m.path == *path && m.kind == MemberKind::File)
+        else {
             problems.push(format!("{name}: binary `{path}` is missing"));
             continue;
         };
         // Windows has no execute bit; zips made there often carry no Unix mode at all.
         if member.mode & 0o111 == 0 && !path.ends_with(".exe") {
-            problems.push(format!("{name}: `{path}` is not executable (mode {:o})", member.mode));
+            problems.push(format!(
+                "{name}: `{path}` is not executable (mode {:o})",
+                member.mode
+            ));
         }
         let exe = path.rsplit('/').next().unwrap_or(path);
-        let Some(report) = check_binary(&format!("{name}: {exe}"), &member.data, &policy, problems) else { continue };
+        let Some(report) = check_binary(&format!("{name}: {exe}"), &member.data, &policy, problems)
+        else {
+            continue;
+        };
         // The version the binary must print: from the manifest, else from `<bin>-<version>-<target>`.
         let expect = version.map(str::to_owned).or_else(|| {
             let triple = policy.target.as_ref()?.triple;
             let bin = exe.strip_suffix(".exe").unwrap_or(exe);
-            stem.strip_prefix(&format!("{bin}-"))?.strip_suffix(&format!("-{triple}")).map(str::to_owned)
+            stem.strip_prefix(&format!("{bin}-"))?
+                .strip_suffix(&format!("-{triple}"))
+                .map(str::to_owned)
         });
         match expect {
-            Some(expect) => smoke_check(&format!("{name}: {exe}"), &member.data, &report, exe, &expect, problems),
+            Some(expect) => smoke_check(
+                &format!("{name}: {exe}"),
+                &member.data,
+                &report,
+                exe,
+                &expect,
+                problems,
+            ),
             None => {
-                eprintln!("    smoke test skipped for {exe}: the archive name does not say which version to expect")
+                eprintln!(
+                    "    smoke test skipped for {exe}: the archive name does not say which version to expect"
+                )
             }
         }
     }
@@ -280,7 +385,12 @@ fn check_archive(
 
 /// Prints the linkage report and verdict of one binary; returns the report
 /// unless the file could not be read as a binary at all.
-fn check_binary(label: &str, data: &[u8], policy: &LinkagePolicy, problems: &mut Problems) -> Option<Report> {
+fn check_binary(
+    label: &str,
+    data: &[u8],
+    policy: &LinkagePolicy,
+    problems: &mut Problems,
+) -> Option<Report> {
     match linkage::inspect(data) {
         Ok(report) => {
             let verdict = policy.judge(&report);
@@ -297,13 +407,20 @@ fn check_binary(label: &str, data: &[u8], policy: &LinkagePolicy, problems: &mut
     }
 }
 
-fn smoke_check(label: &str, data: &[u8], report: &Report, exe: &str, expect: &str, problems: &mut Problems) {
+fn smoke_check(
+    label: &str,
+    data: &[u8],
+    report: &Report,
+    exe: &str,
+    expect: &str,
+    problems: &mut Problems,
+) {
     match smoke::run(data, report.arch(), report.os(), exe, expect) {
         SmokeOutcome::Passed(line) => eprintln!("    smoke: `{line}` from an empty root"),
         SmokeOutcome::NotApplicable(why) => eprintln!("    smoke test not run here: {why}"),
-        SmokeOutcome::Skipped(why) if smoke::skips_fail() => {
-            problems.push(format!("{label}: smoke test could not run under CI=true: {why}"))
-        }
+        SmokeOutcome::Skipped(why) if smoke::skips_fail() => problems.push(format!(
+            "{label}: smoke test could not run under CI=true: {why}"
+        )),
         SmokeOutcome::Skipped(why) => eprintln!("    smoke test SKIPPED: {why}"),
         SmokeOutcome::Failed(why) => problems.push(format!("{label}: smoke test failed: {why}")),
     }
@@ -330,7 +447,10 @@ fn verify_path(path: &Path, problems: &mut Problems) {
         Ok(b) => b,
         Err(err) => return problems.push(format!("{shown}: cannot be read ({err})")),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if ArchiveFormat::of_file(&name).is_some() {
         let hex = checksum::sha256_hex(&bytes);
         if path.with_file_name(format!("{name}.sha256")).exists() {
@@ -348,11 +468,14 @@ fn verify_path(path: &Path, problems: &mut Problems) {
 fn triple_in(stem: &str) -> Option<&str> {
     // Triples have three or four dash-separated parts; try the longer first.
     let parts: Vec<&str> = stem.split('-').collect();
-    [4, 3].into_iter().filter(|&n| parts.len() > n).find_map(|n| {
-        let start = stem.len() - parts[parts.len() - n..].join("-").len();
-        let candidate = &stem[start..];
-        Target::parse(candidate).is_ok().then_some(candidate)
-    })
+    [4, 3]
+        .into_iter()
+        .filter(|&n| parts.len() > n)
+        .find_map(|n| {
+            let start = stem.len() - parts[parts.len() - n..].join("-").len();
+            let candidate = &stem[start..];
+            Target::parse(candidate).is_ok().then_some(candidate)
+        })
 }
 
 #[cfg(test)]
@@ -361,8 +484,14 @@ mod tests {
 
     #[test]
     fn finds_triple_in_archive_names() {
-        assert_eq!(triple_in("mycli-0.1.0-x86_64-unknown-linux-musl"), Some("x86_64-unknown-linux-musl"));
-        assert_eq!(triple_in("my-cli-1.0.0-rc-1-x86_64-unknown-linux-musl"), Some("x86_64-unknown-linux-musl"));
+        assert_eq!(
+            triple_in("mycli-0.1.0-x86_64-unknown-linux-musl"),
+            Some("x86_64-unknown-linux-musl")
+        );
+        assert_eq!(
+            triple_in("my-cli-1.0.0-rc-1-x86_64-unknown-linux-musl"),
+            Some("x86_64-unknown-linux-musl")
+        );
         assert_eq!(triple_in("something"), None);
         assert_eq!(stem_of("a-1-x.tar.xz"), "a-1-x");
     }

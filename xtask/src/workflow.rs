@@ -14,14 +14,21 @@ pub(crate) const FILES: &[&str] = &[RELEASE, CI];
 
 /// Every generated file with its text. `current` reads a file's checked-in
 /// text (None when absent), from which bumped action pins are carried over.
-pub(crate) fn generate(config: &DistConfig, current: impl Fn(&str) -> Option<String>) -> Vec<(&'static str, String)> {
+pub(crate) fn generate(
+    config: &DistConfig,
+    current: impl Fn(&str) -> Option<String>,
+) -> Vec<(&'static str, String)> {
     let texts: Vec<Option<String>> = FILES.iter().map(|p| current(p)).collect();
     FILES
         .iter()
         .enumerate()
         .map(|(i, path)| {
-            let siblings: Vec<Option<&str>> =
-                texts.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, t)| t.as_deref()).collect();
+            let siblings: Vec<Option<&str>> = texts
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, t)| t.as_deref())
+                .collect();
             let pins = Pins::carried_over(texts[i].as_deref(), &siblings);
             let text = match *path {
                 RELEASE => release_yml(config, &pins),
@@ -50,9 +57,17 @@ fn uses(pins: &Pins) -> Vec<(&'static str, String)> {
 }
 
 fn release_yml(config: &DistConfig, pins: &Pins) -> String {
-    let width = config.targets.iter().map(|t| t.triple.len()).max().unwrap_or(0);
-    let targets: String =
-        config.targets.iter().map(|t| format!("#   {:<width$}  {}\n", t.triple, t.github_runner())).collect();
+    let width = config
+        .targets
+        .iter()
+        .map(|t| t.triple.len())
+        .max()
+        .unwrap_or(0);
+    let targets: String = config
+        .targets
+        .iter()
+        .map(|t| format!("#   {:<width$}  {}\n", t.triple, t.github_runner()))
+        .collect();
     let mut values = uses(pins);
     values.push(("header", HEADER.to_owned()));
     values.push(("targets", targets));
@@ -252,30 +267,62 @@ mod tests {
     use super::*;
     use crate::config;
 
-    fn generated_for(config_text: &str, current: impl Fn(&str) -> Option<String>) -> Vec<(&'static str, String)> {
-        generate(&config::parse(config_text, Path::new("dist-workspace.toml")).unwrap(), current)
+    fn generated_for(
+        config_text: &str,
+        current: impl Fn(&str) -> Option<String>,
+    ) -> Vec<(&'static str, String)> {
+        generate(
+            &config::parse(config_text, Path::new("dist-workspace.toml")).unwrap(),
+            current,
+        )
     }
 
     #[test]
     fn every_step_is_a_cargo_xtask_call_and_every_action_is_pinned() {
         for (path, text) in generated_for("[dist]\napp = \"a\"\n", |_| None) {
-            for forbidden in ["rustup target add", "tar ", "sha256sum", "shasum", "curl ", "apt-get"] {
+            for forbidden in [
+                "rustup target add",
+                "tar ",
+                "sha256sum",
+                "shasum",
+                "curl ",
+                "apt-get",
+            ] {
                 assert!(!text.contains(forbidden), "{path} contains `{forbidden}`");
             }
             for line in text.lines().map(str::trim) {
                 if let Some(command) = line.strip_prefix("run: ") {
-                    let allowed = ["cargo xtask ", "cargo fmt ", "cargo clippy ", "cargo test ", "gh release create "];
+                    let allowed = [
+                        "cargo xtask ",
+                        "cargo fmt ",
+                        "cargo clippy ",
+                        "cargo test ",
+                        "gh release create ",
+                    ];
                     assert!(
-                        allowed.iter().any(|a| command.starts_with(a)) || command == "bash .ci/run tools",
+                        allowed.iter().any(|a| command.starts_with(a))
+                            || command == "bash .ci/run tools",
                         "{path}: `{command}` is not an xtask call"
                     );
-                    assert!(!command.contains("${{"), "{path}: expression inside run: `{command}`");
+                    assert!(
+                        !command.contains("${{"),
+                        "{path}: expression inside run: `{command}`"
+                    );
                 }
-                if let Some(action) = line.strip_prefix("uses: ").or_else(|| line.strip_prefix("- uses: ")) {
-                    assert!(crate::pins::scan(&format!("uses: {action}")).len() == 1, "{path}: unpinned {action}");
+                if let Some(action) = line
+                    .strip_prefix("uses: ")
+                    .or_else(|| line.strip_prefix("- uses: "))
+                {
+                    assert!(
+                        crate::pins::scan(&format!("uses: {action}")).len() == 1,
+                        "{path}: unpinned {action}"
+                    );
                 }
             }
-            assert!(text.starts_with("# Generated by `cargo xtask codegen`"), "{path}");
+            assert!(
+                text.starts_with("# Generated by `cargo xtask codegen`"),
+                "{path}"
+            );
         }
     }
 
@@ -286,7 +333,10 @@ mod tests {
             |_| None,
         );
         let release = &files.iter().find(|(p, _)| *p == RELEASE).unwrap().1;
-        assert!(release.contains("#   i686-unknown-linux-musl  ubuntu-latest\n"), "{release}");
+        assert!(
+            release.contains("#   i686-unknown-linux-musl  ubuntu-latest\n"),
+            "{release}"
+        );
         assert!(!release.contains("x86_64-unknown-linux-musl"), "{release}");
         assert!(release.contains("      - \"a-v*\"\n"), "{release}");
     }
@@ -298,13 +348,16 @@ mod tests {
         let edited: Vec<(&str, String)> = first
             .iter()
             .map(|(p, t)| {
-                let pin = crate::pins::defaults().find(|p| p.action == "actions/upload-artifact").unwrap();
+                let pin = crate::pins::defaults()
+                    .find(|p| p.action == "actions/upload-artifact")
+                    .unwrap();
                 (*p, t.replace(&pin.uses(), bumped))
             })
             .collect();
         assert!(edited[0].1.contains(bumped));
-        let again =
-            generated_for("[dist]\napp = \"a\"\n", |p| edited.iter().find(|(q, _)| *q == p).map(|(_, t)| t.clone()));
+        let again = generated_for("[dist]\napp = \"a\"\n", |p| {
+            edited.iter().find(|(q, _)| *q == p).map(|(_, t)| t.clone())
+        });
         assert_eq!(again, edited);
     }
 }

@@ -45,7 +45,10 @@ impl Package {
     /// The binary the archives are named after, as ripgrep's are after `rg`:
     /// the one named like the package, else the first.
     pub(crate) fn main_bin(&self) -> &str {
-        self.bins.iter().find(|b| **b == self.name).unwrap_or(&self.bins[0])
+        self.bins
+            .iter()
+            .find(|b| **b == self.name)
+            .unwrap_or(&self.bins[0])
     }
 }
 
@@ -66,7 +69,9 @@ impl Workspace {
             );
         };
         if package.bins.is_empty() {
-            bail!("`[dist].app = \"{app}\"` has no binary target to release; add a `[[bin]]` or `src/main.rs`");
+            bail!(
+                "`[dist].app = \"{app}\"` has no binary target to release; add a `[[bin]]` or `src/main.rs`"
+            );
         }
         Ok(package)
     }
@@ -83,12 +88,19 @@ pub(crate) fn load(sh: &Shell) -> Result<Workspace> {
 pub(crate) fn parse_metadata(json: &str) -> Result<Workspace> {
     let v: Value = serde_json::from_str(json).context("parsing `cargo metadata` output")?;
     let path = |v: &Value, key: &str| -> Result<PathBuf> {
-        v[key].as_str().map(PathBuf::from).with_context(|| format!("`cargo metadata` output has no `{key}`"))
+        v[key]
+            .as_str()
+            .map(PathBuf::from)
+            .with_context(|| format!("`cargo metadata` output has no `{key}`"))
     };
     let root = path(&v, "workspace_root")?;
     let target_dir = path(&v, "target_directory")?;
-    let members: Vec<&str> =
-        v["workspace_members"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let members: Vec<&str> = v["workspace_members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let mut packages = Vec::new();
     for p in v["packages"].as_array().into_iter().flatten() {
         if !members.contains(&p["id"].as_str().unwrap_or_default()) {
@@ -99,21 +111,35 @@ pub(crate) fn parse_metadata(json: &str) -> Result<Workspace> {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == kind)))
+                .filter(|t| {
+                    t["kind"]
+                        .as_array()
+                        .is_some_and(|k| k.iter().any(|k| k == kind))
+                })
                 .filter_map(|t| t["name"].as_str().map(str::to_owned))
                 .collect()
         };
         let bins = targets_of("bin");
         packages.push(Package {
-            name: p["name"].as_str().context("package without a name")?.to_owned(),
-            version: p["version"].as_str().context("package without a version")?.to_owned(),
+            name: p["name"]
+                .as_str()
+                .context("package without a name")?
+                .to_owned(),
+            version: p["version"]
+                .as_str()
+                .context("package without a version")?
+                .to_owned(),
             manifest_path: path(p, "manifest_path")?,
             bins,
             repository: p["repository"].as_str().map(str::to_owned),
             examples: targets_of("example"),
         });
     }
-    Ok(Workspace { root, target_dir, packages })
+    Ok(Workspace {
+        root,
+        target_dir,
+        packages,
+    })
 }
 
 /// Whether any build of `app`, for any platform, may compile C: its
@@ -131,19 +157,37 @@ pub(crate) fn may_compile_c(ws: &Workspace, app: &Package) -> bool {
 /// according to a Cargo.lock's text. Versions are ignored: it may say yes
 /// too often, never no wrongly.
 fn lock_reaches(lock: &str, from: &str, names: &[&str]) -> bool {
-    fn field<'a, 'i>(table: &'a toml::de::DeTable<'i>, key: &str) -> Option<&'a toml::de::DeValue<'i>> {
-        table.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v.get_ref())
+    fn field<'a, 'i>(
+        table: &'a toml::de::DeTable<'i>,
+        key: &str,
+    ) -> Option<&'a toml::de::DeValue<'i>> {
+        table
+            .iter()
+            .find(|(k, _)| k.get_ref() == key)
+            .map(|(_, v)| v.get_ref())
     }
-    let Ok(doc) = toml::de::DeTable::parse(lock) else { return true };
+    let Ok(doc) = toml::de::DeTable::parse(lock) else {
+        return true;
+    };
     let mut deps: Vec<(String, Vec<String>)> = Vec::new();
     if let Some(toml::de::DeValue::Array(packages)) = field(doc.get_ref(), "package") {
         for package in packages.iter() {
-            let toml::de::DeValue::Table(package) = package.get_ref() else { continue };
-            let Some(name) = field(package, "name").and_then(|n| n.as_str().map(str::to_owned)) else { continue };
+            let toml::de::DeValue::Table(package) = package.get_ref() else {
+                continue;
+            };
+            let Some(name) = field(package, "name").and_then(|n| n.as_str().map(str::to_owned))
+            else {
+                continue;
+            };
             let list = match field(package, "dependencies") {
                 Some(toml::de::DeValue::Array(items)) => items
                     .iter()
-                    .filter_map(|d| d.get_ref().as_str().and_then(|d| d.split(' ').next()).map(str::to_owned))
+                    .filter_map(|d| {
+                        d.get_ref()
+                            .as_str()
+                            .and_then(|d| d.split(' ').next())
+                            .map(str::to_owned)
+                    })
                     .collect(),
                 _ => Vec::new(),
             };
@@ -201,7 +245,10 @@ mod tests {
         let ws = parse_metadata(METADATA).unwrap();
         assert_eq!(ws.dist_dir(), Path::new("/elsewhere/target/dist"));
         let app = ws.app("mycli").unwrap();
-        assert_eq!((app.version.as_str(), app.bins.clone()), ("1.2.3", vec!["mycli".to_owned()]));
+        assert_eq!(
+            (app.version.as_str(), app.bins.clone()),
+            ("1.2.3", vec!["mycli".to_owned()])
+        );
     }
 
     #[test]
@@ -239,7 +286,10 @@ dependencies = ["clap"]
 "#;
         assert!(lock_reaches(lock, "app", &["cc", "cmake"]));
         assert!(!lock_reaches(lock, "tool", &["cc", "cmake"]));
-        assert!(lock_reaches("not toml [", "tool", &["cc"]), "unreadable: assume it may");
+        assert!(
+            lock_reaches("not toml [", "tool", &["cc"]),
+            "unreadable: assume it may"
+        );
     }
 
     #[test]

@@ -37,13 +37,17 @@ pub(crate) fn write(entries: &[Entry], dos_date: u16, dos_time: u16) -> Result<V
         let (method, body) = if dir {
             (0u16, Vec::new())
         } else {
-            let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+            let mut enc =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
             enc.write_all(&entry.data)?;
             (8u16, enc.finish()?)
         };
         let crc = crc32fast::hash(&entry.data);
         let offset = u32_of(out.len(), "the archive")?;
-        let (size, csize) = (u32_of(entry.data.len(), &entry.path)?, u32_of(body.len(), &entry.path)?);
+        let (size, csize) = (
+            u32_of(entry.data.len(), &entry.path)?,
+            u32_of(body.len(), &entry.path)?,
+        );
         let name = entry.path.as_bytes();
         let name_len = u16::try_from(name.len()).context("a path longer than 65535 bytes")?;
 
@@ -71,7 +75,10 @@ pub(crate) fn write(entries: &[Entry], dos_date: u16, dos_time: u16) -> Result<V
             put16(&mut central, v);
         }
         // External attributes: the Unix mode above, MS-DOS's directory bit below.
-        put32(&mut central, (entry.mode << 16) | if dir { 0x10 } else { 0 });
+        put32(
+            &mut central,
+            (entry.mode << 16) | if dir { 0x10 } else { 0 },
+        );
         put32(&mut central, offset);
         central.extend_from_slice(name);
     }
@@ -104,8 +111,12 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Vec<Entry>> {
     }
     let mut entries = Vec::with_capacity(count);
     for i in 0..count {
-        let field16 = |off: usize| le16(bytes, at + off).with_context(|| format!("central entry {i} is truncated"));
-        let field32 = |off: usize| le32(bytes, at + off).with_context(|| format!("central entry {i} is truncated"));
+        let field16 = |off: usize| {
+            le16(bytes, at + off).with_context(|| format!("central entry {i} is truncated"))
+        };
+        let field32 = |off: usize| {
+            le32(bytes, at + off).with_context(|| format!("central entry {i} is truncated"))
+        };
         if field32(0)? != CENTRAL {
             bail!("central entry {i} is damaged");
         }
@@ -113,10 +124,16 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Vec<Entry>> {
         let flags = field16(8)?;
         let method = field16(10)?;
         let (crc, csize, size) = (field32(16)?, field32(20)? as usize, field32(24)? as usize);
-        let (name_len, extra_len, comment_len) = (field16(28)? as usize, field16(30)? as usize, field16(32)? as usize);
+        let (name_len, extra_len, comment_len) = (
+            field16(28)? as usize,
+            field16(30)? as usize,
+            field16(32)? as usize,
+        );
         let external = field32(38)?;
         let local = field32(42)? as usize;
-        let name = bytes.get(at + 46..at + 46 + name_len).with_context(|| format!("central entry {i} is truncated"))?;
+        let name = bytes
+            .get(at + 46..at + 46 + name_len)
+            .with_context(|| format!("central entry {i} is truncated"))?;
         let path = String::from_utf8_lossy(name).into_owned();
         at += 46 + name_len + extra_len + comment_len;
         if flags & 1 != 0 {
@@ -126,9 +143,13 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Vec<Entry>> {
         if le32(bytes, local) != Some(LOCAL) {
             bail!("{path}: local header is damaged");
         }
-        let skip = le16(bytes, local + 26).zip(le16(bytes, local + 28)).context("local header is truncated")?;
+        let skip = le16(bytes, local + 26)
+            .zip(le16(bytes, local + 28))
+            .context("local header is truncated")?;
         let start = local + 30 + skip.0 as usize + skip.1 as usize;
-        let body = bytes.get(start..start + csize).with_context(|| format!("{path}: data is truncated"))?;
+        let body = bytes
+            .get(start..start + csize)
+            .with_context(|| format!("{path}: data is truncated"))?;
         let data = match method {
             0 => body.to_vec(),
             8 => {
@@ -139,7 +160,9 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Vec<Entry>> {
                     .with_context(|| format!("{path}: cannot inflate"))?;
                 data
             }
-            other => bail!("{path}: compression method {other} is not supported (only stored and deflate)"),
+            other => bail!(
+                "{path}: compression method {other} is not supported (only stored and deflate)"
+            ),
         };
         if data.len() != size || crc32fast::hash(&data) != crc {
             bail!("{path}: contents do not match the size and CRC recorded for them");
@@ -181,9 +204,21 @@ mod tests {
 
     fn entries() -> Vec<Entry> {
         vec![
-            Entry { path: "top/".into(), mode: 0o040_755, data: vec![] },
-            Entry { path: "top/tool.exe".into(), mode: 0o100_755, data: b"MZ binary ".repeat(100) },
-            Entry { path: "top/README.md".into(), mode: 0o100_644, data: b"# hi\n".to_vec() },
+            Entry {
+                path: "top/".into(),
+                mode: 0o040_755,
+                data: vec![],
+            },
+            Entry {
+                path: "top/tool.exe".into(),
+                mode: 0o100_755,
+                data: b"MZ binary ".repeat(100),
+            },
+            Entry {
+                path: "top/README.md".into(),
+                mode: 0o100_644,
+                data: b"# hi\n".to_vec(),
+            },
         ]
     }
 
@@ -202,7 +237,10 @@ mod tests {
         }
         let mut flipped = good.clone();
         flipped[80] ^= 0xff;
-        assert!(read(&flipped).is_err(), "a flipped byte in deflated data must fail the CRC check");
+        assert!(
+            read(&flipped).is_err(),
+            "a flipped byte in deflated data must fail the CRC check"
+        );
         assert!(read(b"not a zip at all, but long enough to scan").is_err());
     }
 }

@@ -36,10 +36,18 @@ fn fixture(name: &str) -> (PathBuf, PathBuf) {
 
 /// zig from PyPI is a Python module, not a program on PATH.
 fn require_zig() -> bool {
-    let found = Command::new("python3").args(["-c", "import ziglang"]).output().is_ok_and(|o| o.status.success())
-        || std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("zig").is_file()));
+    let found = Command::new("python3")
+        .args(["-c", "import ziglang"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+        || std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("zig").is_file()));
     if !found {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "zig is missing under CI=true; pip install ziglang");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "zig is missing under CI=true; pip install ziglang"
+        );
         eprintln!("SKIPPED: zig is not installed (pip install ziglang)");
     }
     found
@@ -54,21 +62,41 @@ fn a_c_dependency_builds_static_for_both_musl_targets_runs_and_is_reproducible()
     let out = xtask(&ws, &target, &["dist"]);
     assert_ok("dist of the C fixture", &out);
     let stderr = text(&out.stderr);
-    assert!(stderr.contains(&format!("for {X86} (C compiler for build scripts: musl-gcc)")), "{stderr}");
-    assert!(stderr.contains(&format!("for {ARM} (C compiler for build scripts: zig cc")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "for {X86} (C compiler for build scripts: musl-gcc)"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("for {ARM} (C compiler for build scripts: zig cc")),
+        "{stderr}"
+    );
     // dist verified: static linkage, and `--version` (which runs zstd's C
     // code) in an empty root, natively and under qemu.
-    assert_eq!(stderr.matches("smoke: `cdep 0.1.0 (zstd 1.5").count(), 2, "both targets ran:\n{stderr}");
+    assert_eq!(
+        stderr.matches("smoke: `cdep 0.1.0 (zstd 1.5").count(),
+        2,
+        "both targets ran:\n{stderr}"
+    );
     assert_ok("verify of the C fixture", &xtask(&ws, &target, &["verify"]));
 
     // No build path reaches the C objects: another checkout path, the same bytes.
     let (ws_b, target_b) = fixture("cdep-b");
-    assert_ok("dist from another path", &xtask(&ws_b, &target_b, &["dist"]));
+    assert_ok(
+        "dist from another path",
+        &xtask(&ws_b, &target_b, &["dist"]),
+    );
     for triple in [X86, ARM] {
         let name = format!("cdep-0.1.0-{triple}.tar.xz");
         let a = fs::read(target.join("dist").join(&name)).unwrap();
         let b = fs::read(target_b.join("dist").join(&name)).unwrap();
-        assert!(a == b, "{name} differs between {} and {}", ws.display(), ws_b.display());
+        assert!(
+            a == b,
+            "{name} differs between {} and {}",
+            ws.display(),
+            ws_b.display()
+        );
     }
 }
 
@@ -78,7 +106,9 @@ fn without_a_c_compiler_the_error_is_one_line_naming_crate_target_and_fixes() {
     // "none": the xtask sets no compiler, and none exists for aarch64 here.
     fs::write(
         ws.join("dist-workspace.toml"),
-        format!("[dist]\napp = \"cdep\"\ntargets = [\"{ARM}\"]\ninclude = []\nc-compiler = \"none\"\n"),
+        format!(
+            "[dist]\napp = \"cdep\"\ntargets = [\"{ARM}\"]\ninclude = []\nc-compiler = \"none\"\n"
+        ),
     )
     .unwrap();
     let out = xtask(&ws, &target, &["dist"]);
@@ -95,6 +125,14 @@ fn without_a_c_compiler_the_error_is_one_line_naming_crate_target_and_fixes() {
     ] {
         assert!(last.contains(part), "`{part}` missing from: {last}");
     }
-    assert!(!stderr.contains("--- stderr"), "the build script's output is summarised, not dumped:\n{stderr}");
-    assert!(!target.join("dist").join(format!("cdep-0.1.0-{ARM}.tar.xz")).exists());
+    assert!(
+        !stderr.contains("--- stderr"),
+        "the build script's output is summarised, not dumped:\n{stderr}"
+    );
+    assert!(
+        !target
+            .join("dist")
+            .join(format!("cdep-0.1.0-{ARM}.tar.xz"))
+            .exists()
+    );
 }

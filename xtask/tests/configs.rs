@@ -26,7 +26,11 @@ fn every_broken_config_gives_one_clear_line_exit_2_and_writes_nothing() {
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let config = fs::read_to_string(case).unwrap();
-        let expect = config.lines().next().and_then(|l| l.strip_prefix("# expect: ")).expect("an `# expect:` line");
+        let expect = config
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .expect("an `# expect:` line");
         fs::write(ws.join("dist-workspace.toml"), &config).unwrap();
         let out = xtask(&ws, &target, &["dist"]);
         let stderr = text(&out.stderr);
@@ -56,14 +60,38 @@ fn a_compile_error_in_the_app_is_shown_whole() {
     let ws = dir.join("ws");
     copy_workspace(&ws);
     let config = fs::read_to_string(ws.join("dist-workspace.toml")).unwrap();
-    let app = config.lines().find_map(|l| l.strip_prefix("app = ")).unwrap().trim_matches('"').to_owned();
+    let app = config
+        .lines()
+        .find_map(|l| l.strip_prefix("app = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
     let lib = ws.join("crates").join(&app).join("src/lib.rs");
     let source = fs::read_to_string(&lib).unwrap();
-    fs::write(&lib, format!("{source}\npub fn broken() -> u32 {{ \"not a number\" }}\n")).unwrap();
-    let out = xtask(&ws, &dir.join("target"), &["dist", "--target", "x86_64-unknown-linux-musl"]);
+    fs::write(
+        &lib,
+        format!("{source}\npub fn broken() -> u32 {{ \"not a number\" }}\n"),
+    )
+    .unwrap();
+    let out = xtask(
+        &ws,
+        &dir.join("target"),
+        &["dist", "--target", "x86_64-unknown-linux-musl"],
+    );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("error[E0308]: mismatched types"), "{stderr}");
-    assert!(stderr.contains("src/lib.rs:"), "rustc's location is kept:\n{stderr}");
-    assert!(stderr.trim_end().ends_with("failed (cargo's messages are above)"), "{stderr}");
+    assert!(
+        stderr.contains("error[E0308]: mismatched types"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("src/lib.rs:"),
+        "rustc's location is kept:\n{stderr}"
+    );
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with("failed (cargo's messages are above)"),
+        "{stderr}"
+    );
 }

@@ -18,16 +18,26 @@ const WINDOWS_GNU: &str = "x86_64-pc-windows-gnu";
 fn extra_targets_dist() -> Option<&'static std::path::PathBuf> {
     static RUN: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
     RUN.get_or_init(|| {
-        if !require_tool("x86_64-w64-mingw32-gcc", "apt-get install gcc-mingw-w64-x86-64") {
+        if !require_tool(
+            "x86_64-w64-mingw32-gcc",
+            "apt-get install gcc-mingw-w64-x86-64",
+        ) {
             return None;
         }
         let ws = e2e_dir("cross").join("ws");
         copy_workspace(&ws);
         let config = fs::read_to_string(ws.join("dist-workspace.toml")).unwrap();
-        let config = config.replace("targets = [", &format!("targets = [\n    \"{I686}\",\n    \"{WINDOWS_GNU}\","));
+        let config = config.replace(
+            "targets = [",
+            &format!("targets = [\n    \"{I686}\",\n    \"{WINDOWS_GNU}\","),
+        );
         fs::write(ws.join("dist-workspace.toml"), config).unwrap();
         let target_dir = e2e_dir("cross").join("tgt");
-        let out = xtask(&ws, &target_dir, &["dist", "--target", I686, "--target", WINDOWS_GNU]);
+        let out = xtask(
+            &ws,
+            &target_dir,
+            &["dist", "--target", I686, "--target", WINDOWS_GNU],
+        );
         assert_ok("dist for i686 and windows-gnu", &out);
         Some(target_dir)
     })
@@ -36,44 +46,71 @@ fn extra_targets_dist() -> Option<&'static std::path::PathBuf> {
 
 #[test]
 fn i686_and_windows_gnu_are_built_packaged_and_verified() {
-    let Some(target_dir) = extra_targets_dist() else { return };
+    let Some(target_dir) = extra_targets_dist() else {
+        return;
+    };
     let dist = target_dir.join("dist");
     let sums = fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
     let zip = format!("mycli-{}-{WINDOWS_GNU}.zip", version());
-    assert!(sums.contains(&format!("mycli-{}-{I686}.tar.xz", version())) && sums.contains(&zip), "{sums}");
+    assert!(
+        sums.contains(&format!("mycli-{}-{I686}.tar.xz", version())) && sums.contains(&zip),
+        "{sums}"
+    );
     // verify again from scratch: checksums, layout, PE imports, i686 smoke run.
     let out = xtask(&root(), target_dir, &["verify"]);
     assert_ok("verify", &out);
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("format:      PE 64-bit, x86_64"), "{stderr}");
-    assert!(stderr.contains("format:      ELF 32-bit, Intel 80386"), "{stderr}");
+    assert!(
+        stderr.contains("format:      PE 64-bit, x86_64"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("format:      ELF 32-bit, Intel 80386"),
+        "{stderr}"
+    );
     if !stderr.contains(&format!("smoke: `mycli {} ({I686})`", version())) {
         assert!(stderr.contains("smoke test SKIPPED"), "{stderr}");
     }
     // The zip holds <bin>.exe and the include files under one top directory.
     if require_tool("unzip", "apt-get install unzip") {
-        let listing = Command::new("unzip").arg("-l").arg(dist.join(&zip)).output().unwrap();
+        let listing = Command::new("unzip")
+            .arg("-l")
+            .arg(dist.join(&zip))
+            .output()
+            .unwrap();
         assert_ok("unzip -l", &listing);
         let listing = text(&listing.stdout);
         for entry in ["/mycli.exe", "/README.md", "/LICENSE-MIT"] {
-            assert!(listing.contains(&format!("mycli-{}-{WINDOWS_GNU}{entry}", version())), "{listing}");
+            assert!(
+                listing.contains(&format!("mycli-{}-{WINDOWS_GNU}{entry}", version())),
+                "{listing}"
+            );
         }
     }
 }
 
 #[test]
 fn a_pe_importing_libgcc_is_rejected_with_the_fix() {
-    let Some(target_dir) = extra_targets_dist() else { return };
+    let Some(target_dir) = extra_targets_dist() else {
+        return;
+    };
     let exe = target_dir.join(WINDOWS_GNU).join("dist/mycli.exe");
     let mut data = fs::read(&exe).unwrap();
     // A real MinGW build, made to import the DLL that a non-static libgcc brings.
-    patch_name(&mut data, b"api-ms-win-core-synch-l1-2-0.dll", b"libgcc_s_seh-1.dll");
+    patch_name(
+        &mut data,
+        b"api-ms-win-core-synch-l1-2-0.dll",
+        b"libgcc_s_seh-1.dll",
+    );
     let patched = e2e_dir("cross").join("mycli-libgcc.exe");
     fs::write(&patched, data).unwrap();
     let out = xtask(&root(), target_dir, &["verify", patched.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("libgcc_s_seh-1.dll") && stderr.contains("+crt-static"), "{stderr}");
+    assert!(
+        stderr.contains("libgcc_s_seh-1.dll") && stderr.contains("+crt-static"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -83,7 +120,10 @@ fn mach_o_system_dylibs_pass_and_rpath_dependencies_fail() {
     }
     let target_dir = e2e_dir("macho");
     let triple = "aarch64-apple-darwin";
-    let rustup = Command::new("rustup").args(["target", "add", triple]).output().unwrap();
+    let rustup = Command::new("rustup")
+        .args(["target", "add", triple])
+        .output()
+        .unwrap();
     assert_ok("rustup target add aarch64-apple-darwin", &rustup);
     let build = Command::new(env!("CARGO"))
         .args(["zigbuild", "--locked", "-p", "mycli", "--target", triple])
@@ -95,22 +135,36 @@ fn mach_o_system_dylibs_pass_and_rpath_dependencies_fail() {
     let binary = target_dir.join(triple).join("debug/mycli");
     let out = xtask(&root(), &target_dir, &["verify", binary.to_str().unwrap()]);
     assert_ok("verify of a Mach-O linked against libSystem only", &out);
-    assert!(text(&out.stderr).contains("Mach-O 64-bit, aarch64"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Mach-O 64-bit, aarch64"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let mut data = fs::read(&binary).unwrap();
-    patch_name(&mut data, b"/usr/lib/libSystem.B.dylib", b"@rpath/libSystem.B.dylib");
+    patch_name(
+        &mut data,
+        b"/usr/lib/libSystem.B.dylib",
+        b"@rpath/libSystem.B.dylib",
+    );
     let patched = target_dir.join("mycli-rpath");
     fs::write(&patched, data).unwrap();
     let out = xtask(&root(), &target_dir, &["verify", patched.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("@rpath/libSystem.B.dylib") && stderr.contains("REJECTED"), "{stderr}");
+    assert!(
+        stderr.contains("@rpath/libSystem.B.dylib") && stderr.contains("REJECTED"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn a_target_the_mirror_does_not_serve_is_a_clear_error() {
     let triple = "armv7-unknown-linux-musleabihf";
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output().unwrap();
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .unwrap();
     if text(&installed.stdout).lines().any(|l| l == triple) {
         eprintln!("SKIPPED: {triple} is installed here, so rustup cannot fail for it");
         return;
@@ -118,16 +172,32 @@ fn a_target_the_mirror_does_not_serve_is_a_clear_error() {
     let ws = e2e_dir("armv7").join("ws");
     copy_workspace(&ws);
     let config = fs::read_to_string(ws.join("dist-workspace.toml")).unwrap();
-    fs::write(ws.join("dist-workspace.toml"), config.replace("targets = [", &format!("targets = [\"{triple}\", ")))
-        .unwrap();
-    let out = xtask(&ws, &e2e_dir("armv7").join("tgt"), &["dist", "--target", triple]);
+    fs::write(
+        ws.join("dist-workspace.toml"),
+        config.replace("targets = [", &format!("targets = [\"{triple}\", ")),
+    )
+    .unwrap();
+    let out = xtask(
+        &ws,
+        &e2e_dir("armv7").join("tgt"),
+        &["dist", "--target", triple],
+    );
     if out.status.success() {
         eprintln!("SKIPPED: this machine's rustup mirror serves {triple}");
         return;
     }
     let stderr = text(&out.stderr);
     let last = stderr.trim().lines().last().unwrap_or_default();
-    assert!(last.contains(&format!("`rustup target add {triple}` failed")), "{stderr}");
-    assert!(last.contains(&format!("remove `{triple}` from [dist].targets")), "{stderr}");
-    assert!(last.contains(&format!("component download failed for rust-std-{triple}")), "{stderr}");
+    assert!(
+        last.contains(&format!("`rustup target add {triple}` failed")),
+        "{stderr}"
+    );
+    assert!(
+        last.contains(&format!("remove `{triple}` from [dist].targets")),
+        "{stderr}"
+    );
+    assert!(
+        last.contains(&format!("component download failed for rust-std-{triple}")),
+        "{stderr}"
+    );
 }

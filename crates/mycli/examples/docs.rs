@@ -22,7 +22,13 @@ fn main() -> std::io::Result<()> {
 
     let complete = out.join("complete");
     fs::create_dir_all(&complete)?;
-    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell, Shell::Elvish] {
+    for shell in [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::PowerShell,
+        Shell::Elvish,
+    ] {
         clap_complete::generate_to(shell, &mut cmd, &name, &complete)?;
     }
 

@@ -71,7 +71,11 @@ pub fn command() -> clap::Command {
 /// What `--version` prints, with or without `--verbose`.
 pub fn version_text(verbose: bool) -> String {
     let name = env!("CARGO_PKG_NAME");
-    if verbose { format!("{name} {LONG_VERSION}\n") } else { format!("{name} {VERSION}\n") }
+    if verbose {
+        format!("{name} {LONG_VERSION}\n")
+    } else {
+        format!("{name} {VERSION}\n")
+    }
 }
 
 /// Line, word and byte counts of one input.
@@ -139,7 +143,11 @@ fn execute(cli: Cli, out: &mut impl Write) -> io::Result<ExitCode> {
     match command {
         Command::Greet(args) => {
             let greeting = format!("Hello, {}!", args.name);
-            let greeting = if args.shout { greeting.to_uppercase() } else { greeting };
+            let greeting = if args.shout {
+                greeting.to_uppercase()
+            } else {
+                greeting
+            };
             writeln!(out, "{greeting}")?;
             Ok(ExitCode::SUCCESS)
         }
@@ -150,19 +158,30 @@ fn execute(cli: Cli, out: &mut impl Write) -> io::Result<ExitCode> {
 fn count_files(files: &[PathBuf], out: &mut impl Write) -> io::Result<ExitCode> {
     if files.is_empty() {
         let counts = count(io::stdin().lock())?;
-        writeln!(out, "{:>8} {:>8} {:>8}", counts.lines, counts.words, counts.bytes)?;
+        writeln!(
+            out,
+            "{:>8} {:>8} {:>8}",
+            counts.lines, counts.words, counts.bytes
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut total = Counts::default();
     let mut failed = false;
     for path in files {
-        let result =
-            if path.as_os_str() == "-" { count(io::stdin().lock()) } else { std::fs::File::open(path).and_then(count) };
+        let result = if path.as_os_str() == "-" {
+            count(io::stdin().lock())
+        } else {
+            std::fs::File::open(path).and_then(count)
+        };
         match result {
             Ok(counts) => {
                 total.add(counts);
                 let name = path.display();
-                writeln!(out, "{:>8} {:>8} {:>8} {name}", counts.lines, counts.words, counts.bytes)?;
+                writeln!(
+                    out,
+                    "{:>8} {:>8} {:>8} {name}",
+                    counts.lines, counts.words, counts.bytes
+                )?;
             }
             // Like `wc`: report the bad file, keep counting the others, fail at the end.
             Err(err) => {
@@ -172,9 +191,17 @@ fn count_files(files: &[PathBuf], out: &mut impl Write) -> io::Result<ExitCode> 
         }
     }
     if files.len() > 1 {
-        writeln!(out, "{:>8} {:>8} {:>8} total", total.lines, total.words, total.bytes)?;
+        writeln!(
+            out,
+            "{:>8} {:>8} {:>8} total",
+            total.lines, total.words, total.bytes
+        )?;
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 #[cfg(test)]
@@ -184,7 +211,14 @@ mod tests {
     #[test]
     fn counts_like_wc() {
         let c = count(&b"one two\n  three\nfour"[..]).unwrap();
-        assert_eq!(c, Counts { lines: 2, words: 4, bytes: 20 });
+        assert_eq!(
+            c,
+            Counts {
+                lines: 2,
+                words: 4,
+                bytes: 20
+            }
+        );
     }
 
     #[test]

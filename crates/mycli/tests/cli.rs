@@ -25,8 +25,14 @@ fn version_names_version_and_target() {
     assert!(out.status.success());
     let text = stdout(&out);
     assert_eq!(text.lines().count(), 1, "--version stays one line: {text}");
-    assert!(text.starts_with(&format!("mycli {}", env!("CARGO_PKG_VERSION"))), "{text}");
-    assert!(text.contains("-linux-") || text.contains("-windows-") || text.contains("-apple-"), "{text}");
+    assert!(
+        text.starts_with(&format!("mycli {}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    assert!(
+        text.contains("-linux-") || text.contains("-windows-") || text.contains("-apple-"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -37,9 +43,16 @@ fn verbose_version_names_target_commit_and_date() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
     assert_eq!(lines[0], format!("mycli {}", env!("CARGO_PKG_VERSION")));
-    assert!(lines[1].starts_with("target: ") && lines[2].starts_with("commit: "), "{text}");
+    assert!(
+        lines[1].starts_with("target: ") && lines[2].starts_with("commit: "),
+        "{text}"
+    );
     assert!(lines[3].starts_with("built:  "), "{text}");
-    assert_eq!(mycli(&["--verbose"], b"").status.code(), Some(2), "--verbose needs --version");
+    assert_eq!(
+        mycli(&["--verbose"], b"").status.code(),
+        Some(2),
+        "--verbose needs --version"
+    );
 }
 
 #[test]
@@ -53,7 +66,10 @@ fn greets() {
 fn counts_stdin() {
     let out = mycli(&["count"], b"a b\nc\n");
     assert!(out.status.success());
-    assert_eq!(stdout(&out).split_whitespace().collect::<Vec<_>>(), ["2", "3", "6"]);
+    assert_eq!(
+        stdout(&out).split_whitespace().collect::<Vec<_>>(),
+        ["2", "3", "6"]
+    );
 }
 
 #[test]

@@ -12,7 +12,10 @@ pub const SOURCE_DATE_EPOCH: &str = "1700000000";
 pub const GIT_COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 /// A scratch directory of this test suite, apart from the one `cargo test` uses.
@@ -36,7 +39,13 @@ pub fn text(bytes: &[u8]) -> String {
 }
 
 pub fn assert_ok(what: &str, out: &Output) {
-    assert!(out.status.success(), "{what} failed ({}):\n{}\n{}", out.status, text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 }
 
 pub fn version() -> String {
@@ -49,14 +58,23 @@ pub fn version() -> String {
 /// track (so no target/, no fuzz corpus), else everything but target/ and .git.
 pub fn copy_workspace(dest: &Path) {
     let listed = Command::new("git")
-        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .current_dir(root())
         .output();
     if let Ok(out) = listed
         && out.status.success()
     {
         let _ = fs::remove_dir_all(dest);
-        for path in String::from_utf8_lossy(&out.stdout).split('\0').filter(|p| !p.is_empty()) {
+        for path in String::from_utf8_lossy(&out.stdout)
+            .split('\0')
+            .filter(|p| !p.is_empty())
+        {
             let from = root().join(path);
             if !from.is_file() {
                 continue; // deleted in the working tree
@@ -94,10 +112,14 @@ fn copy_tree(dest: &Path) {
 /// Whether `tool` is on PATH. Missing tools skip a test with a printed
 /// reason on a laptop, but fail it under `CI=true`, where .ci/run installs them.
 pub fn require_tool(tool: &str, install: &str) -> bool {
-    let found =
-        std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
     if !found {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "`{tool}` is missing under CI=true; {install}");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "`{tool}` is missing under CI=true; {install}"
+        );
         eprintln!("SKIPPED: `{tool}` is not installed ({install})");
     }
     found
@@ -107,7 +129,10 @@ pub fn require_tool(tool: &str, install: &str) -> bool {
 /// to the same length: a library name changed inside a real binary.
 pub fn patch_name(data: &mut [u8], from: &[u8], to: &[u8]) {
     assert!(to.len() <= from.len());
-    let at = data.windows(from.len()).position(|w| w == from).expect("name to patch is in the binary");
+    let at = data
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("name to patch is in the binary");
     data[at..at + from.len()].fill(0);
     data[at..at + to.len()].copy_from_slice(to);
 }
@@ -116,7 +141,8 @@ pub fn patch_name(data: &mut [u8], from: &[u8], to: &[u8]) {
 /// the rest of the test process; returns the base URL. GET only, no listing.
 pub fn serve(dir: &Path) -> String {
     use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port on 127.0.0.1");
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port on 127.0.0.1");
     let port = listener.local_addr().unwrap().port();
     let dir = dir.to_owned();
     std::thread::spawn(move || {
@@ -132,17 +158,25 @@ pub fn serve(dir: &Path) -> String {
             while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
                 line.clear();
             }
-            let path = request.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_owned();
+            let path = request
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/')
+                .to_owned();
             let file = (!path.is_empty() && !path.contains("..")).then(|| dir.join(&path));
             let response = match file.and_then(|f| fs::read(f).ok()) {
                 Some(body) => {
-                    let mut r =
-                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
-                            .into_bytes();
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
                     r.extend_from_slice(&body);
                     r
                 }
-                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
             };
             let _ = stream.write_all(&response);
         }
