@@ -114,6 +114,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
             files: i.files.clone(),
             binaries: vec![],
             linkage: String::new(),
+            executables: vec![],
         })
         .collect();
     let ours_dir = scratch.join("ours");
@@ -215,10 +216,11 @@ pub(crate) fn run(options: Options) -> Result<()> {
         .iter()
         .filter(|t| t.buildable_here(Os::host(), toolchain::on_path) == Buildable::Yes)
         .collect();
+    let features = config.features.cargo_args();
     let noop_cargo = sample(runs, || {
         for target in &targets {
             let c = compilers.compiler(target)?;
-            compile::build(&sh, &ws, app, target, &stamp, c.as_ref())?;
+            compile::build(&sh, &ws, app, target, &stamp, c.as_ref(), &features)?;
         }
         Ok(())
     })?;
@@ -247,7 +249,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
         let package = &app.name;
         cmd!(
             sh,
-            "cargo build --quiet --locked --release --target {triple} --package {package} --target-dir {release_dir}"
+            "cargo build --quiet --locked --release --target {triple} --package {package} {features...} --target-dir {release_dir}"
         )
         .run()
         .context("building the plain release binary")?;

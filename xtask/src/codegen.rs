@@ -58,7 +58,7 @@ pub(crate) fn generate(
     let current =
         read(&manifest).with_context(|| format!("reading {}", app.manifest_path.display()))?;
     let repository = plan::repository(config, app)?;
-    let block = binstall::block(config, app.main_bin(), repository.as_deref());
+    let block = binstall::block(config, &app.name, repository.as_deref());
     let text = binstall::splice(&current, &block)
         .with_context(|| format!("in {}", app.manifest_path.display()))?;
     files.push(Generated {

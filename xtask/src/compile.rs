@@ -110,15 +110,60 @@ fn user_linker(target: &Target, dir: &Path) -> Option<String> {
 
 /// Cargo's stderr: everything, and the part held back from the terminal.
 struct CargoStderr {
+    /// Every line, colours removed.
     all: String,
-    /// From the first build-script failure on: shown only if it is not one
-    /// we can say in a line (a missing C compiler).
+    /// From the first failure we may say in one line on (a build script's
+    /// failure, a stale Cargo.lock), colours removed: shown only if it is
+    /// not one of those after all.
     held: Option<String>,
+    /// `held` as cargo wrote it, colours kept, for showing it whole.
+    held_raw: String,
+}
+
+/// The start of cargo's messages that `dist` may replace by one line.
+fn starts_held_block(plain: &str) -> bool {
+    plain.starts_with("error: failed to run custom build command for")
+        || plain.starts_with("error: cannot update the lock file")
+        || plain.contains("needs to be updated but --locked was passed")
+}
+
+/// `line` without ANSI escape sequences: cargo colours its messages when
+/// told to (`CARGO_TERM_COLOR=always`, as many CI workflows set), and what
+/// we look for must not depend on that.
+pub(crate) fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            // CSI: parameters and intermediates, then one final byte in @..~.
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            // OSC (hyperlinks): up to BEL or ESC \.
+            Some(']') => {
+                while let Some(c) = chars.next() {
+                    if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Runs cargo with JSON on stdout (for us) and its progress and diagnostics
 /// streamed to our stderr as they come, so a compile error in the app reads
-/// exactly as cargo wrote it.
+/// exactly as cargo wrote it, colours and all.
 fn run_cargo(
     mut command: std::process::Command,
 ) -> Result<(std::process::ExitStatus, String, CargoStderr)> {
@@ -132,22 +177,24 @@ fn run_cargo(
         let mut log = CargoStderr {
             all: String::new(),
             held: None,
+            held_raw: String::new(),
         };
         for line in std::io::BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
         {
-            log.all.push_str(&line);
+            let plain = strip_ansi(&line);
+            log.all.push_str(&plain);
             log.all.push('\n');
-            if log.held.is_none()
-                && line.starts_with("error: failed to run custom build command for")
-            {
+            if log.held.is_none() && starts_held_block(&plain) {
                 log.held = Some(String::new());
             }
             match &mut log.held {
                 Some(held) => {
-                    held.push_str(&line);
+                    held.push_str(&plain);
                     held.push('\n');
+                    log.held_raw.push_str(&line);
+                    log.held_raw.push('\n');
                 }
                 None => {
                     let _ = writeln!(std::io::stderr(), "{line}");
@@ -237,7 +284,8 @@ pub(crate) struct Stamp {
     pub(crate) commit: String,
 }
 
-/// Builds `app` for `target` with the dist profile and returns its executables.
+/// Builds `app` for `target` with the dist profile and `features` (cargo
+/// arguments), and returns its executables.
 pub(crate) fn build(
     sh: &Shell,
     ws: &Workspace,
@@ -245,6 +293,7 @@ pub(crate) fn build(
     target: &Target,
     stamp: &Stamp,
     c_compiler: Option<&ctool::Compiler>,
+    features: &[String],
 ) -> Result<Vec<BuiltBinary>> {
     let triple = target.triple;
     let package = &app.name;
@@ -259,7 +308,7 @@ pub(crate) fn build(
     let _dir = sh.push_dir(&ws.root);
     let mut command = cmd!(
         sh,
-        "cargo build --locked --profile {PROFILE} --target {triple} --package {package} --message-format=json-render-diagnostics"
+        "cargo build --locked --profile {PROFILE} --target {triple} --package {package} {features...} --message-format=json-render-diagnostics"
     )
     .env("SOURCE_DATE_EPOCH", stamp.source_date_epoch.to_string())
     .env("GIT_COMMIT", &stamp.commit)
@@ -291,24 +340,8 @@ pub(crate) fn build(
                 .env_remove("RUSTFLAGS")
         }
     }
-    let (status, stdout, stderr) = run_cargo(std::process::Command::from(command))?;
-    if !status.success() {
-        let log = build_dir.join(format!("cargo-{triple}.log"));
-        let _ =
-            std::fs::create_dir_all(&build_dir).and_then(|()| std::fs::write(&log, &stderr.all));
-        if let Some(krate) = stderr.held.as_deref().and_then(ctool::missing_compiler) {
-            bail!(
-                "{krate} compiles C code for {triple}, and there is no C compiler for that target here. \
-                 Install one: {}; or name one with `c-compiler` in dist-workspace.toml (cargo's full output: {})",
-                ctool::INSTALL_HINT,
-                log.display()
-            );
-        }
-        if let Some(held) = &stderr.held {
-            eprint!("{held}");
-        }
-        bail!("`cargo build` of {package} for {triple} failed (cargo's messages are above)");
-    }
+    let log = build_dir.join(format!("cargo-{triple}.log"));
+    let stdout = run_checked(command.into(), &log, &format!("{package} for {triple}"))?;
     let binaries = executables(&stdout, &app.manifest_path);
     if binaries.is_empty() {
         bail!(
@@ -316,6 +349,59 @@ pub(crate) fn build(
         );
     }
     Ok(binaries)
+}
+
+/// Builds `app` for this machine, quickly (the dev profile), with the same
+/// features: what `[dist.docs]` runs for a target whose binaries cannot run here.
+pub(crate) fn build_for_host(
+    sh: &Shell,
+    ws: &Workspace,
+    app: &Package,
+    stamp: &Stamp,
+    features: &[String],
+) -> Result<Vec<BuiltBinary>> {
+    let package = &app.name;
+    let _dir = sh.push_dir(&ws.root);
+    let command = cmd!(
+        sh,
+        "cargo build --locked --package {package} --bins {features...} --message-format=json-render-diagnostics"
+    )
+    .env("SOURCE_DATE_EPOCH", stamp.source_date_epoch.to_string())
+    .env("GIT_COMMIT", &stamp.commit)
+    .quiet();
+    let log = ws.target_dir.join("dist-build").join("cargo-host.log");
+    let stdout = run_checked(command.into(), &log, &format!("{package} for this machine"))?;
+    Ok(executables(&stdout, &app.manifest_path))
+}
+
+/// Runs a `cargo build` and returns its JSON messages; on failure, says in
+/// one line what can be said in one line, else passes cargo's messages on.
+fn run_checked(command: std::process::Command, log: &Path, what: &str) -> Result<String> {
+    let (status, stdout, stderr) = run_cargo(command)?;
+    if status.success() {
+        return Ok(stdout);
+    }
+    if let Some(dir) = log.parent() {
+        let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(log, &stderr.all));
+    }
+    let held = stderr.held.as_deref().unwrap_or_default();
+    if held.contains("--locked was passed") {
+        bail!(
+            "Cargo.lock does not match the manifests, and a release is built only from the lock file \
+             that is committed: run `cargo update --workspace` (or any cargo build), commit Cargo.lock, then run this again"
+        );
+    }
+    if let Some(krate) = ctool::missing_compiler(held) {
+        let triple = what.rsplit(' ').next().unwrap_or(what);
+        bail!(
+            "{krate} compiles C code for {triple}, and there is no C compiler for that target here. \
+             Install one: {}; or name one with `c-compiler` in dist-workspace.toml (cargo's full output: {})",
+            ctool::INSTALL_HINT,
+            log.display()
+        );
+    }
+    eprint!("{}", stderr.held_raw);
+    bail!("`cargo build` of {what} failed (cargo's messages are above)");
 }
 
 /// The executables of the package at `manifest_path`, from cargo's JSON messages.

@@ -22,9 +22,16 @@ pub(crate) struct DistConfig {
     /// The workspace package to release.
     pub(crate) app: String,
     pub(crate) targets: Vec<Target>,
-    /// Files (relative to the workspace root) shipped next to the binaries;
-    /// `None` means "README and licence files, if present".
-    pub(crate) include: Option<Vec<String>>,
+    /// Files shipped next to the binaries; `None` means the app's README,
+    /// licence and changelog files (else the workspace root's).
+    pub(crate) include: Option<Vec<Include>>,
+    /// The cargo features every build of the release is made with.
+    pub(crate) features: Features,
+    /// Commands run on the released binaries before anything is published;
+    /// `None` means `--version`, which must print the version.
+    pub(crate) smoke: Option<Vec<SmokeCommand>>,
+    /// Files made by running the built binary (completions, man pages).
+    pub(crate) docs: Vec<DocFile>,
     pub(crate) unix_archive: ArchiveFormat,
     pub(crate) windows_archive: ArchiveFormat,
     /// GitHub tag filter that starts the release workflow.
@@ -33,6 +40,85 @@ pub(crate) struct DistConfig {
     pub(crate) repository: Option<String>,
     /// Which C compiler musl builds give build scripts (`cc`, `cmake` crates).
     pub(crate) c_compiler: CCompiler,
+}
+
+/// One `[dist].include` entry: a file of the workspace and where it goes
+/// in the archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Include {
+    /// Relative to the workspace root.
+    pub(crate) from: String,
+    /// Relative to the archive's top directory, `/`-separated. A plain
+    /// string entry keeps only the file name, as cargo-dist does.
+    pub(crate) to: String,
+}
+
+/// `features`, `default-features` and `all-features`, with cargo-dist's meaning.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Features {
+    pub(crate) features: Vec<String>,
+    pub(crate) no_default_features: bool,
+    pub(crate) all_features: bool,
+}
+
+impl Features {
+    /// The `cargo build` arguments that select these features.
+    pub(crate) fn cargo_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if self.all_features {
+            args.push("--all-features".to_owned());
+        }
+        if self.no_default_features {
+            args.push("--no-default-features".to_owned());
+        }
+        if !self.features.is_empty() {
+            args.push("--features".to_owned());
+            args.push(self.features.join(","));
+        }
+        args
+    }
+}
+
+/// One `[dist].smoke` entry: a command the released binary must pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SmokeCommand {
+    /// Which binary; `None` is the app's main binary.
+    pub(crate) bin: Option<String>,
+    pub(crate) args: Vec<String>,
+    /// Text its output (stdout or stderr) must contain.
+    pub(crate) expect: Option<String>,
+}
+
+/// One `[dist.docs]` entry: a file of every archive, the standard output of
+/// the built binary run with `args`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DocFile {
+    /// Relative to the archive's top directory, `/`-separated.
+    pub(crate) path: String,
+    /// Which binary; `None` is the app's main binary.
+    pub(crate) bin: Option<String>,
+    pub(crate) args: Vec<String>,
+}
+
+/// Why `path` cannot name a file inside an archive, if it cannot: it must
+/// be relative, `/`-separated, without `.`, `..`, empty or hidden-control parts.
+pub(crate) fn archive_path_problem(path: &str) -> Option<&'static str> {
+    if path.is_empty() {
+        return Some("is empty");
+    }
+    if path.starts_with('/') || path.contains('\\') || path.contains(':') {
+        return Some("must be a relative path with `/` separators");
+    }
+    if path.chars().any(char::is_control) {
+        return Some("holds a control character");
+    }
+    if path
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Some("must not hold `.`, `..` or empty parts");
+    }
+    None
 }
 
 /// `[dist].c-compiler`.
@@ -125,6 +211,11 @@ const DIST_KEYS: &[&str] = &[
     "tag-pattern",
     "repository",
     "c-compiler",
+    "features",
+    "default-features",
+    "all-features",
+    "smoke",
+    "docs",
 ];
 
 /// Reads and validates `dist-workspace.toml` in `root`.
@@ -203,7 +294,8 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         None => {
             return Err(reader.error(
                 dist_key.span(),
-                "missing `[dist].app`: name the package to release, e.g. `app = \"mycli\"`".into(),
+                "missing `[dist].app`: name the package to release, e.g. `app = \"<package>\"`"
+                    .into(),
             ));
         }
     };
@@ -235,27 +327,49 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
 
     let include = match get("include") {
         None => None,
-        Some(v) => {
-            let mut files = Vec::new();
-            for (path, span) in reader.strings(v, "include")? {
-                if path.is_empty()
-                    || Path::new(path).is_absolute()
-                    || Path::new(path).components().any(|c| c.as_os_str() == "..")
-                {
-                    return Err(reader.error(
-                        span,
-                        format!("`[dist].include`: `{path}` must be a path inside the workspace, relative to its root"),
-                    ));
+        Some(v) => Some(includes(&reader, v)?),
+    };
+
+    let features = Features {
+        features: match get("features") {
+            None => Vec::new(),
+            Some(v) => {
+                let mut names: Vec<String> = Vec::new();
+                for (name, span) in reader.strings(v, "features")? {
+                    if name.is_empty() || name.contains([',', ' ']) {
+                        let why = "one feature per string, e.g. `features = [\"a\", \"b\"]`";
+                        return Err(
+                            reader.error(span, format!("`[dist].features`: `{name}`: {why}"))
+                        );
+                    }
+                    if names.iter().any(|n| n == name) {
+                        return Err(
+                            reader.error(span, format!("`[dist].features` lists `{name}` twice"))
+                        );
+                    }
+                    names.push(name.to_owned());
                 }
-                if files.iter().any(|f| f == path) {
-                    return Err(
-                        reader.error(span, format!("`[dist].include` lists `{path}` twice"))
-                    );
-                }
-                files.push(path.to_owned());
+                names
             }
-            Some(files)
-        }
+        },
+        no_default_features: !get("default-features")
+            .map(|v| reader.boolean(v, "default-features"))
+            .transpose()?
+            .unwrap_or(true),
+        all_features: get("all-features")
+            .map(|v| reader.boolean(v, "all-features"))
+            .transpose()?
+            .unwrap_or(false),
+    };
+
+    let smoke = match get("smoke") {
+        None => None,
+        Some(v) => Some(smoke_commands(&reader, v)?),
+    };
+
+    let docs = match get("docs") {
+        None => Vec::new(),
+        Some(v) => doc_files(&reader, v)?,
     };
 
     if let Some(v) = get("checksum") {
@@ -321,12 +435,191 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         app,
         targets,
         include,
+        features,
+        smoke,
+        docs,
         unix_archive,
         windows_archive,
         tag_pattern,
         repository,
         c_compiler,
     })
+}
+
+/// `include = ["README.md", { from = "doc/CHANGES.md", to = "doc/CHANGELOG.md" }]`.
+fn includes(
+    reader: &Reader<'_>,
+    value: &Spanned<DeValue<'_>>,
+) -> Result<Vec<Include>, ConfigError> {
+    let mut files: Vec<Include> = Vec::new();
+    for item in reader.array(value, "include")? {
+        let (from, to) = match item.get_ref() {
+            DeValue::String(from) => {
+                let name = from.rsplit(['/', '\\']).next().unwrap_or_default();
+                (from.to_string(), name.to_owned())
+            }
+            DeValue::Table(table) => {
+                let fields = reader.fields(table, "include", &["from", "to"])?;
+                let field = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+                let Some(from) = field("from") else {
+                    let why = "an include table needs `from` (and `to`), e.g. `{ from = \"doc/CHANGES.md\", to = \"CHANGELOG.md\" }`";
+                    return Err(reader.error(item.span(), format!("`[dist].include`: {why}")));
+                };
+                let from = reader.string(from, "include.from")?.to_owned();
+                let to = match field("to") {
+                    Some(to) => reader.string(to, "include.to")?.to_owned(),
+                    None => from
+                        .rsplit(['/', '\\'])
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                };
+                (from, to)
+            }
+            other => {
+                let found = other.type_str();
+                let why = format!(
+                    "entries are paths or `{{ from = \"…\", to = \"…\" }}` tables, found {found}"
+                );
+                return Err(reader.error(item.span(), format!("`[dist].include`: {why}")));
+            }
+        };
+        if from.is_empty()
+            || Path::new(&from).is_absolute()
+            || Path::new(&from).components().any(|c| c.as_os_str() == "..")
+        {
+            return Err(reader.error(
+                item.span(),
+                format!("`[dist].include`: `{from}` must be a path inside the workspace, relative to its root"),
+            ));
+        }
+        if let Some(why) = archive_path_problem(&to) {
+            return Err(reader.error(
+                item.span(),
+                format!("`[dist].include`: the archive path `{to}` {why}"),
+            ));
+        }
+        if files.iter().any(|f| f.from == from) {
+            return Err(reader.error(
+                item.span(),
+                format!("`[dist].include` lists `{from}` twice"),
+            ));
+        }
+        if files.iter().any(|f| f.to == to) {
+            return Err(reader.error(
+                item.span(),
+                format!("`[dist].include`: two files would be stored as `{to}` in the archive; give one a `to`"),
+            ));
+        }
+        files.push(Include { from, to });
+    }
+    Ok(files)
+}
+
+/// `smoke = [["--version"], { args = ["greet"], expect = "Hello", bin = "…" }]`.
+fn smoke_commands(
+    reader: &Reader<'_>,
+    value: &Spanned<DeValue<'_>>,
+) -> Result<Vec<SmokeCommand>, ConfigError> {
+    let mut commands = Vec::new();
+    for item in reader.array(value, "smoke")? {
+        let command = match item.get_ref() {
+            DeValue::Array(_) => SmokeCommand {
+                bin: None,
+                args: reader.owned_strings(item, "smoke")?,
+                expect: None,
+            },
+            DeValue::Table(table) => {
+                let fields = reader.fields(table, "smoke", &["args", "expect", "bin"])?;
+                let field = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+                let Some(args) = field("args") else {
+                    let why = "a smoke table needs `args`, e.g. `{ args = [\"--help\"], expect = \"Usage\" }`";
+                    return Err(reader.error(item.span(), format!("`[dist].smoke`: {why}")));
+                };
+                let expect = match field("expect") {
+                    None => None,
+                    Some(v) if reader.string(v, "smoke.expect")?.is_empty() => {
+                        return Err(reader.error(v.span(), "`[dist].smoke`: `expect` is empty; leave it out to only check the exit code".into()));
+                    }
+                    Some(v) => Some(reader.string(v, "smoke.expect")?.to_owned()),
+                };
+                let bin = field("bin")
+                    .map(|v| reader.string(v, "smoke.bin").map(str::to_owned))
+                    .transpose()?;
+                SmokeCommand {
+                    bin,
+                    args: reader.owned_strings(args, "smoke.args")?,
+                    expect,
+                }
+            }
+            other => {
+                let found = other.type_str();
+                let why = format!(
+                    "entries are argument lists or `{{ args = […], expect = \"…\" }}` tables, found {found}"
+                );
+                return Err(reader.error(item.span(), format!("`[dist].smoke`: {why}")));
+            }
+        };
+        commands.push(command);
+    }
+    if commands.is_empty() {
+        return Err(reader.error(
+            value.span(),
+            "`[dist].smoke` is empty: list at least one command, or remove the key for `--version`"
+                .into(),
+        ));
+    }
+    Ok(commands)
+}
+
+/// `[dist.docs]`: `"complete/app.bash" = ["--generate", "complete-bash"]`, or
+/// `{ bin = "…", args = […] }` for another binary than the main one.
+fn doc_files(
+    reader: &Reader<'_>,
+    value: &Spanned<DeValue<'_>>,
+) -> Result<Vec<DocFile>, ConfigError> {
+    let DeValue::Table(table) = value.get_ref() else {
+        let found = value.get_ref().type_str();
+        let why = format!(
+            "must be a table of archive paths and arguments, found {found}: write `[dist.docs]` above `\"doc/app.1\" = [\"--generate\", \"man\"]`"
+        );
+        return Err(reader.error(value.span(), format!("`[dist].docs` {why}")));
+    };
+    let mut files = Vec::new();
+    for (key, item) in sorted(table) {
+        let path = key.get_ref().to_string();
+        if let Some(why) = archive_path_problem(&path) {
+            return Err(reader.error(
+                key.span(),
+                format!("`[dist.docs]`: the archive path `{path}` {why}"),
+            ));
+        }
+        let (bin, args) = match item.get_ref() {
+            DeValue::Array(_) => (None, reader.owned_strings(item, "docs")?),
+            DeValue::Table(t) => {
+                let fields = reader.fields(t, "docs", &["args", "bin"])?;
+                let field = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+                let Some(args) = field("args") else {
+                    return Err(
+                        reader.error(item.span(), format!("`[dist.docs]`: `{path}` needs `args`"))
+                    );
+                };
+                let bin = field("bin")
+                    .map(|v| reader.string(v, "docs.bin").map(str::to_owned))
+                    .transpose()?;
+                (bin, reader.owned_strings(args, "docs.args")?)
+            }
+            other => {
+                let found = other.type_str();
+                return Err(reader.error(
+                    item.span(),
+                    format!("`[dist.docs]`: `{path}` must be the binary's arguments, e.g. [\"--generate\", \"man\"], found {found}"),
+                ));
+            }
+        };
+        files.push(DocFile { path, bin, args });
+    }
+    Ok(files)
 }
 
 /// The repository URL goes into a shell script and TOML as a literal, so it
@@ -406,6 +699,75 @@ impl Reader<'_> {
         }
     }
 
+    fn boolean(&self, value: &Spanned<DeValue<'_>>, key: &str) -> Result<bool, ConfigError> {
+        match value.get_ref() {
+            DeValue::Boolean(b) => Ok(*b),
+            other => Err(self.error(
+                value.span(),
+                format!(
+                    "`[dist].{key}` must be true or false, found {}",
+                    other.type_str()
+                ),
+            )),
+        }
+    }
+
+    fn array<'v, 'i>(
+        &self,
+        value: &'v Spanned<DeValue<'i>>,
+        key: &str,
+    ) -> Result<&'v [Spanned<DeValue<'i>>], ConfigError> {
+        match value.get_ref() {
+            DeValue::Array(items) => Ok(items),
+            other => Err(self.error(
+                value.span(),
+                format!(
+                    "`[dist].{key}` must be an array, found {}",
+                    other.type_str()
+                ),
+            )),
+        }
+    }
+
+    fn owned_strings(
+        &self,
+        value: &Spanned<DeValue<'_>>,
+        key: &str,
+    ) -> Result<Vec<String>, ConfigError> {
+        Ok(self
+            .strings(value, key)?
+            .into_iter()
+            .map(|(s, _)| s.to_owned())
+            .collect())
+    }
+
+    /// The fields of an inline table, each of which must be one of `known`.
+    fn fields<'v, 'i>(
+        &self,
+        table: &'v DeTable<'i>,
+        key: &str,
+        known: &[&str],
+    ) -> Result<Vec<(&'v str, &'v Spanned<DeValue<'i>>)>, ConfigError> {
+        let mut fields = Vec::new();
+        for (key_name, field) in sorted(table) {
+            let name: &str = key_name.get_ref();
+            if !known.contains(&name) {
+                let hint = did_you_mean(name, known.iter().copied());
+                let list = known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(self.error(
+                    key_name.span(),
+                    format!("`[dist].{key}`: unknown field `{name}`{hint}; known: {list}"),
+                ));
+            }
+            fields.push((name, field));
+        }
+        Ok(fields)
+    }
+
     fn strings<'v>(
         &self,
         value: &'v Spanned<DeValue<'_>>,
@@ -447,19 +809,25 @@ mod tests {
     #[test]
     fn reads_a_full_config() {
         let cfg = parse(
-            "[dist]\napp = \"mycli\"\ntargets = [\"x86_64-unknown-linux-musl\"]\ninclude = [\"README.md\"]\nchecksum = \"sha256\"\nunix-archive = \".tar.gz\"\n",
+            "[dist]\napp = \"toolbox\"\ntargets = [\"x86_64-unknown-linux-musl\"]\ninclude = [\"README.md\"]\nchecksum = \"sha256\"\nunix-archive = \".tar.gz\"\n",
             Path::new("x"),
         )
         .unwrap();
-        assert_eq!(cfg.app, "mycli");
+        assert_eq!(cfg.app, "toolbox");
         assert_eq!(cfg.targets[0].triple, "x86_64-unknown-linux-musl");
-        assert_eq!(cfg.include, Some(vec!["README.md".to_owned()]));
+        assert_eq!(
+            cfg.include,
+            Some(vec![Include {
+                from: "README.md".into(),
+                to: "README.md".into()
+            }])
+        );
         assert_eq!(cfg.unix_archive, ArchiveFormat::TarGz);
     }
 
     #[test]
     fn defaults_when_keys_are_absent() {
-        let cfg = parse("[dist]\napp = \"mycli\"\n", Path::new("x")).unwrap();
+        let cfg = parse("[dist]\napp = \"toolbox\"\n", Path::new("x")).unwrap();
         assert_eq!(cfg.targets, target::default_targets());
         assert_eq!(cfg.include, None);
         assert_eq!(cfg.unix_archive, ArchiveFormat::TarXz);
@@ -467,7 +835,8 @@ mod tests {
 
     #[test]
     fn unknown_key_names_key_line_and_closest() {
-        let err = parse_err("[dist]\napp = \"mycli\"\ntarget = [\"x86_64-unknown-linux-musl\"]\n");
+        let err =
+            parse_err("[dist]\napp = \"toolbox\"\ntarget = [\"x86_64-unknown-linux-musl\"]\n");
         assert_eq!(
             err,
             "dist-workspace.toml:3: unknown key `[dist].target`; did you mean `targets`?"
@@ -523,11 +892,11 @@ mod tests {
         assert_eq!(cfg.tag_pattern.as_str(), DEFAULT_TAG_PATTERN);
         assert_eq!(cfg.tag_pattern.tag_for("1.2.3"), "v1.2.3");
         let cfg = parse(
-            "[dist]\napp = \"a\"\ntag-pattern = \"mycli/v*\"\n",
+            "[dist]\napp = \"a\"\ntag-pattern = \"toolbox/v*\"\n",
             Path::new("x"),
         )
         .unwrap();
-        assert_eq!(cfg.tag_pattern.tag_for("1.2.3"), "mycli/v1.2.3");
+        assert_eq!(cfg.tag_pattern.tag_for("1.2.3"), "toolbox/v1.2.3");
         assert!(
             parse_err("[dist]\napp = \"a\"\ntag-pattern = \"v1.0\"\n")
                 .contains(":3: `[dist].tag-pattern`")
@@ -588,5 +957,153 @@ mod tests {
             parse_err("[dist]\napp = \"a\"\ninclude = [\"../secret\"]\n")
                 .contains("inside the workspace")
         );
+    }
+
+    #[test]
+    fn include_tables_place_files_and_paths_are_checked() {
+        let cfg = parse(
+            "[dist]\napp = \"a\"\ninclude = [\"doc/GUIDE.md\", { from = \"doc/CHANGES.md\", to = \"doc/CHANGELOG.md\" }, { from = \"x/COPYING\" }]\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        let pairs: Vec<(&str, &str)> = cfg
+            .include
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|i| (i.from.as_str(), i.to.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("doc/GUIDE.md", "GUIDE.md"),
+                ("doc/CHANGES.md", "doc/CHANGELOG.md"),
+                ("x/COPYING", "COPYING")
+            ]
+        );
+        for (bad, why) in [
+            ("{ to = \"x\" }", "needs `from`"),
+            (
+                "{ from = \"a\", to = \"../a\" }",
+                "the archive path `../a` must not hold",
+            ),
+            ("{ from = \"a\", to = \"/a\" }", "must be a relative path"),
+            ("{ from = \"a\", dest = \"b\" }", "unknown field `dest`"),
+            (
+                "\"a/README\", \"b/README\"",
+                "two files would be stored as `README`",
+            ),
+            ("3", "found integer"),
+        ] {
+            let err = parse_err(&format!("[dist]\napp = \"a\"\ninclude = [{bad}]\n"));
+            assert!(
+                err.contains(":3: `[dist].include`") && err.contains(why),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn features_follow_cargo_dist() {
+        let cfg = parse(
+            "[dist]\napp = \"a\"\nfeatures = [\"x\", \"y\"]\ndefault-features = false\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.features.cargo_args(),
+            ["--no-default-features", "--features", "x,y"]
+        );
+        assert!(
+            parse("[dist]\napp = \"a\"\n", Path::new("x"))
+                .unwrap()
+                .features
+                .cargo_args()
+                .is_empty()
+        );
+        assert!(
+            parse_err("[dist]\napp = \"a\"\nall-features = \"yes\"\n")
+                .contains("must be true or false")
+        );
+        assert!(
+            parse_err("[dist]\napp = \"a\"\nfeatures = [\"x,y\"]\n")
+                .contains("one feature per string")
+        );
+        assert!(
+            parse_err("[dist]\napp = \"a\"\nfeatures = [\"x\", \"x\"]\n")
+                .contains("lists `x` twice")
+        );
+    }
+
+    #[test]
+    fn smoke_commands_are_argument_lists_or_tables() {
+        let cfg = parse(
+            "[dist]\napp = \"a\"\nsmoke = [[\"--version\"], { args = [\"greet\", \"Ada\"], expect = \"Hello, Ada\" }, { bin = \"b\", args = [] }]\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        let smoke = cfg.smoke.unwrap();
+        assert_eq!(
+            smoke[0],
+            SmokeCommand {
+                bin: None,
+                args: vec!["--version".into()],
+                expect: None
+            }
+        );
+        assert_eq!(smoke[1].expect.as_deref(), Some("Hello, Ada"));
+        assert_eq!(smoke[2].bin.as_deref(), Some("b"));
+        assert!(
+            parse("[dist]\napp = \"a\"\n", Path::new("x"))
+                .unwrap()
+                .smoke
+                .is_none()
+        );
+        for (bad, why) in [
+            ("[]", "is empty"),
+            ("[\"--version\"]", "entries are argument lists or"),
+            ("[{ expect = \"x\" }]", "needs `args`"),
+            ("[{ args = [], expect = \"\" }]", "`expect` is empty"),
+            ("[{ args = [], exepct = \"x\" }]", "did you mean `expect`?"),
+            ("[[1]]", "must hold strings"),
+        ] {
+            let err = parse_err(&format!("[dist]\napp = \"a\"\nsmoke = {bad}\n"));
+            assert!(err.contains(":3:") && err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn docs_map_archive_paths_to_arguments() {
+        let cfg = parse(
+            "[dist]\napp = \"a\"\n[dist.docs]\n\"complete/a.bash\" = [\"--generate\", \"complete-bash\"]\n\"doc/b.1\" = { bin = \"b\", args = [\"man\"] }\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.docs,
+            [
+                DocFile {
+                    path: "complete/a.bash".into(),
+                    bin: None,
+                    args: vec!["--generate".into(), "complete-bash".into()]
+                },
+                DocFile {
+                    path: "doc/b.1".into(),
+                    bin: Some("b".into()),
+                    args: vec!["man".into()]
+                },
+            ]
+        );
+        let err = parse_err("[dist]\napp = \"a\"\n[dist.docs]\n\"../x\" = [\"man\"]\n");
+        assert!(
+            err.contains(":4: `[dist.docs]`: the archive path `../x`"),
+            "{err}"
+        );
+        let err = parse_err("[dist]\napp = \"a\"\n[dist.docs]\n\"doc/x.1\" = \"man\"\n");
+        assert!(
+            err.contains(":4:") && err.contains("must be the binary's arguments"),
+            "{err}"
+        );
+        assert!(parse_err("[dist]\napp = \"a\"\ndocs = [\"x\"]\n").contains("must be a table"));
     }
 }

@@ -143,6 +143,13 @@ pub(crate) fn choose(
     }
 }
 
+/// Flags zig always gets. `zig cc` compiles unoptimised C (`-O0`, as
+/// aws-lc-sys builds jitterentropy) with UBSan checks whose runtime only
+/// zig's own linker adds; rust-lld links our binaries, so they would stay
+/// undefined (`__ubsan_handle_out_of_bounds`). Flags the build passes later
+/// on the command line still win.
+const ZIG_FLAGS: &str = "-fno-sanitize=undefined";
+
 /// zig's name for a musl target.
 fn zig_target(target: &Target) -> &'static str {
     match target.arch {
@@ -176,12 +183,12 @@ pub(crate) fn env(
             let cc = write_wrapper(
                 wrapper_dir,
                 &format!("cc-{}", target.triple),
-                &format!("{zig} cc -target {zig_target}"),
+                &format!("{zig} cc -target {zig_target} {ZIG_FLAGS}"),
             )?;
             let cxx = write_wrapper(
                 wrapper_dir,
                 &format!("c++-{}", target.triple),
-                &format!("{zig} c++ -target {zig_target}"),
+                &format!("{zig} c++ -target {zig_target} {ZIG_FLAGS}"),
             )?;
             let ar = write_wrapper(wrapper_dir, "ar", &format!("{zig} ar"))?;
             (cc, ar, Some(cxx))
@@ -332,7 +339,8 @@ mod tests {
         let cc = get("CC_aarch64_unknown_linux_musl");
         let script = fs::read_to_string(&cc).unwrap();
         assert!(
-            script.contains("exec zig cc -target aarch64-linux-musl \"$@\""),
+            script
+                .contains("exec zig cc -target aarch64-linux-musl -fno-sanitize=undefined \"$@\""),
             "{script}"
         );
         assert!(script.contains("--target=*) ;;"), "{script}");

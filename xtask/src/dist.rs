@@ -42,7 +42,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
 
     let dist_dir = ws.dist_dir();
     fs::create_dir_all(&dist_dir).with_context(|| format!("creating {}", dist_dir.display()))?;
-    remove_stale(&dist_dir, &plan, &installer::file_name(app.main_bin()))?;
+    remove_stale(&dist_dir, &plan, &installer::file_name(&app.name))?;
 
     // Cargo builds one target at a time (each already uses every core);
     // compression of one small file cannot, so archives are packed in parallel.
@@ -56,15 +56,15 @@ pub(crate) fn run(options: Options) -> Result<()> {
     };
     let compilers = ctool::Choice::for_app(&ws, app, &config.c_compiler);
     let mut built = Vec::new();
+    let mut host_build = None;
     for artifact in &plan.artifacts {
         let c = compilers
             .compiler(&artifact.target)
             .map_err(|e| plan::config_error(&ws, e))?;
-        built.push(build_artifact(&shared, artifact, c.as_ref())?);
-    }
-    let docs = docs::generate(&sh, &ws, app, sde)?;
-    for b in &mut built {
-        b.files.extend(docs.iter().cloned());
+        let mut one = build_artifact(&shared, artifact, c.as_ref())?;
+        let docs = docs_for(&shared, &one, &mut host_build)?;
+        one.files.extend(docs);
+        built.push(one);
     }
     let artifacts = package_all(&built, plan.source_date_epoch, &dist_dir)?;
     let installers = vec![write_installer(&config, app, &dist_dir)?];
@@ -79,7 +79,8 @@ pub(crate) fn run(options: Options) -> Result<()> {
     write_sums_and_manifest(&dist_dir, &manifest)?;
 
     eprintln!("==> verifying {}", dist_dir.display());
-    verify::verify_dist_dir(&dist_dir)?;
+    let smoke = plan::smoke(&config, app).map_err(|e| plan::config_error(&ws, e))?;
+    verify::verify_dist_dir(&dist_dir, &smoke)?;
 
     if options.json {
         print!("{}", manifest.to_json());
@@ -118,6 +119,68 @@ pub(crate) struct Built<'p> {
     pub(crate) files: Vec<ArchiveFile>,
     pub(crate) binaries: Vec<String>,
     pub(crate) linkage: String,
+    /// Where cargo left the executables, to run them for `[dist.docs]`.
+    pub(crate) executables: Vec<compile::BuiltBinary>,
+}
+
+/// The `[dist.docs]` files of one archive, from its own binary where this
+/// machine can run it (natively or under qemu), else from a build for this
+/// machine of the same sources and features, made once per run.
+fn docs_for(
+    shared: &Shared<'_>,
+    built: &Built<'_>,
+    host_build: &mut Option<Vec<compile::BuiltBinary>>,
+) -> Result<Vec<ArchiveFile>> {
+    let Shared {
+        sh,
+        ws,
+        app,
+        plan,
+        stamp,
+        ..
+    } = shared;
+    if plan.docs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let target = &built.plan.target;
+    let (launch, exes) = match docs::launch_for(target) {
+        Ok(launch) => (launch, built.executables.clone()),
+        Err(why) => {
+            eprintln!(
+                "    note: {why}, so the [dist.docs] files of {} come from a build of the same sources for this machine",
+                target.triple
+            );
+            if host_build.is_none() {
+                *host_build = Some(compile::build_for_host(sh, ws, app, stamp, &plan.features)?);
+            }
+            (docs::Launch::Native, host_build.clone().unwrap_or_default())
+        }
+    };
+    let how = match &launch {
+        docs::Launch::Native => String::new(),
+        docs::Launch::Qemu(qemu) => format!(" under {}", qemu.display()),
+    };
+    eprintln!(
+        "    generating {} [dist.docs] file(s) with the built binary{how}",
+        plan.docs.len()
+    );
+    let scratch = ws
+        .target_dir
+        .join("dist-build")
+        .join("docs")
+        .join(target.triple);
+    if scratch.exists() {
+        fs::remove_dir_all(&scratch).with_context(|| format!("clearing {}", scratch.display()))?;
+    }
+    fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let exe_of = |bin: &str| exes.iter().find(|b| b.name == bin).map(|b| b.path.clone());
+    docs::generate(
+        &plan.docs,
+        exe_of,
+        &launch,
+        &scratch,
+        plan.source_date_epoch,
+    )
 }
 
 /// What every target's build shares.
@@ -153,7 +216,7 @@ fn build_artifact<'p>(
         plan.app, plan.version, target.triple
     );
     toolchain::ensure_target(sh, target, installed_targets)?;
-    let built = compile::build(sh, ws, app, target, stamp, c_compiler)?;
+    let built = compile::build(sh, ws, app, target, stamp, c_compiler, &plan.features)?;
     let built_names: Vec<&str> = built.iter().map(|b| b.name.as_str()).collect();
     if let Some(missing) = artifact
         .bins
@@ -203,7 +266,7 @@ fn build_artifact<'p>(
         let data = fs::read(&include.source)
             .with_context(|| format!("reading include file {}", include.source.display()))?;
         files.push(ArchiveFile {
-            path: include.name.clone(),
+            path: include.path.clone(),
             data,
             executable: false,
         });
@@ -213,6 +276,7 @@ fn build_artifact<'p>(
         files,
         binaries,
         linkage,
+        executables: built,
     })
 }
 
@@ -307,9 +371,9 @@ fn write_installer(
     dist_dir: &Path,
 ) -> Result<ManifestInstaller> {
     let repository = plan::repository(config, app)?;
-    let bin = app.main_bin();
     let text = installer::render(&installer::Spec {
-        bin,
+        package: &app.name,
+        bin: app.main_bin(),
         bins: &app.bins,
         targets: &config.targets,
         unix_archive: config.unix_archive,
@@ -320,10 +384,10 @@ fn write_installer(
         eprintln!(
             "    note: no repository in dist-workspace.toml or {}: the installer needs {}_DOWNLOAD_URL to find releases",
             app.manifest_path.display(),
-            installer::env_prefix(bin)
+            installer::env_prefix(&app.name)
         );
     }
-    let name = installer::file_name(bin);
+    let name = installer::file_name(&app.name);
     let sha256 = checksum::sha256_hex(text.as_bytes());
     atomic::write(&dist_dir.join(&name), text.as_bytes())?;
     checksum::write_sidecar(dist_dir, &name, &sha256)?;

@@ -1,80 +1,207 @@
-//! Shell completions and the man page for the archives. The app's `docs`
-//! example writes them from its clap command on the build machine — the same
-//! files for every target, with no cross-built binary run (runs cargo).
+//! `[dist.docs]`: files an archive carries that the built binary writes on
+//! its standard output — shell completions, man pages — the way ripgrep's
+//! releases get theirs from `rg --generate …`. Each archive's files come
+//! from its own binary, run natively or under qemu-user for another CPU, so
+//! any app can have them, with clap or without (runs the binary).
 
-use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
-use xshell::{Shell, cmd};
+use anyhow::{Result, bail};
 
+use crate::exec;
 use crate::package::ArchiveFile;
-use crate::workspace::{Package, Workspace};
+use crate::plan::DocFile;
+use crate::target::{Arch, Os, Target};
+use crate::toolchain::find_on_path;
 
-/// The example of the app package that writes `complete/` and `doc/`.
-pub(crate) const EXAMPLE: &str = "docs";
+const TIMEOUT: Duration = Duration::from_secs(120);
+const LIMIT: usize = 64 << 20;
 
-/// The generated files, paths relative to the archive's top directory;
-/// none when the app has no `docs` example.
-pub(crate) fn generate(
-    sh: &Shell,
-    ws: &Workspace,
-    app: &Package,
-    source_date_epoch: u64,
-) -> Result<Vec<ArchiveFile>> {
-    if !app.examples.iter().any(|e| e == EXAMPLE) {
-        eprintln!(
-            "    note: {} has no `examples/{EXAMPLE}.rs`: archives carry no shell completions or man page",
-            app.name
-        );
-        return Ok(Vec::new());
-    }
-    let out = ws.target_dir.join("dist-build").join("docs");
-    if out.exists() {
-        fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
-    }
-    eprintln!("==> generating shell completions and the man page");
-    let _dir = sh.push_dir(&ws.root);
-    let package = &app.name;
-    cmd!(
-        sh,
-        "cargo run --quiet --locked --package {package} --example {EXAMPLE} -- {out}"
-    )
-    .env("SOURCE_DATE_EPOCH", source_date_epoch.to_string())
-    .run()
-    .with_context(|| {
-        format!("generating completions and the man page with `{EXAMPLE}` example of {package}")
-    })?;
-    let mut files = Vec::new();
-    collect(&out, &out, &mut files)?;
-    if files.is_empty() {
-        bail!(
-            "the `{EXAMPLE}` example of {package} wrote nothing into {}",
-            out.display()
-        );
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
+/// How this machine starts a binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Launch {
+    Native,
+    /// Under this qemu-user emulator (a Linux binary of another CPU).
+    Qemu(PathBuf),
 }
 
-fn collect(root: &Path, dir: &Path, files: &mut Vec<ArchiveFile>) -> Result<()> {
-    for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(root, &path, files)?;
-            continue;
+/// How a binary of `target` runs here, or why it cannot.
+pub(crate) fn launch_for(target: &Target) -> Result<Launch, String> {
+    let host_os = Os::host();
+    if host_os != Some(target.os) {
+        return Err(format!(
+            "a {:?} binary does not run on this machine",
+            target.os
+        ));
+    }
+    match Arch::host() {
+        Some(host) if target.arch.runs_on(host) => Ok(Launch::Native),
+        // Apple silicon runs x86_64 programs through Rosetta, Windows on Arm through emulation.
+        _ if target.os != Os::Linux => Ok(Launch::Native),
+        _ => {
+            let qemu = target.arch.qemu();
+            find_on_path(qemu)
+                .map(Launch::Qemu)
+                .ok_or_else(|| format!("{qemu} is not installed (apt-get install qemu-user)"))
         }
-        let relative = path.strip_prefix(root).expect("below root");
-        let name: Vec<String> = relative
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let data = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    }
+}
+
+/// Runs `exe_of(bin) args` for each doc file, in `scratch` (an empty
+/// directory, also its HOME), and returns the files with their output.
+pub(crate) fn generate(
+    docs: &[DocFile],
+    exe_of: impl Fn(&str) -> Option<PathBuf>,
+    launch: &Launch,
+    scratch: &Path,
+    source_date_epoch: u64,
+) -> Result<Vec<ArchiveFile>> {
+    let mut files = Vec::new();
+    for doc in docs {
+        let Some(exe) = exe_of(&doc.bin) else {
+            bail!(
+                "[dist.docs] `{}`: binary `{}` was not built",
+                doc.path,
+                doc.bin
+            );
+        };
+        let shown = format!("`{} {}`", doc.bin, doc.args.join(" "));
+        let command = command(launch, &exe, &doc.args, scratch, source_date_epoch);
+        let out = match exec::run(command, TIMEOUT, LIMIT) {
+            Ok(out) => out,
+            Err(stopped) => bail!("[dist.docs] `{}`: {shown} failed: {stopped}", doc.path),
+        };
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let first = stderr
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no message");
+            bail!(
+                "[dist.docs] `{}`: {shown} exited with {} ({first}); does the binary accept these arguments?",
+                doc.path,
+                out.status
+            );
+        }
+        if out.stdout.is_empty() {
+            bail!(
+                "[dist.docs] `{}`: {shown} printed nothing on stdout",
+                doc.path
+            );
+        }
         files.push(ArchiveFile {
-            path: name.join("/"),
-            data,
+            path: doc.path.clone(),
+            data: out.stdout,
             executable: false,
         });
     }
-    Ok(())
+    Ok(files)
+}
+
+/// The binary in a fixed, small environment, so the files depend on the
+/// sources alone: no locale, terminal, colour or home of the build machine.
+fn command(launch: &Launch, exe: &Path, args: &[String], scratch: &Path, sde: u64) -> Command {
+    let mut command = match launch {
+        Launch::Native => Command::new(exe),
+        Launch::Qemu(qemu) => {
+            let mut c = Command::new(qemu);
+            // -L: the emulated program's loader and libraries would be looked up
+            // here; a static binary needs none, so an empty directory does.
+            c.arg("-L").arg(scratch).arg(exe);
+            c
+        }
+    };
+    command.args(args).current_dir(scratch).env_clear();
+    for keep in ["PATH", "SYSTEMROOT", "SystemRoot", "WINDIR", "TEMP", "TMP"] {
+        if let Some(value) = std::env::var_os(keep) {
+            command.env(keep, value);
+        }
+    }
+    command
+        .env("HOME", scratch)
+        .env("SOURCE_DATE_EPOCH", sde.to_string())
+        .env("LC_ALL", "C")
+        .env("TERM", "dumb")
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "80");
+    command
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-docs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn doc(path: &str, args: &[&str]) -> DocFile {
+        DocFile {
+            path: path.into(),
+            bin: "sh".into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn each_file_is_the_binary_s_output_in_a_fixed_environment() {
+        let dir = scratch("ok");
+        let docs = [
+            doc(
+                "complete/x.bash",
+                &["-c", "echo complete $SOURCE_DATE_EPOCH $LC_ALL"],
+            ),
+            doc("doc/x.1", &["-c", "pwd; echo ${CARGO_HOME:-unset}"]),
+        ];
+        let sh = find_on_path("sh").unwrap();
+        let files = generate(&docs, |_| Some(sh.clone()), &Launch::Native, &dir, 42).unwrap();
+        assert_eq!(files[0].path, "complete/x.bash");
+        assert_eq!(files[0].data, b"complete 42 C\n");
+        let real = dir.canonicalize().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&files[1].data),
+            format!("{}\nunset\n", real.display())
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failing_or_silent_command_names_the_file_and_the_arguments() {
+        let dir = scratch("bad");
+        let sh = find_on_path("sh").unwrap();
+        let exe = |_: &str| Some(sh.clone());
+        let err = generate(
+            &[doc("doc/x.1", &["-c", "echo nope >&2; exit 3"])],
+            exe,
+            &Launch::Native,
+            &dir,
+            0,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`doc/x.1`") && err.contains("exited with") && err.contains("(nope)"),
+            "{err}"
+        );
+        let err = generate(
+            &[doc("doc/x.1", &["-c", "true"])],
+            exe,
+            &Launch::Native,
+            &dir,
+            0,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("printed nothing"), "{err}");
+        let err = generate(&[doc("doc/x.1", &[])], |_| None, &Launch::Native, &dir, 0).unwrap_err();
+        assert!(
+            err.to_string().contains("binary `sh` was not built"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -10,7 +10,9 @@ use crate::target::{Arch, Os, Target};
 
 /// What the installer is generated from.
 pub(crate) struct Spec<'a> {
-    /// The main binary: archives are named after it.
+    /// The package: archives, the installer and its variables are named after it.
+    pub(crate) package: &'a str,
+    /// The main binary, started once before it is installed.
     pub(crate) bin: &'a str,
     /// Every binary in the archives; all are installed.
     pub(crate) bins: &'a [String],
@@ -21,8 +23,8 @@ pub(crate) struct Spec<'a> {
     pub(crate) tag_prefix: &'a str,
 }
 
-pub(crate) fn file_name(bin: &str) -> String {
-    format!("{bin}-installer.sh")
+pub(crate) fn file_name(package: &str) -> String {
+    format!("{package}-installer.sh")
 }
 
 /// The first line after the shebang; `verify` looks for it.
@@ -73,9 +75,10 @@ pub(crate) fn platforms(targets: &[Target]) -> Vec<Platform> {
     found
 }
 
-/// Letters, digits and `_` of the binary's name, upper-cased: `MYCLI`.
-pub(crate) fn env_prefix(bin: &str) -> String {
-    bin.chars()
+/// Letters, digits and `_` of the package's name, upper-cased: `MY_TOOL`.
+pub(crate) fn env_prefix(package: &str) -> String {
+    package
+        .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
                 c.to_ascii_uppercase()
@@ -124,11 +127,12 @@ pub(crate) fn render(spec: &Spec<'_>) -> String {
         ArchiveFormat::TarGz => ("tar -xzf", ""),
         ArchiveFormat::Zip => ("unzip -q", " (is unzip installed?)"),
     };
-    let values: [(&str, String); 13] = [
+    let values: [(&str, String); 14] = [
         ("header", HEADER.to_owned()),
+        ("package", spec.package.to_owned()),
         ("bin", spec.bin.to_owned()),
         ("bins", spec.bins.join(" ")),
-        ("env", env_prefix(spec.bin)),
+        ("env", env_prefix(spec.package)),
         ("repository", spec.repository.unwrap_or_default().to_owned()),
         ("tag-prefix", spec.tag_prefix.to_owned()),
         ("ext", ext.to_owned()),
@@ -151,14 +155,15 @@ const ROSETTA: &str = r#"            # An x86_64 shell under Rosetta on Apple si
 const TEMPLATE: &str = r#"#!/bin/sh
 @header@
 #
-# Installs @bin@ from its release: the build for this machine's OS and CPU (on
+# Installs @package@ from its release: the build for this machine's OS and CPU (on
 # Linux the static musl one, which runs on every distribution), checked
 # against its published SHA-256 before anything is installed.
 #
-#   sh @bin@-installer.sh [--version VERSION] [--to DIR]
-#   curl -fsSL <release URL>/@bin@-installer.sh | sh -s -- [OPTIONS]
+#   sh @package@-installer.sh [--version VERSION] [--to DIR]
+#   curl -fsSL <release URL>/@package@-installer.sh | sh -s -- [OPTIONS]
 set -eu
 
+PACKAGE="@package@"
 APP="@bin@"
 BINS="@bins@"
 REPOSITORY="@repository@"
@@ -167,9 +172,9 @@ EXT="@ext@"
 
 usage() {
     cat <<EOF
-Usage: sh $APP-installer.sh [--version VERSION] [--to DIR]
+Usage: sh $PACKAGE-installer.sh [--version VERSION] [--to DIR]
 
-Installs $APP for this machine from its release, after checking its SHA-256.
+Installs $PACKAGE ($BINS) for this machine from its release, after checking its SHA-256.
 
   --version VERSION  install this release (default: the latest)
   --to DIR           install into DIR (default: \$@env@_INSTALL_DIR, else ~/.local/bin)
@@ -180,7 +185,7 @@ EOF
 }
 
 say() {
-    printf '%s\n' "$APP installer: $*" >&2
+    printf '%s\n' "$PACKAGE installer: $*" >&2
 }
 
 die() {
@@ -270,7 +275,7 @@ main() {
     fi
 
     if ! target=$(target_for "$(uname -s)" "$(uname -m)"); then
-        die "there is no $APP build for $(uname -s) $(uname -m); there are builds for @supported@"
+        die "there is no $PACKAGE build for $(uname -s) $(uname -m); there are builds for @supported@"
     fi
 
     if command -v curl >/dev/null 2>&1; then
@@ -287,22 +292,22 @@ main() {
     if [ -n "${@env@_DOWNLOAD_URL:-}" ]; then
         base=${@env@_DOWNLOAD_URL%/}
     elif [ -z "$REPOSITORY" ]; then
-        die "this installer does not know where $APP is released; set @env@_DOWNLOAD_URL to the URL of the release files"
+        die "this installer does not know where $PACKAGE is released; set @env@_DOWNLOAD_URL to the URL of the release files"
     elif [ -n "$version" ]; then
         base="$REPOSITORY/releases/download/$TAG_PREFIX$version"
     else
         base="$REPOSITORY/releases/latest/download"
     fi
 
-    tmp=$(mktemp -d 2>/dev/null || mktemp -d -t "$APP-install")
+    tmp=$(mktemp -d 2>/dev/null || mktemp -d -t "$PACKAGE-install")
     trap cleanup EXIT
     trap 'cleanup; exit 1' HUP INT TERM
 
     if [ -n "$version" ]; then
-        archive="$APP-$version-$target$EXT"
+        archive="$PACKAGE-$version-$target$EXT"
     else
         download "$base/SHA256SUMS" "$tmp/SHA256SUMS"
-        archive=$(sed -n "s/^[0-9a-f]\{64\}  \($APP-.*-$target@ext-re@\)\$/\1/p" "$tmp/SHA256SUMS" | head -n 1)
+        archive=$(sed -n "s/^[0-9a-f]\{64\}  \($PACKAGE-.*-$target@ext-re@\)\$/\1/p" "$tmp/SHA256SUMS" | head -n 1)
         [ -n "$archive" ] || die "the latest release at $base has no archive for $target"
     fi
 
@@ -363,7 +368,8 @@ mod tests {
 
     fn spec<'a>(targets: &'a [Target], bins: &'a [String]) -> Spec<'a> {
         Spec {
-            bin: "my-cli",
+            package: "my-cli",
+            bin: "mc",
             bins,
             targets,
             unix_archive: ArchiveFormat::TarXz,

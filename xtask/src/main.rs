@@ -14,6 +14,7 @@ mod ctool;
 mod diff;
 mod dist;
 mod docs;
+mod exec;
 mod installer;
 mod linkage;
 mod manifest;

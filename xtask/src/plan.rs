@@ -9,8 +9,9 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use xshell::Shell;
 
-use crate::config::{self, ConfigError, DistConfig};
+use crate::config::{self, ConfigError, DistConfig, Features, Include};
 use crate::package::ArchiveFormat;
+use crate::suggest::did_you_mean;
 use crate::target::{Buildable, Os, Target};
 use crate::workspace::{self, Package, Workspace};
 
@@ -188,6 +189,10 @@ pub(crate) struct Plan {
     pub(crate) version: String,
     pub(crate) source_date_epoch: u64,
     pub(crate) artifacts: Vec<ArtifactPlan>,
+    /// `cargo build` arguments choosing the configured features.
+    pub(crate) features: Vec<String>,
+    /// Files made by running the built binary, the same list for every archive.
+    pub(crate) docs: Vec<DocFile>,
 }
 
 /// One archive: which target, what goes in, what it is called.
@@ -195,7 +200,8 @@ pub(crate) struct Plan {
 pub(crate) struct ArtifactPlan {
     pub(crate) target: Target,
     pub(crate) format: ArchiveFormat,
-    /// `<bin>-<version>-<target>`, ripgrep's naming; also the archive's top directory.
+    /// `<package>-<version>-<target>`, ripgrep's and cargo-dist's naming;
+    /// also the archive's top directory.
     pub(crate) stem: String,
     pub(crate) bins: Vec<String>,
     pub(crate) includes: Vec<IncludeFile>,
@@ -207,11 +213,26 @@ impl ArtifactPlan {
     }
 }
 
-/// A file shipped next to the binaries, at the archive's top level.
+/// A file of the workspace shipped in every archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct IncludeFile {
     pub(crate) source: PathBuf,
-    pub(crate) name: String,
+    /// Below the archive's top directory, `/`-separated.
+    pub(crate) path: String,
+}
+
+/// A file made by running binary `bin` with `args`; its standard output is
+/// stored at `path` below the archive's top directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DocFile {
+    pub(crate) path: String,
+    pub(crate) bin: String,
+    pub(crate) args: Vec<String>,
+}
+
+/// The archive name stem of `package` at `version` for `triple`.
+pub(crate) fn stem(package: &str, version: &str, triple: &str) -> String {
+    format!("{package}-{version}-{triple}")
 }
 
 /// Decides the artifacts. `selected` (from `--target`) narrows the configured targets.
@@ -223,12 +244,17 @@ pub(crate) fn make(
     source_date_epoch: u64,
 ) -> Result<Plan> {
     let targets = select_targets(config, selected)?;
-    let includes = includes(config, root)?;
-    let main_bin = app.main_bin();
+    check_features(&config.features, app)?;
+    let includes = includes(config, app, root)?;
+    let docs = docs(config, app)?;
+    check_smoke(config, app)?;
+    for target in &targets {
+        check_archive_paths(target, app, root, &includes, &docs)?;
+    }
     let artifacts = targets
         .into_iter()
         .map(|target| ArtifactPlan {
-            stem: format!("{main_bin}-{}-{}", app.version, target.triple),
+            stem: stem(&app.name, &app.version, target.triple),
             format: if target.os == Os::Windows {
                 config.windows_archive
             } else {
@@ -244,7 +270,139 @@ pub(crate) fn make(
         version: app.version.clone(),
         source_date_epoch,
         artifacts,
+        features: config.features.cargo_args(),
+        docs,
     })
+}
+
+/// Every named feature must be one of the app's; `dep/feature` is left to cargo.
+fn check_features(features: &Features, app: &Package) -> Result<()> {
+    for name in features.features.iter().filter(|f| !f.contains('/')) {
+        if !app.features.iter().any(|f| f == name) {
+            let known = if app.features.is_empty() {
+                "it has none".to_owned()
+            } else {
+                format!("it has {}", app.features.join(", "))
+            };
+            bail!(
+                "`[dist].features`: `{name}` is not a feature of {}{} ({known}); see [features] in {}",
+                app.name,
+                did_you_mean(name, app.features.iter().map(String::as_str)),
+                app.manifest_path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The binary a `bin` key names, or the main binary.
+fn binary_of<'a>(app: &'a Package, bin: Option<&'a str>, key: &str) -> Result<&'a str> {
+    match bin {
+        None => Ok(app.main_bin()),
+        Some(bin) if app.bins.iter().any(|b| b == bin) => Ok(bin),
+        Some(bin) => bail!(
+            "`[dist].{key}`: `bin = \"{bin}\"` is not a binary of {}{} (binaries: {})",
+            app.name,
+            did_you_mean(bin, app.bins.iter().map(String::as_str)),
+            app.bins.join(", ")
+        ),
+    }
+}
+
+fn docs(config: &DistConfig, app: &Package) -> Result<Vec<DocFile>> {
+    config
+        .docs
+        .iter()
+        .map(|d| {
+            Ok(DocFile {
+                path: d.path.clone(),
+                bin: binary_of(app, d.bin.as_deref(), "docs")?.to_owned(),
+                args: d.args.clone(),
+            })
+        })
+        .collect()
+}
+
+fn check_smoke(config: &DistConfig, app: &Package) -> Result<()> {
+    smoke(config, app).map(drop)
+}
+
+/// What a smoke run's output must show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// Only that the command exits with 0.
+    Success,
+    /// This text, on stdout or stderr.
+    Text(String),
+    /// The release's version: the default `--version` check.
+    Version,
+}
+
+/// A command run on a released binary, in an empty root, before publishing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SmokeRun {
+    pub(crate) bin: String,
+    pub(crate) args: Vec<String>,
+    pub(crate) expect: Expect,
+}
+
+/// `[dist].smoke`, or by default the main binary's `--version`, which must
+/// print the version.
+pub(crate) fn smoke(config: &DistConfig, app: &Package) -> Result<Vec<SmokeRun>> {
+    let Some(commands) = &config.smoke else {
+        return Ok(vec![SmokeRun {
+            bin: app.main_bin().to_owned(),
+            args: vec!["--version".to_owned()],
+            expect: Expect::Version,
+        }]);
+    };
+    commands
+        .iter()
+        .map(|c| {
+            Ok(SmokeRun {
+                bin: binary_of(app, c.bin.as_deref(), "smoke")?.to_owned(),
+                args: c.args.clone(),
+                expect: c.expect.clone().map_or(Expect::Success, Expect::Text),
+            })
+        })
+        .collect()
+}
+
+/// Binaries, include files and docs must not claim one archive path, nor
+/// use a file's path as another's directory.
+fn check_archive_paths(
+    target: &Target,
+    app: &Package,
+    root: &Path,
+    includes: &[IncludeFile],
+    docs: &[DocFile],
+) -> Result<()> {
+    let mut claimed: Vec<(String, String)> = Vec::new();
+    let bins = app
+        .bins
+        .iter()
+        .map(|b| (target.exe_name(b), format!("binary `{b}`")));
+    let includes = includes.iter().map(|i| {
+        let from = i.source.strip_prefix(root).unwrap_or(&i.source);
+        (i.path.clone(), format!("include `{}`", from.display()))
+    });
+    let docs = docs
+        .iter()
+        .map(|d| (d.path.clone(), format!("[dist.docs] `{}`", d.path)));
+    for (path, what) in bins.chain(includes).chain(docs) {
+        for (other, other_what) in &claimed {
+            let nested =
+                |a: &str, b: &str| b.strip_prefix(a).is_some_and(|rest| rest.starts_with('/'));
+            if *other == path || nested(other, &path) || nested(&path, other) {
+                bail!(
+                    "{what} and {other_what} both want `{path}` in the {} archive; move one with `to`",
+                    target.triple
+                );
+            }
+        }
+        claimed.push((path, what));
+    }
+    Ok(())
 }
 
 /// The configured targets, or those named with `--target` (each must be configured).
@@ -295,101 +453,400 @@ pub(crate) fn keep_buildable(
     Ok(skipped)
 }
 
-fn includes(config: &DistConfig, root: &Path) -> Result<Vec<IncludeFile>> {
-    let paths: Vec<String> = match &config.include {
-        Some(paths) => paths.clone(),
+/// The include files: those configured, else the app's README, licence
+/// and changelog files, each kind from the workspace root where the app's
+/// directory has none.
+fn includes(config: &DistConfig, app: &Package, root: &Path) -> Result<Vec<IncludeFile>> {
+    let wanted: Vec<Include> = match &config.include {
+        Some(list) => list.clone(),
         None => {
-            // Default: the README and licence files, whichever exist.
-            let mut found: Vec<String> = std::fs::read_dir(root)
-                .map(|dir| {
-                    dir.filter_map(|e| e.ok())
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .collect()
+            let app_dir = app.manifest_path.parent().unwrap_or(root);
+            default_includes(app_dir, root)
+                .into_iter()
+                .map(|source| {
+                    let from = source.strip_prefix(root).unwrap_or(&source);
+                    let name = source.file_name().unwrap_or_default().to_string_lossy();
+                    Include {
+                        from: from.to_string_lossy().into_owned(),
+                        to: name.into_owned(),
+                    }
                 })
-                .unwrap_or_default();
-            found.retain(|n| {
-                n == "README.md" || n.starts_with("LICENSE") || n.starts_with("LICENCE")
-            });
-            found.sort();
-            found
+                .collect()
         }
     };
-    let mut files: Vec<IncludeFile> = Vec::new();
-    for path in paths {
-        let source = root.join(&path);
-        if !source.is_file() {
-            let what = if source.is_dir() {
-                "is a directory (list its files instead)"
-            } else {
-                "does not exist"
-            };
-            bail!("`[dist].include`: `{path}` {what} in {}", root.display());
-        }
-        let name = Path::new(&path)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if files.iter().any(|f| f.name == name) {
-            bail!(
-                "`[dist].include`: two files would be stored as `{name}` at the top of the archive"
-            );
-        }
-        files.push(IncludeFile { source, name });
+    let root_real = root
+        .canonicalize()
+        .with_context(|| format!("resolving {}", root.display()))?;
+    let mut files = Vec::new();
+    for include in wanted {
+        let source = root.join(&include.from);
+        check_include_source(&include.from, &source, &root_real)?;
+        files.push(IncludeFile {
+            source,
+            path: include.to,
+        });
     }
     Ok(files)
+}
+
+/// Kinds of file an archive carries by default, by upper-case name prefix.
+const DEFAULT_KINDS: &[&[&str]] = &[
+    &["README"],
+    &["LICENSE", "LICENCE", "COPYING", "UNLICENSE"],
+    &["CHANGELOG"],
+];
+
+/// Files of each default kind in `app_dir`, else in `root`, sorted by name.
+fn default_includes(app_dir: &Path, root: &Path) -> Vec<PathBuf> {
+    let listing = |dir: &Path| -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        found.retain(|p| !p.is_dir());
+        found.sort();
+        found
+    };
+    let (in_app, in_root) = (listing(app_dir), listing(root));
+    let of_kind = |files: &[PathBuf], prefixes: &[&str]| -> Vec<PathBuf> {
+        files
+            .iter()
+            .filter(|p| {
+                let name = p
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_uppercase();
+                prefixes.iter().any(|prefix| name.starts_with(prefix))
+            })
+            .cloned()
+            .collect()
+    };
+    let mut chosen = Vec::new();
+    for prefixes in DEFAULT_KINDS {
+        let mine = of_kind(&in_app, prefixes);
+        chosen.extend(if mine.is_empty() {
+            of_kind(&in_root, prefixes)
+        } else {
+            mine
+        });
+    }
+    chosen
+}
+
+/// An include must be a regular file inside the workspace: a symlink may
+/// point at one (a crate's LICENSE linking to the root's), never outside it,
+/// where it could ship the build machine's secrets (`/proc/self/environ`).
+fn check_include_source(from: &str, source: &Path, root_real: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(source) else {
+        bail!(
+            "`[dist].include`: `{from}` does not exist in {}",
+            root_real.display()
+        );
+    };
+    let real = source
+        .canonicalize()
+        .with_context(|| format!("`[dist].include`: resolving `{from}`"))?;
+    if !real.starts_with(root_real) {
+        let to = std::fs::read_link(source).unwrap_or(real);
+        bail!(
+            "`[dist].include`: `{from}` is a link to {}, outside the workspace; include a file of the workspace",
+            to.display()
+        );
+    }
+    let target_meta =
+        std::fs::metadata(&real).with_context(|| format!("`[dist].include`: reading `{from}`"))?;
+    if target_meta.is_dir() {
+        bail!("`[dist].include`: `{from}` is a directory (list its files instead)");
+    }
+    if !target_meta.is_file() {
+        let what = if meta.file_type().is_symlink() {
+            "links to something that"
+        } else {
+            ""
+        };
+        bail!(
+            "`[dist].include`: `{from}` {what} is not a regular file (a FIFO, socket or device); include a file"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::TagPattern;
 
-    fn app() -> Package {
-        Package::sample()
-    }
+    /// A workspace on disk with the files include rules look at: a root
+    /// README and licence, and the app's own README and changelog.
+    struct Scratch(PathBuf);
 
-    fn config(include: Option<Vec<String>>) -> DistConfig {
-        DistConfig {
-            app: "mycli".into(),
-            targets: crate::target::default_targets(),
-            include,
-            unix_archive: ArchiveFormat::TarXz,
-            windows_archive: ArchiveFormat::Zip,
-            tag_pattern: TagPattern::parse(crate::config::DEFAULT_TAG_PATTERN).unwrap(),
-            repository: None,
-            c_compiler: crate::config::CCompiler::Auto,
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir =
+                std::env::temp_dir().join(format!("xtask-plan-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let app_dir = dir.join("crates/toolbox");
+            std::fs::create_dir_all(app_dir.join("doc")).unwrap();
+            for (path, text) in [
+                ("README.md", "workspace"),
+                ("LICENSE-MIT", "mit"),
+                ("crates/toolbox/README.md", "app"),
+                ("crates/toolbox/CHANGELOG.md", "changes"),
+                ("crates/toolbox/doc/GUIDE.md", "guide"),
+            ] {
+                std::fs::write(dir.join(path), text).unwrap();
+            }
+            Scratch(dir)
+        }
+
+        fn app(&self) -> Package {
+            Package {
+                manifest_path: self.0.join("crates/toolbox/Cargo.toml"),
+                ..Package::sample()
+            }
+        }
+
+        fn plan(&self, config_text: &str, selected: &[&str]) -> Result<Plan> {
+            let config = config::parse(
+                &format!("[dist]\napp = \"toolbox\"\n{config_text}"),
+                Path::new("x"),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let selected: Vec<String> = selected.iter().map(|s| s.to_string()).collect();
+            make(&config, &self.app(), &self.0, &selected, 0)
         }
     }
 
-    fn root() -> PathBuf {
-        // The workspace root: it has README.md and the licence files.
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .to_owned()
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn paths(plan: &Plan) -> Vec<(String, String)> {
+        plan.artifacts[0]
+            .includes
+            .iter()
+            .map(|i| {
+                (
+                    i.source.file_name().unwrap().to_string_lossy().into_owned(),
+                    i.path.clone(),
+                )
+            })
+            .collect()
     }
 
     #[test]
-    fn names_follow_ripgrep() {
-        let plan = make(
-            &config(Some(vec!["README.md".into()])),
-            &app(),
-            &root(),
-            &[],
-            0,
-        )
-        .unwrap();
+    fn archives_are_named_after_the_package_and_hold_its_binaries() {
+        let ws = Scratch::new("names");
+        let plan = ws.plan("", &[]).unwrap();
         assert_eq!(
             plan.artifacts[0].file_name(),
-            "mycli-1.2.3-x86_64-unknown-linux-musl.tar.xz"
+            "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz"
         );
-        assert_eq!(plan.artifacts[0].includes[0].name, "README.md");
+        assert_eq!(
+            plan.artifacts[0].stem,
+            "toolbox-1.2.3-x86_64-unknown-linux-musl"
+        );
+        assert_eq!(plan.artifacts[0].bins, ["tb"]);
+        let windows = ws.plan("", &["x86_64-pc-windows-msvc"]).unwrap();
+        assert_eq!(
+            windows.artifacts[0].file_name(),
+            "toolbox-1.2.3-x86_64-pc-windows-msvc.zip"
+        );
+    }
+
+    #[test]
+    fn by_default_the_app_s_own_readme_and_changelog_ship_with_the_root_s_licence() {
+        let ws = Scratch::new("defaults");
+        let plan = ws.plan("", &[]).unwrap();
+        let includes = plan.artifacts[0].includes.clone();
+        let sources: Vec<String> = includes
+            .iter()
+            .map(|i| i.source.strip_prefix(&ws.0).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                "crates/toolbox/README.md",
+                "LICENSE-MIT",
+                "crates/toolbox/CHANGELOG.md"
+            ]
+        );
+        let to: Vec<&str> = includes.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(to, ["README.md", "LICENSE-MIT", "CHANGELOG.md"]);
+        // An app with a licence of its own ships that one instead.
+        std::fs::write(ws.0.join("crates/toolbox/COPYING"), "gpl").unwrap();
+        let plan = ws.plan("", &[]).unwrap();
+        assert!(paths(&plan).contains(&("COPYING".into(), "COPYING".into())));
+        assert!(!paths(&plan).iter().any(|(name, _)| name == "LICENSE-MIT"));
+    }
+
+    #[test]
+    fn include_entries_flatten_or_go_where_they_are_told() {
+        let ws = Scratch::new("include");
+        let plan = ws
+            .plan(
+                "include = [\"crates/toolbox/doc/GUIDE.md\", { from = \"crates/toolbox/CHANGELOG.md\", to = \"doc/CHANGELOG.md\" }]\n",
+                &[],
+            )
+            .unwrap();
+        assert_eq!(
+            paths(&plan),
+            [
+                ("GUIDE.md".into(), "GUIDE.md".into()),
+                ("CHANGELOG.md".into(), "doc/CHANGELOG.md".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn include_refuses_what_is_not_a_file_of_the_workspace() {
+        let ws = Scratch::new("refuse");
+        let err = |config: &str| ws.plan(config, &[]).unwrap_err().to_string();
+        assert!(err("include = [\"NOPE.md\"]\n").contains("`NOPE.md` does not exist"));
+        assert!(err("include = [\"crates\"]\n").contains("is a directory"));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("/proc/self/environ", ws.0.join("LICENSE-ENV")).unwrap();
+            let e = err("include = [\"LICENSE-ENV\"]\n");
+            assert!(
+                e.contains("`LICENSE-ENV` is a link to /proc/self/environ, outside the workspace"),
+                "{e}"
+            );
+            // The default set refuses it too, rather than ship the build machine's environment.
+            assert!(ws.plan("", &[]).is_err());
+            std::fs::remove_file(ws.0.join("LICENSE-ENV")).unwrap();
+            // A link to a file inside the workspace is fine: a crate's licence linking to the root's.
+            std::os::unix::fs::symlink(
+                "../../LICENSE-MIT",
+                ws.0.join("crates/toolbox/LICENSE-MIT"),
+            )
+            .unwrap();
+            assert!(
+                paths(&ws.plan("", &[]).unwrap())
+                    .contains(&("LICENSE-MIT".into(), "LICENSE-MIT".into()))
+            );
+        }
+    }
+
+    #[test]
+    fn features_must_be_the_app_s() {
+        let ws = Scratch::new("features");
+        let plan = ws
+            .plan(
+                "features = [\"fancy\", \"serde/std\"]\ndefault-features = false\n",
+                &[],
+            )
+            .unwrap();
+        assert_eq!(
+            plan.features,
+            ["--no-default-features", "--features", "fancy,serde/std"]
+        );
+        let err = ws
+            .plan("features = [\"fansy\"]\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "`fansy` is not a feature of toolbox; did you mean `fancy`? (it has fancy)"
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            ws.plan("all-features = true\n", &[]).unwrap().features,
+            ["--all-features"]
+        );
+    }
+
+    #[test]
+    fn docs_and_smoke_name_binaries_of_the_app_and_default_to_the_main_one() {
+        let ws = Scratch::new("docs");
+        let plan = ws
+            .plan(
+                "[dist.docs]\n\"doc/tb.1\" = [\"--generate\", \"man\"]\n",
+                &[],
+            )
+            .unwrap();
+        assert_eq!(
+            plan.docs,
+            [DocFile {
+                path: "doc/tb.1".into(),
+                bin: "tb".into(),
+                args: vec!["--generate".into(), "man".into()]
+            }]
+        );
+        let err = ws
+            .plan(
+                "[dist.docs]\n\"doc/x.1\" = { bin = \"tv\", args = [] }\n",
+                &[],
+            )
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`bin = \"tv\"` is not a binary of toolbox; did you mean `tb`?"),
+            "{err}"
+        );
+        let err = ws
+            .plan("smoke = [{ bin = \"nope\", args = [] }]\n", &[])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("`[dist].smoke`: `bin = \"nope\"`"),
+            "{err}"
+        );
+
+        let config = |text: &str| {
+            config::parse(
+                &format!("[dist]\napp = \"toolbox\"\n{text}"),
+                Path::new("x"),
+            )
+            .unwrap()
+        };
+        let default = smoke(&config(""), &ws.app()).unwrap();
+        assert_eq!(
+            default,
+            [SmokeRun {
+                bin: "tb".into(),
+                args: vec!["--version".into()],
+                expect: Expect::Version
+            }]
+        );
+        let mine = smoke(
+            &config("smoke = [[\"--help\"], { args = [\"x\"], expect = \"y\" }]\n"),
+            &ws.app(),
+        )
+        .unwrap();
+        assert_eq!(mine[0].expect, Expect::Success);
+        assert_eq!(
+            mine[1],
+            SmokeRun {
+                bin: "tb".into(),
+                args: vec!["x".into()],
+                expect: Expect::Text("y".into())
+            }
+        );
+    }
+
+    #[test]
+    fn one_archive_path_holds_one_thing() {
+        let ws = Scratch::new("clash");
+        let err = ws
+            .plan("include = [{ from = \"README.md\", to = \"tb\" }]\n", &[])
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("include `README.md` and binary `tb` both want `tb`"),
+            "{err}"
+        );
+        let err = ws
+            .plan("include = [{ from = \"README.md\", to = \"doc\" }]\n[dist.docs]\n\"doc/tb.1\" = [\"man\"]\n", &[])
+            .unwrap_err();
+        assert!(err.to_string().contains("both want `doc/tb.1`"), "{err}");
     }
 
     #[test]
     fn other_os_targets_are_skipped_or_refused() {
-        let full = make(&config(None), &app(), &root(), &[], 0).unwrap();
-        let mut plan = full.clone();
+        let ws = Scratch::new("skip");
+        let mut plan = ws.plan("", &[]).unwrap();
         let skipped = keep_buildable(&mut plan, false, Some(Os::Linux), |_| true).unwrap();
         let kept: Vec<&str> = plan.artifacts.iter().map(|a| a.target.triple).collect();
         assert_eq!(
@@ -402,21 +859,21 @@ mod tests {
                 .iter()
                 .any(|(t, why)| t == "x86_64-pc-windows-msvc" && why.contains("windows runner"))
         );
-        let mut plan = make(
-            &config(None),
-            &app(),
-            &root(),
-            &["aarch64-apple-darwin".into()],
-            0,
-        )
-        .unwrap();
+        let mut plan = ws.plan("", &["aarch64-apple-darwin"]).unwrap();
         let err = keep_buildable(&mut plan, true, Some(Os::Linux), |_| true).unwrap_err();
         assert!(err.to_string().contains("macos runner"), "{err}");
+        let err = ws.plan("", &["x86_64-unknown-linux-gnu"]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("release `x86_64-unknown-linux-musl` instead"),
+            "{err}"
+        );
     }
 
     #[test]
     fn matrix_has_one_job_per_target_on_its_runner() {
-        let plan = make(&config(None), &app(), &root(), &[], 0).unwrap();
+        let ws = Scratch::new("matrix");
+        let plan = ws.plan("", &[]).unwrap();
         let matrix = matrix(&plan);
         let jobs = matrix["include"].as_array().unwrap();
         assert_eq!(jobs.len(), 5);
@@ -424,30 +881,29 @@ mod tests {
         assert_eq!(jobs[0]["runner"], "ubuntu-latest");
         assert_eq!(
             jobs[0]["archive"],
-            "mycli-1.2.3-x86_64-unknown-linux-musl.tar.xz"
+            "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz"
         );
         assert_eq!(jobs[2]["runner"], "windows-latest");
     }
 
     #[test]
     fn only_the_versions_own_tag_releases_it() {
-        assert!(check_tag("v1.2.3", "v1.2.3", &app()).is_ok());
-        let err = check_tag("v1.2.4", "v1.2.3", &app())
-            .unwrap_err()
-            .to_string();
+        let app = Package::sample();
+        assert!(check_tag("v1.2.3", "v1.2.3", &app).is_ok());
+        let err = check_tag("v1.2.4", "v1.2.3", &app).unwrap_err().to_string();
         assert!(
-            err.contains("tag `v1.2.4` does not release mycli 1.2.3") && err.contains("`v1.2.3`"),
+            err.contains("tag `v1.2.4` does not release toolbox 1.2.3") && err.contains("`v1.2.3`"),
             "{err}"
         );
-        assert!(err.contains("/w/Cargo.toml"), "{err}");
-        assert!(check_tag("1.2.3", "v1.2.3", &app()).is_err());
+        assert!(err.contains("/w/crates/toolbox/Cargo.toml"), "{err}");
+        assert!(check_tag("1.2.3", "v1.2.3", &app).is_err());
     }
 
     #[test]
     fn a_release_is_published_only_from_the_configured_repository() {
         let here = Some("https://github.com/me/fork");
         assert!(check_repository_is_here(Some("https://github.com/me/fork"), here).is_ok());
-        let err = check_repository_is_here(Some("https://github.com/example/mycli"), here)
+        let err = check_repository_is_here(Some("https://github.com/example/toolbox"), here)
             .unwrap_err()
             .to_string();
         assert!(
@@ -459,71 +915,5 @@ mod tests {
             check_repository_is_here(None, None).is_ok(),
             "outside GitHub Actions there is nothing to compare"
         );
-    }
-
-    #[test]
-    fn windows_gets_zip() {
-        let plan = make(
-            &config(None),
-            &app(),
-            &root(),
-            &["x86_64-pc-windows-msvc".into()],
-            0,
-        )
-        .unwrap();
-        assert_eq!(
-            plan.artifacts[0].file_name(),
-            "mycli-1.2.3-x86_64-pc-windows-msvc.zip"
-        );
-    }
-
-    #[test]
-    fn default_includes_readme_and_licences() {
-        let plan = make(&config(None), &app(), &root(), &[], 0).unwrap();
-        let names: Vec<&str> = plan.artifacts[0]
-            .includes
-            .iter()
-            .map(|i| i.name.as_str())
-            .collect();
-        assert!(names.contains(&"README.md"), "{names:?}");
-        assert!(names.iter().any(|n| n.starts_with("LICENSE")), "{names:?}");
-    }
-
-    #[test]
-    fn bad_selection_and_includes_are_errors() {
-        let err = make(
-            &config(None),
-            &app(),
-            &root(),
-            &["x86_64-unknown-linux-gnu".into()],
-            0,
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("release `x86_64-unknown-linux-musl` instead"),
-            "{err}"
-        );
-        let err = make(
-            &config(Some(vec!["NOPE.md".into()])),
-            &app(),
-            &root(),
-            &[],
-            0,
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string().contains("`NOPE.md` does not exist"),
-            "{err}"
-        );
-        let err = make(
-            &config(Some(vec!["crates".into()])),
-            &app(),
-            &root(),
-            &[],
-            0,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("is a directory"), "{err}");
     }
 }

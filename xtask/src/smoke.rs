@@ -2,17 +2,18 @@
 //! nothing but the binary, as on a system without the standard loader (NixOS).
 
 use std::fs;
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::exec;
 use crate::target::{Arch, Os};
 use crate::toolchain::on_path;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
+const OUTPUT_LIMIT: usize = 16 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SmokeOutcome {
@@ -91,7 +92,8 @@ pub(crate) fn run(
     arch: Option<Arch>,
     os: Os,
     exe_name: &str,
-    expect: &str,
+    args: &[String],
+    expect: Option<&str>,
 ) -> SmokeOutcome {
     let host_os = Os::host();
     if host_os != Some(os) {
@@ -145,16 +147,23 @@ pub(crate) fn run(
         (Os::Linux, None, _) => return SmokeOutcome::Skipped("an ELF for an unknown CPU".into()),
     };
     let mut command = command;
-    command.arg("--version");
-    let (status, stdout, stderr) = match run_with_timeout(command) {
-        Ok(result) => result,
-        Err(err) => return SmokeOutcome::Failed(err),
+    command.args(args);
+    let shown = format!(
+        "`{exe_name}{}{}`",
+        if args.is_empty() { "" } else { " " },
+        args.join(" ")
+    );
+    let out = match exec::run(command, TIMEOUT, OUTPUT_LIMIT) {
+        Ok(out) => out,
+        Err(stopped) => return SmokeOutcome::Failed(format!("{shown}: {stopped}")),
     };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     let stderr = stderr.trim();
     if stderr.starts_with("unshare:") || stderr.starts_with("chroot: cannot change root") {
         return SmokeOutcome::Skipped(format!("no empty root possible: {stderr}"));
     }
-    if !status.success() {
+    if !out.status.success() {
         let missing =
             stderr.contains("No such file or directory") || stderr.contains("Could not open");
         let detail = if missing {
@@ -162,56 +171,28 @@ pub(crate) fn run(
                 "it did not start in an empty root: `{stderr}` (its ELF interpreter or libraries are missing there)"
             )
         } else {
-            format!("`{exe_name} --version` exited with {status} in an empty root: {stderr}")
+            format!(
+                "{shown} exited with {} in an empty root: {stderr}",
+                out.status
+            )
         };
         return SmokeOutcome::Failed(detail);
     }
-    let first = stdout.lines().next().unwrap_or_default().to_owned();
-    if !stdout.contains(expect) {
+    let first = stdout
+        .lines()
+        .chain(stderr.lines())
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(expect) = expect
+        && !stdout.contains(expect)
+        && !stderr.contains(expect)
+    {
         return SmokeOutcome::Failed(format!(
-            "`{exe_name} --version` printed `{first}`, which does not contain `{expect}`"
+            "{shown} printed `{first}`, which does not contain `{expect}`"
         ));
     }
-    SmokeOutcome::Passed(first)
-}
-
-fn run_with_timeout(
-    mut command: Command,
-) -> Result<(std::process::ExitStatus, String, String), String> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "`--version` did not finish within {} s",
-                    TIMEOUT.as_secs()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("waiting for the smoke run: {e}")),
-        }
-    };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    // Output of `--version` is small; it fits the pipe buffers while we wait.
-    let _ = child
-        .stdout
-        .take()
-        .map(|mut s| s.read_to_string(&mut stdout));
-    let _ = child
-        .stderr
-        .take()
-        .map(|mut s| s.read_to_string(&mut stderr));
-    Ok((status, stdout, stderr))
+    SmokeOutcome::Passed(format!("{shown}: {first}"))
 }
 
 /// A temporary directory holding only the binary; removed on drop.

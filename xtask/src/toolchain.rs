@@ -96,8 +96,15 @@ fn summarize_rustup_error(stderr: &str) -> String {
 
 /// Whether `tool` is an executable file in a directory on PATH.
 pub(crate) fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+    find_on_path(tool).is_some()
+}
+
+/// Where `tool` is on PATH.
+pub(crate) fn find_on_path(tool: &str) -> Option<std::path::PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
 }
 
 #[cfg(test)]

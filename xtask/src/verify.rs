@@ -12,14 +12,17 @@ use xshell::Shell;
 use crate::linkage::{self, LinkagePolicy, Report, Verdict};
 use crate::manifest::{self, Manifest};
 use crate::package::{self, ArchiveFormat, MemberKind};
+use crate::plan::{self, Expect, SmokeRun};
 use crate::smoke::{self, SmokeOutcome};
 use crate::target::{Os, Target};
-use crate::{atomic, checksum, installer, workspace};
+use crate::{atomic, checksum, installer};
 
 pub(crate) fn run(paths: Vec<PathBuf>) -> Result<()> {
     if paths.is_empty() {
-        let ws = workspace::load(&Shell::new()?)?;
-        return verify_dist_dir(&ws.dist_dir());
+        let (ws, config) = plan::load(&Shell::new()?)?;
+        let app = ws.app(&config.app)?;
+        let smoke = plan::smoke(&config, app).map_err(|e| plan::config_error(&ws, e))?;
+        return verify_dist_dir(&ws.dist_dir(), &smoke);
     }
     let mut problems = Problems::default();
     for path in &paths {
@@ -54,7 +57,7 @@ impl Problems {
 }
 
 /// Checks `target/dist` as `dist` left it: sums, manifest, archives, binaries.
-pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
+pub(crate) fn verify_dist_dir(dir: &Path, smoke: &[SmokeRun]) -> Result<()> {
     if !dir.is_dir() {
         bail!(
             "{} does not exist; run `cargo xtask dist` first",
@@ -166,15 +169,14 @@ pub(crate) fn verify_dist_dir(dir: &Path) -> Result<()> {
         };
         let stem = stem_of(&artifact.name);
         let version = manifest.version.as_str();
-        check_archive(
-            &artifact.name,
-            bytes,
+        let expected = Expected {
             stem,
             target,
-            Some(&artifact.binaries),
-            Some(version),
-            &mut problems,
-        );
+            binaries: Some(&artifact.binaries),
+            version: Some(version),
+            smoke: Some(smoke),
+        };
+        check_archive(&artifact.name, bytes, &expected, &mut problems);
     }
 
     for installer in &manifest.installers {
@@ -290,16 +292,22 @@ fn stem_of(name: &str) -> &str {
         .unwrap_or(name)
 }
 
-/// Layout, linkage and smoke checks of one archive's contents.
-fn check_archive(
-    name: &str,
-    bytes: &[u8],
-    stem: &str,
+/// What an archive is expected to be, as far as its name and the release say.
+struct Expected<'a> {
+    stem: &'a str,
     target: Option<Target>,
-    binaries: Option<&[String]>,
-    version: Option<&str>,
-    problems: &mut Problems,
-) {
+    /// The binaries' paths inside the archive (from the manifest), else every
+    /// executable file is taken for one.
+    binaries: Option<&'a [String]>,
+    /// The release's version, else the one in the archive's name.
+    version: Option<&'a str>,
+    /// The configured smoke runs, else each binary's `--version`.
+    smoke: Option<&'a [SmokeRun]>,
+}
+
+/// Layout, linkage and smoke checks of one archive's contents.
+fn check_archive(name: &str, bytes: &[u8], expected: &Expected<'_>, problems: &mut Problems) {
+    let stem = expected.stem;
     let Some(format) = ArchiveFormat::of_file(name) else {
         problems.push(format!("{name}: not a known archive type"));
         return;
@@ -323,7 +331,7 @@ fn check_archive(
     }
 
     // Which members are the binaries: the manifest says, else every executable file.
-    let wanted: Vec<String> = match binaries {
+    let wanted: Vec<String> = match expected.binaries {
         Some(list) => list.to_vec(),
         None => members
             .iter()
@@ -336,7 +344,10 @@ fn check_archive(
     if wanted.is_empty() {
         problems.push(format!("{name}: holds no executable"));
     }
-    let policy = LinkagePolicy { target };
+    let policy = LinkagePolicy {
+        target: expected.target.clone(),
+    };
+    let mut checked: Vec<(&str, &[u8], Report)> = Vec::new();
     for path in &wanted {
         let Some(member) = members
             .iter()
@@ -353,34 +364,87 @@ fn check_archive(
             ));
         }
         let exe = path.rsplit('/').next().unwrap_or(path);
-        let Some(report) = check_binary(&format!("{name}: {exe}"), &member.data, &policy, problems)
-        else {
-            continue;
-        };
-        // The version the binary must print: from the manifest, else from `<bin>-<version>-<target>`.
-        let expect = version.map(str::to_owned).or_else(|| {
-            let triple = policy.target.as_ref()?.triple;
-            let bin = exe.strip_suffix(".exe").unwrap_or(exe);
-            stem.strip_prefix(&format!("{bin}-"))?
-                .strip_suffix(&format!("-{triple}"))
-                .map(str::to_owned)
-        });
-        match expect {
-            Some(expect) => smoke_check(
-                &format!("{name}: {exe}"),
-                &member.data,
-                &report,
-                exe,
-                &expect,
-                problems,
-            ),
-            None => {
-                eprintln!(
-                    "    smoke test skipped for {exe}: the archive name does not say which version to expect"
-                )
-            }
+        if let Some(report) =
+            check_binary(&format!("{name}: {exe}"), &member.data, &policy, problems)
+        {
+            checked.push((exe, &member.data, report));
         }
     }
+
+    // The version the binary must print: from the manifest, else from `<package>-<version>-<target>`.
+    let version = expected.version.map(str::to_owned).or_else(|| {
+        let triple = policy.target.as_ref()?.triple;
+        version_in(stem.strip_suffix(&format!("-{triple}"))?).map(str::to_owned)
+    });
+    let runs: Vec<(String, Vec<String>, Option<String>)> = match expected.smoke {
+        Some(runs) => runs
+            .iter()
+            .map(|run| {
+                let exe = match &policy.target {
+                    Some(target) => target.exe_name(&run.bin),
+                    None => run.bin.clone(),
+                };
+                let expect = match &run.expect {
+                    Expect::Success => None,
+                    // `{version}` stands for the release's version.
+                    Expect::Text(text) => Some(match &version {
+                        Some(v) => text.replace("{version}", v),
+                        None => text.clone(),
+                    }),
+                    Expect::Version => version.clone(),
+                };
+                (exe, run.args.clone(), expect)
+            })
+            .collect(),
+        None => checked
+            .iter()
+            .map(|(exe, ..)| {
+                (
+                    (*exe).to_owned(),
+                    vec!["--version".to_owned()],
+                    version.clone(),
+                )
+            })
+            .collect(),
+    };
+    for (exe, args, expect) in runs {
+        let Some((_, data, report)) = checked.iter().find(|(e, ..)| *e == exe) else {
+            continue; // missing or unreadable: reported above
+        };
+        if expect.is_none() && expected.smoke.is_none() {
+            eprintln!(
+                "    smoke test skipped for {exe}: the archive name does not say which version to expect"
+            );
+            continue;
+        }
+        let label = format!("{name}: {exe}");
+        smoke_check(
+            &label,
+            data,
+            report,
+            &exe,
+            &args,
+            expect.as_deref(),
+            problems,
+        );
+    }
+}
+
+/// The version in `<package>-<version>`: from the first `-` followed by
+/// `<digits>.<digits>.<digits>`, as package names never hold that.
+fn version_in(name_and_version: &str) -> Option<&str> {
+    name_and_version.match_indices('-').find_map(|(i, _)| {
+        let rest = &name_and_version[i + 1..];
+        let mut parts = rest.splitn(3, '.');
+        let numeric = |p: Option<&str>| {
+            p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let patch_digits = parts
+            .clone()
+            .nth(2)
+            .map(|p| p.split(['-', '+']).next().unwrap_or(p));
+        (numeric(parts.next()) && numeric(parts.next()) && numeric(patch_digits)).then_some(rest)
+    })
 }
 
 /// Prints the linkage report and verdict of one binary; returns the report
@@ -412,11 +476,12 @@ fn smoke_check(
     data: &[u8],
     report: &Report,
     exe: &str,
-    expect: &str,
+    args: &[String],
+    expect: Option<&str>,
     problems: &mut Problems,
 ) {
-    match smoke::run(data, report.arch(), report.os(), exe, expect) {
-        SmokeOutcome::Passed(line) => eprintln!("    smoke: `{line}` from an empty root"),
+    match smoke::run(data, report.arch(), report.os(), exe, args, expect) {
+        SmokeOutcome::Passed(line) => eprintln!("    smoke: {line} (from an empty root)"),
         SmokeOutcome::NotApplicable(why) => eprintln!("    smoke test not run here: {why}"),
         SmokeOutcome::Skipped(why) if smoke::skips_fail() => problems.push(format!(
             "{label}: smoke test could not run under CI=true: {why}"
@@ -458,7 +523,14 @@ fn verify_path(path: &Path, problems: &mut Problems) {
         }
         let stem = stem_of(&name);
         let target = triple_in(stem).and_then(|t| Target::parse(t).ok());
-        check_archive(&name, &bytes, stem, target, None, None, problems);
+        let expected = Expected {
+            stem,
+            target,
+            binaries: None,
+            version: None,
+            smoke: None,
+        };
+        check_archive(&name, &bytes, &expected, problems);
     } else {
         check_binary(&shown, &bytes, &LinkagePolicy { target: None }, problems);
     }

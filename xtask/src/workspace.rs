@@ -24,26 +24,27 @@ pub(crate) struct Package {
     pub(crate) bins: Vec<String>,
     /// `package.repository` from its Cargo.toml.
     pub(crate) repository: Option<String>,
-    /// Names of its example targets.
-    pub(crate) examples: Vec<String>,
+    /// Its `[features]`, optional dependencies' implicit ones included.
+    pub(crate) features: Vec<String>,
 }
 
 impl Package {
-    /// A one-binary app `mycli` 1.2.3, for tests.
+    /// Package `toolbox` 1.2.3 with one binary, `tb` (named unlike its
+    /// package, as ripgrep's `rg` is), for tests.
     #[cfg(test)]
     pub(crate) fn sample() -> Package {
         Package {
-            name: "mycli".into(),
+            name: "toolbox".into(),
             version: "1.2.3".into(),
-            manifest_path: "/w/Cargo.toml".into(),
-            bins: vec!["mycli".into()],
+            manifest_path: "/w/crates/toolbox/Cargo.toml".into(),
+            bins: vec!["tb".into()],
             repository: None,
-            examples: vec![],
+            features: vec!["fancy".into()],
         }
     }
 
-    /// The binary the archives are named after, as ripgrep's are after `rg`:
-    /// the one named like the package, else the first.
+    /// The binary that smoke tests and docs run by default, and whose name
+    /// the installer reports: the one named like the package, else the first.
     pub(crate) fn main_bin(&self) -> &str {
         self.bins
             .iter()
@@ -132,7 +133,10 @@ pub(crate) fn parse_metadata(json: &str) -> Result<Workspace> {
             manifest_path: path(p, "manifest_path")?,
             bins,
             repository: p["repository"].as_str().map(str::to_owned),
-            examples: targets_of("example"),
+            features: p["features"]
+                .as_object()
+                .map(|f| f.keys().cloned().collect())
+                .unwrap_or_default(),
         });
     }
     Ok(Workspace {

@@ -1,13 +1,15 @@
 //! The sample app: a small CLI that greets and counts, built to be replaced.
 //!
-//! The `clap` command lives in the library so tools (completions, man page)
-//! can use it without running the binary.
+//! `--generate <KIND>` prints its shell completions and man page, as
+//! ripgrep's `rg --generate` does: release archives carry them (see
+//! `[dist.docs]` in dist-workspace.toml), and a `cargo install` user can
+//! make them too.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// The version line: the package version and the target it was built for.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BUILD_TARGET"), ")");
@@ -35,6 +37,9 @@ pub struct Cli {
     /// With --version: print the long form.
     #[arg(long, requires = "version")]
     pub verbose: bool,
+    /// Print shell completions or the man page on stdout.
+    #[arg(long, value_name = "KIND", value_enum, hide = true, exclusive = true)]
+    pub generate: Option<Generate>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -45,6 +50,34 @@ pub enum Command {
     Greet(GreetArgs),
     /// Count lines, words and bytes of files (or standard input).
     Count(CountArgs),
+}
+
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    CompleteBash,
+    CompleteZsh,
+    CompleteFish,
+    CompletePowershell,
+    CompleteElvish,
+    Man,
+}
+
+/// Writes the completions or man page `kind` asks for.
+pub fn generate(kind: Generate, out: &mut impl Write) -> io::Result<()> {
+    // The version alone: the target in `VERSION` is not the reader's business.
+    let mut cmd = command().version(env!("CARGO_PKG_VERSION"));
+    let name = cmd.get_name().to_owned();
+    let shell = match kind {
+        Generate::Man => return clap_mangen::Man::new(cmd).render(out),
+        Generate::CompleteBash => clap_complete::Shell::Bash,
+        Generate::CompleteZsh => clap_complete::Shell::Zsh,
+        Generate::CompleteFish => clap_complete::Shell::Fish,
+        Generate::CompletePowershell => clap_complete::Shell::PowerShell,
+        Generate::CompleteElvish => clap_complete::Shell::Elvish,
+    };
+    clap_complete::generate(shell, &mut cmd, name, out);
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +169,10 @@ pub fn run(cli: Cli, out: &mut impl Write) -> ExitCode {
 }
 
 fn execute(cli: Cli, out: &mut impl Write) -> io::Result<ExitCode> {
+    if let Some(kind) = cli.generate {
+        generate(kind, out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let Some(command) = cli.command.filter(|_| !cli.version) else {
         out.write_all(version_text(cli.verbose).as_bytes())?;
         return Ok(ExitCode::SUCCESS);
@@ -229,6 +266,16 @@ mod tests {
     #[test]
     fn command_is_well_formed() {
         command().debug_assert();
+    }
+
+    #[test]
+    fn every_kind_of_doc_is_generated() {
+        for kind in Generate::value_variants() {
+            let mut out = Vec::new();
+            generate(*kind, &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(text.contains("greet"), "{kind:?}: {text}");
+        }
     }
 
     #[test]

@@ -84,3 +84,21 @@ fn usage_error_exits_2() {
     let out = mycli(&["frobnicate"], b"");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn generates_completions_and_the_man_page() {
+    let out = mycli(&["--generate", "man"], b"");
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).starts_with(".ie \\n(.g .ds Aq"),
+        "{}",
+        stdout(&out)
+    );
+    let out = mycli(&["--generate", "complete-bash"], b"");
+    assert!(
+        stdout(&out).contains("complete -F _mycli"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(mycli(&["--generate", "pdf"], b"").status.code(), Some(2));
+}
