@@ -521,17 +521,17 @@ mod tests {
 
     #[test]
     fn executables_come_from_cargo_messages() {
-        let msgs = r#"{"reason":"compiler-artifact","manifest_path":"/w/crates/mycli/Cargo.toml","target":{"kind":["lib"],"name":"mycli"},"executable":null}
-{"reason":"compiler-artifact","manifest_path":"/w/crates/mycli/Cargo.toml","target":{"kind":["bin"],"name":"mycli"},"executable":"/t/x/dist/mycli"}
+        let msgs = r#"{"reason":"compiler-artifact","manifest_path":"/w/crates/toolbox/Cargo.toml","target":{"kind":["lib"],"name":"toolbox"},"executable":null}
+{"reason":"compiler-artifact","manifest_path":"/w/crates/toolbox/Cargo.toml","target":{"kind":["bin"],"name":"toolbox"},"executable":"/t/x/dist/toolbox"}
 {"reason":"compiler-artifact","manifest_path":"/w/other/Cargo.toml","target":{"kind":["bin"],"name":"other"},"executable":"/t/x/dist/other"}
 not json
 {"reason":"build-finished","success":true}"#;
-        let found = executables(msgs, Path::new("/w/crates/mycli/Cargo.toml"));
+        let found = executables(msgs, Path::new("/w/crates/toolbox/Cargo.toml"));
         assert_eq!(
             found,
             [BuiltBinary {
-                name: "mycli".into(),
-                path: "/t/x/dist/mycli".into()
+                name: "toolbox".into(),
+                path: "/t/x/dist/toolbox".into()
             }]
         );
     }

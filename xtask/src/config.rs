@@ -845,7 +845,7 @@ mod tests {
 
     #[test]
     fn syntax_error_is_one_line_with_line_number() {
-        let err = parse_err("[dist]\napp = \"mycli\nx = 1\n");
+        let err = parse_err("[dist]\napp = \"toolbox\nx = 1\n");
         assert!(
             err.starts_with("dist-workspace.toml:2: invalid TOML:"),
             "{err}"

@@ -725,7 +725,7 @@ mod tests {
         ] {
             assert!(all.contains(needle), "missing {needle}: {all}");
         }
-        let text = render("mycli", &gnu, &Verdict::Fail(reasons));
+        let text = render("toolbox", &gnu, &Verdict::Fail(reasons));
         assert!(text.contains("x86_64-unknown-linux-musl"), "{text}");
     }
 

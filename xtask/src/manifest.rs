@@ -127,19 +127,19 @@ mod tests {
     #[test]
     fn round_trips() {
         let m = Manifest {
-            app: "mycli".into(),
+            app: "toolbox".into(),
             version: "0.1.0".into(),
             source_date_epoch: 42,
             artifacts: vec![ManifestArtifact {
-                name: "mycli-0.1.0-x86_64-unknown-linux-musl.tar.xz".into(),
+                name: "toolbox-0.1.0-x86_64-unknown-linux-musl.tar.xz".into(),
                 target: "x86_64-unknown-linux-musl".into(),
                 size: 10,
                 sha256: "ab".repeat(32),
-                binaries: vec!["mycli-0.1.0-x86_64-unknown-linux-musl/mycli".into()],
+                binaries: vec!["toolbox-0.1.0-x86_64-unknown-linux-musl/toolbox".into()],
                 linkage: "static-pie".into(),
             }],
             installers: vec![ManifestInstaller {
-                name: "mycli-installer.sh".into(),
+                name: "toolbox-installer.sh".into(),
                 size: 3,
                 sha256: "cd".repeat(32),
             }],

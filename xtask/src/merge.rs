@@ -282,11 +282,16 @@ mod tests {
         let dir = scratch("ok");
         job(
             &dir.join("jobs"),
-            "mycli",
+            "toolbox",
             "x86_64-unknown-linux-musl",
             "1.0.0",
         );
-        job(&dir.join("jobs"), "mycli", "aarch64-apple-darwin", "1.0.0");
+        job(
+            &dir.join("jobs"),
+            "toolbox",
+            "aarch64-apple-darwin",
+            "1.0.0",
+        );
         merge(&dir.join("jobs"), &dir.join("out")).unwrap();
         let sums = fs::read_to_string(dir.join("out/SHA256SUMS")).unwrap();
         let names: Vec<String> = checksum::parse_sums(&sums)
@@ -297,9 +302,9 @@ mod tests {
         assert_eq!(
             names,
             [
-                "mycli-1.0.0-aarch64-apple-darwin.tar.xz",
-                "mycli-1.0.0-x86_64-unknown-linux-musl.tar.xz",
-                "mycli-installer.sh"
+                "toolbox-1.0.0-aarch64-apple-darwin.tar.xz",
+                "toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz",
+                "toolbox-installer.sh"
             ]
         );
         let manifest =
@@ -313,7 +318,7 @@ mod tests {
         );
         assert_eq!(manifest.source_date_epoch, 7);
         assert!(
-            dir.join("out/mycli-1.0.0-aarch64-apple-darwin.tar.xz.sha256")
+            dir.join("out/toolbox-1.0.0-aarch64-apple-darwin.tar.xz.sha256")
                 .is_file()
         );
         // A second merge into the same place is refused, not mixed in.
@@ -329,23 +334,28 @@ mod tests {
         let dir = scratch("bad");
         let a = job(
             &dir.join("jobs"),
-            "mycli",
+            "toolbox",
             "x86_64-unknown-linux-musl",
             "1.0.0",
         );
-        let b = job(&dir.join("jobs"), "mycli", "aarch64-apple-darwin", "1.0.1");
+        let b = job(
+            &dir.join("jobs"),
+            "toolbox",
+            "aarch64-apple-darwin",
+            "1.0.1",
+        );
         let err = format!(
             "{:#}",
             merge(&dir.join("jobs"), &dir.join("out1")).unwrap_err()
         );
         assert!(
-            err.contains("every job must build the same commit") && err.contains("mycli 1.0.1"),
+            err.contains("every job must build the same commit") && err.contains("toolbox 1.0.1"),
             "{err}"
         );
         fs::remove_dir_all(&b).unwrap();
 
         fs::write(
-            a.join("mycli-1.0.0-x86_64-unknown-linux-musl.tar.xz"),
+            a.join("toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz"),
             b"tampered",
         )
         .unwrap();
@@ -354,7 +364,9 @@ mod tests {
             merge(&dir.join("jobs"), &dir.join("out2")).unwrap_err()
         );
         assert!(
-            err.contains("mycli-1.0.0-x86_64-unknown-linux-musl.tar.xz does not match the SHA-256"),
+            err.contains(
+                "toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz does not match the SHA-256"
+            ),
             "{err}"
         );
         assert!(
@@ -365,13 +377,13 @@ mod tests {
         let dup = scratch("dup");
         job(
             &dup.join("jobs"),
-            "mycli",
+            "toolbox",
             "x86_64-unknown-linux-musl",
             "1.0.0",
         );
         let other = job(
             &dup.join("jobs2"),
-            "mycli",
+            "toolbox",
             "x86_64-unknown-linux-musl",
             "1.0.0",
         );

@@ -428,12 +428,12 @@ mod tests {
                 executable: false,
             },
             ArchiveFile {
-                path: "mycli".into(),
+                path: "toolbox".into(),
                 data: b"\x7fELF...".to_vec(),
                 executable: true,
             },
             ArchiveFile {
-                path: "doc/mycli.1".into(),
+                path: "doc/toolbox.1".into(),
                 data: b".TH".to_vec(),
                 executable: false,
             },
@@ -443,7 +443,7 @@ mod tests {
     #[test]
     fn archive_is_sorted_owned_by_root_and_dated() {
         for format in [ArchiveFormat::TarXz, ArchiveFormat::TarGz] {
-            let bytes = write_archive(format, "mycli-1.0.0-x", &files(), 1_700_000_000).unwrap();
+            let bytes = write_archive(format, "toolbox-1.0.0-x", &files(), 1_700_000_000).unwrap();
             let mut tar_bytes = Vec::new();
             match format {
                 ArchiveFormat::TarXz => xz2::read::XzDecoder::new(&bytes[..])
@@ -467,11 +467,11 @@ mod tests {
                 seen.push((e.path().unwrap().display().to_string(), h.mode().unwrap()));
             }
             let expect = [
-                ("mycli-1.0.0-x/", 0o755),
-                ("mycli-1.0.0-x/doc/", 0o755),
-                ("mycli-1.0.0-x/README.md", 0o644),
-                ("mycli-1.0.0-x/doc/mycli.1", 0o644),
-                ("mycli-1.0.0-x/mycli", 0o755),
+                ("toolbox-1.0.0-x/", 0o755),
+                ("toolbox-1.0.0-x/doc/", 0o755),
+                ("toolbox-1.0.0-x/README.md", 0o644),
+                ("toolbox-1.0.0-x/doc/toolbox.1", 0o644),
+                ("toolbox-1.0.0-x/toolbox", 0o755),
             ];
             let seen: Vec<_> = seen.iter().map(|(p, m)| (p.as_str(), *m)).collect();
             assert_eq!(seen, expect);
@@ -482,14 +482,17 @@ mod tests {
     fn zip_round_trips_deterministically_with_modes() {
         let a = write_archive(
             ArchiveFormat::Zip,
-            "mycli-1-x86_64-pc-windows-gnu",
+            "toolbox-1-x86_64-pc-windows-gnu",
             &files(),
             1_700_000_000,
         )
         .unwrap();
         let members = read_archive(ArchiveFormat::Zip, &a).unwrap();
-        assert!(layout_problems(&members, "mycli-1-x86_64-pc-windows-gnu").is_empty());
-        let exe = members.iter().find(|m| m.path.ends_with("/mycli")).unwrap();
+        assert!(layout_problems(&members, "toolbox-1-x86_64-pc-windows-gnu").is_empty());
+        let exe = members
+            .iter()
+            .find(|m| m.path.ends_with("/toolbox"))
+            .unwrap();
         assert_eq!((exe.mode, exe.data.as_slice()), (0o755, &b"\x7fELF..."[..]));
         // The first local header's DOS time and date fields.
         let (time, date) = (
@@ -542,7 +545,11 @@ mod tests {
         let long = members.iter().find(|m| m.path.ends_with("/x")).unwrap();
         assert_eq!(long.data, vec![1, 2, 3]);
         assert_eq!(
-            members.iter().find(|m| m.path == "top/mycli").unwrap().mode,
+            members
+                .iter()
+                .find(|m| m.path == "top/toolbox")
+                .unwrap()
+                .mode,
             0o755
         );
     }

@@ -143,7 +143,7 @@ pub(crate) fn config_error(ws: &Workspace, err: anyhow::Error) -> ConfigError {
 }
 
 /// The release tag must name exactly the version being built, so an archive
-/// called `mycli-0.2.0-…` is never published under `v0.1.0`.
+/// called `toolbox-0.2.0-…` is never published under `v0.1.0`.
 fn check_tag(tag: &str, expected: &str, app: &Package) -> Result<()> {
     if tag != expected {
         bail!(

@@ -15,6 +15,9 @@ use crate::compile::toml_string;
 use crate::config::{self, ConfigError};
 use crate::{atomic, codegen, plan};
 
+/// The xtask's own directory, which renaming leaves alone.
+const XTASK_DIR: &str = "xtask";
+
 pub(crate) struct Options {
     pub(crate) name: String,
     pub(crate) force: bool,
@@ -24,12 +27,14 @@ pub(crate) struct Options {
 }
 
 /// The spellings of a package name: `my-cli` in text and Cargo.toml,
-/// `my_cli` for the Rust crate, `MY_CLI` in environment variables.
+/// `my_cli` for the Rust crate, `MY_CLI` in environment variables, `MY-CLI`
+/// in man page headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Names {
     pub(crate) kebab: String,
     pub(crate) snake: String,
     pub(crate) upper: String,
+    pub(crate) upper_kebab: String,
 }
 
 impl Names {
@@ -38,6 +43,7 @@ impl Names {
         Names {
             kebab: name.to_owned(),
             upper: snake.to_ascii_uppercase(),
+            upper_kebab: name.to_ascii_uppercase(),
             snake,
         }
     }
@@ -75,7 +81,17 @@ pub(crate) fn run(options: Options) -> Result<()> {
         check_clean(&sh, &ws.root)?;
     }
 
-    let files = project_files(&sh, &ws.root)?;
+    // The xtask is the template's, not the app's: a fork takes its updates
+    // by copying `xtask/` over, so renaming must never touch it.
+    let files: Vec<PathBuf> = project_files(&sh, &ws.root)?
+        .into_iter()
+        .filter(|p| !p.starts_with(XTASK_DIR))
+        .collect();
+    // A renamed app is no longer the sample: its description must not say it is.
+    let description = options
+        .description
+        .clone()
+        .or_else(|| renaming.then(|| format!("The {} command-line tool", new.kebab)));
     let old_repository = plan::repository(&config, app)?;
     let manifest = app
         .manifest_path
@@ -88,6 +104,11 @@ pub(crate) fn run(options: Options) -> Result<()> {
             continue;
         }; // binary files
         let mut updated = text.clone();
+        if renaming && path.extension().is_some_and(|e| e == "md") {
+            let description = description.as_deref().unwrap_or_default();
+            updated = replace_sample_blocks(&updated, &new.kebab, description)
+                .with_context(|| format!("in {}", path.display()))?;
+        }
         if let (Some(from), Some(to)) = (&old_repository, &repository) {
             updated = updated.replace(from.as_str(), to);
         }
@@ -96,7 +117,12 @@ pub(crate) fn run(options: Options) -> Result<()> {
             updated = rewrite(&updated, rust, &old, &new);
         }
         if *path == manifest {
-            updated = package_metadata(&updated, repository.as_deref(), &options)?;
+            updated = package_metadata(
+                &updated,
+                repository.as_deref(),
+                description.as_deref(),
+                options.author.as_deref(),
+            )?;
         }
         if path.as_path() == Path::new(config::FILE_NAME)
             && let Some(url) = &repository
@@ -124,10 +150,17 @@ pub(crate) fn run(options: Options) -> Result<()> {
         atomic::write(&ws.root.join(&file.path), file.text.as_bytes())?;
     }
 
-    // Names of another length move line breaks; leave the tree as `cargo fmt --check` wants it.
+    // Names of another length move line breaks; leave the tree as `cargo fmt
+    // --check` wants it, the xtask aside.
     let _dir = sh.push_dir(&ws.root);
-    if cmd!(sh, "cargo fmt --all").quiet().run().is_err() {
-        eprintln!("    note: `cargo fmt --all` did not run; run it before committing");
+    let packages: Vec<String> = ws
+        .packages
+        .iter()
+        .filter(|p| !p.manifest_path.starts_with(ws.root.join(XTASK_DIR)))
+        .flat_map(|p| ["-p".to_owned(), p.name.clone()])
+        .collect();
+    if cmd!(sh, "cargo fmt {packages...}").quiet().run().is_err() {
+        eprintln!("    note: `cargo fmt` did not run; run it before committing");
     }
 
     for (from, to) in &moved {
@@ -333,16 +366,36 @@ pub(crate) fn rewrite(text: &str, rust: bool, old: &Names, new: &Names) -> Strin
         i.and_then(|i| bytes.get(i))
             .is_none_or(|b| !b.is_ascii_alphanumeric())
     };
+    // A name right after an escape such as `\n` in a string starts a word.
+    let escape_before =
+        |i: usize| i >= 2 && bytes[i - 2] == b'\\' && bytes[i - 1].is_ascii_alphabetic();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     'scan: while i < text.len() {
-        if boundary(i.checked_sub(1)) {
-            // The upper-case spelling first, so it is never taken for the lower-case one.
-            for (from, in_code, in_text) in [
+        if boundary(i.checked_sub(1)) || escape_before(i) {
+            // The upper-case spellings first, so they are never taken for the lower-case ones.
+            // A one-word name is spelt the same in both upper forms: next to
+            // `_` or after `$` it is a variable (`TOOL_HOME`, `$TOOL`), else
+            // a title (`.TH TOOL 1`).
+            let variable = |from: &str| {
+                bytes.get(i + from.len()) == Some(&b'_')
+                    || i.checked_sub(1)
+                        .and_then(|p| bytes.get(p))
+                        .is_some_and(|b| b"_${".contains(b))
+            };
+            let titles = old.upper_kebab != old.upper || !variable(&old.upper);
+            for (n, (from, in_code, in_text)) in [
+                (&old.upper_kebab, &new.upper_kebab, &new.upper_kebab),
                 (&old.upper, &new.upper, &new.upper),
                 (&old.kebab, &new.snake, &new.kebab),
                 (&old.snake, &new.snake, &new.snake),
-            ] {
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if n == 0 && !titles {
+                    continue;
+                }
                 if text[i..].starts_with(from.as_str()) && boundary(Some(i + from.len())) {
                     out.push_str(if code[i] { in_code } else { in_text });
                     i += from.len();
@@ -415,7 +468,12 @@ fn code_mask(text: &str) -> Vec<bool> {
 }
 
 /// Sets repository, description and authors in `[package]` of Cargo.toml.
-fn package_metadata(text: &str, repository: Option<&str>, options: &Options) -> Result<String> {
+fn package_metadata(
+    text: &str,
+    repository: Option<&str>,
+    description: Option<&str>,
+    author: Option<&str>,
+) -> Result<String> {
     let mut text = text.to_owned();
     if let Some(url) = repository {
         text = set_key(
@@ -426,7 +484,7 @@ fn package_metadata(text: &str, repository: Option<&str>, options: &Options) -> 
             "version",
         )?;
     }
-    if let Some(description) = &options.description {
+    if let Some(description) = description {
         text = set_key(
             &text,
             "[package]",
@@ -435,7 +493,7 @@ fn package_metadata(text: &str, repository: Option<&str>, options: &Options) -> 
             "version",
         )?;
     }
-    if let Some(author) = &options.author {
+    if let Some(author) = author {
         text = set_key(
             &text,
             "[package]",
@@ -445,6 +503,62 @@ fn package_metadata(text: &str, repository: Option<&str>, options: &Options) -> 
         )?;
     }
     Ok(text)
+}
+
+/// Where the template's sample text begins: an HTML comment whose first
+/// line is this and whose other lines are the text to put in its place.
+const SAMPLE_BEGIN: &str = "<!-- sample:";
+/// Where the sample text ends.
+const SAMPLE_END: &str = "<!-- end sample -->";
+
+/// Replaces each block of sample text (Markdown that describes the sample
+/// app) by the neutral text its opening comment holds, with `@name@` and
+/// `@description@` filled in:
+///
+/// ```text
+/// <!-- sample: `cargo xtask rename` puts this in place of the block:
+/// @description@
+/// -->
+/// A small tool that greets…
+/// <!-- end sample -->
+/// ```
+pub(crate) fn replace_sample_blocks(text: &str, name: &str, description: &str) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut lines = text.split_inclusive('\n').enumerate();
+    while let Some((number, line)) = lines.next() {
+        if !line.trim_start().starts_with(SAMPLE_BEGIN) {
+            out.push_str(line);
+            continue;
+        }
+        let mut replacement = String::new();
+        let mut closed = false;
+        for (_, line) in lines.by_ref() {
+            if line.trim() == "-->" {
+                closed = true;
+                break;
+            }
+            replacement.push_str(line);
+        }
+        let mut ended = false;
+        for (_, line) in lines.by_ref() {
+            if line.trim() == SAMPLE_END {
+                ended = true;
+                break;
+            }
+        }
+        if !closed || !ended {
+            bail!(
+                "the sample block opened on line {} has no `-->` line or no `{SAMPLE_END}` line after it",
+                number + 1
+            );
+        }
+        out.push_str(
+            &replacement
+                .replace("@name@", name)
+                .replace("@description@", description),
+        );
+    }
+    Ok(out)
 }
 
 /// `key = value` in `section`: replaces the key's line, or adds it after
@@ -527,6 +641,15 @@ mod tests {
         let (old, new) = names();
         let text = "oldtool-installer.sh sets OLDTOOL_INSTALL_DIR; _oldtool.ps1; oldtoolish and myoldtool stay";
         assert_eq!(
+            rewrite(
+                "\".TH OLD-TOOL 1\\nold-tool \\- x\"",
+                true,
+                &Names::of("old-tool"),
+                &new
+            ),
+            "\".TH NEW-TOOL 1\\nnew-tool \\- x\""
+        );
+        assert_eq!(
             rewrite(text, false, &old, &new),
             "new-tool-installer.sh sets NEW_TOOL_INSTALL_DIR; _new-tool.ps1; oldtoolish and myoldtool stay"
         );
@@ -569,5 +692,20 @@ mod tests {
         );
         assert!(set_key(toml, "[dist]", "app", "\"a\"", "x").is_err());
         assert_eq!(toml_string("say \"hi\""), "\"say \\\"hi\\\"\"");
+    }
+
+    #[test]
+    fn sample_blocks_give_way_to_their_neutral_text() {
+        let text = "# old\n\n<!-- sample: rename puts this instead:\n@description@ (@name@)\n-->\nGreets and counts.\n\nMore sample.\n<!-- end sample -->\n\n## Install\n";
+        assert_eq!(
+            replace_sample_blocks(text, "new-tool", "Does things").unwrap(),
+            "# old\n\nDoes things (new-tool)\n\n## Install\n"
+        );
+        assert_eq!(
+            replace_sample_blocks("no blocks\n", "n", "d").unwrap(),
+            "no blocks\n"
+        );
+        let err = replace_sample_blocks("a\n<!-- sample: x\ny\n-->\nz\n", "n", "d").unwrap_err();
+        assert!(err.to_string().contains("opened on line 2"), "{err}");
     }
 }

@@ -313,7 +313,10 @@ mod tests {
             t("x86_64-pc-windows-msvc").buildable_here(Some(Os::Windows), none),
             Buildable::Yes
         );
-        assert_eq!(t("x86_64-pc-windows-msvc").exe_name("mycli"), "mycli.exe");
+        assert_eq!(
+            t("x86_64-pc-windows-msvc").exe_name("toolbox"),
+            "toolbox.exe"
+        );
     }
 
     #[test]

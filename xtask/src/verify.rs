@@ -557,7 +557,7 @@ mod tests {
     #[test]
     fn finds_triple_in_archive_names() {
         assert_eq!(
-            triple_in("mycli-0.1.0-x86_64-unknown-linux-musl"),
+            triple_in("toolbox-0.1.0-x86_64-unknown-linux-musl"),
             Some("x86_64-unknown-linux-musl")
         );
         assert_eq!(

@@ -229,16 +229,16 @@ mod tests {
 
     const METADATA: &str = r#"{
         "packages": [
-            {"name": "mycli", "version": "1.2.3", "id": "path+file:///w/crates/mycli#1.2.3",
-             "manifest_path": "/w/crates/mycli/Cargo.toml",
-             "targets": [{"kind": ["lib"], "name": "mycli"}, {"kind": ["bin"], "name": "mycli"},
+            {"name": "toolbox", "version": "1.2.3", "id": "path+file:///w/crates/toolbox#1.2.3",
+             "manifest_path": "/w/crates/toolbox/Cargo.toml",
+             "targets": [{"kind": ["lib"], "name": "toolbox"}, {"kind": ["bin"], "name": "toolbox"},
                          {"kind": ["custom-build"], "name": "build-script-build"}]},
             {"name": "xtask", "version": "0.1.0", "id": "path+file:///w/xtask#0.1.0",
              "manifest_path": "/w/xtask/Cargo.toml", "targets": [{"kind": ["bin"], "name": "xtask"}]},
             {"name": "helper", "version": "0.1.0", "id": "path+file:///w/crates/helper#0.1.0",
              "manifest_path": "/w/crates/helper/Cargo.toml", "targets": [{"kind": ["lib"], "name": "helper"}]}
         ],
-        "workspace_members": ["path+file:///w/crates/mycli#1.2.3", "path+file:///w/xtask#0.1.0",
+        "workspace_members": ["path+file:///w/crates/toolbox#1.2.3", "path+file:///w/xtask#0.1.0",
                               "path+file:///w/crates/helper#0.1.0"],
         "workspace_root": "/w",
         "target_directory": "/elsewhere/target"
@@ -248,10 +248,10 @@ mod tests {
     fn finds_app_bins_and_target_dir() {
         let ws = parse_metadata(METADATA).unwrap();
         assert_eq!(ws.dist_dir(), Path::new("/elsewhere/target/dist"));
-        let app = ws.app("mycli").unwrap();
+        let app = ws.app("toolbox").unwrap();
         assert_eq!(
             (app.version.as_str(), app.bins.clone()),
-            ("1.2.3", vec!["mycli".to_owned()])
+            ("1.2.3", vec!["toolbox".to_owned()])
         );
     }
 

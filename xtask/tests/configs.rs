@@ -1,6 +1,7 @@
 //! The malformed-configuration corpus: every file in `tests/configs/` is a
-//! broken `dist-workspace.toml` whose first line (`# expect: …`) says the
-//! error it must give. Each must be one line, exit code 2, nothing written.
+//! broken `dist-workspace.toml` for the `greeter` fixture whose first line
+//! (`# expect: …`) says the error it must give. Each must be one line, exit
+//! code 2, nothing written.
 
 mod common;
 
@@ -10,10 +11,7 @@ use common::*;
 
 #[test]
 fn every_broken_config_gives_one_clear_line_exit_2_and_writes_nothing() {
-    let dir = e2e_dir("configs");
-    let ws = dir.join("ws");
-    let target = dir.join("target");
-    copy_workspace(&ws);
+    let (ws, target) = fixture("greeter", "configs");
     let mut cases: Vec<_> = fs::read_dir(root().join("xtask/tests/configs"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -56,26 +54,17 @@ fn every_broken_config_gives_one_clear_line_exit_2_and_writes_nothing() {
 /// passed on whole (rustc's code, file and line), not summarised.
 #[test]
 fn a_compile_error_in_the_app_is_shown_whole() {
-    let dir = e2e_dir("compile-error");
-    let ws = dir.join("ws");
-    copy_workspace(&ws);
-    let config = fs::read_to_string(ws.join("dist-workspace.toml")).unwrap();
-    let app = config
-        .lines()
-        .find_map(|l| l.strip_prefix("app = "))
-        .unwrap()
-        .trim_matches('"')
-        .to_owned();
-    let lib = ws.join("crates").join(&app).join("src/lib.rs");
-    let source = fs::read_to_string(&lib).unwrap();
+    let (ws, target) = fixture("greeter", "compile-error");
+    let main = ws.join("crates/greeter/src/main.rs");
+    let source = fs::read_to_string(&main).unwrap();
     fs::write(
-        &lib,
+        &main,
         format!("{source}\npub fn broken() -> u32 {{ \"not a number\" }}\n"),
     )
     .unwrap();
     let out = xtask(
         &ws,
-        &dir.join("target"),
+        &target,
         &["dist", "--target", "x86_64-unknown-linux-musl"],
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -85,7 +74,7 @@ fn a_compile_error_in_the_app_is_shown_whole() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("src/lib.rs:"),
+        stderr.contains("src/main.rs:"),
         "rustc's location is kept:\n{stderr}"
     );
     assert!(

@@ -1,10 +1,12 @@
-//! Cross targets beyond the defaults: i686 musl and Windows (MinGW) built on
-//! this Linux machine, Mach-O checked from a real zig-linked binary, and the
-//! clear error for a target the rustup mirror does not serve.
+//! Cross targets beyond the defaults, on the `greeter` fixture: i686 musl
+//! and Windows (MinGW) built on this Linux machine, Mach-O checked from a
+//! real zig-linked binary, and the clear error for a target the rustup
+//! mirror does not serve.
 
 mod common;
 
 use std::fs;
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -13,10 +15,13 @@ use common::*;
 const I686: &str = "i686-unknown-linux-musl";
 const WINDOWS_GNU: &str = "x86_64-pc-windows-gnu";
 
-/// A copy of the workspace whose config also enables i686 and windows-gnu,
-/// built with `dist --target` for just those two.
-fn extra_targets_dist() -> Option<&'static std::path::PathBuf> {
-    static RUN: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
+const PACKAGE: &str = "fixture-greeter";
+const VERSION: &str = "0.3.0";
+
+/// The fixture with i686 and windows-gnu among its targets, built with
+/// `dist --target` for just those two: (workspace, target directory, dist's stderr).
+fn extra_targets_dist() -> Option<&'static (PathBuf, PathBuf, String)> {
+    static RUN: OnceLock<Option<(PathBuf, PathBuf, String)>> = OnceLock::new();
     RUN.get_or_init(|| {
         if !require_tool(
             "x86_64-w64-mingw32-gcc",
@@ -24,40 +29,43 @@ fn extra_targets_dist() -> Option<&'static std::path::PathBuf> {
         ) {
             return None;
         }
-        let ws = e2e_dir("cross").join("ws");
-        copy_workspace(&ws);
+        let (ws, target_dir) = fixture("greeter", "cross");
         let config = fs::read_to_string(ws.join("dist-workspace.toml")).unwrap();
         let config = config.replace(
-            "targets = [",
-            &format!("targets = [\n    \"{I686}\",\n    \"{WINDOWS_GNU}\","),
+            "features = ",
+            &format!("targets = [\"x86_64-unknown-linux-musl\", \"{I686}\", \"{WINDOWS_GNU}\"]\nfeatures = "),
         );
         fs::write(ws.join("dist-workspace.toml"), config).unwrap();
-        let target_dir = e2e_dir("cross").join("tgt");
         let out = xtask(
             &ws,
             &target_dir,
             &["dist", "--target", I686, "--target", WINDOWS_GNU],
         );
         assert_ok("dist for i686 and windows-gnu", &out);
-        Some(target_dir)
+        Some((ws, target_dir, text(&out.stderr)))
     })
     .as_ref()
 }
 
 #[test]
 fn i686_and_windows_gnu_are_built_packaged_and_verified() {
-    let Some(target_dir) = extra_targets_dist() else {
+    let Some((ws, target_dir, dist_stderr)) = extra_targets_dist() else {
         return;
     };
+    // This machine cannot run the .exe: its docs come from a build for this machine.
+    assert!(
+        dist_stderr.contains("so the [dist.docs] files of x86_64-pc-windows-gnu come from a build of the same sources for this machine"),
+        "{dist_stderr}"
+    );
     let dist = target_dir.join("dist");
     let sums = fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
-    let zip = format!("mycli-{}-{WINDOWS_GNU}.zip", version());
+    let zip = format!("{PACKAGE}-{VERSION}-{WINDOWS_GNU}.zip");
     assert!(
-        sums.contains(&format!("mycli-{}-{I686}.tar.xz", version())) && sums.contains(&zip),
+        sums.contains(&format!("{PACKAGE}-{VERSION}-{I686}.tar.xz")) && sums.contains(&zip),
         "{sums}"
     );
     // verify again from scratch: checksums, layout, PE imports, i686 smoke run.
-    let out = xtask(&root(), target_dir, &["verify"]);
+    let out = xtask(ws, target_dir, &["verify"]);
     assert_ok("verify", &out);
     let stderr = text(&out.stderr);
     assert!(
@@ -68,10 +76,10 @@ fn i686_and_windows_gnu_are_built_packaged_and_verified() {
         stderr.contains("format:      ELF 32-bit, Intel 80386"),
         "{stderr}"
     );
-    if !stderr.contains(&format!("smoke: `mycli {} ({I686})`", version())) {
+    if !stderr.contains(&format!("smoke: `greet --version`: greet {VERSION} (loud)")) {
         assert!(stderr.contains("smoke test SKIPPED"), "{stderr}");
     }
-    // The zip holds <bin>.exe and the include files under one top directory.
+    // The zip holds <bin>.exe, the include files and the docs under one top directory.
     if require_tool("unzip", "apt-get install unzip") {
         let listing = Command::new("unzip")
             .arg("-l")
@@ -80,9 +88,9 @@ fn i686_and_windows_gnu_are_built_packaged_and_verified() {
             .unwrap();
         assert_ok("unzip -l", &listing);
         let listing = text(&listing.stdout);
-        for entry in ["/mycli.exe", "/README.md", "/LICENSE-MIT"] {
+        for entry in ["/greet.exe", "/README.md", "/LICENSE-MIT", "/doc/greet.1"] {
             assert!(
-                listing.contains(&format!("mycli-{}-{WINDOWS_GNU}{entry}", version())),
+                listing.contains(&format!("{PACKAGE}-{VERSION}-{WINDOWS_GNU}{entry}")),
                 "{listing}"
             );
         }
@@ -91,10 +99,10 @@ fn i686_and_windows_gnu_are_built_packaged_and_verified() {
 
 #[test]
 fn a_pe_importing_libgcc_is_rejected_with_the_fix() {
-    let Some(target_dir) = extra_targets_dist() else {
+    let Some((ws, target_dir, _)) = extra_targets_dist() else {
         return;
     };
-    let exe = target_dir.join(WINDOWS_GNU).join("dist/mycli.exe");
+    let exe = target_dir.join(WINDOWS_GNU).join("dist/greet.exe");
     let mut data = fs::read(&exe).unwrap();
     // A real MinGW build, made to import the DLL that a non-static libgcc brings.
     patch_name(
@@ -102,9 +110,9 @@ fn a_pe_importing_libgcc_is_rejected_with_the_fix() {
         b"api-ms-win-core-synch-l1-2-0.dll",
         b"libgcc_s_seh-1.dll",
     );
-    let patched = e2e_dir("cross").join("mycli-libgcc.exe");
+    let patched = e2e_dir("cross").join("greet-libgcc.exe");
     fs::write(&patched, data).unwrap();
-    let out = xtask(&root(), target_dir, &["verify", patched.to_str().unwrap()]);
+    let out = xtask(ws, target_dir, &["verify", patched.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
@@ -118,7 +126,7 @@ fn mach_o_system_dylibs_pass_and_rpath_dependencies_fail() {
     if !require_tool("cargo-zigbuild", "pip install ziglang cargo-zigbuild") {
         return;
     }
-    let target_dir = e2e_dir("macho");
+    let (ws, target_dir) = fixture("greeter", "macho");
     let triple = "aarch64-apple-darwin";
     let rustup = Command::new("rustup")
         .args(["target", "add", triple])
@@ -126,14 +134,14 @@ fn mach_o_system_dylibs_pass_and_rpath_dependencies_fail() {
         .unwrap();
     assert_ok("rustup target add aarch64-apple-darwin", &rustup);
     let build = Command::new(env!("CARGO"))
-        .args(["zigbuild", "--locked", "-p", "mycli", "--target", triple])
-        .current_dir(root())
+        .args(["zigbuild", "--locked", "--target", triple])
+        .current_dir(&ws)
         .env("CARGO_TARGET_DIR", &target_dir)
         .output()
         .unwrap();
     assert_ok("cargo zigbuild --target aarch64-apple-darwin", &build);
-    let binary = target_dir.join(triple).join("debug/mycli");
-    let out = xtask(&root(), &target_dir, &["verify", binary.to_str().unwrap()]);
+    let binary = target_dir.join(triple).join("debug/greet");
+    let out = xtask(&ws, &target_dir, &["verify", binary.to_str().unwrap()]);
     assert_ok("verify of a Mach-O linked against libSystem only", &out);
     assert!(
         text(&out.stderr).contains("Mach-O 64-bit, aarch64"),
@@ -147,9 +155,9 @@ fn mach_o_system_dylibs_pass_and_rpath_dependencies_fail() {
         b"/usr/lib/libSystem.B.dylib",
         b"@rpath/libSystem.B.dylib",
     );
-    let patched = target_dir.join("mycli-rpath");
+    let patched = target_dir.join("greet-rpath");
     fs::write(&patched, data).unwrap();
-    let out = xtask(&root(), &target_dir, &["verify", patched.to_str().unwrap()]);
+    let out = xtask(&ws, &target_dir, &["verify", patched.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
@@ -169,19 +177,17 @@ fn a_target_the_mirror_does_not_serve_is_a_clear_error() {
         eprintln!("SKIPPED: {triple} is installed here, so rustup cannot fail for it");
         return;
     }
-    let ws = e2e_dir("armv7").join("ws");
-    copy_workspace(&ws);
+    let (ws, target_dir) = fixture("greeter", "armv7");
     let config = fs::read_to_string(ws.join("dist-workspace.toml")).unwrap();
     fs::write(
         ws.join("dist-workspace.toml"),
-        config.replace("targets = [", &format!("targets = [\"{triple}\", ")),
+        config.replace(
+            "features = ",
+            &format!("targets = [\"{triple}\"]\nfeatures = "),
+        ),
     )
     .unwrap();
-    let out = xtask(
-        &ws,
-        &e2e_dir("armv7").join("tgt"),
-        &["dist", "--target", triple],
-    );
+    let out = xtask(&ws, &target_dir, &["dist", "--target", triple]);
     if out.status.success() {
         eprintln!("SKIPPED: this machine's rustup mirror serves {triple}");
         return;

@@ -1,8 +1,9 @@
-//! End to end: `cargo xtask dist` and `verify` on this very workspace, as a user runs them.
-//!
-//! These tests build the sample app for real (release profile, fat LTO), so
-//! they share one dist run and use target directories of their own under
-//! `target/e2e/`, apart from the directory `cargo test` itself is using.
+//! End to end: `cargo xtask dist` and `verify` as a user runs them, on the
+//! `greeter` fixture: a binary-only app without dependencies (so it builds
+//! in seconds) whose binary `greet` is named unlike its package, which
+//! prints its own completions and man page, has a feature the release turns
+//! on, and smoke commands of its own. The tests share one dist run and use
+//! target directories of their own under `target/e2e/`.
 
 mod common;
 
@@ -15,9 +16,13 @@ use common::*;
 
 const TRIPLE: &str = "x86_64-unknown-linux-musl";
 const ARM: &str = "aarch64-unknown-linux-musl";
+const PACKAGE: &str = "fixture-greeter";
+const BIN: &str = "greet";
+const VERSION: &str = "0.3.0";
 
-/// The main dist run, shared by the tests: (target dir, table run, --json run).
+/// The main dist run, shared by the tests.
 struct DistRun {
+    ws: PathBuf,
     target_dir: PathBuf,
     table: Output,
     json: Output,
@@ -26,21 +31,27 @@ struct DistRun {
 fn dist_run() -> &'static DistRun {
     static RUN: OnceLock<DistRun> = OnceLock::new();
     RUN.get_or_init(|| {
-        let target_dir = e2e_dir("main");
+        let (ws, target_dir) = fixture("greeter", "main");
         let dist = target_dir.join("dist");
+        let _ = fs::remove_dir_all(&dist);
         fs::create_dir_all(&dist).unwrap();
         // An older release left behind: it must not end up in the new SHA256SUMS.
-        fs::write(dist.join(format!("mycli-0.0.1-{TRIPLE}.tar.xz")), b"old").unwrap();
         fs::write(
-            dist.join(format!("mycli-0.0.1-{TRIPLE}.tar.xz.sha256")),
+            dist.join(format!("{PACKAGE}-0.0.1-{TRIPLE}.tar.xz")),
             b"old",
         )
         .unwrap();
-        let table = xtask(&root(), &target_dir, &["dist"]);
+        fs::write(
+            dist.join(format!("{PACKAGE}-0.0.1-{TRIPLE}.tar.xz.sha256")),
+            b"old",
+        )
+        .unwrap();
+        let table = xtask(&ws, &target_dir, &["dist"]);
         assert_ok("cargo xtask dist", &table);
-        let json = xtask(&root(), &target_dir, &["dist", "--json"]);
+        let json = xtask(&ws, &target_dir, &["dist", "--json"]);
         assert_ok("cargo xtask dist --json", &json);
         DistRun {
+            ws,
             target_dir,
             table,
             json,
@@ -48,8 +59,28 @@ fn dist_run() -> &'static DistRun {
     })
 }
 
+fn stem(triple: &str) -> String {
+    format!("{PACKAGE}-{VERSION}-{triple}")
+}
+
 fn archive_name() -> String {
-    format!("mycli-{}-{TRIPLE}.tar.xz", version())
+    format!("{}.tar.xz", stem(TRIPLE))
+}
+
+/// Unpacks `archive` with GNU tar into a fresh `target/e2e/<name>`.
+fn untar(archive: &Path, name: &str) -> PathBuf {
+    let dir = e2e_dir(name);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let out = Command::new("tar")
+        .arg("-xJf")
+        .arg(archive)
+        .arg("-C")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_ok("tar -xJf", &out);
+    dir
 }
 
 #[test]
@@ -69,7 +100,7 @@ fn dist_prints_a_table_and_the_archive_holds_what_it_should() {
     }
     let stderr = text(&run.table.stderr);
     assert!(
-        stderr.contains(&format!("==> building mycli {} for {TRIPLE}", version())),
+        stderr.contains(&format!("==> building {PACKAGE} {VERSION} for {TRIPLE}")),
         "{stderr}"
     );
 
@@ -82,27 +113,23 @@ fn dist_prints_a_table_and_the_archive_holds_what_it_should() {
         .unwrap();
     assert_ok("tar -tJf", &listing);
     let listing = text(&listing.stdout);
-    let top = format!("mycli-{}-{TRIPLE}", version());
+    let top = stem(TRIPLE);
     // ripgrep's layout: completions under complete/, the man page under doc/.
-    let entries = [
+    for entry in [
         "/",
-        "/mycli",
+        "/greet",
         "/README.md",
         "/LICENSE-MIT",
-        "/LICENSE-APACHE",
-        "/complete/mycli.bash",
-        "/complete/_mycli",
-        "/complete/mycli.fish",
-        "/complete/_mycli.ps1",
-        "/complete/mycli.elv",
-        "/doc/mycli.1",
-    ];
-    for entry in entries {
+        "/CHANGELOG.md",
+        "/complete/greet.bash",
+        "/doc/greet.1",
+    ] {
         assert!(
             listing.contains(&format!("{top}{entry}\n")),
             "missing {entry}:\n{listing}"
         );
     }
+    assert_eq!(listing.lines().count(), 9, "{listing}");
     assert!(
         listing.contains("-rwxr-xr-x 0/0"),
         "binary must be 0755 root:\n{listing}"
@@ -120,14 +147,49 @@ fn dist_prints_a_table_and_the_archive_holds_what_it_should() {
 }
 
 #[test]
+fn the_archive_carries_the_app_s_own_files_and_docs_from_its_release_binary() {
+    let run = dist_run();
+    let dir = untar(
+        &run.target_dir.join("dist").join(archive_name()),
+        "own-files",
+    );
+    let top = dir.join(stem(TRIPLE));
+    let read = |path: &str| fs::read_to_string(top.join(path)).unwrap();
+    // The app's README, not the workspace's; the workspace's licence, as the app has none.
+    assert_eq!(
+        read("README.md"),
+        fs::read_to_string(run.ws.join("crates/greeter/README.md")).unwrap()
+    );
+    assert_eq!(
+        read("LICENSE-MIT"),
+        fs::read_to_string(run.ws.join("LICENSE-MIT")).unwrap()
+    );
+    assert!(read("CHANGELOG.md").contains("## 0.3.0"));
+    // Printed by the built binary, with the release's feature turned on.
+    assert_eq!(
+        read("complete/greet.bash"),
+        "complete -W 'hello --version --generate' greet\n"
+    );
+    assert!(
+        read("doc/greet.1").contains("greet \\- says hello (loud)"),
+        "{}",
+        read("doc/greet.1")
+    );
+}
+
+#[test]
 fn json_prints_the_manifest_and_runs_are_identical() {
     let run = dist_run();
     let manifest: serde_json::Value =
         serde_json::from_slice(&run.json.stdout).expect("--json prints JSON on stdout");
-    assert_eq!(manifest["app"], "mycli");
+    assert_eq!(manifest["app"], PACKAGE);
     let artifact = &manifest["artifacts"][0];
     assert_eq!(artifact["name"], archive_name());
     assert_eq!(artifact["target"], TRIPLE);
+    assert_eq!(
+        artifact["binaries"],
+        serde_json::json!([format!("{}/{BIN}", stem(TRIPLE))])
+    );
     let on_disk = fs::read_to_string(run.target_dir.join("dist/dist-manifest.json")).unwrap();
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&on_disk).unwrap(),
@@ -157,7 +219,15 @@ fn older_versions_do_not_reach_sha256sums() {
         3,
         "x86_64 and aarch64 musl, and the installer:\n{sums}"
     );
-    assert!(!dist.join(format!("mycli-0.0.1-{TRIPLE}.tar.xz")).exists());
+    assert!(
+        sums.contains(&format!("  {PACKAGE}-installer.sh\n")),
+        "{sums}"
+    );
+    assert!(
+        !dist
+            .join(format!("{PACKAGE}-0.0.1-{TRIPLE}.tar.xz"))
+            .exists()
+    );
 }
 
 #[test]
@@ -166,19 +236,8 @@ fn the_aarch64_archive_holds_a_static_arm_binary_that_runs_under_qemu() {
     let archive = run
         .target_dir
         .join("dist")
-        .join(format!("mycli-{}-{ARM}.tar.xz", version()));
-    let out_dir = e2e_dir("arm-extract");
-    let _ = fs::remove_dir_all(&out_dir);
-    fs::create_dir_all(&out_dir).unwrap();
-    let untar = Command::new("tar")
-        .arg("-xJf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    assert_ok("tar -xJf", &untar);
-    let binary = out_dir.join(format!("mycli-{}-{ARM}/mycli", version()));
+        .join(format!("{}.tar.xz", stem(ARM)));
+    let binary = untar(&archive, "arm-extract").join(stem(ARM)).join(BIN);
     if require_tool("file", "apt-get install file") {
         let file = Command::new("file").arg(&binary).output().unwrap();
         let said = text(&file.stdout);
@@ -193,36 +252,21 @@ fn the_aarch64_archive_holds_a_static_arm_binary_that_runs_under_qemu() {
             .arg("--version")
             .output()
             .unwrap();
-        assert_ok("qemu-aarch64 mycli --version", &out);
-        assert!(text(&out.stdout).contains(&format!("mycli {} ({ARM})", version())));
-        // The long version names this build: target, the commit, the date of SOURCE_DATE_EPOCH.
-        let out = Command::new("qemu-aarch64")
-            .arg(&binary)
-            .args(["--version", "--verbose"])
-            .output()
-            .unwrap();
-        let long = text(&out.stdout);
-        let expected = format!(
-            "mycli {}\ntarget: {ARM}\ncommit: {}\nbuilt:  2023-11-14\n",
-            version(),
-            &GIT_COMMIT[..12]
-        );
-        assert_eq!(long, expected);
+        assert_ok("qemu-aarch64 greet --version", &out);
+        assert_eq!(text(&out.stdout), format!("greet {VERSION} (loud)\n"));
     }
 }
 
 #[test]
-fn verify_passes_and_runs_the_binary_in_an_empty_root() {
+fn verify_passes_and_runs_the_configured_smoke_commands_in_an_empty_root() {
     let run = dist_run();
-    let out = xtask(&root(), &run.target_dir, &["verify"]);
+    let out = xtask(&run.ws, &run.target_dir, &["verify"]);
     assert_ok("cargo xtask verify", &out);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("linking:     static"), "{stderr}");
     // Under CI=true a skipped smoke test fails verify, so this cannot pass by skipping there.
-    if !stderr.contains(&format!(
-        "smoke: `mycli {} ({TRIPLE})` from an empty root",
-        version()
-    )) {
+    let ran = "smoke: `greet hello Ada`: HELLO, ADA!";
+    if !stderr.contains(ran) {
         assert!(stderr.contains("smoke test SKIPPED"), "{stderr}");
         assert_ne!(
             std::env::var("CI").as_deref(),
@@ -230,6 +274,33 @@ fn verify_passes_and_runs_the_binary_in_an_empty_root() {
             "smoke test skipped under CI:\n{stderr}"
         );
         eprintln!("note: empty-root smoke test skipped here (not root?)");
+        return;
+    }
+    assert_eq!(stderr.matches(ran).count(), 2, "both targets:\n{stderr}");
+    assert!(
+        stderr.contains(&format!("smoke: `greet --version`: greet {VERSION} (loud)")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_smoke_command_that_fails_fails_verify_naming_it() {
+    let copy = dist_copy("smoke-fails");
+    let (ws, _) = fixture("greeter", "smoke-fails-ws");
+    let config = fs::read_to_string(ws.join("dist-workspace.toml"))
+        .unwrap()
+        .replace("expect = \"HELLO, ADA!\"", "expect = \"Goodbye\"");
+    fs::write(ws.join("dist-workspace.toml"), config).unwrap();
+    let out = xtask(&ws, &copy, &["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    if !stderr.contains("smoke test SKIPPED") {
+        assert!(
+            stderr.contains(
+                "`greet hello Ada` printed `HELLO, ADA!`, which does not contain `Goodbye`"
+            ),
+            "{stderr}"
+        );
     }
 }
 
@@ -246,6 +317,7 @@ fn per_target_job_outputs_merge_into_one_verified_release() {
     let _ = fs::remove_dir_all(&dir);
     let artifacts = manifest["artifacts"].as_array().unwrap();
     assert!(artifacts.len() >= 2, "{manifest}");
+    let installer = format!("{PACKAGE}-installer.sh");
     for artifact in artifacts {
         let name = artifact["name"].as_str().unwrap();
         let job = dir
@@ -253,7 +325,7 @@ fn per_target_job_outputs_merge_into_one_verified_release() {
             .join(format!("dist-{}", artifact["target"].as_str().unwrap()));
         fs::create_dir_all(&job).unwrap();
         // Every job writes the same installer.
-        for file in [name, "mycli-installer.sh"] {
+        for file in [name, &installer] {
             for file in [file.to_owned(), format!("{file}.sha256")] {
                 fs::copy(dist.join(&file), job.join(&file)).unwrap();
             }
@@ -275,7 +347,7 @@ fn per_target_job_outputs_merge_into_one_verified_release() {
         "--into",
         into.to_str().unwrap(),
     ];
-    assert_ok("cargo xtask merge", &xtask(&root(), &target_dir, &args));
+    assert_ok("cargo xtask merge", &xtask(&run.ws, &target_dir, &args));
     let sums = |d: &Path| fs::read_to_string(d.join("SHA256SUMS")).unwrap();
     assert_eq!(
         sums(&into),
@@ -284,7 +356,7 @@ fn per_target_job_outputs_merge_into_one_verified_release() {
     );
     assert_ok(
         "cargo xtask verify of the merged release",
-        &xtask(&root(), &target_dir, &["verify"]),
+        &xtask(&run.ws, &target_dir, &["verify"]),
     );
 }
 
@@ -312,7 +384,7 @@ fn a_flipped_byte_fails_verify_naming_the_file() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
     fs::write(&archive, bytes).unwrap();
-    let out = xtask(&root(), &copy, &["verify"]);
+    let out = xtask(&dist_run().ws, &copy, &["verify"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
@@ -330,7 +402,7 @@ fn a_leftover_partial_file_fails_verify() {
         b"half",
     )
     .unwrap();
-    let out = xtask(&root(), &copy, &["verify"]);
+    let out = xtask(&dist_run().ws, &copy, &["verify"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("interrupted run"),
@@ -343,9 +415,7 @@ fn a_leftover_partial_file_fails_verify() {
 fn another_checkout_path_gives_identical_archives() {
     let run = dist_run();
     // A different path and a different target directory: neither may leak into the bytes.
-    let elsewhere = e2e_dir("elsewhere").join("checkout-at-another-path");
-    copy_workspace(&elsewhere);
-    let target_dir = e2e_dir("elsewhere").join("tgt");
+    let (elsewhere, target_dir) = fixture("greeter", "elsewhere/checkout-at-another-path");
     let out = xtask(&elsewhere, &target_dir, &["dist"]);
     assert_ok("dist from another checkout", &out);
     let ours = fs::read_to_string(run.target_dir.join("dist/SHA256SUMS")).unwrap();
@@ -353,65 +423,51 @@ fn another_checkout_path_gives_identical_archives() {
     assert_eq!(ours, theirs, "builds from two paths differ");
 }
 
-/// Builds the sample app with plain cargo, as a user might have shipped it.
-fn cargo_build(name: &str, triple: &str, rustflags: Option<&str>) -> PathBuf {
-    let target_dir = e2e_dir(name);
-    let mut command = Command::new(env!("CARGO"));
-    command
-        .args(["build", "--locked", "-p", "mycli", "--target", triple])
-        .current_dir(root())
-        .env("CARGO_TARGET_DIR", &target_dir);
-    command
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS");
-    if let Some(flags) = rustflags {
-        command.env("RUSTFLAGS", flags);
-    }
-    let out = command.output().unwrap();
-    assert_ok("cargo build", &out);
-    target_dir.join(triple).join("debug/mycli")
-}
-
 #[test]
-fn verify_rejects_a_gnu_build_and_says_why() {
-    let binary = cargo_build("gnu", "x86_64-unknown-linux-gnu", None);
-    let out = xtask(
-        &root(),
-        &e2e_dir("gnu"),
-        &["verify", binary.to_str().unwrap()],
-    );
-    assert_eq!(out.status.code(), Some(1));
+fn a_stale_cargo_lock_stops_dist_in_one_line_before_anything_is_built() {
+    let (ws, target_dir) = fixture("greeter", "stale-lock");
+    let manifest = ws.join("crates/greeter/Cargo.toml");
+    let text_before = fs::read_to_string(&manifest).unwrap();
+    // A new dependency the lock file does not know.
+    fs::write(
+        &manifest,
+        format!("{text_before}\n[dependencies]\nitoa = \"1\"\n"),
+    )
+    .unwrap();
+    let out = xtask(&ws, &target_dir, &["dist", "--target", TRIPLE]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = text(&out.stderr);
-    for needle in [
-        "/lib64/ld-linux-x86-64.so.2",
-        "libc.so.6",
-        "linking:     dynamic",
-        "REJECTED",
-        "NixOS",
-        "x86_64-unknown-linux-musl",
-    ] {
-        assert!(stderr.contains(needle), "missing `{needle}`:\n{stderr}");
-    }
-}
-
-#[test]
-fn verify_rejects_musl_without_crt_static() {
-    dist_run(); // installs the musl target if it is missing
-    let binary = cargo_build(
-        "musl-dynamic",
-        TRIPLE,
-        Some("-C target-feature=-crt-static"),
-    );
-    let out = xtask(
-        &root(),
-        &e2e_dir("musl-dynamic"),
-        &["verify", binary.to_str().unwrap()],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
+    let last = stderr.trim().lines().last().unwrap();
     assert!(
-        stderr.contains("linking:     dynamic") && stderr.contains("dynamic loader"),
+        last.contains("Cargo.lock does not match the manifests")
+            && last.contains("cargo update --workspace"),
         "{stderr}"
+    );
+    assert!(!stderr.contains("Compiling"), "nothing is built:\n{stderr}");
+    assert!(
+        !stderr.contains("--locked was passed"),
+        "cargo's own lines are replaced:\n{stderr}"
+    );
+    assert!(!target_dir.join("dist").join(archive_name()).exists());
+}
+
+#[test]
+fn a_docs_command_the_binary_rejects_is_one_line_naming_the_file() {
+    let (ws, target_dir) = fixture("greeter", "docs-fail");
+    let config = fs::read_to_string(ws.join("dist-workspace.toml"))
+        .unwrap()
+        .replace("[\"--generate\", \"man\"]", "[\"--generate\", \"pdf\"]");
+    fs::write(ws.join("dist-workspace.toml"), config).unwrap();
+    let out = xtask(&ws, &target_dir, &["dist", "--target", TRIPLE]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let last = text(&out.stderr).trim().lines().last().unwrap().to_owned();
+    assert!(
+        last.contains("[dist.docs] `doc/greet.1`: `greet --generate pdf` exited with"),
+        "{last}"
+    );
+    assert!(
+        last.contains("usage: greet"),
+        "the binary's message: {last}"
     );
 }
 
@@ -430,7 +486,7 @@ fn verify_explains_bad_paths_without_panicking() {
         (dir.as_path(), "is a directory"),
         (Path::new("/no/such/file"), "cannot be read"),
     ] {
-        let out = xtask(&root(), &dir, &["verify", path.to_str().unwrap()]);
+        let out = xtask(&dir, &dir, &["verify", path.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(1), "{}", path.display());
         let stderr = text(&out.stderr);
         assert!(
@@ -444,16 +500,14 @@ fn verify_explains_bad_paths_without_panicking() {
 
 #[test]
 fn config_mistakes_exit_2_with_one_line_and_write_nothing() {
-    let ws = e2e_dir("bad-config").join("ws");
-    copy_workspace(&ws);
-    let target_dir = e2e_dir("bad-config").join("tgt");
+    let (ws, target_dir) = fixture("greeter", "bad-config");
     let cases = [
         (
-            "[dist]\napp = \"mycli\"\ntarget = [\"x86_64-unknown-linux-musl\"]\n",
+            "[dist]\napp = \"fixture-greeter\"\ntarget = [\"x86_64-unknown-linux-musl\"]\n",
             "dist-workspace.toml:3: unknown key `[dist].target`; did you mean `targets`?",
         ),
         (
-            "[dist]\napp = \"mycli\"\ntargets = [\"aarch64-pc-windows-msvc\"]\n",
+            "[dist]\napp = \"fixture-greeter\"\ntargets = [\"aarch64-pc-windows-msvc\"]\n",
             "not supported yet",
         ),
         (
@@ -461,8 +515,16 @@ fn config_mistakes_exit_2_with_one_line_and_write_nothing() {
             "`[dist].app = \"nope\"` is not a package",
         ),
         (
-            "[dist]\napp = \"mycli\"\ninclude = [\"MISSING.md\"]\n",
+            "[dist]\napp = \"fixture-greeter\"\ninclude = [\"MISSING.md\"]\n",
             "`MISSING.md` does not exist",
+        ),
+        (
+            "[dist]\napp = \"fixture-greeter\"\nfeatures = [\"lound\"]\n",
+            "`lound` is not a feature of fixture-greeter; did you mean `loud`?",
+        ),
+        (
+            "[dist]\napp = \"fixture-greeter\"\nsmoke = [{ bin = \"greeter\", args = [] }]\n",
+            "`bin = \"greeter\"` is not a binary of fixture-greeter; did you mean `greet`?",
         ),
     ];
     for (config, expect) in cases {
@@ -479,7 +541,7 @@ fn config_mistakes_exit_2_with_one_line_and_write_nothing() {
         assert!(!target_dir.join("dist").exists(), "{config}: wrote output");
     }
     fs::copy(
-        root().join("dist-workspace.toml"),
+        fixtures().join("greeter/dist-workspace.toml"),
         ws.join("dist-workspace.toml"),
     )
     .unwrap();
@@ -538,12 +600,12 @@ fn install(name: &str, dist: &Path, url: &str, path: &Path, args: &[&str]) -> In
     let _ = fs::remove_dir_all(&home);
     fs::create_dir_all(&home).unwrap();
     let out = Command::new("/bin/sh")
-        .arg(dist.join("mycli-installer.sh"))
+        .arg(dist.join(format!("{PACKAGE}-installer.sh")))
         .args(args)
         .env_clear()
         .env("HOME", &home)
         .env("PATH", path)
-        .env("MYCLI_DOWNLOAD_URL", url)
+        .env("FIXTURE_GREETER_DOWNLOAD_URL", url)
         .output()
         .unwrap();
     Install { out, home }
@@ -561,18 +623,22 @@ fn the_installer_installs_a_working_binary_from_a_local_server() {
     let url = serve(&dist);
     let path = tools_path("install-curl", &["curl", "sha256sum"], &[]);
     let run = install("install-curl", &dist, &url, &path, &[]);
-    assert_ok("sh mycli-installer.sh", &run.out);
+    assert_ok("sh fixture-greeter-installer.sh", &run.out);
     let stderr = run.stderr();
     assert!(
         stderr.contains(&format!("downloading {}", archive_name())),
         "{stderr}"
     );
     assert!(stderr.contains("is not on your PATH"), "{stderr}");
-    let installed = run.bin_dir().join("mycli");
-    let version_out = Command::new(&installed).arg("--version").output().unwrap();
-    assert_ok("the installed mycli --version", &version_out);
     assert!(
-        text(&version_out.stdout).contains(&version()),
+        stderr.contains(&format!("installed greet {VERSION} (loud) as ")),
+        "{stderr}"
+    );
+    let installed = run.bin_dir().join(BIN);
+    let version_out = Command::new(&installed).arg("--version").output().unwrap();
+    assert_ok("the installed greet --version", &version_out);
+    assert!(
+        text(&version_out.stdout).contains(VERSION),
         "{version_out:?}"
     );
 
@@ -580,7 +646,7 @@ fn the_installer_installs_a_working_binary_from_a_local_server() {
     let path = tools_path("install-wget", &["wget", "sha256sum"], &[]);
     let to = e2e_dir("install-wget").join("elsewhere");
     let _ = fs::remove_dir_all(&to);
-    let v = format!("v{}", version());
+    let v = format!("v{VERSION}");
     let run = install(
         "install-wget",
         &dist,
@@ -589,7 +655,7 @@ fn the_installer_installs_a_working_binary_from_a_local_server() {
         &["--version", &v, "--to", to.to_str().unwrap()],
     );
     assert_ok("installer --version --to, with wget", &run.out);
-    assert!(to.join("mycli").is_file(), "{}", run.stderr());
+    assert!(to.join(BIN).is_file(), "{}", run.stderr());
     assert!(!run.bin_dir().exists(), "--to wins over ~/.local/bin");
 }
 
@@ -634,7 +700,7 @@ fn the_installer_explains_what_it_cannot_do() {
                 "uname",
                 "case \"$1\" in -s) echo FreeBSD ;; -m) echo amd64 ;; esac",
             )],
-            "there is no mycli build for FreeBSD amd64; there are builds for Linux x86_64, Linux aarch64, macOS x86_64, macOS aarch64; on Windows, download the .zip",
+            "there is no fixture-greeter build for FreeBSD amd64; there are builds for Linux x86_64, Linux aarch64, macOS x86_64, macOS aarch64; on Windows, download the .zip",
         ),
         (
             "install-riscv",
@@ -643,7 +709,7 @@ fn the_installer_explains_what_it_cannot_do() {
                 "uname",
                 "case \"$1\" in -s) echo Linux ;; -m) echo riscv64 ;; esac",
             )],
-            "there is no mycli build for Linux riscv64",
+            "there is no fixture-greeter build for Linux riscv64",
         ),
         (
             "install-no-downloader",
@@ -691,10 +757,10 @@ fn the_installer_is_posix_sh_and_shellcheck_clean() {
     let dist = dist_run().target_dir.join("dist");
     let out = Command::new("shellcheck")
         .args(["--shell=sh", "--severity=style"])
-        .arg(dist.join("mycli-installer.sh"))
+        .arg(dist.join(format!("{PACKAGE}-installer.sh")))
         .output()
         .unwrap();
-    assert_ok("shellcheck mycli-installer.sh", &out);
+    assert_ok("shellcheck fixture-greeter-installer.sh", &out);
 }
 
 /// The benchmark is not a test of speed (these machines are noisy), but it
@@ -702,7 +768,7 @@ fn the_installer_is_posix_sh_and_shellcheck_clean() {
 #[test]
 fn bench_runs_and_prints_every_ratio() {
     let run = dist_run();
-    let out = xtask(&root(), &run.target_dir, &["bench", "--runs", "1"]);
+    let out = xtask(&run.ws, &run.target_dir, &["bench", "--runs", "1"]);
     assert_ok("cargo xtask bench --runs 1", &out);
     let report = text(&out.stdout);
     for line in [
@@ -721,104 +787,26 @@ fn bench_runs_and_prints_every_ratio() {
     );
 }
 
-// The linkage policy's fixture set, built here from the sample app (no
-// binaries are committed): each case with the verdict `verify` must give.
-
-const GNU: &str = "x86_64-unknown-linux-gnu";
-
-fn verify_binary(target_dir: &Path, binary: &Path) -> Output {
-    xtask(&root(), target_dir, &["verify", binary.to_str().unwrap()])
-}
-
-#[test]
-fn verify_rejects_a_runpath_and_names_it() {
-    let binary = cargo_build(
-        "gnu-rpath",
-        GNU,
-        Some("-C link-arg=-Wl,-rpath,/opt/mycli/lib"),
-    );
-    let out = verify_binary(&e2e_dir("gnu-rpath"), &binary);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("/opt/mycli/lib"),
-        "the RUNPATH is shown:\n{stderr}"
-    );
-}
-
-#[test]
-fn verify_accepts_glibc_linked_fully_static() {
-    let binary = cargo_build("gnu-static", GNU, Some("-C target-feature=+crt-static"));
-    let out = verify_binary(&e2e_dir("gnu-static"), &binary);
-    assert_ok("verify of a +crt-static glibc binary", &out);
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("interpreter: none") && stderr.contains("needs:       none"),
-        "{stderr}"
-    );
-}
-
-#[test]
-fn verify_rejects_a_shared_library() {
-    let target_dir = e2e_dir("cdylib");
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "rustc",
-            "--locked",
-            "-p",
-            "mycli",
-            "--lib",
-            "--crate-type",
-            "cdylib",
-            "--target",
-            GNU,
-        ])
-        .current_dir(root())
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env_remove("RUSTFLAGS")
-        .output()
-        .unwrap();
-    assert_ok("cargo rustc --crate-type cdylib", &out);
-    // The library file takes the crate's identifier: `lib<name with underscores>.so`.
-    let library = target_dir
-        .join(GNU)
-        .join("debug")
-        .join(format!("lib{}.so", "mycli".replace('-', "_")));
-    let out = verify_binary(&target_dir, &library);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(stderr.to_lowercase().contains("shared library"), "{stderr}");
-}
-
 #[test]
 fn verify_rejects_an_x86_64_binary_in_an_aarch64_archive() {
     let run = dist_run();
-    let dir = e2e_dir("mislabelled");
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    let untar = Command::new("tar")
-        .arg("-xJf")
-        .arg(run.target_dir.join("dist").join(archive_name()))
-        .arg("-C")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert_ok("tar -xJf", &untar);
-    let x86_stem = format!("mycli-{}-{TRIPLE}", version());
-    let arm_stem = format!("mycli-{}-{ARM}", version());
-    fs::rename(dir.join(&x86_stem), dir.join(&arm_stem)).unwrap();
-    let archive = dir.join(format!("{arm_stem}.tar.xz"));
+    let dir = untar(
+        &run.target_dir.join("dist").join(archive_name()),
+        "mislabelled",
+    );
+    fs::rename(dir.join(stem(TRIPLE)), dir.join(stem(ARM))).unwrap();
+    let archive = dir.join(format!("{}.tar.xz", stem(ARM)));
     let tar = Command::new("tar")
         .arg("-cJf")
         .arg(&archive)
         .arg("-C")
         .arg(&dir)
-        .arg(&arm_stem)
+        .arg(stem(ARM))
         .output()
         .unwrap();
     assert_ok("tar -cJf", &tar);
     let out = xtask(
-        &root(),
+        &run.ws,
         &run.target_dir,
         &["verify", archive.to_str().unwrap()],
     );

@@ -23,11 +23,11 @@ fn leftovers(dist: &Path) -> Vec<String> {
 
 #[test]
 fn a_dist_killed_while_packaging_leaves_nothing_verify_would_accept_as_finished() {
-    let target = e2e_dir("killed");
+    let (ws, target) = fixture("greeter", "killed");
     // A complete run first, so the kill lands in packaging rather than in cargo.
     assert_ok(
         "first dist",
-        &xtask(&root(), &target, &["dist", "--target", TRIPLE]),
+        &xtask(&ws, &target, &["dist", "--target", TRIPLE]),
     );
     let dist = target.join("dist");
 
@@ -47,7 +47,7 @@ fn a_dist_killed_while_packaging_leaves_nothing_verify_would_accept_as_finished(
         }
         let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
             .args(["dist", "--target", TRIPLE])
-            .current_dir(root())
+            .current_dir(&ws)
             .env("CARGO_TARGET_DIR", &target)
             .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
             .env("GIT_COMMIT", GIT_COMMIT)
@@ -73,7 +73,7 @@ fn a_dist_killed_while_packaging_leaves_nothing_verify_would_accept_as_finished(
         child.wait().unwrap();
 
         // Whatever moment it died at, verify passes only if every archive is whole.
-        let verify = xtask(&root(), &target, &["verify"]);
+        let verify = xtask(&ws, &target, &["verify"]);
         let partial = leftovers(&dist);
         if partial.is_empty() {
             assert_ok(&format!("verify after a kill at +{delay_ms} ms"), &verify);
@@ -92,11 +92,8 @@ fn a_dist_killed_while_packaging_leaves_nothing_verify_would_accept_as_finished(
     // The next run succeeds and leaves nothing half-written.
     assert_ok(
         "dist after the kills",
-        &xtask(&root(), &target, &["dist", "--target", TRIPLE]),
+        &xtask(&ws, &target, &["dist", "--target", TRIPLE]),
     );
     assert!(leftovers(&dist).is_empty(), "{:?}", leftovers(&dist));
-    assert_ok(
-        "verify after the kills",
-        &xtask(&root(), &target, &["verify"]),
-    );
+    assert_ok("verify after the kills", &xtask(&ws, &target, &["verify"]));
 }

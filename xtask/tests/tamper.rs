@@ -15,7 +15,7 @@ fn archives_that_escape_their_top_directory_are_rejected() {
     let dir = e2e_dir("tamper");
     let _ = fs::remove_dir_all(&dir);
     let work = dir.join("work");
-    let stem = "mycli-0.1.0-x86_64-unknown-linux-musl";
+    let stem = "some-tool-0.1.0-x86_64-unknown-linux-musl";
     fs::create_dir_all(work.join(stem)).unwrap();
     fs::write(work.join(stem).join("README.md"), "hello\n").unwrap();
     fs::write(dir.join("outside"), "not yours\n").unwrap();
@@ -42,7 +42,7 @@ fn archives_that_escape_their_top_directory_are_rejected() {
             .current_dir(&work);
         assert_ok(&format!("tar for {name}"), &tar.output().unwrap());
         let out = xtask(
-            &root(),
+            &dir,
             &dir.join("target"),
             &["verify", archive.to_str().unwrap()],
         );

@@ -20,12 +20,11 @@ fn run(program: &str, args: &[&str], cwd: &Path) -> Output {
         .unwrap_or_else(|e| panic!("running {program}: {e}"))
 }
 
-/// A private copy of the workspace to edit, with its own target directory.
+/// A copy of the `greeter` fixture to edit, with its workflows generated.
 fn workspace_copy(name: &str) -> (PathBuf, PathBuf) {
-    let dir = e2e_dir(name);
-    let ws = dir.join("ws");
-    copy_workspace(&ws);
-    (ws, dir.join("target"))
+    let (ws, target) = fixture("greeter", name);
+    assert_ok("codegen", &xtask(&ws, &target, &["codegen"]));
+    (ws, target)
 }
 
 #[test]
@@ -154,9 +153,10 @@ fn check_fails_with_a_diff_after_a_target_edit_until_regenerated() {
     );
 
     let config = ws.join("dist-workspace.toml");
-    let edited = fs::read_to_string(&config)
-        .unwrap()
-        .replace("    \"aarch64-apple-darwin\",\n", "");
+    let edited = fs::read_to_string(&config).unwrap().replace(
+        "features = ",
+        "targets = [\"x86_64-unknown-linux-musl\", \"x86_64-apple-darwin\"]\nfeatures = ",
+    );
     fs::write(&config, edited).unwrap();
     let out = xtask(&ws, &target, &["workflow", "--check"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -224,13 +224,12 @@ fn a_dependabot_pin_bump_passes_check_and_survives_regeneration() {
 
 #[test]
 fn plan_gives_the_matrix_and_refuses_a_tag_of_another_version() {
-    let root = root();
-    let target = e2e_dir("plan-target");
+    let (root, target) = fixture("greeter", "plan");
     let out = xtask(&root, &target, &["plan", "--json"]);
     assert_ok("plan --json", &out);
     let plan: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("plan --json prints JSON");
-    let version = version();
+    let version = "0.3.0";
     assert_eq!(plan["tag"], format!("v{version}"));
     let jobs = plan["matrix"]["include"].as_array().unwrap();
     let targets: Vec<&str> = jobs.iter().map(|j| j["target"].as_str().unwrap()).collect();
@@ -250,7 +249,9 @@ fn plan_gives_the_matrix_and_refuses_a_tag_of_another_version() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains(&format!("tag `v99.0.0` does not release mycli {version}")),
+        stderr.contains(&format!(
+            "tag `v99.0.0` does not release fixture-greeter {version}"
+        )),
         "{stderr}"
     );
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
@@ -262,9 +263,8 @@ fn plan_gives_the_matrix_and_refuses_a_tag_of_another_version() {
 
 #[test]
 fn plan_writes_github_outputs_and_only_a_tag_push_publishes() {
-    let root = root();
+    let (root, _) = fixture("greeter", "plan-github");
     let dir = e2e_dir("plan-github");
-    fs::create_dir_all(&dir).unwrap();
     let github_in = |repo: &str, ref_type: &str, ref_name: &str| -> (Output, String) {
         let output = dir.join(format!("output-{ref_type}"));
         let _ = fs::remove_file(&output);
@@ -282,8 +282,9 @@ fn plan_writes_github_outputs_and_only_a_tag_push_publishes() {
         (out, fs::read_to_string(&output).unwrap_or_default())
     };
     // dist-workspace.toml's `repository`.
-    let github = |ref_type: &str, ref_name: &str| github_in("example/mycli", ref_type, ref_name);
-    let tag = format!("v{}", version());
+    let github =
+        |ref_type: &str, ref_name: &str| github_in("example/fixture-greeter", ref_type, ref_name);
+    let tag = "v0.3.0".to_owned();
     let (out, written) = github("tag", &tag);
     assert_ok("plan --github-output on a tag", &out);
     assert!(

@@ -48,65 +48,76 @@ pub fn assert_ok(what: &str, out: &Output) {
     );
 }
 
-pub fn version() -> String {
-    let manifest = fs::read_to_string(root().join("crates/mycli/Cargo.toml")).unwrap();
-    let line = manifest.lines().find(|l| l.starts_with("version")).unwrap();
+/// The xtask's test fixtures: small workspaces of their own, so the tests
+/// never build the app a fork puts in `crates/`.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A fresh copy of fixture `name` at `target/e2e/<scratch>/ws`, and a target
+/// directory of its own beside it.
+pub fn fixture(name: &str, scratch: &str) -> (PathBuf, PathBuf) {
+    let dir = e2e_dir(scratch);
+    let ws = dir.join("ws");
+    let _ = fs::remove_dir_all(&ws);
+    copy_dir(&fixtures().join(name), &ws);
+    (ws, dir.join("target"))
+}
+
+/// Copies a directory tree, files and directories only.
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let ty = entry.file_type().unwrap();
+        if ty.is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else if ty.is_file() {
+            fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// The `version` of the package whose manifest is `manifest`.
+pub fn version_of(manifest: &Path) -> String {
+    let text = fs::read_to_string(manifest).unwrap();
+    let line = text.lines().find(|l| l.starts_with("version")).unwrap();
     line.split('"').nth(1).unwrap().to_owned()
 }
 
-/// Copies the workspace sources to `dest`: the files git tracks or would
-/// track (so no target/, no fuzz corpus), else everything but target/ and .git.
-pub fn copy_workspace(dest: &Path) {
-    let listed = Command::new("git")
+/// Copies the files git tracks (or would track) under `sub` of this
+/// repository to the same place below `dest`: no build output, no corpora.
+pub fn copy_tracked(sub: &str, dest: &Path) {
+    let out = Command::new("git")
         .args([
             "ls-files",
             "-z",
             "--cached",
             "--others",
             "--exclude-standard",
+            "--",
+            sub,
         ])
         .current_dir(root())
-        .output();
-    if let Ok(out) = listed
-        && out.status.success()
+        .output()
+        .expect("run git ls-files");
+    assert!(
+        out.status.success(),
+        "git ls-files failed: {}",
+        text(&out.stderr)
+    );
+    for path in String::from_utf8_lossy(&out.stdout)
+        .split('\0')
+        .filter(|p| !p.is_empty())
     {
-        let _ = fs::remove_dir_all(dest);
-        for path in String::from_utf8_lossy(&out.stdout)
-            .split('\0')
-            .filter(|p| !p.is_empty())
-        {
-            let from = root().join(path);
-            if !from.is_file() {
-                continue; // deleted in the working tree
-            }
-            let to = dest.join(path);
-            fs::create_dir_all(to.parent().unwrap()).unwrap();
-            fs::copy(&from, &to).unwrap();
+        let from = root().join(path);
+        if !from.is_file() {
+            continue; // deleted in the working tree
         }
-        return;
+        let to = dest.join(path);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(&from, &to).unwrap();
     }
-    copy_tree(dest);
-}
-
-fn copy_tree(dest: &Path) {
-    fn walk(from: &Path, to: &Path) {
-        fs::create_dir_all(to).unwrap();
-        for entry in fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let name = entry.file_name();
-            if name == "target" || name == ".git" {
-                continue;
-            }
-            let ty = entry.file_type().unwrap();
-            if ty.is_dir() {
-                walk(&entry.path(), &to.join(&name));
-            } else if ty.is_file() {
-                fs::copy(entry.path(), to.join(&name)).unwrap();
-            }
-        }
-    }
-    let _ = fs::remove_dir_all(dest);
-    walk(&root(), dest);
 }
 
 /// Whether `tool` is on PATH. Missing tools skip a test with a printed
