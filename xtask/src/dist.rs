@@ -156,6 +156,19 @@ fn docs_for(
             (docs::Launch::Native, host_build.clone().unwrap_or_default())
         }
     };
+    let dir = ws
+        .target_dir
+        .join("dist-build")
+        .join("docs")
+        .join(target.triple);
+    let exe_of = |bin: &str| exes.iter().find(|b| b.name == bin).map(|b| b.path.clone());
+    // The files depend on the binaries and the commands only: a no-op dist
+    // reuses them instead of starting each binary (under qemu) again.
+    let key = docs::inputs_key(&plan.docs, &exe_of, &launch, plan.source_date_epoch)?;
+    if let Some(files) = docs::cached(&dir, &key, &plan.docs) {
+        eprintln!("    [dist.docs] files: binary unchanged, reused");
+        return Ok(files);
+    }
     let how = match &launch {
         docs::Launch::Native => String::new(),
         docs::Launch::Qemu(qemu) => format!(" under {}", qemu.display()),
@@ -164,23 +177,20 @@ fn docs_for(
         "    generating {} [dist.docs] file(s) with the built binary{how}",
         plan.docs.len()
     );
-    let scratch = ws
-        .target_dir
-        .join("dist-build")
-        .join("docs")
-        .join(target.triple);
-    if scratch.exists() {
-        fs::remove_dir_all(&scratch).with_context(|| format!("clearing {}", scratch.display()))?;
+    let scratch = dir.join("run");
+    if dir.exists() {
+        fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
     }
     fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-    let exe_of = |bin: &str| exes.iter().find(|b| b.name == bin).map(|b| b.path.clone());
-    docs::generate(
+    let files = docs::generate(
         &plan.docs,
         exe_of,
         &launch,
         &scratch,
         plan.source_date_epoch,
-    )
+    )?;
+    docs::store(&dir, &key, &files)?;
+    Ok(files)
 }
 
 /// What every target's build shares.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::exec;
 use crate::package::ArchiveFile;
@@ -98,6 +98,66 @@ pub(crate) fn generate(
         });
     }
     Ok(files)
+}
+
+/// A digest of everything the doc files are made from: the commands, the
+/// bytes of the binaries they run, how they are run and the date.
+pub(crate) fn inputs_key(
+    docs: &[DocFile],
+    exe_of: &impl Fn(&str) -> Option<PathBuf>,
+    launch: &Launch,
+    source_date_epoch: u64,
+) -> Result<String> {
+    let how = match launch {
+        Launch::Native => "native",
+        Launch::Qemu(_) => "qemu",
+    };
+    let mut text = format!("xtask-docs-v1 {how} {source_date_epoch}\n");
+    for doc in docs {
+        let exe = exe_of(&doc.bin)
+            .map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display())));
+        let sha = match exe.transpose()? {
+            Some(bytes) => crate::checksum::sha256_hex(&bytes),
+            None => "missing".to_owned(),
+        };
+        text.push_str(&format!(
+            "{}\0{}\0{}\0{sha}\n",
+            doc.path,
+            doc.bin,
+            doc.args.join("\0")
+        ));
+    }
+    Ok(crate::checksum::sha256_hex(text.as_bytes()))
+}
+
+/// The files `store` left in `dir` for `key`, if it did.
+pub(crate) fn cached(dir: &Path, key: &str, docs: &[DocFile]) -> Option<Vec<ArchiveFile>> {
+    if std::fs::read_to_string(dir.join("key")).ok()?.trim() != key {
+        return None;
+    }
+    docs.iter()
+        .map(|doc| {
+            let data = std::fs::read(dir.join("files").join(&doc.path)).ok()?;
+            Some(ArchiveFile {
+                path: doc.path.clone(),
+                data,
+                executable: false,
+            })
+        })
+        .collect()
+}
+
+/// Keeps `files` in `dir` for `key`; the key is written last, so an
+/// interrupted run leaves nothing that passes for a finished one.
+pub(crate) fn store(dir: &Path, key: &str, files: &[ArchiveFile]) -> Result<()> {
+    for file in files {
+        let path = dir.join("files").join(&file.path);
+        let parent = path.parent().expect("below files/");
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+        crate::atomic::write(&path, &file.data)?;
+    }
+    crate::atomic::write(&dir.join("key"), key.as_bytes())
 }
 
 /// The binary in a fixed, small environment, so the files depend on the
