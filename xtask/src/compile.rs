@@ -76,15 +76,7 @@ pub(crate) fn default_linker(target: &Target, host: Option<Arch>) -> Option<&'st
 
 /// `target.<triple>.linker` from a cargo config file's text, if set.
 pub(crate) fn linker_in_config(text: &str, triple: &str) -> Option<String> {
-    fn field<'a, 'i>(
-        table: &'a toml::de::DeTable<'i>,
-        key: &str,
-    ) -> Option<&'a toml::de::DeValue<'i>> {
-        table
-            .iter()
-            .find(|(k, _)| k.get_ref() == key)
-            .map(|(_, v)| v.get_ref())
-    }
+    use crate::config::toml_field as field;
     let doc = toml::de::DeTable::parse(text).ok()?;
     let toml::de::DeValue::Table(targets) = field(doc.get_ref(), "target")? else {
         return None;

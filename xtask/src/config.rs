@@ -647,6 +647,15 @@ pub(crate) fn check_repository(url: &str) -> Result<String, String> {
     Ok(url.to_owned())
 }
 
+/// The value of `key` in a TOML table read without a schema (Cargo.lock,
+/// cargo config files).
+pub(crate) fn toml_field<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a DeValue<'i>> {
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref() == key)
+        .map(|(_, v)| v.get_ref())
+}
+
 type Entry<'a, 'i> = (
     &'a Spanned<std::borrow::Cow<'i, str>>,
     &'a Spanned<DeValue<'i>>,

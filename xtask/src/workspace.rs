@@ -161,15 +161,7 @@ pub(crate) fn may_compile_c(ws: &Workspace, app: &Package) -> bool {
 /// according to a Cargo.lock's text. Versions are ignored: it may say yes
 /// too often, never no wrongly.
 fn lock_reaches(lock: &str, from: &str, names: &[&str]) -> bool {
-    fn field<'a, 'i>(
-        table: &'a toml::de::DeTable<'i>,
-        key: &str,
-    ) -> Option<&'a toml::de::DeValue<'i>> {
-        table
-            .iter()
-            .find(|(k, _)| k.get_ref() == key)
-            .map(|(_, v)| v.get_ref())
-    }
+    use crate::config::toml_field as field;
     let Ok(doc) = toml::de::DeTable::parse(lock) else {
         return true;
     };
