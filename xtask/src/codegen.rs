@@ -65,8 +65,15 @@ pub(crate) fn generate(
         path: manifest,
         text,
     });
+    files.push(Generated {
+        path: GITATTRIBUTES.into(),
+        text: include_str!("templates/gitattributes").to_owned(),
+    });
     Ok(files)
 }
+
+/// Keeps shipped text files byte-identical on every runner.
+pub(crate) const GITATTRIBUTES: &str = ".gitattributes";
 
 fn write(root: &Path, files: &[Generated]) -> Result<()> {
     for file in files {
@@ -157,7 +164,7 @@ mod tests {
         let config = crate::config::load(&ws.root).unwrap();
         let app = ws.app(&config.app).unwrap();
         let files = generate(&ws, &config, app).unwrap();
-        assert_eq!(files.len(), 3);
+        assert_eq!(files.len(), 4);
         if let Some((path, diff)) = stale(&ws.root, &files).first() {
             panic!(
                 "{} is stale; run `cargo xtask codegen`:\n{diff}",

@@ -40,6 +40,9 @@ pub(crate) struct DistConfig {
     pub(crate) repository: Option<String>,
     /// Which C compiler musl builds give build scripts (`cc`, `cmake` crates).
     pub(crate) c_compiler: CCompiler,
+    /// Whether the release workflow attests build provenance; private
+    /// repositories on GitHub's Free, Pro and Team plans cannot.
+    pub(crate) github_attestations: bool,
 }
 
 /// One `[dist].include` entry: a file of the workspace and where it goes
@@ -216,6 +219,7 @@ const DIST_KEYS: &[&str] = &[
     "all-features",
     "smoke",
     "docs",
+    "github-attestations",
 ];
 
 /// Reads and validates `dist-workspace.toml` in `root`.
@@ -431,7 +435,13 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         },
     };
 
+    let github_attestations = get("github-attestations")
+        .map(|v| reader.boolean(v, "github-attestations"))
+        .transpose()?
+        .unwrap_or(true);
+
     Ok(DistConfig {
+        github_attestations,
         app,
         targets,
         include,

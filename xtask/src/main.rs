@@ -22,6 +22,7 @@ mod merge;
 mod package;
 mod pins;
 mod plan;
+mod publish;
 mod rename;
 mod setup;
 mod smoke;
@@ -103,6 +104,24 @@ fn cli() -> Command {
                 .arg(flag("verify-only", "Only what `verify` needs: no rustup targets or linkers")),
         )
         .subcommand(
+            Command::new("publish")
+                .about("Publish a verified release directory as the GitHub release of TAG (through gh); re-runs finish a partial upload")
+                .arg(
+                    Arg::new("dir")
+                        .value_name("DIR")
+                        .required(true)
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help("The release directory, as `merge` or `dist` wrote it"),
+                )
+                .arg(
+                    Arg::new("tag")
+                        .long("tag")
+                        .value_name("TAG")
+                        .required(true)
+                        .help("The release tag; it must be the tag of the manifest's version"),
+                ),
+        )
+        .subcommand(
             Command::new("merge")
                 .about("Merge the release workflow's per-target outputs into one release directory")
                 .arg(
@@ -181,6 +200,10 @@ fn main() -> ExitCode {
         Some(("setup", m)) => setup::run(setup::Options {
             targets: targets(m),
             verify_only: m.get_flag("verify-only"),
+        }),
+        Some(("publish", m)) => publish::run(publish::Options {
+            dir: m.get_one::<PathBuf>("dir").expect("required").clone(),
+            tag: m.get_one::<String>("tag").expect("required").clone(),
         }),
         Some(("merge", m)) => merge::run(merge::Options {
             jobs: m.get_one::<PathBuf>("jobs").expect("required").clone(),

@@ -34,14 +34,14 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let mut tag = options.tag;
     let mut publish = false;
     if options.github_output {
-        // A pushed tag publishes; anything else (workflow_dispatch) is a dry run.
-        if std::env::var("GITHUB_REF_TYPE").as_deref() == Ok("tag") {
-            tag = Some(
-                std::env::var("GITHUB_REF_NAME")
-                    .context("GITHUB_REF_NAME is not set for a tag push")?,
-            );
-            publish = true;
-        }
+        let var = |name: &str| std::env::var(name).unwrap_or_default();
+        let run = github_run(
+            &var("GITHUB_EVENT_NAME"),
+            &var("GITHUB_REF_TYPE"),
+            &var("GITHUB_REF_NAME"),
+        );
+        publish = run.publish;
+        tag = tag.or(run.tag);
     }
     if let Some(tag) = &tag {
         check_tag(tag, &release_tag, app)?;
@@ -62,9 +62,10 @@ pub(crate) fn run(options: Options) -> Result<()> {
         let path = std::env::var_os("GITHUB_OUTPUT")
             .context("--github-output needs GITHUB_OUTPUT to be set")?;
         let lines = format!(
-            "matrix={}\npublish={publish}\ntag={}\n",
+            "matrix={}\npublish={publish}\ntag={}\nprerelease={}\n",
             serde_json::to_string(&matrix).expect("JSON values always serialise"),
-            tag.as_deref().unwrap_or_default()
+            tag.as_deref().unwrap_or_default(),
+            is_prerelease(&plan.version)
         );
         std::fs::OpenOptions::new()
             .append(true)
@@ -77,14 +78,16 @@ pub(crate) fn run(options: Options) -> Result<()> {
                     Path::new(&path).display()
                 )
             })?;
-        eprintln!(
-            "{}",
-            if publish {
-                "publishing a release"
-            } else {
-                "dry run: building, publishing nothing"
-            }
-        );
+        let kind = if is_prerelease(&plan.version) {
+            "a pre-release"
+        } else {
+            "a release"
+        };
+        if publish {
+            eprintln!("publishing {kind}");
+        } else {
+            eprintln!("dry run: building {kind}, publishing nothing");
+        }
     }
     if options.json {
         let doc = json!({ "app": plan.app, "version": plan.version, "tag": release_tag, "matrix": matrix });
@@ -107,6 +110,30 @@ pub(crate) fn run(options: Options) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What a GitHub Actions run of the release workflow does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GithubRun {
+    pub(crate) publish: bool,
+    /// The tag the run is on, checked against the version either way.
+    pub(crate) tag: Option<String>,
+}
+
+/// Only a pushed tag publishes. A manual run (`workflow_dispatch`) is a dry
+/// run wherever it starts, a tag included: the README promises it.
+pub(crate) fn github_run(event_name: &str, ref_type: &str, ref_name: &str) -> GithubRun {
+    let on_tag = ref_type == "tag" && !ref_name.is_empty();
+    GithubRun {
+        publish: on_tag && event_name == "push",
+        tag: on_tag.then(|| ref_name.to_owned()),
+    }
+}
+
+/// Whether `version` is a semver pre-release (`1.2.3-rc.1`): published as
+/// such, never as the latest release, which the installer downloads.
+pub(crate) fn is_prerelease(version: &str) -> bool {
+    version.split('+').next().is_some_and(|v| v.contains('-'))
 }
 
 /// Reads the workspace and its release configuration, and checks that the
@@ -660,18 +687,17 @@ mod tests {
         let ws = Scratch::new("defaults");
         let plan = ws.plan("", &[]).unwrap();
         let includes = plan.artifacts[0].includes.clone();
-        let sources: Vec<String> = includes
+        let sources: Vec<&Path> = includes
             .iter()
-            .map(|i| i.source.strip_prefix(&ws.0).unwrap().display().to_string())
+            .map(|i| i.source.strip_prefix(&ws.0).unwrap())
             .collect();
-        assert_eq!(
-            sources,
-            [
-                "crates/toolbox/README.md",
-                "LICENSE-MIT",
-                "crates/toolbox/CHANGELOG.md"
-            ]
-        );
+        // Compared as paths: Windows separates them with `\`.
+        let expected = [
+            "crates/toolbox/README.md",
+            "LICENSE-MIT",
+            "crates/toolbox/CHANGELOG.md",
+        ];
+        assert_eq!(sources, expected.map(Path::new));
         let to: Vec<&str> = includes.iter().map(|i| i.path.as_str()).collect();
         assert_eq!(to, ["README.md", "LICENSE-MIT", "CHANGELOG.md"]);
         // An app with a licence of its own ships that one instead.
@@ -915,5 +941,47 @@ mod tests {
             check_repository_is_here(None, None).is_ok(),
             "outside GitHub Actions there is nothing to compare"
         );
+    }
+
+    #[test]
+    fn only_a_pushed_tag_publishes_and_a_manual_run_is_dry() {
+        let push_tag = github_run("push", "tag", "v1.2.3");
+        assert_eq!(
+            push_tag,
+            GithubRun {
+                publish: true,
+                tag: Some("v1.2.3".into())
+            }
+        );
+        let manual_on_tag = github_run("workflow_dispatch", "tag", "v1.2.3");
+        assert_eq!(
+            manual_on_tag,
+            GithubRun {
+                publish: false,
+                tag: Some("v1.2.3".into())
+            }
+        );
+        assert_eq!(
+            github_run("workflow_dispatch", "branch", "main"),
+            GithubRun {
+                publish: false,
+                tag: None
+            }
+        );
+        assert_eq!(
+            github_run("", "", ""),
+            GithubRun {
+                publish: false,
+                tag: None
+            }
+        );
+    }
+
+    #[test]
+    fn pre_releases_are_told_apart() {
+        assert!(is_prerelease("1.2.3-rc.1"));
+        assert!(is_prerelease("0.1.0-alpha+build.5"));
+        assert!(!is_prerelease("1.2.3"));
+        assert!(!is_prerelease("1.2.3+build-5"));
     }
 }

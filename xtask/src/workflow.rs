@@ -7,6 +7,7 @@
 use crate::codegen;
 use crate::config::DistConfig;
 use crate::pins::Pins;
+use crate::target::{Arch, Os, Target};
 
 pub(crate) const RELEASE: &str = ".github/workflows/release.yml";
 pub(crate) const CI: &str = ".github/workflows/ci.yml";
@@ -32,7 +33,7 @@ pub(crate) fn generate(
             let pins = Pins::carried_over(texts[i].as_deref(), &siblings);
             let text = match *path {
                 RELEASE => release_yml(config, &pins),
-                _ => ci_yml(&pins),
+                _ => ci_yml(config, &pins),
             };
             (*path, text)
         })
@@ -56,6 +57,12 @@ fn uses(pins: &Pins) -> Vec<(&'static str, String)> {
     ]
 }
 
+const RELEASE_TEMPLATE: &str = include_str!("templates/release.yml");
+const ATTEST_PERMISSIONS: &str = include_str!("templates/release-attest-permissions.yml");
+const ATTEST_STEP: &str = include_str!("templates/release-attest-step.yml");
+const CI_TEMPLATE: &str = include_str!("templates/ci.yml");
+const CI_NATIVE_JOB: &str = include_str!("templates/ci-native-job.yml");
+
 fn release_yml(config: &DistConfig, pins: &Pins) -> String {
     let width = config
         .targets
@@ -69,196 +76,67 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
         .map(|t| format!("#   {:<width$}  {}\n", t.triple, t.github_runner()))
         .collect();
     let mut values = uses(pins);
+    let attest = config.github_attestations;
+    let attest_step = if attest {
+        codegen::fill(ATTEST_STEP, &uses(pins))
+    } else {
+        String::new()
+    };
     values.push(("header", HEADER.to_owned()));
     values.push(("targets", targets));
     values.push(("tag-pattern", config.tag_pattern.as_str().to_owned()));
+    values.push((
+        "attest-permissions",
+        if attest {
+            ATTEST_PERMISSIONS.to_owned()
+        } else {
+            String::new()
+        },
+    ));
+    values.push(("attest-step", attest_step));
     codegen::fill(RELEASE_TEMPLATE, &values)
 }
 
-fn ci_yml(pins: &Pins) -> String {
+fn ci_yml(config: &DistConfig, pins: &Pins) -> String {
     let mut values = uses(pins);
     values.push(("header", HEADER.to_owned()));
+    let jobs: String = native_targets(config)
+        .iter()
+        .map(|target| {
+            let mut job = uses(pins);
+            let os = match target.os {
+                Os::Windows => "Windows",
+                _ => "macOS",
+            };
+            job.push(("job", os.to_ascii_lowercase()));
+            job.push(("os-name", os.to_owned()));
+            job.push(("target", target.triple.to_owned()));
+            job.push(("runner", target.github_runner().to_owned()));
+            codegen::fill(CI_NATIVE_JOB, &job)
+        })
+        .collect();
+    values.push(("native-jobs", jobs));
     codegen::fill(CI_TEMPLATE, &values)
 }
 
-const RELEASE_TEMPLATE: &str = r#"@header@#
-# One build job per target of dist-workspace.toml, each on its own runner
-# (the matrix comes from `cargo xtask plan` at run time):
-@targets@
-name: Release
-
-on:
-  push:
-    tags:
-      - "@tag-pattern@"
-  # A manual run is a dry run: it builds and verifies everything and publishes nothing.
-  workflow_dispatch:
-
-permissions:
-  contents: read
-
-concurrency:
-  group: ${{ github.workflow }}-${{ github.ref }}
-  cancel-in-progress: false
-
-defaults:
-  run:
-    shell: bash
-
-env:
-  CARGO_TERM_COLOR: always
-
-# No cache is restored here on purpose: a cache written by a pull request's
-# run could otherwise end up inside a release binary.
-jobs:
-  plan:
-    name: Plan
-    runs-on: ubuntu-latest
-    timeout-minutes: 15
-    permissions:
-      contents: read # check out the sources
-    outputs:
-      matrix: ${{ steps.plan.outputs.matrix }}
-      publish: ${{ steps.plan.outputs.publish }}
-      tag: ${{ steps.plan.outputs.tag }}
-    steps:
-      - name: Check out
-        uses: @uses-checkout@
-        with:
-          persist-credentials: false
-      - name: Check that the generated files match dist-workspace.toml
-        run: cargo xtask codegen --check
-      - name: Check the tag against the version and plan the builds
-        id: plan
-        run: cargo xtask plan --github-output
-
-  build:
-    name: Build ${{ matrix.target }}
-    needs: plan
-    runs-on: ${{ matrix.runner }}
-    timeout-minutes: 60
-    permissions:
-      contents: read # check out the sources
-    strategy:
-      fail-fast: false
-      matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}
-    env:
-      TARGET: ${{ matrix.target }}
-    steps:
-      - name: Check out
-        uses: @uses-checkout@
-        with:
-          persist-credentials: false
-      - name: Install what the target needs
-        run: cargo xtask setup --target "$TARGET"
-      - name: Build, package and check
-        run: cargo xtask dist --target "$TARGET"
-      - name: Verify, running the binary where it has no loader to lean on
-        run: cargo xtask verify
-      - name: Upload
-        uses: @uses-upload@
-        with:
-          name: dist-${{ matrix.target }}
-          path: target/dist/
-          if-no-files-found: error
-          retention-days: 7
-
-  publish:
-    name: Publish
-    needs: [plan, build]
-    runs-on: ubuntu-latest
-    timeout-minutes: 30
-    permissions:
-      contents: write # create the release and upload its files
-      id-token: write # sign the provenance attestation
-      attestations: write # store the provenance attestation
-    steps:
-      - name: Check out
-        uses: @uses-checkout@
-        with:
-          persist-credentials: false
-      - name: Download every build
-        uses: @uses-download@
-        with:
-          pattern: dist-*
-          path: target/jobs
-      - name: Install what verifying needs
-        run: cargo xtask setup --verify-only
-      - name: Merge the builds into one SHA256SUMS and manifest
-        run: cargo xtask merge target/jobs --into target/dist
-      - name: Verify everything again
-        run: cargo xtask verify
-      - name: Attest build provenance
-        if: needs.plan.outputs.publish == 'true'
-        uses: @uses-attest@
-        with:
-          subject-checksums: target/dist/SHA256SUMS
-      - name: Create the GitHub release
-        if: needs.plan.outputs.publish == 'true'
-        run: gh release create "$TAG" --verify-tag --title "$TAG" --generate-notes target/dist/*
-        env:
-          TAG: ${{ needs.plan.outputs.tag }}
-          GH_TOKEN: ${{ github.token }}
-          GH_REPO: ${{ github.repository }}
-"#;
-
-const CI_TEMPLATE: &str = r#"@header@
-name: CI
-
-on:
-  pull_request:
-  push:
-    branches:
-      - main
-
-permissions:
-  contents: read
-
-concurrency:
-  group: ${{ github.workflow }}-${{ github.ref }}
-  cancel-in-progress: true
-
-defaults:
-  run:
-    shell: bash
-
-env:
-  CARGO_TERM_COLOR: always
-
-jobs:
-  test:
-    name: Test
-    runs-on: ubuntu-latest
-    timeout-minutes: 90
-    permissions:
-      contents: read # check out the sources
-    steps:
-      - name: Check out
-        uses: @uses-checkout@
-        with:
-          persist-credentials: false
-      - name: Cache cargo downloads and builds
-        uses: @uses-cache@
-        with:
-          path: |
-            ~/.cargo/registry/index/
-            ~/.cargo/registry/cache/
-            ~/.cargo/git/db/
-            target/
-            !target/e2e/
-          key: ${{ runner.os }}-cargo-${{ hashFiles('Cargo.lock') }}
-          restore-keys: ${{ runner.os }}-cargo-
-      - name: Install the tools the tests use
-        run: bash .ci/run tools
-      - name: Format
-        run: cargo fmt --all --check
-      - name: Lint
-        run: cargo clippy --workspace --all-targets --locked -- -D warnings
-      - name: Test
-        run: cargo test --workspace --locked
-      - name: Check that the generated files match dist-workspace.toml
-        run: cargo xtask codegen --check
-"#;
+/// The targets CI builds on their own runners besides Linux: one for each
+/// other OS the release has (the native arm64 Mac first), since the release
+/// workflow runs the xtask there too.
+pub(crate) fn native_targets(config: &DistConfig) -> Vec<Target> {
+    let mut found = Vec::new();
+    let windows = config
+        .targets
+        .iter()
+        .find(|t| t.os == Os::Windows && t.github_runner().starts_with("windows"));
+    let macos = config
+        .targets
+        .iter()
+        .filter(|t| t.os == Os::Macos)
+        .min_by_key(|t| if t.arch == Arch::Aarch64 { 0 } else { 1 });
+    found.extend(windows.cloned());
+    found.extend(macos.cloned());
+    found
+}
 
 #[cfg(test)]
 mod tests {
@@ -292,13 +170,7 @@ mod tests {
             }
             for line in text.lines().map(str::trim) {
                 if let Some(command) = line.strip_prefix("run: ") {
-                    let allowed = [
-                        "cargo xtask ",
-                        "cargo fmt ",
-                        "cargo clippy ",
-                        "cargo test ",
-                        "gh release create ",
-                    ];
+                    let allowed = ["cargo xtask ", "cargo fmt ", "cargo clippy ", "cargo test "];
                     assert!(
                         allowed.iter().any(|a| command.starts_with(a))
                             || command == "bash .ci/run tools",
@@ -343,7 +215,7 @@ mod tests {
 
     #[test]
     fn a_bumped_pin_survives_regeneration() {
-        let bumped = "actions/upload-artifact@0123456789abcdef0123456789abcdef01234567 # v6.1.0";
+        let bumped = "actions/upload-artifact@0123456789abcdef0123456789abcdef01234567 # v7.1.0";
         let first = generated_for("[dist]\napp = \"a\"\n", |_| None);
         let edited: Vec<(&str, String)> = first
             .iter()
@@ -359,5 +231,38 @@ mod tests {
             edited.iter().find(|(q, _)| *q == p).map(|(_, t)| t.clone())
         });
         assert_eq!(again, edited);
+    }
+
+    #[test]
+    fn attestations_can_be_turned_off_and_ci_jobs_follow_the_targets() {
+        let with = generated_for("[dist]\napp = \"a\"\n", |_| None);
+        let release =
+            |files: &[(&str, String)]| files.iter().find(|(p, _)| *p == RELEASE).unwrap().1.clone();
+        let ci = |files: &[(&str, String)]| files.iter().find(|(p, _)| *p == CI).unwrap().1.clone();
+        assert!(
+            release(&with).contains("attest-build-provenance")
+                && release(&with).contains("id-token: write")
+        );
+        let without = generated_for("[dist]\napp = \"a\"\ngithub-attestations = false\n", |_| {
+            None
+        });
+        assert!(!release(&without).contains("attest") && !release(&without).contains("id-token"));
+        assert!(release(&without).contains("run: cargo xtask publish target/dist --tag \"$TAG\""));
+        // The defaults have Windows and both Macs: one job on each other OS, the arm64 Mac.
+        assert!(
+            ci(&with).contains("runs-on: windows-latest")
+                && ci(&with).contains("runs-on: macos-latest")
+        );
+        assert!(ci(&with).contains("TARGET: aarch64-apple-darwin"));
+        let linux = generated_for(
+            "[dist]\napp = \"a\"\ntargets = [\"x86_64-unknown-linux-musl\"]\n",
+            |_| None,
+        );
+        assert!(
+            !ci(&linux).contains("windows") && !ci(&linux).contains("macos"),
+            "{}",
+            ci(&linux)
+        );
+        assert!(ci(&linux).ends_with("cargo xtask codegen --check\n"));
     }
 }

@@ -2,6 +2,9 @@
 //! catches drift with a diff, Dependabot's pin bumps survive, and `plan`
 //! gives the release workflow its matrix and checks the tag.
 
+// Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs;
@@ -183,8 +186,8 @@ fn check_fails_with_a_diff_after_a_target_edit_until_regenerated() {
 #[test]
 fn a_dependabot_pin_bump_passes_check_and_survives_regeneration() {
     let (ws, target) = workspace_copy("workflow-pins");
-    let old = "actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2";
-    let bumped = "actions/checkout@1111111111111111111111111111111111111111 # v6.1.0";
+    let old = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1";
+    let bumped = "actions/checkout@1111111111111111111111111111111111111111 # v7.1.0";
     for workflow in WORKFLOWS {
         let path = ws.join(workflow);
         let text = fs::read_to_string(&path).unwrap();
@@ -265,14 +268,20 @@ fn plan_gives_the_matrix_and_refuses_a_tag_of_another_version() {
 fn plan_writes_github_outputs_and_only_a_tag_push_publishes() {
     let (root, _) = fixture("greeter", "plan-github");
     let dir = e2e_dir("plan-github");
-    let github_in = |repo: &str, ref_type: &str, ref_name: &str| -> (Output, String) {
-        let output = dir.join(format!("output-{ref_type}"));
+    let github_in = |repo: &str, event: &str, ref_type: &str, ref_name: &str| -> (Output, String) {
+        let output = dir.join(format!("output-{event}-{ref_type}"));
         let _ = fs::remove_file(&output);
-        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        // Whatever GitHub run this test itself may be in, this one is ours.
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("GITHUB_")) {
+            command.env_remove(key);
+        }
+        let out = command
             .args(["plan", "--github-output"])
             .current_dir(&root)
             .env("CARGO_TARGET_DIR", dir.join("target"))
             .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_EVENT_NAME", event)
             .env("GITHUB_REF_TYPE", ref_type)
             .env("GITHUB_REF_NAME", ref_name)
             .env("GITHUB_SERVER_URL", "https://github.com")
@@ -282,13 +291,16 @@ fn plan_writes_github_outputs_and_only_a_tag_push_publishes() {
         (out, fs::read_to_string(&output).unwrap_or_default())
     };
     // dist-workspace.toml's `repository`.
-    let github =
-        |ref_type: &str, ref_name: &str| github_in("example/fixture-greeter", ref_type, ref_name);
-    let tag = "v0.3.0".to_owned();
-    let (out, written) = github("tag", &tag);
-    assert_ok("plan --github-output on a tag", &out);
+    let github = |event: &str, ref_type: &str, ref_name: &str| {
+        github_in("example/fixture-greeter", event, ref_type, ref_name)
+    };
+    let tag = "v0.3.0";
+    let (out, written) = github("push", "tag", tag);
+    assert_ok("plan --github-output on a tag push", &out);
     assert!(
-        written.contains("\npublish=true\n") && written.contains(&format!("\ntag={tag}\n")),
+        written.contains("\npublish=true\n")
+            && written.contains(&format!("\ntag={tag}\n"))
+            && written.contains("\nprerelease=false\n"),
         "{written}"
     );
     let matrix = written
@@ -298,14 +310,22 @@ fn plan_writes_github_outputs_and_only_a_tag_push_publishes() {
     let matrix: serde_json::Value = serde_json::from_str(matrix).unwrap();
     assert_eq!(matrix["include"].as_array().unwrap().len(), 5);
 
-    let (out, written) = github("branch", "main");
-    assert_ok("plan --github-output on a branch", &out);
-    assert!(
-        written.contains("\npublish=false\n"),
-        "a manual run is a dry run: {written}"
-    );
+    // A manual run is a dry run, started on a branch or on a tag.
+    for (ref_type, ref_name) in [("branch", "main"), ("tag", tag)] {
+        let (out, written) = github("workflow_dispatch", ref_type, ref_name);
+        assert_ok("plan --github-output, run by hand", &out);
+        assert!(
+            written.contains("\npublish=false\n"),
+            "a manual run is a dry run: {written}"
+        );
+        assert!(
+            text(&out.stderr).contains("dry run"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
 
-    let (out, written) = github("tag", "v0.0.0-wrong");
+    let (out, written) = github("push", "tag", "v0.0.0-wrong");
     assert_eq!(out.status.code(), Some(1));
     assert!(
         written.is_empty(),
@@ -314,13 +334,13 @@ fn plan_writes_github_outputs_and_only_a_tag_push_publishes() {
 
     // A fork that kept the template's repository would publish installers
     // pointing elsewhere: refused.
-    let (out, written) = github_in("someone/fork", "tag", &tag);
+    let (out, written) = github_in("someone/fork", "push", "tag", tag);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("set `repository = \"https://github.com/someone/fork\"`"),
         "{out:?}"
     );
     assert!(written.is_empty(), "{written}");
-    let (out, _) = github_in("someone/fork", "branch", "main");
+    let (out, _) = github_in("someone/fork", "workflow_dispatch", "branch", "main");
     assert_ok("a dry run in a fork", &out);
 }
