@@ -3,6 +3,9 @@
 //! root, whose changelog is placed under `doc/` and whose completions come
 //! from clap_complete through its own `--generate`.
 
+// Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs;

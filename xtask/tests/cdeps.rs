@@ -4,6 +4,9 @@
 //! scripts; the binaries link (no UBSan runtime wanted), stay static, run,
 //! and come out identical from another path.
 
+// Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs;
@@ -93,8 +96,26 @@ fn without_a_c_compiler_the_error_is_one_line_naming_crate_target_and_fixes() {
         ),
     )
     .unwrap();
-    let out = xtask(&ws, &target, &["dist"]);
+    // As the release workflow runs it: cargo colours its messages, and the
+    // one-line diagnosis must not depend on that.
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("dist")
+        .current_dir(&ws)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TERM_COLOR", "always")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let last_raw = String::from_utf8_lossy(&out.stderr)
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        !last_raw.contains('\u{1b}'),
+        "the one line is plain: {last_raw:?}"
+    );
     let stderr = text(&out.stderr);
     let last = stderr.trim().lines().last().unwrap();
     // Whichever build script cargo ran first is named: zstd-sys's or the fixture's own.

@@ -3,9 +3,13 @@
 //! (`# expect: …`) says the error it must give. Each must be one line, exit
 //! code 2, nothing written.
 
+// Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs;
+use std::process::Command;
 
 use common::*;
 
@@ -62,12 +66,20 @@ fn a_compile_error_in_the_app_is_shown_whole() {
         format!("{source}\npub fn broken() -> u32 {{ \"not a number\" }}\n"),
     )
     .unwrap();
-    let out = xtask(
-        &ws,
-        &target,
-        &["dist", "--target", "x86_64-unknown-linux-musl"],
-    );
+    // As the generated workflows run it: cargo colours its messages.
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["dist", "--target", "x86_64-unknown-linux-musl"])
+        .current_dir(&ws)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TERM_COLOR", "always")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let raw = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        raw.contains("\u{1b}["),
+        "cargo's colours reach the user:\n{raw}"
+    );
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("error[E0308]: mismatched types"),

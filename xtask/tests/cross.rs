@@ -3,6 +3,9 @@
 //! real zig-linked binary, and the clear error for a target the rustup
 //! mirror does not serve.
 
+// Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs;

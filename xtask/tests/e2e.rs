@@ -5,6 +5,9 @@
 //! on, and smoke commands of its own. The tests share one dist run and use
 //! target directories of their own under `target/e2e/`.
 
+// Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs;

@@ -3,6 +3,9 @@
 //! linking with the verdict `verify` must give, as the seed story needed
 //! `readelf -d`, `file` and `strings` to find out.
 
+// Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,9 @@
 //! Interrupted runs: `dist` killed with SIGKILL while packaging leaves no
 //! file that passes for a finished archive, and the next run succeeds.
 
+// Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs;

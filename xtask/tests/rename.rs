@@ -2,6 +2,9 @@
 //! the template's shape with the real `xtask/` beside it, then a real `dist`
 //! and `verify` there, as someone starting their own CLI would.
 
+// Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs;

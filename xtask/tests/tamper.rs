@@ -3,6 +3,9 @@
 //! rejects each, naming the archive and the member. Built with GNU tar's
 //! `-P`, which stores names exactly as given.
 
+// Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs;

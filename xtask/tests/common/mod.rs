@@ -34,8 +34,27 @@ pub fn xtask(cwd: &Path, target_dir: &Path, args: &[&str]) -> Output {
         .expect("run xtask")
 }
 
+/// Output as text, without the ANSI colours cargo adds when told to
+/// (`CARGO_TERM_COLOR=always`, as the generated workflows set it).
 pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    let raw = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI sequences: `ESC [` parameters, then a final byte in @..~.
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub fn assert_ok(what: &str, out: &Output) {

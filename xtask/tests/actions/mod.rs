@@ -1,0 +1,1302 @@
+//! A replay of GitHub Actions workflows on this machine, close enough to a
+//! hosted Linux runner to run the generated release.yml and ci.yml for real:
+//!
+//! - each job runs in a fresh depth-1 clone (the checkout stand-in), its
+//!   `run:` steps with `bash --noprofile --norc -eo pipefail`, the
+//!   workflow's, job's and step's `env:`, `CI=true`, the `GITHUB_*`
+//!   variables and a fresh `GITHUB_OUTPUT`/`GITHUB_ENV`/`GITHUB_PATH` file
+//!   per step, read back as GitHub does;
+//! - `${{ }}` expressions (see `expr`), `if:`, `needs:`, matrices from
+//!   `fromJSON`; jobs on other runners than `ubuntu-*` are recorded as not
+//!   replayed;
+//! - `uses:` steps get stand-ins with the real actions' semantics: checkout
+//!   (depth 1, no tags), upload-artifact v4+ (hidden files left out, one
+//!   artifact per name and run), download-artifact (one folder per artifact,
+//!   straight into the path when only one matches), cache (nothing),
+//!   attest-build-provenance (a recorder that checks the checksums file and
+//!   the job's permissions); `gh` is a recorder with release state;
+//! - a step the workflow names that does not exist, an unknown action, an
+//!   unpinned one or an expression the replay does not understand fails.
+//!
+//! Differences from a runner, on purpose: steps run as this process's user
+//! (a runner's is not root but has passwordless sudo), and cargo's build
+//! directory for the xtask's own compilation (`cargo xtask` in each clone)
+//! is shared between jobs to save minutes; the release builds inside
+//! `dist` set a build directory of their own, so they start from scratch in
+//! every job as on GitHub.
+#![allow(dead_code)] // each scenario uses a different part
+
+pub mod expr;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+/// The repository GitHub would run in.
+pub const REPOSITORY: &str = "example/fixture-greeter";
+
+/// What starts a run.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// `push` or `workflow_dispatch`.
+    pub name: &'static str,
+    /// `refs/tags/v1.2.3` or `refs/heads/main`.
+    pub git_ref: String,
+}
+
+impl Event {
+    pub fn push_tag(tag: &str) -> Event {
+        Event {
+            name: "push",
+            git_ref: format!("refs/tags/{tag}"),
+        }
+    }
+    pub fn push_branch(branch: &str) -> Event {
+        Event {
+            name: "push",
+            git_ref: format!("refs/heads/{branch}"),
+        }
+    }
+    pub fn dispatch(git_ref: &str) -> Event {
+        Event {
+            name: "workflow_dispatch",
+            git_ref: git_ref.to_owned(),
+        }
+    }
+    fn ref_name(&self) -> &str {
+        self.git_ref
+            .strip_prefix("refs/tags/")
+            .or_else(|| self.git_ref.strip_prefix("refs/heads/"))
+            .unwrap_or(&self.git_ref)
+    }
+    fn ref_type(&self) -> &str {
+        if self.git_ref.starts_with("refs/tags/") {
+            "tag"
+        } else {
+            "branch"
+        }
+    }
+}
+
+/// What a scenario's runs share: the repository, the fake GitHub, scratch space.
+pub struct World {
+    /// The git repository the checkout clones.
+    pub origin: PathBuf,
+    pub dir: PathBuf,
+    /// The GitHub releases `gh` sees.
+    pub gh_state: PathBuf,
+    /// Stand-in programs, first on every step's PATH.
+    pub bin: PathBuf,
+    /// Cargo's build directory for the xtask's own builds, shared by all jobs.
+    pub build_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Success,
+    Failure(String),
+    Skipped(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    pub name: String,
+    pub status: Status,
+    pub log: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobReport {
+    pub id: String,
+    pub name: String,
+    pub matrix: Value,
+    pub status: Status,
+    pub steps: Vec<StepReport>,
+    pub outputs: BTreeMap<String, String>,
+    pub workspace: PathBuf,
+}
+
+impl JobReport {
+    pub fn step(&self, name: &str) -> &StepReport {
+        self.steps
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| {
+                panic!(
+                    "job {} has no step `{name}`: {:?}",
+                    self.name,
+                    self.steps.iter().map(|s| &s.name).collect::<Vec<_>>()
+                )
+            })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub workflow: PathBuf,
+    pub event: Event,
+    pub run_dir: PathBuf,
+    pub jobs: Vec<JobReport>,
+    /// One line per attestation the attest stand-in made.
+    pub attestations: Vec<String>,
+}
+
+impl RunReport {
+    pub fn jobs_of(&self, id: &str) -> Vec<&JobReport> {
+        self.jobs.iter().filter(|j| j.id == id).collect()
+    }
+
+    pub fn job(&self, id: &str) -> &JobReport {
+        let jobs = self.jobs_of(id);
+        assert_eq!(jobs.len(), 1, "job {id} ran {} times", jobs.len());
+        jobs[0]
+    }
+
+    /// Every job that was replayed succeeded (or was skipped on purpose).
+    pub fn assert_success(&self) {
+        for job in &self.jobs {
+            if let Status::Failure(why) = &job.status {
+                panic!(
+                    "{}: job {} failed: {why}\n{}",
+                    self.workflow.display(),
+                    job.name,
+                    job.failure_log()
+                );
+            }
+        }
+    }
+
+    /// Everything every step printed, for a failure message.
+    pub fn logs(&self) -> String {
+        let mut text = String::new();
+        for job in &self.jobs {
+            for step in &job.steps {
+                text.push_str(&format!(
+                    "--- {} / {} ({:?})\n{}\n",
+                    job.name, step.name, step.status, step.log
+                ));
+            }
+        }
+        text
+    }
+}
+
+impl JobReport {
+    fn failure_log(&self) -> String {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.status, Status::Failure(_)))
+            .map(|s| format!("--- step `{}`:\n{}", s.name, tail(&s.log, 80)))
+            .collect()
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Reads a workflow file as GitHub does: YAML, into JSON values.
+pub fn load(path: &Path) -> Value {
+    let text =
+        fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let docs = yaml_rust2::YamlLoader::load_from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()));
+    assert_eq!(docs.len(), 1, "{}: one document expected", path.display());
+    yaml_to_json(&docs[0])
+}
+
+fn yaml_to_json(y: &yaml_rust2::Yaml) -> Value {
+    use yaml_rust2::Yaml;
+    match y {
+        Yaml::Real(s) => s
+            .parse::<f64>()
+            .map(|f| json!(f))
+            .unwrap_or(Value::String(s.clone())),
+        Yaml::Integer(i) => json!(i),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Array(items) => Value::Array(items.iter().map(yaml_to_json).collect()),
+        Yaml::Hash(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                let key = match k {
+                    Yaml::String(s) => s.clone(),
+                    Yaml::Integer(i) => i.to_string(),
+                    Yaml::Boolean(b) => b.to_string(),
+                    other => panic!("unsupported YAML key {other:?}"),
+                };
+                out.insert(key, yaml_to_json(v));
+            }
+            Value::Object(out)
+        }
+        Yaml::Null => Value::Null,
+        Yaml::Alias(_) | Yaml::BadValue => panic!("YAML aliases are not replayed"),
+    }
+}
+
+/// Whether `event` starts `workflow` at all (its `on:` filters).
+pub fn triggers(workflow: &Value, event: &Event) -> bool {
+    let Some(on) = workflow.get("on") else {
+        return false;
+    };
+    let Some(trigger) = on.get(event.name) else {
+        return false;
+    };
+    if event.name != "push" {
+        return true;
+    }
+    let (filter, name) = match event.ref_type() {
+        "tag" => ("tags", event.ref_name()),
+        _ => ("branches", event.ref_name()),
+    };
+    match trigger.get(filter).and_then(Value::as_array) {
+        Some(patterns) => patterns
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|p| filter_matches(p, name)),
+        // A push filter on the other kind only: this kind does not trigger it.
+        None => trigger
+            .get(if filter == "tags" { "branches" } else { "tags" })
+            .is_none(),
+    }
+}
+
+/// GitHub's filter patterns: `*` (no `/`), `**`, `+` and `?` after a
+/// character or class, `[…]` classes, `!` is not needed here.
+pub fn filter_matches(pattern: &str, text: &str) -> bool {
+    #[derive(Debug)]
+    enum Atom {
+        Char(char),
+        Class(Vec<(char, char)>),
+        Star,
+        DoubleStar,
+    }
+    #[derive(Debug)]
+    enum Rep {
+        One,
+        OneOrMore,
+        ZeroOrOne,
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let mut atoms: Vec<(Atom, Rep)> = Vec::new();
+    let mut i = 0;
+    while i < p.len() {
+        let atom = match p[i] {
+            '*' if p.get(i + 1) == Some(&'*') => {
+                i += 2;
+                Atom::DoubleStar
+            }
+            '*' => {
+                i += 1;
+                Atom::Star
+            }
+            '[' => {
+                let end = p[i..]
+                    .iter()
+                    .position(|&c| c == ']')
+                    .map(|e| i + e)
+                    .expect("closed class");
+                let body = &p[i + 1..end];
+                let mut ranges = Vec::new();
+                let mut j = 0;
+                while j < body.len() {
+                    if body.get(j + 1) == Some(&'-') && j + 2 < body.len() {
+                        ranges.push((body[j], body[j + 2]));
+                        j += 3;
+                    } else {
+                        ranges.push((body[j], body[j]));
+                        j += 1;
+                    }
+                }
+                i = end + 1;
+                Atom::Class(ranges)
+            }
+            c => {
+                i += 1;
+                Atom::Char(c)
+            }
+        };
+        let rep = match p.get(i) {
+            Some('+') => {
+                i += 1;
+                Rep::OneOrMore
+            }
+            Some('?') => {
+                i += 1;
+                Rep::ZeroOrOne
+            }
+            _ => Rep::One,
+        };
+        atoms.push((atom, rep));
+    }
+    fn matches_at(atoms: &[(Atom, Rep)], text: &[char]) -> bool {
+        let Some(((atom, rep), rest)) = atoms.split_first() else {
+            return text.is_empty();
+        };
+        let one = |c: char| match atom {
+            Atom::Char(x) => *x == c,
+            Atom::Class(ranges) => ranges.iter().any(|(a, b)| (*a..=*b).contains(&c)),
+            Atom::Star => c != '/',
+            Atom::DoubleStar => true,
+        };
+        let (min, max) = match (atom, rep) {
+            (Atom::Star | Atom::DoubleStar, _) => (0, usize::MAX),
+            (_, Rep::One) => (1, 1),
+            (_, Rep::OneOrMore) => (1, usize::MAX),
+            (_, Rep::ZeroOrOne) => (0, 1),
+        };
+        let run = text.iter().take_while(|&&c| one(c)).count().min(max);
+        (min..=run).rev().any(|n| matches_at(rest, &text[n..]))
+    }
+    let text: Vec<char> = text.chars().collect();
+    matches_at(&atoms, &text)
+}
+
+/// Runs every job of `workflow` for `event` in a new run directory `name`.
+pub fn run(world: &World, workflow: &Path, event: &Event, name: &str) -> RunReport {
+    let run_dir = world.dir.join("runs").join(name);
+    let _ = fs::remove_dir_all(&run_dir);
+    fs::create_dir_all(run_dir.join("artifacts")).unwrap();
+    let mut report = RunReport {
+        workflow: workflow.to_owned(),
+        event: event.clone(),
+        run_dir,
+        jobs: Vec::new(),
+        attestations: Vec::new(),
+    };
+    run_jobs(world, &mut report, None);
+    report
+}
+
+/// Runs job `job` of an earlier run again, as "Re-run failed jobs" does:
+/// same run, same artifacts, the outputs of the jobs it needs as they were.
+pub fn rerun(world: &World, earlier: &RunReport, job: &str) -> RunReport {
+    let mut report = earlier.clone();
+    report.jobs.retain(|j| j.id != job);
+    report.attestations.clear();
+    run_jobs(world, &mut report, Some(job));
+    report
+}
+
+fn run_jobs(world: &World, report: &mut RunReport, only: Option<&str>) {
+    let workflow = load(&report.workflow);
+    assert!(
+        triggers(&workflow, &report.event),
+        "{:?} does not start {}",
+        report.event,
+        report.workflow.display()
+    );
+    let jobs = workflow["jobs"].as_object().expect("jobs").clone();
+    let mut done: Vec<String> = report.jobs.iter().map(|j| j.id.clone()).collect();
+    done.dedup();
+    while done.len() < jobs.len() {
+        let ready = jobs
+            .iter()
+            .find(|(id, job)| !done.contains(id) && needs_of(job).iter().all(|n| done.contains(n)));
+        let Some((id, job)) = ready else {
+            panic!("jobs with needs that never run: {jobs:?}")
+        };
+        done.push(id.clone());
+        if only.is_some_and(|o| o != id) {
+            continue;
+        }
+        let reports = run_job(world, report, &workflow, id, job);
+        report.jobs.extend(reports);
+    }
+}
+
+fn needs_of(job: &Value) -> Vec<String> {
+    match &job["needs"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The `needs` context of a job: each needed job's result and outputs.
+fn needs_context(report: &RunReport, needs: &[String]) -> (Value, Option<String>) {
+    let mut ctx = Map::new();
+    let mut blocked = None;
+    for need in needs {
+        let jobs = report.jobs_of(need);
+        let result = if jobs.iter().any(|j| matches!(j.status, Status::Failure(_))) {
+            "failure"
+        } else if jobs.is_empty() || jobs.iter().all(|j| matches!(j.status, Status::Skipped(_))) {
+            "skipped"
+        } else {
+            "success"
+        };
+        if result != "success" && blocked.is_none() {
+            blocked = Some(format!("job `{need}` it needs did not succeed ({result})"));
+        }
+        let mut outputs = Map::new();
+        for job in &jobs {
+            for (k, v) in &job.outputs {
+                outputs.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
+        ctx.insert(
+            need.clone(),
+            json!({ "result": result, "outputs": outputs }),
+        );
+    }
+    (Value::Object(ctx), blocked)
+}
+
+fn base_context(world: &World, report: &RunReport, workflow: &Value, job_id: &str) -> Value {
+    let sha = git(
+        &world.origin,
+        &["rev-parse", &format!("{}^{{commit}}", report.event.git_ref)],
+    );
+    json!({
+        "github": {
+            "workflow": workflow["name"].as_str().unwrap_or("workflow"),
+            "event_name": report.event.name,
+            "ref": report.event.git_ref,
+            "ref_name": report.event.ref_name(),
+            "ref_type": report.event.ref_type(),
+            "sha": sha.trim(),
+            "repository": REPOSITORY,
+            "repository_owner": REPOSITORY.split('/').next().unwrap(),
+            "server_url": "https://github.com",
+            "api_url": "https://api.github.com",
+            "run_id": "4242",
+            "run_attempt": "1",
+            "job": job_id,
+            "actor": "replay",
+            "token": "ghs_replay_token",
+        },
+        "runner": { "os": "Linux", "arch": "X64" },
+        "env": {},
+        "matrix": {},
+        "steps": {},
+        "secrets": { "GITHUB_TOKEN": "ghs_replay_token" },
+        "job": { "status": "success" },
+        "inputs": {},
+        "vars": {},
+    })
+}
+
+fn run_job(
+    world: &World,
+    report: &RunReport,
+    workflow: &Value,
+    id: &str,
+    job: &Value,
+) -> Vec<JobReport> {
+    let mut ctx = base_context(world, report, workflow, id);
+    let (needs, blocked) = needs_context(report, &needs_of(job));
+    ctx["needs"] = needs;
+    let skipped = |name: String, why: String| JobReport {
+        id: id.to_owned(),
+        name,
+        matrix: Value::Null,
+        status: Status::Skipped(why),
+        steps: Vec::new(),
+        outputs: BTreeMap::new(),
+        workspace: PathBuf::new(),
+    };
+    if let Some(why) = blocked {
+        return vec![skipped(id.to_owned(), why)];
+    }
+    let combos: Vec<Value> = match job.get("strategy").and_then(|s| s.get("matrix")) {
+        None => vec![Value::Null],
+        Some(m) => {
+            let m = interpolate_value(m, &ctx).unwrap_or_else(|e| panic!("job {id}: matrix: {e}"));
+            let include = m["include"].as_array().cloned().unwrap_or_default();
+            assert!(
+                m.as_object()
+                    .is_some_and(|o| o.keys().all(|k| k == "include")),
+                "job {id}: the replay runs include-only matrices, not {m}"
+            );
+            include
+        }
+    };
+    let mut reports = Vec::new();
+    for (index, matrix) in combos.into_iter().enumerate() {
+        let mut ctx = ctx.clone();
+        ctx["matrix"] = matrix.clone();
+        let name = job
+            .get("name")
+            .map_or(Ok(Value::String(id.to_owned())), |n| {
+                interpolate_value(n, &ctx)
+            });
+        let name = expr::to_string(&name.unwrap_or_else(|e| panic!("job {id}: name: {e}")));
+        let runs_on = expr::to_string(
+            &interpolate_value(&job["runs-on"], &ctx)
+                .unwrap_or_else(|e| panic!("job {id}: runs-on: {e}")),
+        );
+        if !runs_on.starts_with("ubuntu") {
+            reports.push(JobReport {
+                matrix,
+                ..skipped(name, format!("runs on {runs_on}: not replayed here"))
+            });
+            continue;
+        }
+        if let Some(cond) = job.get("if").and_then(Value::as_str)
+            && !expr::condition(cond, &ctx).unwrap_or_else(|e| panic!("job {id}: if: {e}"))
+        {
+            reports.push(JobReport {
+                matrix,
+                ..skipped(name, format!("if: {cond}"))
+            });
+            continue;
+        }
+        let dir_name = if has_matrix(job) {
+            format!("{id}-{index}")
+        } else {
+            id.to_owned()
+        };
+        let job_dir = report.run_dir.join("jobs").join(dir_name);
+        reports.push(run_steps(
+            world, report, workflow, id, job, ctx, name, matrix, &job_dir,
+        ));
+    }
+    reports
+}
+
+fn has_matrix(job: &Value) -> bool {
+    job.get("strategy").is_some()
+}
+
+/// The environment every step starts from: this machine's, less what
+/// belongs to the test harness (cargo's variables for the test, GitHub's).
+fn host_env() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| {
+            let harness = (k.starts_with("CARGO") && k != "CARGO_HOME")
+                || (k.starts_with("RUST") && !k.starts_with("RUSTUP"))
+                || k.starts_with("GITHUB_")
+                || k.starts_with("RUNNER_")
+                || k == "CI"
+                || k.starts_with("XTASK_");
+            !harness
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_steps(
+    world: &World,
+    report: &RunReport,
+    workflow: &Value,
+    id: &str,
+    job: &Value,
+    mut ctx: Value,
+    name: String,
+    matrix: Value,
+    job_dir: &Path,
+) -> JobReport {
+    let _ = fs::remove_dir_all(job_dir);
+    let workspace = job_dir.join("work");
+    let temp = job_dir.join("tmp");
+    fs::create_dir_all(&workspace).unwrap();
+    fs::create_dir_all(&temp).unwrap();
+    ctx["github"]["workspace"] = json!(workspace.to_string_lossy());
+    ctx["runner"]["temp"] = json!(temp.to_string_lossy());
+    let timeout = Duration::from_secs(60 * job["timeout-minutes"].as_u64().unwrap_or(360));
+    let deadline = Instant::now() + timeout;
+
+    let mut env: BTreeMap<String, String> = host_env().into_iter().collect();
+    let github = ctx["github"].clone();
+    for (key, value) in [
+        ("CI", "true".to_owned()),
+        ("GITHUB_ACTIONS", "true".to_owned()),
+        ("GITHUB_WORKFLOW", expr::to_string(&github["workflow"])),
+        ("GITHUB_EVENT_NAME", expr::to_string(&github["event_name"])),
+        ("GITHUB_REF", expr::to_string(&github["ref"])),
+        ("GITHUB_REF_NAME", expr::to_string(&github["ref_name"])),
+        ("GITHUB_REF_TYPE", expr::to_string(&github["ref_type"])),
+        ("GITHUB_SHA", expr::to_string(&github["sha"])),
+        ("GITHUB_REPOSITORY", REPOSITORY.to_owned()),
+        (
+            "GITHUB_REPOSITORY_OWNER",
+            expr::to_string(&github["repository_owner"]),
+        ),
+        ("GITHUB_SERVER_URL", "https://github.com".to_owned()),
+        ("GITHUB_API_URL", "https://api.github.com".to_owned()),
+        ("GITHUB_RUN_ID", "4242".to_owned()),
+        ("GITHUB_RUN_ATTEMPT", "1".to_owned()),
+        ("GITHUB_JOB", id.to_owned()),
+        ("GITHUB_ACTOR", "replay".to_owned()),
+        ("GITHUB_WORKSPACE", workspace.to_string_lossy().into_owned()),
+        ("RUNNER_OS", "Linux".to_owned()),
+        ("RUNNER_ARCH", "X64".to_owned()),
+        ("RUNNER_TEMP", temp.to_string_lossy().into_owned()),
+        // Not GitHub's: where the xtask's own compilation is shared between
+        // jobs (see the module notes), and a marker that stops the replay
+        // test from starting inside a replayed `cargo test`.
+        (
+            "CARGO_BUILD_BUILD_DIR",
+            world.build_dir.to_string_lossy().into_owned(),
+        ),
+        ("XTASK_REPLAY_NESTED", "1".to_owned()),
+    ] {
+        env.insert(key.to_owned(), value);
+    }
+    for scope in [&workflow["env"], &job["env"]] {
+        for (key, value) in scope.as_object().into_iter().flatten() {
+            let value = interpolate_value(value, &ctx)
+                .unwrap_or_else(|e| panic!("job {id}: env {key}: {e}"));
+            env.insert(key.clone(), expr::to_string(&value));
+        }
+    }
+    let mut paths: Vec<String> = vec![world.bin.to_string_lossy().into_owned()];
+    let mut steps_report = Vec::new();
+    let mut failed: Option<String> = None;
+    for (index, step) in job["steps"].as_array().expect("steps").iter().enumerate() {
+        ctx["job"]["status"] = json!(if failed.is_some() {
+            "failure"
+        } else {
+            "success"
+        });
+        ctx["env"] = json!(env);
+        let step_name = step
+            .get("name")
+            .map(|n| {
+                expr::to_string(
+                    &interpolate_value(n, &ctx).unwrap_or_else(|e| panic!("step name: {e}")),
+                )
+            })
+            .or_else(|| step.get("uses").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| format!("step {index}"));
+        let cond = step
+            .get("if")
+            .and_then(Value::as_str)
+            .unwrap_or("success()");
+        let run_it =
+            expr::condition(cond, &ctx).unwrap_or_else(|e| panic!("step `{step_name}`: if: {e}"));
+        if !run_it {
+            steps_report.push(StepReport {
+                name: step_name,
+                status: Status::Skipped(format!("if: {cond}")),
+                log: String::new(),
+            });
+            continue;
+        }
+        let mut step_env = env.clone();
+        for (key, value) in step["env"].as_object().into_iter().flatten() {
+            let value = interpolate_value(value, &ctx)
+                .unwrap_or_else(|e| panic!("step `{step_name}`: env {key}: {e}"));
+            step_env.insert(key.clone(), expr::to_string(&value));
+        }
+        let files = job_dir.join(format!("step-{index}"));
+        fs::create_dir_all(&files).unwrap();
+        let output_file = files.join("output");
+        let env_file = files.join("env");
+        let path_file = files.join("path");
+        for f in [&output_file, &env_file, &path_file] {
+            fs::write(f, "").unwrap();
+        }
+        step_env.insert(
+            "GITHUB_OUTPUT".into(),
+            output_file.to_string_lossy().into_owned(),
+        );
+        step_env.insert("GITHUB_ENV".into(), env_file.to_string_lossy().into_owned());
+        step_env.insert(
+            "GITHUB_PATH".into(),
+            path_file.to_string_lossy().into_owned(),
+        );
+        step_env.insert(
+            "GITHUB_STEP_SUMMARY".into(),
+            files.join("summary").to_string_lossy().into_owned(),
+        );
+        let host_path = env.get("PATH").cloned().unwrap_or_default();
+        let mut full_path = paths.clone();
+        full_path.push(host_path);
+        step_env.insert("PATH".into(), full_path.join(":"));
+
+        let result = if let Some(uses) = step.get("uses").and_then(Value::as_str) {
+            let with = step
+                .get("with")
+                .map(|w| {
+                    interpolate_value(w, &ctx)
+                        .unwrap_or_else(|e| panic!("step `{step_name}`: with: {e}"))
+                })
+                .unwrap_or(json!({}));
+            run_action(world, report, job, uses, &with, &workspace, &ctx)
+        } else if let Some(script) = step.get("run").and_then(Value::as_str) {
+            let script = expr::to_string(
+                &expr::interpolate(script, &ctx)
+                    .unwrap_or_else(|e| panic!("step `{step_name}`: run: {e}")),
+            );
+            let shell = step
+                .get("shell")
+                .or_else(|| job.pointer("/defaults/run/shell"))
+                .or_else(|| workflow.pointer("/defaults/run/shell"))
+                .and_then(Value::as_str)
+                .unwrap_or("bash");
+            assert_eq!(
+                shell, "bash",
+                "step `{step_name}`: the replay runs bash steps only"
+            );
+            let cwd = match step.get("working-directory").and_then(Value::as_str) {
+                Some(dir) => workspace.join(dir),
+                None => workspace.clone(),
+            };
+            run_script(&script, &cwd, &step_env, &files, deadline)
+        } else {
+            panic!("step `{step_name}` has neither `uses` nor `run`");
+        };
+        let (status, log) = match result {
+            Ok(log) => (Status::Success, log),
+            Err((why, log)) => (Status::Failure(why), log),
+        };
+        // What the step left for the steps after it.
+        if let Some(step_id) = step.get("id").and_then(Value::as_str) {
+            let outputs = parse_key_values(&fs::read_to_string(&output_file).unwrap_or_default());
+            ctx["steps"][step_id] = json!({
+                "outputs": outputs,
+                "outcome": if status == Status::Success { "success" } else { "failure" },
+            });
+        }
+        for (k, v) in parse_key_values(&fs::read_to_string(&env_file).unwrap_or_default()) {
+            env.insert(k, v);
+        }
+        for line in fs::read_to_string(&path_file)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
+            paths.insert(0, line.trim().to_owned());
+        }
+        if let Status::Failure(why) = &status
+            && !step.get("continue-on-error").is_some_and(|c| c == true)
+        {
+            failed.get_or_insert_with(|| format!("step `{step_name}` failed: {why}"));
+        }
+        steps_report.push(StepReport {
+            name: step_name,
+            status,
+            log,
+        });
+    }
+    ctx["job"]["status"] = json!(if failed.is_some() {
+        "failure"
+    } else {
+        "success"
+    });
+    let mut outputs = BTreeMap::new();
+    for (key, value) in job["outputs"].as_object().into_iter().flatten() {
+        let value = interpolate_value(value, &ctx)
+            .unwrap_or_else(|e| panic!("job {id}: outputs.{key}: {e}"));
+        outputs.insert(key.clone(), expr::to_string(&value));
+    }
+    JobReport {
+        id: id.to_owned(),
+        name,
+        matrix,
+        status: failed.map_or(Status::Success, Status::Failure),
+        steps: steps_report,
+        outputs,
+        workspace,
+    }
+}
+
+/// Every string inside `value` with its expressions evaluated.
+fn interpolate_value(value: &Value, ctx: &Value) -> Result<Value, String> {
+    match value {
+        Value::String(s) => expr::interpolate(s, ctx),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| interpolate_value(i, ctx))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                out.insert(k.clone(), interpolate_value(v, ctx)?);
+            }
+            Ok(Value::Object(out))
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+/// `name=value` lines and `name<<DELIMITER` blocks, as in GITHUB_OUTPUT and GITHUB_ENV.
+pub fn parse_key_values(text: &str) -> BTreeMap<String, String> {
+    let mut values = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((key, delimiter)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delimiter {
+                    break;
+                }
+                value.push(l);
+            }
+            values.insert(key.to_owned(), value.join("\n"));
+        } else if let Some((key, value)) = line.split_once('=') {
+            values.insert(key.to_owned(), value.to_owned());
+        }
+    }
+    values
+}
+
+fn run_script(
+    script: &str,
+    cwd: &Path,
+    env: &BTreeMap<String, String>,
+    files: &Path,
+    deadline: Instant,
+) -> Result<String, (String, String)> {
+    use std::os::unix::process::CommandExt;
+    let script_file = files.join("script.sh");
+    fs::write(&script_file, script).unwrap();
+    let log_file = files.join("log");
+    let log = fs::File::create(&log_file).unwrap();
+    let mut child = Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail"])
+        .arg(&script_file)
+        .current_dir(cwd)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting bash: {e}"));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Ok(status);
+        }
+        if Instant::now() > deadline {
+            // The whole process group, as the runner cancels a job.
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+            break Err("the job's timeout-minutes ran out".to_owned());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = fs::read_to_string(&log_file).unwrap_or_default();
+    match status {
+        Ok(s) if s.success() => Ok(text),
+        Ok(s) => Err((format!("exited with {s}"), text)),
+        Err(why) => Err((why, text)),
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A `uses:` step, by the action it names; the pin must be a full SHA.
+fn run_action(
+    world: &World,
+    report: &RunReport,
+    job: &Value,
+    uses: &str,
+    with: &Value,
+    workspace: &Path,
+    ctx: &Value,
+) -> Result<String, (String, String)> {
+    let (action, pin) = uses.split_once('@').unwrap_or((uses, ""));
+    if pin.len() != 40 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err((
+            format!("`{uses}` is not pinned to a full commit SHA"),
+            String::new(),
+        ));
+    }
+    let known = |keys: &[&str]| -> Result<(), (String, String)> {
+        for key in with.as_object().into_iter().flatten().map(|(k, _)| k) {
+            if !keys.contains(&key.as_str()) {
+                return Err((format!("{action} has no input `{key}`"), String::new()));
+            }
+        }
+        Ok(())
+    };
+    let input = |key: &str| with.get(key).map(expr::to_string);
+    match action {
+        "actions/checkout" => {
+            known(&[
+                "persist-credentials",
+                "fetch-depth",
+                "ref",
+                "fetch-tags",
+                "allow-unsafe-pr-checkout",
+            ])?;
+            let git_ref = input("ref").unwrap_or_else(|| report.event.git_ref.clone());
+            let branch = git_ref
+                .strip_prefix("refs/tags/")
+                .or_else(|| git_ref.strip_prefix("refs/heads/"))
+                .unwrap_or(&git_ref);
+            let depth = input("fetch-depth").unwrap_or_else(|| "1".to_owned());
+            let _ = fs::remove_dir_all(workspace);
+            let mut clone = Command::new("git");
+            clone.args(["clone", "--quiet", "--no-tags", "--branch", branch]);
+            if depth != "0" {
+                clone.args(["--depth", &depth]);
+            }
+            let out = clone
+                .arg(format!("file://{}", world.origin.display()))
+                .arg(workspace)
+                .output()
+                .unwrap();
+            let log = String::from_utf8_lossy(&out.stderr).into_owned();
+            if !out.status.success() {
+                return Err(("git clone failed".to_owned(), log));
+            }
+            Ok(format!("checked out {git_ref} at depth {depth}\n{log}"))
+        }
+        "actions/cache" => {
+            known(&[
+                "path",
+                "key",
+                "restore-keys",
+                "enableCrossOsArchive",
+                "fail-on-cache-miss",
+                "lookup-only",
+            ])?;
+            Ok("cache: nothing restored (the replay starts cold, as a first run does)".to_owned())
+        }
+        "actions/upload-artifact" => {
+            known(&[
+                "name",
+                "path",
+                "if-no-files-found",
+                "retention-days",
+                "compression-level",
+                "overwrite",
+                "include-hidden-files",
+                "archive",
+            ])?;
+            let name = input("name").unwrap_or_else(|| "artifact".to_owned());
+            let store = report.run_dir.join("artifacts").join(&name);
+            if store.exists() && input("overwrite").as_deref() != Some("true") {
+                return Err((
+                    format!("an artifact named `{name}` already exists in this run"),
+                    String::new(),
+                ));
+            }
+            let hidden = input("include-hidden-files").as_deref() == Some("true");
+            let mut count = 0;
+            for path in input("path")
+                .unwrap_or_default()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+            {
+                let root = workspace.join(path);
+                count += copy_tree(&root, &store, hidden);
+            }
+            if count == 0 {
+                let mode = input("if-no-files-found").unwrap_or_else(|| "warn".to_owned());
+                if mode == "error" {
+                    return Err((
+                        format!("no files were found for the artifact `{name}`"),
+                        String::new(),
+                    ));
+                }
+            }
+            Ok(format!(
+                "uploaded {count} files as artifact `{name}` (hidden files left out: {})",
+                !hidden
+            ))
+        }
+        "actions/download-artifact" => {
+            known(&[
+                "name",
+                "pattern",
+                "path",
+                "merge-multiple",
+                "github-token",
+                "repository",
+                "run-id",
+                "artifact-ids",
+                "digest-mismatch",
+                "skip-decompress",
+            ])?;
+            let store = report.run_dir.join("artifacts");
+            let mut names: Vec<String> = fs::read_dir(&store)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            let single = input("name");
+            let selected: Vec<String> = match (&single, input("pattern")) {
+                (Some(name), _) => {
+                    if !names.contains(name) {
+                        return Err((format!("no artifact named `{name}`"), String::new()));
+                    }
+                    vec![name.clone()]
+                }
+                (None, Some(pattern)) => names
+                    .into_iter()
+                    .filter(|n| filter_matches(&pattern, n))
+                    .collect(),
+                (None, None) => names,
+            };
+            let dest = workspace.join(input("path").unwrap_or_default());
+            let merge = input("merge-multiple").as_deref() == Some("true");
+            for name in &selected {
+                let into = if single.is_some() || merge || selected.len() == 1 {
+                    dest.clone()
+                } else {
+                    dest.join(name)
+                };
+                copy_tree(&store.join(name), &into, true);
+            }
+            Ok(format!(
+                "downloaded {} artifact(s): {}",
+                selected.len(),
+                selected.join(", ")
+            ))
+        }
+        "actions/attest-build-provenance" => {
+            known(&[
+                "subject-path",
+                "subject-digest",
+                "subject-name",
+                "subject-checksums",
+                "push-to-registry",
+                "show-summary",
+                "github-token",
+            ])?;
+            let permissions = &job["permissions"];
+            for (scope, level) in [("id-token", "write"), ("attestations", "write")] {
+                if permissions.get(scope).and_then(Value::as_str) != Some(level) {
+                    return Err((
+                        format!("attesting needs `permissions: {scope}: {level}` on the job"),
+                        String::new(),
+                    ));
+                }
+            }
+            let Some(sums) = input("subject-checksums") else {
+                return Err((
+                    "the replay expects subject-checksums".to_owned(),
+                    String::new(),
+                ));
+            };
+            let sums_path = workspace.join(&sums);
+            let text = fs::read_to_string(&sums_path)
+                .map_err(|e| (format!("{sums}: {e}"), String::new()))?;
+            let mut subjects = Vec::new();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let (digest, name) = line
+                    .split_once("  ")
+                    .ok_or_else(|| (format!("{sums}: malformed line `{line}`"), String::new()))?;
+                let file = sums_path.parent().unwrap().join(name);
+                let bytes = fs::read(&file)
+                    .map_err(|e| (format!("{}: {e}", file.display()), String::new()))?;
+                use sha2::Digest;
+                let actual: String = sha2::Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                if actual != digest {
+                    return Err((
+                        format!("{name} does not match its line in {sums}"),
+                        String::new(),
+                    ));
+                }
+                subjects.push(format!("{name} sha256:{digest}"));
+            }
+            fs::write(report.run_dir.join("attestations"), subjects.join("\n")).unwrap();
+            let _ = ctx;
+            Ok(format!("attested {} subjects", subjects.len()))
+        }
+        other => Err((
+            format!("the replay has no stand-in for the action `{other}`"),
+            String::new(),
+        )),
+    }
+}
+
+/// Copies the files below `from` to `to`; returns how many. Hidden files
+/// and directories are left out unless `hidden`.
+fn copy_tree(from: &Path, to: &Path, hidden: bool) -> usize {
+    let Ok(meta) = fs::metadata(from) else {
+        return 0;
+    };
+    if meta.is_file() {
+        fs::create_dir_all(to).unwrap();
+        fs::copy(from, to.join(from.file_name().unwrap())).unwrap();
+        return 1;
+    }
+    let mut count = 0;
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if !hidden && name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let ty = entry.file_type().unwrap();
+        if ty.is_dir() {
+            count += copy_tree(&entry.path(), &to.join(&name), hidden);
+        } else if ty.is_file() {
+            fs::create_dir_all(to).unwrap();
+            fs::copy(entry.path(), to.join(&name)).unwrap();
+            count += 1;
+        }
+    }
+    count
+}
+
+/// The `gh` stand-in: a recorder with the state of the repository's
+/// releases, answering the calls `cargo xtask publish` makes.
+pub fn write_gh(world: &World) {
+    fs::create_dir_all(&world.bin).unwrap();
+    fs::create_dir_all(world.gh_state.join("releases")).unwrap();
+    let script = GH
+        .replace("@STATE@", &world.gh_state.to_string_lossy())
+        .replace("@ORIGIN@", &world.origin.to_string_lossy())
+        .replace("@REPO@", REPOSITORY);
+    let path = world.bin.join("gh");
+    fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A release as the stand-in holds it.
+#[derive(Debug)]
+pub struct Release {
+    pub flags: Vec<String>,
+    pub assets: BTreeMap<String, Vec<u8>>,
+}
+
+pub fn release(world: &World, tag: &str) -> Option<Release> {
+    let dir = world.gh_state.join("releases").join(tag);
+    if !dir.is_dir() {
+        return None;
+    }
+    let flags = fs::read_to_string(dir.join("flags"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let mut assets = BTreeMap::new();
+    for entry in fs::read_dir(dir.join("assets")).unwrap() {
+        let entry = entry.unwrap();
+        assets.insert(
+            entry.file_name().to_string_lossy().into_owned(),
+            fs::read(entry.path()).unwrap(),
+        );
+    }
+    Some(Release { flags, assets })
+}
+
+const GH: &str = r#"#!/bin/bash
+# The replay's stand-in for the GitHub CLI: GitHub releases in a directory.
+set -euo pipefail
+state='@STATE@'
+origin='@ORIGIN@'
+echo "gh $*" >> "$state/calls.log"
+[ -n "${GH_TOKEN:-}" ] || { echo "gh: GH_TOKEN is not set; gh cannot authenticate" >&2; exit 4; }
+[ "${GH_REPO:-}" = '@REPO@' ] || { echo "gh: GH_REPO is '${GH_REPO:-}', not the repository the workflow runs in" >&2; exit 1; }
+[ "${1:-}" = release ] || { echo "gh stand-in: only 'gh release' is replayed, not: gh $*" >&2; exit 2; }
+cmd=$2 tag=$3
+shift 3
+rel="$state/releases/$tag"
+upload() {
+    for file in "$@"; do
+        if [ -f "$state/fail-after" ]; then
+            left=$(cat "$state/fail-after")
+            if [ "$left" -le 0 ]; then
+                rm -f "$state/fail-after"
+                echo "HTTP 502: Bad Gateway (upload of $(basename "$file") failed)" >&2
+                exit 1
+            fi
+            echo $((left - 1)) > "$state/fail-after"
+        fi
+        cp "$file" "$rel/assets/$(basename "$file")"
+    done
+}
+case "$cmd" in
+    view)
+        [ -d "$rel" ] || { echo "release not found" >&2; exit 1; }
+        [ "$*" = "--json assets --jq .assets[].name" ] || { echo "gh stand-in: unexpected: gh release view $tag $*" >&2; exit 2; }
+        ls "$rel/assets"
+        ;;
+    create)
+        [ ! -d "$rel" ] || { echo "a release with the same tag name already exists: $tag" >&2; exit 1; }
+        flags=() files=()
+        while [ $# -gt 0 ]; do
+            case "$1" in
+                --verify-tag | --generate-notes | --prerelease | --latest | --latest=false | --latest=true) flags+=("$1"); shift ;;
+                --title | --notes) flags+=("$1=$2"); shift 2 ;;
+                -*) echo "gh stand-in: unknown flag $1" >&2; exit 2 ;;
+                *) files+=("$1"); shift ;;
+            esac
+        done
+        if printf '%s\n' "${flags[@]}" | grep -qx -- --verify-tag; then
+            git -C "$origin" rev-parse -q --verify "refs/tags/$tag" >/dev/null || { echo "tag $tag doesn't exist in the repository" >&2; exit 1; }
+        fi
+        mkdir -p "$rel/assets"
+        printf '%s\n' "${flags[@]}" > "$rel/flags"
+        upload "${files[@]}"
+        ;;
+    upload)
+        [ -d "$rel" ] || { echo "release not found" >&2; exit 1; }
+        for file in "$@"; do
+            case "$file" in -*) echo "gh stand-in: unexpected flag $file" >&2; exit 2 ;; esac
+            [ ! -e "$rel/assets/$(basename "$file")" ] || { echo "asset under the same name already exists: $(basename "$file")" >&2; exit 1; }
+        done
+        upload "$@"
+        ;;
+    download)
+        [ -d "$rel" ] || { echo "release not found" >&2; exit 1; }
+        pattern="" output=""
+        while [ $# -gt 0 ]; do
+            case "$1" in
+                --pattern) pattern=$2; shift 2 ;;
+                --output) output=$2; shift 2 ;;
+                --clobber) shift ;;
+                *) echo "gh stand-in: unexpected: $1" >&2; exit 2 ;;
+            esac
+        done
+        [ -f "$rel/assets/$pattern" ] || { echo "no assets match the file pattern" >&2; exit 1; }
+        cp "$rel/assets/$pattern" "$output"
+        ;;
+    *) echo "gh stand-in: gh release $cmd is not replayed" >&2; exit 2 ;;
+esac
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_filter_patterns() {
+        let p = "v[0-9]+.[0-9]+.[0-9]+*";
+        for tag in ["v1.2.3", "v10.0.1", "v1.2.3-rc.1"] {
+            assert!(filter_matches(p, tag), "{tag}");
+        }
+        for tag in ["1.2.3", "v1.2", "va.b.c", "v1.2.3/x"] {
+            assert!(!filter_matches(p, tag), "{tag}");
+        }
+        assert!(filter_matches("dist-*", "dist-x86_64-unknown-linux-musl"));
+        assert!(!filter_matches("dist-*", "sbom"));
+    }
+
+    #[test]
+    fn outputs_are_read_as_github_writes_them() {
+        let values = parse_key_values("a=1\nb<<EOF\nline 1\nline 2\nEOF\nc=x=y\n");
+        assert_eq!(values["a"], "1");
+        assert_eq!(values["b"], "line 1\nline 2");
+        assert_eq!(values["c"], "x=y");
+    }
+}
