@@ -2,16 +2,10 @@
 //! is pointed at: ELF, PE and Mach-O parsing, every linkage policy, and the
 //! plain-words report. Anything may be rejected; nothing may panic.
 #![no_main]
-#![allow(dead_code)] // the xtask modules are shared, not all of them used here
-
-#[path = "../../xtask/src/linkage.rs"]
-mod linkage;
-#[path = "../../xtask/src/suggest.rs"]
-mod suggest;
-#[path = "../../xtask/src/target.rs"]
-mod target;
 
 use libfuzzer_sys::fuzz_target;
+use xtask_inspect::linkage::{self, LinkagePolicy};
+use xtask_inspect::target::Target;
 
 const TRIPLES: &[&str] = &[
     "x86_64-unknown-linux-musl",
@@ -22,13 +16,10 @@ const TRIPLES: &[&str] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(report) = linkage::inspect(data) else {
-        return;
-    };
-    let policies =
-        std::iter::once(None).chain(TRIPLES.iter().map(|t| target::Target::parse(t).ok()));
+    let Ok(report) = linkage::inspect(data) else { return };
+    let policies = std::iter::once(None).chain(TRIPLES.iter().map(|t| Target::parse(t).ok()));
     for target in policies {
-        let verdict = linkage::LinkagePolicy { target }.judge(&report);
+        let verdict = LinkagePolicy { target }.judge(&report);
         let _ = linkage::render("fuzz input", &report, &verdict);
     }
 });

@@ -13,9 +13,10 @@ use xshell::{Shell, cmd};
 
 use crate::dist::{self, Built};
 use crate::manifest::Manifest;
-use crate::package::{self, ArchiveFile, ArchiveFormat, MemberKind};
+use crate::package::{ArchiveFile, ArchiveFormat};
 use crate::plan::{self, ArtifactPlan};
 use crate::target::{Arch, Buildable, Os, Target};
+use crate::unpack::{self, MemberKind};
 use crate::{compile, ctool, manifest, toolchain};
 
 pub(crate) struct Options {
@@ -282,8 +283,9 @@ fn load_items(dist_dir: &Path, manifest: &Manifest) -> Result<Vec<Item>> {
             .strip_suffix(format.extension())
             .unwrap_or(&artifact.name)
             .to_owned();
-        let members = package::read_archive(format, &bytes)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let members = unpack::read(format, bytes.as_slice(), Default::default())
+            .with_context(|| format!("reading {}", path.display()))?
+            .members;
         let files = members
             .into_iter()
             .filter(|m| m.kind == MemberKind::File)

@@ -58,6 +58,24 @@ pub(crate) fn parse_sums(text: &str) -> Result<Vec<(String, String)>> {
     Ok(entries)
 }
 
+/// The hash a `<name>.sha256` file gives for `name`: it must hold exactly
+/// one line, and that line must name the file. The installer reads it the same way.
+pub(crate) fn parse_sidecar(text: &str, name: &str) -> Result<String, String> {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.len() != 1 {
+        return Err(format!(
+            "must hold one line `<sha256>  {name}`, holds {}",
+            lines.len()
+        ));
+    }
+    let entries = parse_sums(lines[0]).map_err(|e| format!("{e:#}"))?;
+    match entries.as_slice() {
+        [(hex, named)] if named == name => Ok(hex.clone()),
+        [(_, named)] => Err(format!("names `{named}`, not `{name}`")),
+        _ => Err("is malformed".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +109,25 @@ mod tests {
             "bin.zip"
         );
         assert!(parse_sums("nonsense\n").is_err());
+    }
+
+    #[test]
+    fn a_sidecar_is_one_line_naming_its_file() {
+        let hex = "a".repeat(64);
+        assert_eq!(
+            parse_sidecar(&format!("{hex}  x.tar.xz\n"), "x.tar.xz").unwrap(),
+            hex
+        );
+        assert!(
+            parse_sidecar(&format!("{hex}  y.tar.xz\n"), "x.tar.xz")
+                .unwrap_err()
+                .contains("names `y.tar.xz`")
+        );
+        let two = format!("{hex}  other\n{hex}  x.tar.xz\n");
+        assert!(
+            parse_sidecar(&two, "x.tar.xz")
+                .unwrap_err()
+                .contains("holds 2")
+        );
     }
 }

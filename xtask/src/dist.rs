@@ -1,7 +1,7 @@
 //! `cargo xtask dist`: build, package, checksum and verify release archives.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
@@ -42,6 +42,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
 
     let dist_dir = ws.dist_dir();
     fs::create_dir_all(&dist_dir).with_context(|| format!("creating {}", dist_dir.display()))?;
+    let _lock = lock(&dist_dir)?;
     remove_stale(&dist_dir, &plan, &installer::file_name(&app.name))?;
 
     // Cargo builds one target at a time (each already uses every core);
@@ -79,8 +80,12 @@ pub(crate) fn run(options: Options) -> Result<()> {
     write_sums_and_manifest(&dist_dir, &manifest)?;
 
     eprintln!("==> verifying {}", dist_dir.display());
-    let smoke = plan::smoke(&config, app).map_err(|e| plan::config_error(&ws, e))?;
-    verify::verify_dist_dir(&dist_dir, &smoke)?;
+    let expected = verify::Expected {
+        smoke: plan::smoke(&config, app).map_err(|e| plan::config_error(&ws, e))?,
+        installer: installer::for_config(&config, app)?,
+        limits: Default::default(),
+    };
+    verify::verify_dist_dir(&dist_dir, &expected)?;
 
     if options.json {
         print!("{}", manifest.to_json());
@@ -373,31 +378,21 @@ fn reusable(archive: &Path, record: &Path, key: &str) -> Option<(Vec<u8>, String
     (sha256 == recorded_sha).then_some((bytes, sha256))
 }
 
-/// Writes `<bin>-installer.sh` for every configured Unix target (not only the
-/// ones built here: the installer serves the whole release) and its sidecar.
+/// Writes `<package>-installer.sh` for every configured Unix target (not only
+/// the ones built here: the installer serves the whole release) and its sidecar.
 fn write_installer(
     config: &DistConfig,
     app: &Package,
     dist_dir: &Path,
 ) -> Result<ManifestInstaller> {
-    let repository = plan::repository(config, app)?;
-    let text = installer::render(&installer::Spec {
-        package: &app.name,
-        bin: app.main_bin(),
-        bins: &app.bins,
-        targets: &config.targets,
-        unix_archive: config.unix_archive,
-        repository: repository.as_deref(),
-        tag_prefix: config.tag_pattern.prefix(),
-    });
-    if repository.is_none() {
+    let (name, text) = installer::for_config(config, app)?;
+    if plan::repository(config, app)?.is_none() {
         eprintln!(
             "    note: no repository in dist-workspace.toml or {}: the installer needs {}_DOWNLOAD_URL to find releases",
             app.manifest_path.display(),
             installer::env_prefix(&app.name)
         );
     }
-    let name = installer::file_name(&app.name);
     let sha256 = checksum::sha256_hex(text.as_bytes());
     atomic::write(&dist_dir.join(&name), text.as_bytes())?;
     checksum::write_sidecar(dist_dir, &name, &sha256)?;
@@ -436,13 +431,52 @@ fn remove_stale(dist_dir: &Path, plan: &Plan, installer: &str) -> Result<()> {
     Ok(())
 }
 
+/// The lock a `dist` run holds on its output directory.
+pub(crate) const LOCK_FILE: &str = ".dist.lock";
+
+/// Takes the output directory for this run: two `dist` runs at once would
+/// remove and rewrite each other's files.
+fn lock(dist_dir: &Path) -> Result<fs::File> {
+    let path = dist_dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    if let Err(fs::TryLockError::WouldBlock) = file.try_lock() {
+        eprintln!(
+            "    waiting for another `cargo xtask dist` writing {}",
+            dist_dir.display()
+        );
+        file.lock()
+            .with_context(|| format!("waiting for {}", path.display()))?;
+    }
+    Ok(file)
+}
+
+/// The latest date every tar reads: the 11 octal digits of a tar header's
+/// mtime (year 2242). Beyond it GNU tar refuses the archive.
+const LAST_DATE: u64 = 0o77_777_777_777;
+
 /// SOURCE_DATE_EPOCH from the environment, else the last commit's time.
 pub(crate) fn source_date_epoch(sh: &Shell, root: &Path) -> Result<u64> {
     if let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") {
-        return value
+        let usage = |why: &str| crate::config::ConfigError {
+            file: PathBuf::from("SOURCE_DATE_EPOCH"),
+            line: None,
+            message: format!(
+                "`{value}` {why}; give seconds since 1970 from 0 to {LAST_DATE} (the year 2242)"
+            ),
+        };
+        let seconds: u64 = value
             .trim()
             .parse()
-            .with_context(|| format!("SOURCE_DATE_EPOCH=`{value}` is not a number of seconds"));
+            .map_err(|_| usage("is not a whole number of seconds"))?;
+        if seconds > LAST_DATE {
+            return Err(usage("is later than any tar can date a file").into());
+        }
+        return Ok(seconds);
     }
     let _dir = sh.push_dir(root);
     let out = cmd!(sh, "git log -1 --format=%ct")
@@ -535,6 +569,28 @@ fn print_table(manifest: &Manifest, dist_dir: &Path, skipped: &[(String, String)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_run_waits_for_the_first_to_finish_with_the_output_directory() {
+        let dir = std::env::temp_dir().join(format!("xtask-lock-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let first = lock(&dir).unwrap();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let second = std::thread::spawn({
+            let (dir, done) = (dir.clone(), done.clone());
+            move || {
+                let _held = lock(&dir).unwrap();
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        // However slow the machine, the second cannot get the lock while the first holds it.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!done.load(std::sync::atomic::Ordering::SeqCst));
+        drop(first);
+        second.join().unwrap();
+        assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn sizes_read_like_people_write_them() {

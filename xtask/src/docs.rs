@@ -41,10 +41,14 @@ pub(crate) fn launch_for(target: &Target) -> Result<Launch, String> {
         // Apple silicon runs x86_64 programs through Rosetta, Windows on Arm through emulation.
         _ if target.os != Os::Linux => Ok(Launch::Native),
         _ => {
-            let qemu = target.arch.qemu();
+            // The static one verify's sandbox uses, else the usual one.
+            let qemu = target.arch.qemu_static();
             find_on_path(qemu)
+                .or_else(|| find_on_path(target.arch.qemu()))
                 .map(Launch::Qemu)
-                .ok_or_else(|| format!("{qemu} is not installed (apt-get install qemu-user)"))
+                .ok_or_else(|| {
+                    format!("{qemu} is not installed (apt-get install qemu-user-static)")
+                })
         }
     }
 }

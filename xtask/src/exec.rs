@@ -25,6 +25,8 @@ pub(crate) enum Stopped {
     TimedOut(Duration),
     /// It wrote more than the limit on stdout or stderr; it was killed.
     TooMuchOutput(usize),
+    /// It ended, but a process it started outside its group held its output open.
+    Lingered,
 }
 
 impl std::fmt::Display for Stopped {
@@ -35,17 +37,27 @@ impl std::fmt::Display for Stopped {
             Stopped::TooMuchOutput(limit) => {
                 write!(f, "it wrote more than {limit} bytes of output")
             }
+            Stopped::Lingered => {
+                write!(
+                    f,
+                    "a process it started kept running and held its output open"
+                )
+            }
         }
     }
 }
 
 /// Runs `command` with no input; kills it after `timeout`, or as soon as it
-/// has written more than `limit` bytes to either stream.
+/// has written more than `limit` bytes to either stream. Processes it
+/// started are killed with it (its process group), and the output of one
+/// that escaped the group is not waited for.
 pub(crate) fn run(
     mut command: Command,
     timeout: Duration,
     limit: usize,
 ) -> Result<Captured, Stopped> {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -67,14 +79,12 @@ pub(crate) fn run(
             Err(e) => break Err(Stopped::NotStarted(format!("waiting for it: {e}"))),
         }
     };
-    if stopped.is_err() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    // The readers end when the pipes close: with the child, unless it left
-    // a process behind that holds them; that one is the caller's to contain.
-    let stdout = stdout.join().expect("output reader");
-    let stderr = stderr.join().expect("output reader");
+    // What it left behind goes with it.
+    kill_group(&mut child);
+    let (stdout, stderr) = match (collect(stdout), collect(stderr)) {
+        (Some(out), Some(err)) => (out, err),
+        _ => return Err(Stopped::Lingered),
+    };
     let status = stopped?;
     if overflow.load(Ordering::Relaxed) {
         return Err(Stopped::TooMuchOutput(limit));
@@ -84,6 +94,33 @@ pub(crate) fn run(
         stdout,
         stderr,
     })
+}
+
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    {
+        // The group has the child's pid as its id (process_group(0) above).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A reader's output, if its pipe closed soon: a process that left the
+/// group may hold it open for as long as it likes.
+fn collect(reader: std::thread::JoinHandle<Vec<u8>>) -> Option<Vec<u8>> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !reader.is_finished() {
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Some(reader.join().expect("output reader"))
 }
 
 /// Reads `stream` to its end, keeping at most `limit` bytes, and raises
@@ -140,5 +177,32 @@ mod tests {
         assert_eq!(err, Stopped::TimedOut(Duration::from_millis(200)));
         let err = run(Command::new("/no/such/program"), Duration::from_secs(1), 10).unwrap_err();
         assert!(matches!(err, Stopped::NotStarted(_)), "{err:?}");
+    }
+
+    #[test]
+    fn what_it_leaves_behind_is_killed_or_not_waited_for() {
+        // A child in the background holding stdout: killed with the group.
+        let started = Instant::now();
+        let out = run(sh("sleep 60 & echo done"), Duration::from_secs(20), 1000).unwrap();
+        assert_eq!(out.stdout, b"done\n");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        // One that left the group: not waited for.
+        let started = Instant::now();
+        let err = run(
+            sh("setsid sleep 8 & echo done"),
+            Duration::from_secs(20),
+            1000,
+        )
+        .unwrap_err();
+        assert_eq!(err, Stopped::Lingered);
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

@@ -23,6 +23,24 @@ pub(crate) struct Spec<'a> {
     pub(crate) tag_prefix: &'a str,
 }
 
+/// The installer of `app` as `config` generates it: its file name and text.
+pub(crate) fn for_config(
+    config: &crate::config::DistConfig,
+    app: &crate::workspace::Package,
+) -> anyhow::Result<(String, String)> {
+    let repository = crate::plan::repository(config, app)?;
+    let text = render(&Spec {
+        package: &app.name,
+        bin: app.main_bin(),
+        bins: &app.bins,
+        targets: &config.targets,
+        unix_archive: config.unix_archive,
+        repository: repository.as_deref(),
+        tag_prefix: config.tag_pattern.prefix(),
+    });
+    Ok((file_name(&app.name), text))
+}
+
 pub(crate) fn file_name(package: &str) -> String {
     format!("{package}-installer.sh")
 }
@@ -299,7 +317,16 @@ main() {
         base="$REPOSITORY/releases/latest/download"
     fi
 
-    tmp=$(mktemp -d 2>/dev/null || mktemp -d -t "$PACKAGE-install")
+    # A template mktemp takes everywhere (GNU and BSD), in the first of these that is writable.
+    tmp=""
+    for tmp_parent in "${TMPDIR:-}" /tmp "${HOME:-}"; do
+        [ -n "$tmp_parent" ] || continue
+        if tmp=$(mktemp -d "$tmp_parent/$PACKAGE-install.XXXXXXXX" 2>/dev/null); then
+            break
+        fi
+        tmp=""
+    done
+    [ -n "$tmp" ] || die "cannot create a temporary directory in \$TMPDIR, /tmp or \$HOME"
     trap cleanup EXIT
     trap 'cleanup; exit 1' HUP INT TERM
 
@@ -314,8 +341,14 @@ main() {
     say "downloading $archive for $target"
     download "$base/$archive" "$tmp/$archive"
     download "$base/$archive.sha256" "$tmp/$archive.sha256"
-    expected=$(sed -n '1s/^\([0-9a-fA-F]\{64\}\)[ *].*/\1/p' "$tmp/$archive.sha256" | tr 'A-F' 'a-f')
-    [ -n "$expected" ] || die "$archive.sha256 holds no SHA-256; nothing was installed"
+    # Exactly one line `<sha256>  <archive>`, as `cargo xtask verify` reads it.
+    sums="$tmp/$archive.sha256"
+    line=$(sed -n '/[^[:space:]]/p' "$sums")
+    expected=$(printf '%s\n' "$line" | sed -n 's/^\([0-9a-fA-F]\{64\}\) [ *]\(.*\)$/\1/p' | tr 'A-F' 'a-f')
+    named=$(printf '%s\n' "$line" | sed -n 's/^[0-9a-fA-F]\{64\} [ *]\(.*\)$/\1/p')
+    if [ "$(printf '%s\n' "$line" | sed -n '$=')" != 1 ] || [ -z "$expected" ] || [ "$named" != "$archive" ]; then
+        die "$archive.sha256 does not hold one line \`<sha256>  $archive\`; nothing was installed"
+    fi
     actual=$(sha256 "$tmp/$archive")
     if [ "$actual" != "$expected" ]; then
         die "$archive does not match its published SHA-256 (expected $expected, got $actual): the download is damaged or was tampered with; nothing was installed"

@@ -15,8 +15,8 @@ mod diff;
 mod dist;
 mod docs;
 mod exec;
+mod files;
 mod installer;
-mod linkage;
 mod manifest;
 mod merge;
 mod package;
@@ -24,20 +24,20 @@ mod pins;
 mod plan;
 mod publish;
 mod rename;
+mod sandbox;
 mod setup;
 mod smoke;
-mod suggest;
-mod target;
 mod toolchain;
 mod verify;
 mod workflow;
 mod workspace;
-mod zipfile;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Arg, ArgAction, Command};
+// The inspector and archive reader live in a library the fuzz targets share.
+use xtask_inspect::{linkage, report, suggest, target, unpack, zipfile};
 
 fn cli() -> Command {
     Command::new("xtask")
@@ -53,7 +53,15 @@ fn cli() -> Command {
         .subcommand(
             Command::new("verify")
                 .about("Check target/dist, or explain whether the given binaries or archives run everywhere")
-                .arg(Arg::new("paths").value_name("PATH").num_args(0..).value_parser(clap::value_parser!(PathBuf))),
+                .arg(Arg::new("paths").value_name("PATH").num_args(0..).value_parser(clap::value_parser!(PathBuf)))
+                .arg(flag("run", "Also run the binaries of the given paths, in a sandbox (target/dist's always run)"))
+                .arg(
+                    Arg::new("max-unpacked-mib")
+                        .long("max-unpacked-mib")
+                        .value_name("MIB")
+                        .value_parser(clap::value_parser!(u64).range(1..))
+                        .help("What an archive may unpack to, in MiB (default: 1024 in all, 512 a member)"),
+                ),
         )
         .subcommand(
             Command::new("bench")
@@ -122,6 +130,15 @@ fn cli() -> Command {
                 ),
         )
         .subcommand(
+            // Internal: the helper that builds verify's sandbox (see sandbox.rs).
+            Command::new("sandbox-exec").hide(true).arg(
+                Arg::new("args")
+                    .num_args(0..)
+                    .trailing_var_arg(true)
+                    .allow_hyphen_values(true),
+            ),
+        )
+        .subcommand(
             Command::new("merge")
                 .about("Merge the release workflow's per-target outputs into one release directory")
                 .arg(
@@ -172,13 +189,16 @@ fn main() -> ExitCode {
             targets: targets(m),
             json: m.get_flag("json"),
         }),
-        Some(("verify", m)) => verify::run(
-            m.get_many::<PathBuf>("paths")
+        Some(("verify", m)) => verify::run(verify::Options {
+            paths: m
+                .get_many::<PathBuf>("paths")
                 .into_iter()
                 .flatten()
                 .cloned()
                 .collect(),
-        ),
+            run: m.get_flag("run"),
+            max_unpacked_mib: m.get_one::<u64>("max-unpacked-mib").copied(),
+        }),
         Some(("bench", m)) => bench::run(bench::Options {
             runs: *m.get_one::<usize>("runs").expect("has a default"),
         }),
@@ -205,6 +225,15 @@ fn main() -> ExitCode {
             dir: m.get_one::<PathBuf>("dir").expect("required").clone(),
             tag: m.get_one::<String>("tag").expect("required").clone(),
         }),
+        Some(("sandbox-exec", m)) => {
+            let args: Vec<String> = m
+                .get_many::<String>("args")
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            return sandbox::helper_main(&args);
+        }
         Some(("merge", m)) => merge::run(merge::Options {
             jobs: m.get_one::<PathBuf>("jobs").expect("required").clone(),
             into: m.get_one::<PathBuf>("into").expect("required").clone(),

@@ -7,7 +7,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::files::read_regular;
 use crate::manifest::{self, Manifest, ManifestArtifact, ManifestInstaller};
+
+/// The largest manifest or checksum file read; archives may be larger.
+const TEXT_LIMIT: u64 = 16 << 20;
+const FILE_LIMIT: u64 = 2 << 30;
 use crate::{atomic, checksum};
 
 pub(crate) struct Options {
@@ -38,15 +43,29 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let mut installers: Vec<AcceptedInstaller> = Vec::new();
     for job in &jobs {
         let path = job.join(manifest::FILE_NAME);
-        let text =
-            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let manifest =
-            Manifest::from_json(&text).with_context(|| format!("reading {}", path.display()))?;
+        let text = read_regular(&path, TEXT_LIMIT)
+            .map_err(|why| anyhow::anyhow!("{} {why}", path.display()))?;
+        let manifest = Manifest::from_json(&String::from_utf8_lossy(&text))
+            .with_context(|| format!("reading {}", path.display()))?;
         match &release {
             None => release = Some((manifest.clone(), job.clone())),
             Some((first, first_job)) => same_release(first, first_job, &manifest, job)?,
         }
         for artifact in manifest.artifacts {
+            let bytes = checked_file(job, &artifact.name, &artifact.sha256)?;
+            if let Some(other) = accepted.iter().find(|a| a.artifact.name == artifact.name) {
+                let how = if other.bytes == bytes {
+                    "both"
+                } else {
+                    "with other bytes in each"
+                };
+                bail!(
+                    "{} is in {} and in {}, {how}; each build job must build one target",
+                    artifact.name,
+                    other.job.display(),
+                    job.display()
+                );
+            }
             if let Some(other) = accepted
                 .iter()
                 .find(|a| a.artifact.target == artifact.target)
@@ -58,7 +77,6 @@ pub(crate) fn run(options: Options) -> Result<()> {
                     job.display()
                 );
             }
-            let bytes = checked_file(job, &artifact.name, &artifact.sha256)?;
             eprintln!("    {} from {}", artifact.name, job.display());
             accepted.push(Accepted {
                 artifact,
@@ -110,7 +128,14 @@ fn job_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
         .with_context(|| format!("listing the build outputs in {}", dir.display()))?;
     let mut jobs = Vec::new();
     for entry in entries {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_symlink() {
+            bail!(
+                "{} is a symbolic link; build outputs are directories of files",
+                path.display()
+            );
+        }
         if path.join(manifest::FILE_NAME).is_file() {
             jobs.push(path);
         }
@@ -157,8 +182,9 @@ fn checked_file(job: &Path, name: &str, sha256: &str) -> Result<Vec<u8>> {
         );
     }
     let path = job.join(name);
-    let bytes = fs::read(&path)
-        .with_context(|| format!("reading {}, listed in its job's manifest", path.display()))?;
+    let bytes = read_regular(&path, FILE_LIMIT).map_err(|why| {
+        anyhow::anyhow!("{}, listed in its job's manifest, {why}", path.display())
+    })?;
     let actual = checksum::sha256_hex(&bytes);
     if actual != sha256 {
         bail!(
@@ -168,11 +194,11 @@ fn checked_file(job: &Path, name: &str, sha256: &str) -> Result<Vec<u8>> {
         );
     }
     let sidecar = job.join(format!("{name}.sha256"));
-    let text =
-        fs::read_to_string(&sidecar).with_context(|| format!("reading {}", sidecar.display()))?;
-    let sums =
-        checksum::parse_sums(&text).with_context(|| format!("reading {}", sidecar.display()))?;
-    if sums != [(actual.clone(), name.to_owned())] {
+    let text = read_regular(&sidecar, TEXT_LIMIT)
+        .map_err(|why| anyhow::anyhow!("{} {why}", sidecar.display()))?;
+    let found = checksum::parse_sidecar(&String::from_utf8_lossy(&text), name)
+        .map_err(|why| anyhow::anyhow!("{} {why}", sidecar.display()))?;
+    if found != actual {
         bail!(
             "{} does not match {name} (expected `{actual}  {name}`)",
             sidecar.display()
@@ -393,8 +419,10 @@ mod tests {
             merge(&dup.join("jobs"), &dup.join("out")).unwrap_err()
         );
         assert!(
-            err.contains("x86_64-unknown-linux-musl was built twice"),
-            "{err}"
+            err.contains("toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz is in")
+                && err.contains("dist-again")
+                && err.contains("dist-x86_64-unknown-linux-musl"),
+            "both jobs are named: {err}"
         );
 
         let err = format!(
@@ -404,5 +432,84 @@ mod tests {
         assert!(err.contains("no build outputs in"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(&dup).unwrap();
+    }
+
+    #[test]
+    fn two_jobs_with_one_archive_name_and_other_bytes_are_named_not_merged() {
+        let dir = scratch("clash");
+        let a = job(
+            &dir.join("jobs"),
+            "toolbox",
+            "x86_64-unknown-linux-musl",
+            "1.0.0",
+        );
+        // Another job claims the same archive name for another target, with other bytes.
+        let b = job(
+            &dir.join("jobs"),
+            "toolbox",
+            "aarch64-unknown-linux-musl",
+            "1.0.0",
+        );
+        let name = "toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz";
+        let bytes = b"other bytes".to_vec();
+        fs::write(b.join(name), &bytes).unwrap();
+        let sha = checksum::sha256_hex(&bytes);
+        fs::write(
+            b.join(format!("{name}.sha256")),
+            checksum::format_sums(&[(sha.clone(), name.into())]),
+        )
+        .unwrap();
+        let mut manifest =
+            Manifest::from_json(&fs::read_to_string(b.join(manifest::FILE_NAME)).unwrap()).unwrap();
+        manifest.artifacts[0].name = name.into();
+        manifest.artifacts[0].sha256 = sha;
+        fs::write(b.join(manifest::FILE_NAME), manifest.to_json()).unwrap();
+        let err = format!(
+            "{:#}",
+            merge(&dir.join("jobs"), &dir.join("out")).unwrap_err()
+        );
+        assert!(
+            err.contains(&format!("{name} is in")) && err.contains("with other bytes in each"),
+            "{err}"
+        );
+        assert!(
+            err.contains(&a.display().to_string()) && err.contains(&b.display().to_string()),
+            "{err}"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_and_fifos_in_a_job_are_refused_not_followed() {
+        let dir = scratch("links");
+        let job = job(
+            &dir.join("jobs"),
+            "toolbox",
+            "x86_64-unknown-linux-musl",
+            "1.0.0",
+        );
+        let name = "toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz";
+        fs::remove_file(job.join(name)).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", job.join(name)).unwrap();
+        let err = format!(
+            "{:#}",
+            merge(&dir.join("jobs"), &dir.join("out")).unwrap_err()
+        );
+        assert!(err.contains("is a symbolic link"), "{err}");
+        fs::remove_file(job.join(name)).unwrap();
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(job.join(name))
+                .status()
+                .unwrap()
+                .success()
+        );
+        let err = format!(
+            "{:#}",
+            merge(&dir.join("jobs"), &dir.join("out")).unwrap_err()
+        );
+        assert!(err.contains("is not a regular file"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

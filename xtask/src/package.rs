@@ -4,50 +4,15 @@
 //! mtime = SOURCE_DATE_EPOCH, a fixed compression preset.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::Write;
 
 use anyhow::{Context, Result, bail};
 
 use crate::zipfile;
-
-/// The container and compression of an archive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ArchiveFormat {
-    TarXz,
-    TarGz,
-    /// Windows' own format: Explorer opens it without extra tools.
-    Zip,
-}
-
-const ALL_FORMATS: [ArchiveFormat; 3] = [
-    ArchiveFormat::TarXz,
-    ArchiveFormat::TarGz,
-    ArchiveFormat::Zip,
-];
+pub(crate) use xtask_inspect::format::ArchiveFormat;
 
 /// xz preset: 9 is within 1% of `xz -9e` on binaries and decompresses as fast.
 const XZ_PRESET: u32 = 9;
-
-impl ArchiveFormat {
-    pub(crate) fn extension(self) -> &'static str {
-        match self {
-            ArchiveFormat::TarXz => ".tar.xz",
-            ArchiveFormat::TarGz => ".tar.gz",
-            ArchiveFormat::Zip => ".zip",
-        }
-    }
-
-    pub(crate) fn from_extension(ext: &str) -> Option<ArchiveFormat> {
-        ALL_FORMATS.into_iter().find(|f| f.extension() == ext)
-    }
-
-    /// The format of an archive, judged by its file name.
-    pub(crate) fn of_file(name: &str) -> Option<ArchiveFormat> {
-        ALL_FORMATS
-            .into_iter()
-            .find(|f| name.ends_with(f.extension()))
-    }
-}
 
 /// One file to put in an archive, below its top directory.
 #[derive(Debug, Clone)]
@@ -251,174 +216,19 @@ fn header(kind: tar::EntryType, mode: u32, size: u64, mtime: u64) -> tar::Header
     h
 }
 
-/// What one archive entry is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum MemberKind {
-    File,
-    Dir,
-    Symlink(String),
-    Hardlink(String),
-    Other,
-}
-
-/// An entry read back from an archive.
-#[derive(Debug, Clone)]
-pub(crate) struct Member {
-    pub(crate) path: String,
-    pub(crate) kind: MemberKind,
-    pub(crate) mode: u32,
-    pub(crate) data: Vec<u8>,
-}
-
-/// Every entry of an archive, file contents included.
-pub(crate) fn read_archive(format: ArchiveFormat, bytes: &[u8]) -> Result<Vec<Member>> {
-    let mut tar_bytes = Vec::new();
-    match format {
-        ArchiveFormat::Zip => return read_zip(bytes),
-        ArchiveFormat::TarXz => xz2::read::XzDecoder::new(bytes)
-            .read_to_end(&mut tar_bytes)
-            .context("decompressing xz")?,
-        ArchiveFormat::TarGz => flate2::read::GzDecoder::new(bytes)
-            .read_to_end(&mut tar_bytes)
-            .context("decompressing gzip")?,
-    };
-    let mut archive = tar::Archive::new(tar_bytes.as_slice());
-    let mut members = Vec::new();
-    for entry in archive.entries().context("reading tar entries")? {
-        let mut entry = entry.context("reading a tar entry")?;
-        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let link = || {
-            entry
-                .link_name_bytes()
-                .map(|l| String::from_utf8_lossy(&l).into_owned())
-                .unwrap_or_default()
-        };
-        let kind = match entry.header().entry_type() {
-            tar::EntryType::Regular | tar::EntryType::Continuous => MemberKind::File,
-            tar::EntryType::Directory => MemberKind::Dir,
-            tar::EntryType::Symlink => MemberKind::Symlink(link()),
-            tar::EntryType::Link => MemberKind::Hardlink(link()),
-            _ => MemberKind::Other,
-        };
-        let mode = entry.header().mode().unwrap_or(0);
-        let mut data = Vec::new();
-        if kind == MemberKind::File {
-            entry
-                .read_to_end(&mut data)
-                .with_context(|| format!("reading {path}"))?;
-        }
-        members.push(Member {
-            path,
-            kind,
-            mode,
-            data,
-        });
-    }
-    Ok(members)
-}
-
-fn read_zip(bytes: &[u8]) -> Result<Vec<Member>> {
-    let entries = zipfile::read(bytes).context("reading the zip archive")?;
-    Ok(entries
-        .into_iter()
-        .map(|e| {
-            let kind = match e.mode & 0o170_000 {
-                0o040_000 => MemberKind::Dir,
-                0o120_000 => MemberKind::Symlink(String::from_utf8_lossy(&e.data).into_owned()),
-                _ if e.path.ends_with('/') => MemberKind::Dir,
-                _ => MemberKind::File,
-            };
-            let data = if kind == MemberKind::File {
-                e.data
-            } else {
-                Vec::new()
-            };
-            Member {
-                path: e.path,
-                kind,
-                mode: e.mode & 0o7777,
-                data,
-            }
-        })
-        .collect())
-}
-
-/// Problems that make an archive unsafe or surprising to unpack.
-pub(crate) fn layout_problems(members: &[Member], expected_top: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    let mut tops = BTreeSet::new();
-    for m in members {
-        let path = m.path.trim_end_matches('/');
-        if path.starts_with('/') {
-            problems.push(format!("`{}` is an absolute path", m.path));
-            continue;
-        }
-        let parts: Vec<&str> = path.split('/').collect();
-        if parts.contains(&"..") {
-            problems.push(format!("`{}` climbs out with `..`", m.path));
-            continue;
-        }
-        tops.insert(parts[0].to_owned());
-        match &m.kind {
-            MemberKind::Symlink(target) | MemberKind::Hardlink(target) => {
-                let base = if matches!(m.kind, MemberKind::Symlink(_)) {
-                    &parts[..parts.len() - 1]
-                } else {
-                    &[][..]
-                };
-                if !stays_inside(base, target) {
-                    problems.push(format!(
-                        "link `{}` points outside the archive's top directory (to `{target}`)",
-                        m.path
-                    ));
-                }
-            }
-            MemberKind::Other => problems.push(format!(
-                "`{}` is neither a file, a directory nor a link",
-                m.path
-            )),
-            MemberKind::File | MemberKind::Dir => {}
-        }
-    }
-    match tops.len() {
-        0 => problems.push("the archive is empty".to_owned()),
-        1 if tops.contains(expected_top) => {}
-        1 => problems.push(format!(
-            "the top directory is `{}`, expected `{expected_top}`",
-            tops.first().unwrap()
-        )),
-        _ => problems.push(format!(
-            "expected one top directory `{expected_top}`, found {}",
-            tops.into_iter().collect::<Vec<_>>().join(", ")
-        )),
-    }
-    problems
-}
-
-/// Whether `target`, resolved from directory `base`, stays below the first path component.
-fn stays_inside(base: &[&str], target: &str) -> bool {
-    if target.starts_with('/') {
-        return false;
-    }
-    let mut stack: Vec<&str> = base.to_vec();
-    for part in target.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                stack.pop();
-                if stack.is_empty() {
-                    return false;
-                }
-            }
-            p => stack.push(p),
-        }
-    }
-    !stack.is_empty()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+    use xtask_inspect::format::ALL_FORMATS;
+
+    use crate::unpack::{self, Limits};
+
+    fn read_archive(format: ArchiveFormat, bytes: &[u8]) -> Vec<unpack::Member> {
+        let read = unpack::read(format, bytes, Limits::default()).unwrap();
+        assert!(read.problems.is_empty(), "{:?}", read.problems);
+        read.members
+    }
 
     fn files() -> Vec<ArchiveFile> {
         vec![
@@ -487,8 +297,8 @@ mod tests {
             1_700_000_000,
         )
         .unwrap();
-        let members = read_archive(ArchiveFormat::Zip, &a).unwrap();
-        assert!(layout_problems(&members, "toolbox-1-x86_64-pc-windows-gnu").is_empty());
+        let members = read_archive(ArchiveFormat::Zip, &a);
+        assert!(unpack::layout_problems(&members, "toolbox-1-x86_64-pc-windows-gnu").is_empty());
         let exe = members
             .iter()
             .find(|m| m.path.ends_with("/toolbox"))
@@ -540,8 +350,8 @@ mod tests {
             executable: false,
         });
         let bytes = write_archive(ArchiveFormat::TarXz, "top", &fs, 0).unwrap();
-        let members = read_archive(ArchiveFormat::TarXz, &bytes).unwrap();
-        assert!(layout_problems(&members, "top").is_empty());
+        let members = read_archive(ArchiveFormat::TarXz, &bytes);
+        assert!(unpack::layout_problems(&members, "top").is_empty());
         let long = members.iter().find(|m| m.path.ends_with("/x")).unwrap();
         assert_eq!(long.data, vec![1, 2, 3]);
         assert_eq!(
@@ -551,49 +361,6 @@ mod tests {
                 .unwrap()
                 .mode,
             0o755
-        );
-    }
-
-    fn member(path: &str, kind: MemberKind) -> Member {
-        Member {
-            path: path.into(),
-            kind,
-            mode: 0o644,
-            data: vec![],
-        }
-    }
-
-    #[test]
-    fn unsafe_layouts_are_named() {
-        let ok = vec![
-            member("top/", MemberKind::Dir),
-            member("top/a", MemberKind::File),
-            member("top/l", MemberKind::Symlink("a".into())),
-        ];
-        assert!(layout_problems(&ok, "top").is_empty());
-        let cases = [
-            (member("/etc/passwd", MemberKind::File), "absolute"),
-            (member("top/../../x", MemberKind::File), "`..`"),
-            (
-                member("top/l", MemberKind::Symlink("../../etc".into())),
-                "points outside",
-            ),
-            (
-                member("top/l", MemberKind::Symlink("/etc/passwd".into())),
-                "points outside",
-            ),
-            (member("other/x", MemberKind::File), "one top directory"),
-        ];
-        for (bad, why) in cases {
-            let mut ms = ok.clone();
-            ms.push(bad);
-            let problems = layout_problems(&ms, "top").join("; ");
-            assert!(problems.contains(why), "{why}: {problems}");
-        }
-        assert!(
-            layout_problems(&[member("x/a", MemberKind::File)], "top")
-                .join("")
-                .contains("expected `top`")
         );
     }
 

@@ -132,14 +132,15 @@ pub(crate) fn needs_for(
             });
         }
     }
-    // verify runs Linux binaries of a foreign CPU under qemu-user.
+    // verify runs Linux binaries of a foreign CPU under a static qemu-user,
+    // which it copies into its sandbox's empty root.
     if target.os == Os::Linux
         && host == Some(Os::Linux)
         && host_arch.is_none_or(|h| !target.arch.runs_on(h))
     {
         needs.push(Need::Program {
-            program: target.arch.qemu(),
-            package: "qemu-user",
+            program: target.arch.qemu_static(),
+            package: "qemu-user-static",
             why: format!("verify runs {} binaries under qemu", target.arch.name()),
         });
     }
@@ -256,7 +257,7 @@ mod tests {
         assert!(programs(&needs_for(&t("i686-unknown-linux-musl"), linux, x86, false)).is_empty());
         let arm = needs_for(&t("aarch64-unknown-linux-musl"), linux, x86, false);
         assert_eq!(arm[0], Need::RustTarget("aarch64-unknown-linux-musl"));
-        assert_eq!(programs(&arm), ["qemu-aarch64"]);
+        assert_eq!(programs(&arm), ["qemu-aarch64-static"]);
         assert!(
             programs(&needs_for(
                 &t("aarch64-unknown-linux-musl"),
@@ -301,7 +302,7 @@ mod tests {
             Some(Arch::X86_64),
             true,
         );
-        assert_eq!(programs(&needs), ["qemu-aarch64"]);
+        assert_eq!(programs(&needs), ["qemu-aarch64-static"]);
         assert_eq!(needs.len(), 1);
         assert!(
             needs_for(

@@ -1,23 +1,25 @@
-//! The proof: run the binary with `--version` inside an empty root that holds
-//! nothing but the binary, as on a system without the standard loader (NixOS).
+//! The proof that a release binary runs: its smoke commands, run where it
+//! has nothing to lean on. Linux binaries run in `sandbox`: an empty root
+//! that holds only the binary (and a static qemu-user for another CPU), no
+//! network, an unprivileged uid — so a binary that needs a loader fails as
+//! it would on NixOS, and one that misbehaves reaches nothing. Windows and
+//! macOS builds of our own run natively on their own runners (runs the binary).
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::process::Command;
 
 use crate::exec;
+use crate::report::escape;
+use crate::sandbox::{self, Outcome};
 use crate::target::{Arch, Os};
-use crate::toolchain::on_path;
+use crate::toolchain::find_on_path;
 
-const TIMEOUT: Duration = Duration::from_secs(30);
 const OUTPUT_LIMIT: usize = 16 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SmokeOutcome {
-    /// It ran and printed the expected version; holds its first output line.
+    /// It ran and showed what was expected; holds the command and its first line.
     Passed(String),
     /// It could not be tried here; holds why.
     Skipped(String),
@@ -32,61 +34,15 @@ pub(crate) fn skips_fail() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
-/// How we can get an empty root on this machine.
+/// Who built the binary: `Ours` (a `dist` output being checked) may run
+/// natively on its own OS where no sandbox exists; `Untrusted` never does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Isolation {
-    Chroot,
-    /// A user namespace: no privilege needed, where the kernel allows it.
-    UnshareChroot,
-    /// Passwordless sudo, as on GitHub's Ubuntu runners, whose AppArmor
-    /// profile forbids unprivileged user namespaces.
-    SudoChroot,
+pub(crate) enum Provenance {
+    Ours,
+    Untrusted,
 }
 
-/// Probed once per run: each probe starts a process.
-fn isolation() -> Result<Isolation, String> {
-    static CHOSEN: OnceLock<Result<Isolation, String>> = OnceLock::new();
-    CHOSEN.get_or_init(probe_isolation).clone()
-}
-
-fn probe_isolation() -> Result<Isolation, String> {
-    if !on_path("chroot") {
-        return Err("`chroot` is not installed".into());
-    }
-    if effective_uid() == Some(0) {
-        return Ok(Isolation::Chroot);
-    }
-    let works = |program: &str, args: &[&str]| {
-        on_path(program)
-            && Command::new(program)
-                .args(args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-    };
-    if works("unshare", &["-r", "true"]) {
-        return Ok(Isolation::UnshareChroot);
-    }
-    if works("sudo", &["-n", "true"]) {
-        return Ok(Isolation::SudoChroot);
-    }
-    Err("not root, user namespaces are not allowed (`unshare -r`), and `sudo -n` asks for a password; \
-         run as root (e.g. `sudo`)"
-        .into())
-}
-
-fn effective_uid() -> Option<u32> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
-}
-
-/// Runs `binary` as `<exe_name> --version` where it would fail if it needed
-/// anything the machine lacks, and passes when it exits 0 and prints `expect`:
-/// Linux binaries in an empty root (chroot, or qemu-user with an empty
-/// sysroot for foreign CPUs); Windows and macOS binaries directly on their own OS.
+/// Runs `binary` as `<exe_name> args` and passes when it exits 0 and prints `expect`.
 pub(crate) fn run(
     binary: &[u8],
     arch: Option<Arch>,
@@ -94,87 +50,80 @@ pub(crate) fn run(
     exe_name: &str,
     args: &[String],
     expect: Option<&str>,
+    provenance: Provenance,
 ) -> SmokeOutcome {
-    let host_os = Os::host();
-    if host_os != Some(os) {
+    if Os::host() != Some(os) {
         return SmokeOutcome::NotApplicable(format!(
             "a {os:?} binary; the release workflow runs it on a {} runner",
             os.runner()
         ));
     }
-    let root = match EmptyRoot::with(binary, exe_name) {
-        Ok(root) => root,
-        Err(err) => return SmokeOutcome::Failed(format!("cannot prepare the empty root: {err}")),
-    };
-    let inside = format!("/{exe_name}");
-    let command = match (os, arch, Arch::host()) {
-        (Os::Windows | Os::Macos, _, _) => {
-            let mut c = Command::new(root.path.join(exe_name));
-            c.current_dir(&root.path);
-            c
-        }
-        (Os::Linux, Some(arch), Some(host)) if arch.runs_on(host) => match isolation() {
-            Ok(Isolation::Chroot) => {
-                let mut c = Command::new("chroot");
-                c.arg(&root.path).arg(&inside);
-                c
-            }
-            Ok(Isolation::UnshareChroot) => {
-                let mut c = Command::new("unshare");
-                c.args(["-r", "chroot"]).arg(&root.path).arg(&inside);
-                c
-            }
-            Ok(Isolation::SudoChroot) => {
-                let mut c = Command::new("sudo");
-                c.args(["-n", "chroot"]).arg(&root.path).arg(&inside);
-                c
-            }
-            Err(why) => return SmokeOutcome::Skipped(format!("no empty root possible: {why}")),
-        },
-        (Os::Linux, Some(arch), _) => {
-            let qemu = arch.qemu();
-            if !on_path(qemu) {
-                return SmokeOutcome::Skipped(format!(
-                    "a {} binary needs `{qemu}` to run here (apt-get install qemu-user)",
-                    arch.name()
-                ));
-            }
-            // -L: the emulated loader and libraries are looked up in the empty root only.
-            let mut c = Command::new(qemu);
-            c.arg("-L").arg(&root.path).arg(root.path.join(exe_name));
-            c
-        }
-        (Os::Linux, None, _) => return SmokeOutcome::Skipped("an ELF for an unknown CPU".into()),
-    };
-    let mut command = command;
-    command.args(args);
     let shown = format!(
         "`{exe_name}{}{}`",
         if args.is_empty() { "" } else { " " },
         args.join(" ")
     );
-    let out = match exec::run(command, TIMEOUT, OUTPUT_LIMIT) {
-        Ok(out) => out,
-        Err(stopped) => return SmokeOutcome::Failed(format!("{shown}: {stopped}")),
+    let out = match os {
+        Os::Linux => {
+            let Some(arch) = arch else {
+                return SmokeOutcome::Skipped("an ELF for an unknown CPU".into());
+            };
+            let qemu = match Arch::host() {
+                Some(host) if arch.runs_on(host) => None,
+                _ => match find_on_path(arch.qemu_static()) {
+                    Some(q) => Some(q),
+                    None => {
+                        return SmokeOutcome::Skipped(format!(
+                            "a {} binary needs `{}` to run here (apt-get install qemu-user-static)",
+                            arch.name(),
+                            arch.qemu_static()
+                        ));
+                    }
+                },
+            };
+            match sandbox::run(binary, exe_name, args, qemu.as_deref()) {
+                Outcome::Ran(out) => out,
+                Outcome::Stopped(stopped) => {
+                    return SmokeOutcome::Failed(format!("{shown}: {stopped}"));
+                }
+                Outcome::Unavailable(why) => return SmokeOutcome::Skipped(why),
+                Outcome::NotStarted(why) => {
+                    return SmokeOutcome::Failed(format!(
+                        "it did not start in an empty root: {} (its ELF interpreter or libraries are missing there)",
+                        escape(&why)
+                    ));
+                }
+            }
+        }
+        Os::Windows | Os::Macos if provenance == Provenance::Ours => {
+            match native(binary, exe_name, args) {
+                Ok(out) => out,
+                Err(why) => return SmokeOutcome::Failed(format!("{shown}: {why}")),
+            }
+        }
+        Os::Windows | Os::Macos => {
+            return SmokeOutcome::Skipped(format!(
+                "there is no sandbox for {os:?} binaries here, and this one was not built by `cargo xtask dist`"
+            ));
+        }
     };
+    judge(&shown, &out, expect)
+}
+
+/// Whether the run did what was asked of it.
+fn judge(shown: &str, out: &exec::Captured, expect: Option<&str>) -> SmokeOutcome {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stderr = stderr.trim();
-    if stderr.starts_with("unshare:") || stderr.starts_with("chroot: cannot change root") {
-        return SmokeOutcome::Skipped(format!("no empty root possible: {stderr}"));
-    }
     if !out.status.success() {
-        let missing =
-            stderr.contains("No such file or directory") || stderr.contains("Could not open");
-        let detail = if missing {
+        // qemu's words when the guest's loader is missing.
+        let detail = if stderr.contains("Could not open") {
             format!(
-                "it did not start in an empty root: `{stderr}` (its ELF interpreter or libraries are missing there)"
+                "it did not start in an empty root: `{}` (its ELF interpreter or libraries are missing there)",
+                escape(stderr)
             )
         } else {
-            format!(
-                "{shown} exited with {} in an empty root: {stderr}",
-                out.status
-            )
+            format!("{shown} exited with {}: {}", out.status, escape(stderr))
         };
         return SmokeOutcome::Failed(detail);
     }
@@ -182,8 +131,8 @@ pub(crate) fn run(
         .lines()
         .chain(stderr.lines())
         .find(|l| !l.trim().is_empty())
-        .unwrap_or_default()
-        .to_owned();
+        .unwrap_or_default();
+    let first = escape(first);
     if let Some(expect) = expect
         && !stdout.contains(expect)
         && !stderr.contains(expect)
@@ -195,35 +144,23 @@ pub(crate) fn run(
     SmokeOutcome::Passed(format!("{shown}: {first}"))
 }
 
-/// A temporary directory holding only the binary; removed on drop.
-struct EmptyRoot {
-    path: PathBuf,
-}
-
-impl EmptyRoot {
-    fn with(binary: &[u8], exe_name: &str) -> std::io::Result<EmptyRoot> {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("xtask-empty-root-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path)?;
-        let root = EmptyRoot { path };
-        let exe = root.path.join(exe_name);
-        fs::write(&exe, binary)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&exe, fs::Permissions::from_mode(0o755))?;
-            // Read and execute for everyone, so a user namespace can enter it.
-            fs::set_permissions(&root.path, fs::Permissions::from_mode(0o755))?;
-        }
-        Ok(root)
+/// Our own Windows or macOS build, on its own OS: from a directory that
+/// holds only the binary.
+fn native(binary: &[u8], exe_name: &str, args: &[String]) -> Result<exec::Captured, String> {
+    let dir = std::env::temp_dir().join(format!("xtask-smoke-{}-{exe_name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot prepare a directory to run it in: {e}"))?;
+    let exe: PathBuf = dir.join(exe_name);
+    fs::write(&exe, binary).map_err(|e| format!("cannot write the binary to run it: {e}"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
     }
-}
-
-impl Drop for EmptyRoot {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
+    let mut command = Command::new(&exe);
+    command.args(args).current_dir(&dir);
+    let result = exec::run(command, sandbox::timeout(), OUTPUT_LIMIT).map_err(|s| s.to_string());
+    let _ = fs::remove_dir_all(&dir);
+    result
 }

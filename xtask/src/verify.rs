@@ -1,6 +1,10 @@
 //! `cargo xtask verify`: prove that release archives are intact, safe to
 //! unpack, static, and start on a machine without a dynamic loader, or
-//! explain in plain words why any binary will not.
+//! explain in plain words why any binary will not. It is pointed at
+//! downloads people distrust: it opens regular files only, reads archives
+//! as tar and unzip would unpack them with limits on size, shows no name
+//! raw, and runs a binary only after every static check passed, only in the
+//! sandbox, and — for anything `dist` did not build — only with `--run`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -9,36 +13,81 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
+use crate::files::{read_regular, read_regular_following};
 use crate::linkage::{self, LinkagePolicy, Report, Verdict};
 use crate::manifest::{self, Manifest};
-use crate::package::{self, ArchiveFormat, MemberKind};
+use crate::package::ArchiveFormat;
 use crate::plan::{self, Expect, SmokeRun};
-use crate::smoke::{self, SmokeOutcome};
-use crate::target::{Os, Target};
+use crate::report::escape;
+use crate::smoke::{self, Provenance, SmokeOutcome};
+use crate::target::Target;
+use crate::unpack::{self, Limits, MemberKind};
 use crate::{atomic, checksum, installer};
 
-pub(crate) fn run(paths: Vec<PathBuf>) -> Result<()> {
-    if paths.is_empty() {
+pub(crate) struct Options {
+    pub(crate) paths: Vec<PathBuf>,
+    /// Run the binaries of given paths (in the sandbox) too.
+    pub(crate) run: bool,
+    /// Overrides the unpacked-size limits, in MiB.
+    pub(crate) max_unpacked_mib: Option<u64>,
+}
+
+/// What the configuration says a release directory must hold.
+pub(crate) struct Expected {
+    pub(crate) smoke: Vec<SmokeRun>,
+    /// The installer's name and the exact text the configuration generates.
+    pub(crate) installer: (String, String),
+    pub(crate) limits: Limits,
+}
+
+pub(crate) fn run(options: Options) -> Result<()> {
+    let mut limits = Limits::default();
+    if let Some(mib) = options.max_unpacked_mib {
+        limits = Limits {
+            total: mib << 20,
+            member: mib << 20,
+        };
+    }
+    if options.paths.is_empty() {
         let (ws, config) = plan::load(&Shell::new()?)?;
         let app = ws.app(&config.app)?;
         let smoke = plan::smoke(&config, app).map_err(|e| plan::config_error(&ws, e))?;
-        return verify_dist_dir(&ws.dist_dir(), &smoke);
+        let installer = installer::for_config(&config, app)?;
+        return verify_dist_dir(
+            &ws.dist_dir(),
+            &Expected {
+                smoke,
+                installer,
+                limits,
+            },
+        );
     }
     let mut problems = Problems::default();
-    for path in &paths {
-        verify_path(path, &mut problems);
+    for path in &options.paths {
+        verify_path(path, options.run, limits, &mut problems);
     }
-    problems.finish(&format!("{} path(s)", paths.len()))
+    // Said only when a run could have followed: failed checks never run anything.
+    if !options.run && problems.count() == 0 {
+        eprintln!(
+            "    (nothing was run: `verify --run PATH` starts the binaries too, in a sandbox)"
+        );
+    }
+    problems.finish(&format!("{} path(s)", options.paths.len()))
 }
 
-/// Problems found so far; each names the file it is about.
+/// Problems found so far; each names the file it is about, escaped.
 #[derive(Default)]
 struct Problems(Vec<String>);
 
 impl Problems {
     fn push(&mut self, problem: String) {
+        let problem = escape(&problem);
         eprintln!("    FAIL {problem}");
         self.0.push(problem);
+    }
+
+    fn count(&self) -> usize {
+        self.0.len()
     }
 
     fn finish(self, what: &str) -> Result<()> {
@@ -56,8 +105,20 @@ impl Problems {
     }
 }
 
-/// Checks `target/dist` as `dist` left it: sums, manifest, archives, binaries.
-pub(crate) fn verify_dist_dir(dir: &Path, smoke: &[SmokeRun]) -> Result<()> {
+/// A name `SHA256SUMS` or the manifest may hold: a plain file of the
+/// release directory, not a path out of it.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control)
+}
+
+/// Checks a release directory as `dist` or `merge` left it: sums,
+/// manifest, archives, binaries, the installer, and nothing else in it.
+pub(crate) fn verify_dist_dir(dir: &Path, expected: &Expected) -> Result<()> {
     if !dir.is_dir() {
         bail!(
             "{} does not exist; run `cargo xtask dist` first",
@@ -65,44 +126,76 @@ pub(crate) fn verify_dist_dir(dir: &Path, smoke: &[SmokeRun]) -> Result<()> {
         );
     }
     let mut problems = Problems::default();
-    let mut names: Vec<String> = fs::read_dir(dir)
+    let text_limit = 16 << 20;
+    let read_text = |name: &str| -> Result<String> {
+        let path = dir.join(name);
+        let bytes = read_regular(&path, text_limit)
+            .map_err(|why| anyhow::anyhow!("{} {why}", path.display()))
+            .with_context(|| "run `cargo xtask dist` first".to_owned())?;
+        String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
+    };
+    let manifest = Manifest::from_json(&read_text(manifest::FILE_NAME)?)
+        .with_context(|| format!("{} is malformed", dir.join(manifest::FILE_NAME).display()))?;
+    let sums = checksum::parse_sums(&read_text(checksum::SUMS_FILE)?)
+        .with_context(|| format!("{} is malformed", dir.join(checksum::SUMS_FILE).display()))?;
+
+    // Every file of the directory must belong to the release.
+    let mut known: Vec<String> = vec![manifest::FILE_NAME.into(), checksum::SUMS_FILE.into()];
+    for name in manifest
+        .artifacts
+        .iter()
+        .map(|a| &a.name)
+        .chain(manifest.installers.iter().map(|i| &i.name))
+    {
+        if !plain_name(name) {
+            problems.push(format!(
+                "{}: names `{name}`, which is not a plain file name",
+                manifest::FILE_NAME
+            ));
+            continue;
+        }
+        known.push(name.clone());
+        known.push(format!("{name}.sha256"));
+    }
+    let mut entries: Vec<(String, fs::FileType)> = fs::read_dir(dir)
         .with_context(|| format!("listing {}", dir.display()))?
         .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    for name in names.iter().filter(|n| atomic::is_partial(n)) {
-        problems.push(format!(
-            "{name}: left half-written by an interrupted run; run `cargo xtask dist` again"
-        ));
-    }
-
-    let manifest_path = dir.join(manifest::FILE_NAME);
-    let manifest = fs::read_to_string(&manifest_path)
-        .with_context(|| {
-            format!(
-                "reading {}; run `cargo xtask dist` first",
-                manifest_path.display()
-            )
+        .filter_map(|e| {
+            Some((
+                e.file_name().to_string_lossy().into_owned(),
+                e.file_type().ok()?,
+            ))
         })
-        .and_then(|text| {
-            Manifest::from_json(&text)
-                .with_context(|| format!("{} is malformed", manifest_path.display()))
-        })?;
-    let sums_path = dir.join(checksum::SUMS_FILE);
-    let sums = fs::read_to_string(&sums_path)
-        .with_context(|| format!("reading {}", sums_path.display()))
-        .and_then(|text| {
-            checksum::parse_sums(&text)
-                .with_context(|| format!("{} is malformed", sums_path.display()))
-        })?;
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, kind) in &entries {
+        if atomic::is_partial(name) {
+            problems.push(format!(
+                "{name}: left half-written by an interrupted run; run `cargo xtask dist` again"
+            ));
+        } else if kind.is_dir() || known.contains(name) || ours_to_ignore(name) {
+        } else {
+            problems.push(format!(
+                "{name}: is in {} but not part of this release",
+                dir.display()
+            ));
+        }
+    }
 
     // Each file is read and hashed once, whichever list names it first.
     let mut files = HashedFiles {
         dir,
+        limit: expected.limits.total,
         read: BTreeMap::new(),
     };
     for (hex, name) in &sums {
+        if !plain_name(name) {
+            problems.push(format!(
+                "{}: names `{name}`, which is not a plain file name",
+                checksum::SUMS_FILE
+            ));
+            continue;
+        }
         match files.get(name) {
             Ok((_, actual)) if actual == hex => {}
             Ok(_) => problems.push(format!(
@@ -110,13 +203,14 @@ pub(crate) fn verify_dist_dir(dir: &Path, smoke: &[SmokeRun]) -> Result<()> {
                 checksum::SUMS_FILE
             )),
             Err(err) => problems.push(format!(
-                "{name}: listed in {} but cannot be read ({err})",
+                "{name}: listed in {} but it {err}",
                 checksum::SUMS_FILE
             )),
         }
     }
-    for name in names
+    for name in entries
         .iter()
+        .map(|(n, _)| n)
         .filter(|n| ArchiveFormat::of_file(n).is_some() && !atomic::is_partial(n))
     {
         if !sums.iter().any(|(_, n)| n == name) {
@@ -130,16 +224,16 @@ pub(crate) fn verify_dist_dir(dir: &Path, smoke: &[SmokeRun]) -> Result<()> {
         }
     }
 
-    for artifact in &manifest.artifacts {
+    for artifact in manifest.artifacts.iter().filter(|a| plain_name(&a.name)) {
         eprintln!("==> {}", artifact.name);
-        let path = dir.join(&artifact.name);
+        let before = problems.count();
         let (bytes, hex) = match files.get(&artifact.name) {
             Ok(read) => read,
             Err(err) => {
-                let listed = manifest::FILE_NAME;
                 problems.push(format!(
-                    "{}: listed in {listed} but cannot be read ({err})",
-                    artifact.name
+                    "{}: listed in {} but it {err}",
+                    artifact.name,
+                    manifest::FILE_NAME
                 ));
                 continue;
             }
@@ -159,7 +253,7 @@ pub(crate) fn verify_dist_dir(dir: &Path, smoke: &[SmokeRun]) -> Result<()> {
                 checksum::SUMS_FILE
             ));
         }
-        check_sidecar(&path, &artifact.name, hex, &mut problems);
+        check_sidecar(dir, &artifact.name, hex, &mut problems);
         let target = match Target::parse(&artifact.target) {
             Ok(t) => Some(t),
             Err(err) => {
@@ -167,25 +261,33 @@ pub(crate) fn verify_dist_dir(dir: &Path, smoke: &[SmokeRun]) -> Result<()> {
                 None
             }
         };
-        let stem = stem_of(&artifact.name);
-        let version = manifest.version.as_str();
-        let expected = Expected {
-            stem,
+        let expected_archive = ExpectedArchive {
+            stem: stem_of(&artifact.name),
             target,
             binaries: Some(&artifact.binaries),
-            version: Some(version),
-            smoke: Some(smoke),
+            version: Some(manifest.version.as_str()),
+            smoke: Some(&expected.smoke),
+            provenance: Provenance::Ours,
+            run: true,
+            limits: expected.limits,
         };
-        check_archive(&artifact.name, bytes, &expected, &mut problems);
+        check_archive(
+            &artifact.name,
+            bytes,
+            &expected_archive,
+            before,
+            &mut problems,
+        );
     }
 
-    for installer in &manifest.installers {
+    let (installer_name, installer_text) = &expected.installer;
+    for installer in manifest.installers.iter().filter(|i| plain_name(&i.name)) {
         eprintln!("==> {}", installer.name);
         let (bytes, hex) = match files.get(&installer.name) {
             Ok(read) => read,
             Err(err) => {
                 problems.push(format!(
-                    "{}: listed in {} but cannot be read ({err})",
+                    "{}: listed in {} but it {err}",
                     installer.name,
                     manifest::FILE_NAME
                 ));
@@ -206,66 +308,44 @@ pub(crate) fn verify_dist_dir(dir: &Path, smoke: &[SmokeRun]) -> Result<()> {
                 checksum::SUMS_FILE
             ));
         }
-        check_sidecar(
-            &dir.join(&installer.name),
-            &installer.name,
-            hex,
-            &mut problems,
-        );
-        check_installer(&installer.name, bytes, &manifest, &mut problems);
+        check_sidecar(dir, &installer.name, hex, &mut problems);
+        // It is generated from the configuration alone: any other byte is a change someone made.
+        if installer.name != *installer_name {
+            problems.push(format!(
+                "{}: the configuration's installer is {installer_name}",
+                installer.name
+            ));
+        } else if bytes != installer_text.as_bytes() {
+            problems.push(format!(
+                "{}: differs from the installer dist-workspace.toml generates; it was changed after `dist` wrote it",
+                installer.name
+            ));
+        } else {
+            eprintln!("    byte for byte the installer dist-workspace.toml generates");
+        }
     }
     problems.finish(&dir.display().to_string())
 }
 
-/// The installer must be ours and must be able to install every Linux and
-/// macOS archive of the release.
-fn check_installer(name: &str, bytes: &[u8], manifest: &Manifest, problems: &mut Problems) {
-    let text = String::from_utf8_lossy(bytes);
-    let mut lines = text.lines();
-    if lines.next() != Some("#!/bin/sh") || lines.next() != Some(installer::HEADER) {
-        problems.push(format!(
-            "{name}: not an installer written by `cargo xtask dist`"
-        ));
-        return;
-    }
-    let mut installs = Vec::new();
-    for artifact in &manifest.artifacts {
-        let Ok(target) = Target::parse(&artifact.target) else {
-            continue;
-        };
-        if target.os == Os::Windows {
-            continue;
-        }
-        if text.contains(&format!(") echo {} ;;", target.triple)) {
-            installs.push(target.triple);
-        } else {
-            problems.push(format!(
-                "{name}: cannot install {}, which this release has",
-                artifact.name
-            ));
-        }
-    }
-    eprintln!(
-        "    installs: {}",
-        if installs.is_empty() {
-            "nothing from this directory".into()
-        } else {
-            installs.join(", ")
-        }
-    );
+/// Files `dist` keeps in its output directory that are not published.
+fn ours_to_ignore(name: &str) -> bool {
+    name == ".cargo-lock"
+        || name == crate::dist::LOCK_FILE
+        || (name.starts_with('.') && name.ends_with(".inputs"))
 }
 
 /// Files of the release directory with their SHA-256, read on first use.
 struct HashedFiles<'d> {
     dir: &'d Path,
+    limit: u64,
     read: BTreeMap<String, Result<(Vec<u8>, String), String>>,
 }
 
 impl HashedFiles<'_> {
     fn get(&mut self, name: &str) -> Result<&(Vec<u8>, String), &str> {
-        let dir = self.dir;
+        let (dir, limit) = (self.dir, self.limit);
         let entry = self.read.entry(name.to_owned()).or_insert_with(|| {
-            let bytes = fs::read(dir.join(name)).map_err(|e| e.to_string())?;
+            let bytes = read_regular(&dir.join(name), limit)?;
             let hex = checksum::sha256_hex(&bytes);
             Ok((bytes, hex))
         });
@@ -273,16 +353,18 @@ impl HashedFiles<'_> {
     }
 }
 
-/// `<archive>.sha256` next to the archive must name it and match.
-fn check_sidecar(path: &Path, name: &str, hex: &str, problems: &mut Problems) {
+/// `<name>.sha256` next to the file must hold exactly one line naming it,
+/// with its hash: the installer reads it the same way.
+fn check_sidecar(dir: &Path, name: &str, hex: &str, problems: &mut Problems) {
     let sidecar = format!("{name}.sha256");
-    match fs::read_to_string(path.with_file_name(&sidecar)).map(|t| checksum::parse_sums(&t)) {
-        Ok(Ok(entries)) if entries.iter().any(|(h, n)| h == hex && n == name) => {
-            eprintln!("    checksums match")
-        }
-        Ok(Ok(_)) => problems.push(format!("{name}: does not match {sidecar}")),
-        Ok(Err(err)) => problems.push(format!("{sidecar}: {err:#}")),
-        Err(err) => problems.push(format!("{sidecar}: cannot be read ({err})")),
+    let text = match read_regular(&dir.join(&sidecar), 1 << 16) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(why) => return problems.push(format!("{sidecar}: {why}")),
+    };
+    match checksum::parse_sidecar(&text, name) {
+        Ok(found) if found == hex => eprintln!("    checksums match"),
+        Ok(_) => problems.push(format!("{name}: does not match {sidecar}")),
+        Err(why) => problems.push(format!("{sidecar}: {why}")),
     }
 }
 
@@ -293,7 +375,7 @@ fn stem_of(name: &str) -> &str {
 }
 
 /// What an archive is expected to be, as far as its name and the release say.
-struct Expected<'a> {
+struct ExpectedArchive<'a> {
     stem: &'a str,
     target: Option<Target>,
     /// The binaries' paths inside the archive (from the manifest), else every
@@ -303,26 +385,44 @@ struct Expected<'a> {
     version: Option<&'a str>,
     /// The configured smoke runs, else each binary's `--version`.
     smoke: Option<&'a [SmokeRun]>,
+    provenance: Provenance,
+    /// Whether to run the binaries at all.
+    run: bool,
+    limits: Limits,
 }
 
-/// Layout, linkage and smoke checks of one archive's contents.
-fn check_archive(name: &str, bytes: &[u8], expected: &Expected<'_>, problems: &mut Problems) {
+/// Unpacking, layout, linkage, and — only when all of those passed —
+/// smoke checks of one archive. `before` is how many problems there were
+/// before this archive's checks began.
+fn check_archive(
+    name: &str,
+    bytes: &[u8],
+    expected: &ExpectedArchive<'_>,
+    before: usize,
+    problems: &mut Problems,
+) {
     let stem = expected.stem;
     let Some(format) = ArchiveFormat::of_file(name) else {
         problems.push(format!("{name}: not a known archive type"));
         return;
     };
-    let members = match package::read_archive(format, bytes) {
-        Ok(m) => m,
+    let unpacked = match unpack::read(format, bytes, expected.limits) {
+        Ok(u) => u,
         Err(err) => {
-            problems.push(format!("{name}: cannot be unpacked: {err:#}"));
+            problems.push(format!("{name}: cannot be unpacked safely: {err:#}"));
             return;
         }
     };
-    let layout = package::layout_problems(&members, stem);
+    let members = unpacked.members;
+    let layout: Vec<String> = unpacked
+        .problems
+        .into_iter()
+        .chain(unpack::layout_problems(&members, stem))
+        .collect();
     if layout.is_empty() {
         eprintln!(
-            "    layout: one top directory `{stem}/`, {} entries",
+            "    layout: one top directory `{}/`, {} entries, as tar and unzip unpack it",
+            escape(stem),
             members.len()
         );
     }
@@ -371,6 +471,14 @@ fn check_archive(name: &str, bytes: &[u8], expected: &Expected<'_>, problems: &m
         }
     }
 
+    // Nothing runs before every static check of the release passed.
+    if problems.count() > before {
+        eprintln!("    smoke test not run: the checks above failed");
+        return;
+    }
+    if !expected.run {
+        return;
+    }
     // The version the binary must print: from the manifest, else from `<package>-<version>-<target>`.
     let version = expected.version.map(str::to_owned).or_else(|| {
         let triple = policy.target.as_ref()?.triple;
@@ -411,12 +519,6 @@ fn check_archive(name: &str, bytes: &[u8], expected: &Expected<'_>, problems: &m
         let Some((_, data, report)) = checked.iter().find(|(e, ..)| *e == exe) else {
             continue; // missing or unreadable: reported above
         };
-        if expect.is_none() && expected.smoke.is_none() {
-            eprintln!(
-                "    smoke test skipped for {exe}: the archive name does not say which version to expect"
-            );
-            continue;
-        }
         let label = format!("{name}: {exe}");
         smoke_check(
             &label,
@@ -425,6 +527,7 @@ fn check_archive(name: &str, bytes: &[u8], expected: &Expected<'_>, problems: &m
             &exe,
             &args,
             expect.as_deref(),
+            expected.provenance,
             problems,
         );
     }
@@ -459,6 +562,17 @@ fn check_binary(
         Ok(report) => {
             let verdict = policy.judge(&report);
             eprint!("{}", indent(&linkage::render(label, &report, &verdict)));
+            if let (Some(target), Some(h)) = (&policy.target, &report.hardening)
+                && target.is_musl()
+                && !h.pie
+                && !target.static_pie()
+            {
+                eprintln!(
+                    "      note:        Rust links {} as a fixed-address executable (its target has no static-pie, \
+                     unlike x86_64-unknown-linux-musl): no ASLR for this program",
+                    target.triple
+                );
+            }
             if let Verdict::Fail(reasons) = verdict {
                 problems.push(format!("{label}: {}", reasons.join("; ")));
             }
@@ -471,6 +585,7 @@ fn check_binary(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn smoke_check(
     label: &str,
     data: &[u8],
@@ -478,15 +593,26 @@ fn smoke_check(
     exe: &str,
     args: &[String],
     expect: Option<&str>,
+    provenance: Provenance,
     problems: &mut Problems,
 ) {
-    match smoke::run(data, report.arch(), report.os(), exe, args, expect) {
-        SmokeOutcome::Passed(line) => eprintln!("    smoke: {line} (from an empty root)"),
+    match smoke::run(
+        data,
+        report.arch(),
+        report.os(),
+        exe,
+        args,
+        expect,
+        provenance,
+    ) {
+        SmokeOutcome::Passed(line) => {
+            eprintln!("    smoke: {line} (sandboxed: an empty root, no network)")
+        }
         SmokeOutcome::NotApplicable(why) => eprintln!("    smoke test not run here: {why}"),
         SmokeOutcome::Skipped(why) if smoke::skips_fail() => problems.push(format!(
             "{label}: smoke test could not run under CI=true: {why}"
         )),
-        SmokeOutcome::Skipped(why) => eprintln!("    smoke test SKIPPED: {why}"),
+        SmokeOutcome::Skipped(why) => eprintln!("    smoke test SKIPPED: {}", escape(&why)),
         SmokeOutcome::Failed(why) => problems.push(format!("{label}: smoke test failed: {why}")),
     }
 }
@@ -496,47 +622,67 @@ fn indent(text: &str) -> String {
 }
 
 /// A path on the command line: an archive, or any binary on the machine.
-fn verify_path(path: &Path, problems: &mut Problems) {
+fn verify_path(path: &Path, run: bool, limits: Limits, problems: &mut Problems) {
     let shown = path.display().to_string();
-    eprintln!("==> {shown}");
-    let meta = match fs::metadata(path) {
-        Ok(m) => m,
-        Err(err) => return problems.push(format!("{shown}: cannot be read ({err})")),
-    };
-    if meta.is_dir() {
+    eprintln!("==> {}", escape(&shown));
+    if path.is_dir() {
         return problems.push(format!(
             "{shown}: is a directory; pass a binary or a release archive (or no path to check target/dist)"
         ));
     }
-    let bytes = match fs::read(path) {
+    // A link given on the command line is followed, but only to a regular file.
+    let bytes = match read_regular_following(path, limits.total) {
         Ok(b) => b,
-        Err(err) => return problems.push(format!("{shown}: cannot be read ({err})")),
+        Err(err) => return problems.push(format!("{shown}: {err}")),
     };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let before = problems.count();
     if ArchiveFormat::of_file(&name).is_some() {
         let hex = checksum::sha256_hex(&bytes);
-        if path.with_file_name(format!("{name}.sha256")).exists() {
-            check_sidecar(path, &name, &hex, problems);
+        let dir = path.parent().unwrap_or(Path::new("."));
+        if dir.join(format!("{name}.sha256")).exists() {
+            check_sidecar(dir, &name, &hex, problems);
         }
         let stem = stem_of(&name);
-        let target = triple_in(stem).and_then(|t| Target::parse(t).ok());
-        let expected = Expected {
+        let expected = ExpectedArchive {
             stem,
-            target,
+            target: triple_in(stem).and_then(|t| Target::parse(t).ok()),
             binaries: None,
             version: None,
             smoke: None,
+            provenance: Provenance::Untrusted,
+            run,
+            limits,
         };
-        check_archive(&name, &bytes, &expected, problems);
-    } else {
-        check_binary(&shown, &bytes, &LinkagePolicy { target: None }, problems);
+        check_archive(&name, &bytes, &expected, before, problems);
+    } else if let Some(report) =
+        check_binary(&shown, &bytes, &LinkagePolicy { target: None }, problems)
+        && run
+        && problems.count() == before
+    {
+        let exe = if name.is_empty() {
+            "binary".to_owned()
+        } else {
+            name
+        };
+        let args = ["--version".to_owned()];
+        smoke_check(
+            &shown,
+            &bytes,
+            &report,
+            &exe,
+            &args,
+            None,
+            Provenance::Untrusted,
+            problems,
+        );
     }
 }
 
-/// The target triple an archive name ends with, if any: `<bin>-<version>-<triple>`.
+/// The target triple an archive name ends with, if any: `<package>-<version>-<triple>`.
 fn triple_in(stem: &str) -> Option<&str> {
     // Triples have three or four dash-separated parts; try the longer first.
     let parts: Vec<&str> = stem.split('-').collect();
@@ -555,7 +701,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_triple_in_archive_names() {
+    fn finds_triple_and_version_in_archive_names() {
         assert_eq!(
             triple_in("toolbox-0.1.0-x86_64-unknown-linux-musl"),
             Some("x86_64-unknown-linux-musl")
@@ -566,5 +712,27 @@ mod tests {
         );
         assert_eq!(triple_in("something"), None);
         assert_eq!(stem_of("a-1-x.tar.xz"), "a-1-x");
+        assert_eq!(version_in("ripgrep-15.2.0"), Some("15.2.0"));
+        assert_eq!(version_in("my-tool2-1.0.0-rc.1"), Some("1.0.0-rc.1"));
+        assert_eq!(version_in("tool"), None);
+    }
+
+    #[test]
+    fn only_plain_names_of_the_release_directory() {
+        for ok in ["SHA256SUMS", "tool-1.0.0-x86_64-unknown-linux-musl.tar.xz"] {
+            assert!(plain_name(ok), "{ok}");
+        }
+        for bad in [
+            "../../etc/shadow",
+            "/etc/shadow",
+            "a/b",
+            "a\\b",
+            ".hidden",
+            "..",
+            "",
+            "x\ny",
+        ] {
+            assert!(!plain_name(bad), "{bad:?}");
+        }
     }
 }

