@@ -249,13 +249,13 @@ fn the_aarch64_archive_holds_a_static_arm_binary_that_runs_under_qemu() {
             "{said}"
         );
     }
-    if require_tool("qemu-aarch64", "apt-get install qemu-user") {
-        let out = Command::new("qemu-aarch64")
+    if require_tool("qemu-aarch64-static", "apt-get install qemu-user-static") {
+        let out = Command::new("qemu-aarch64-static")
             .arg(&binary)
             .arg("--version")
             .output()
             .unwrap();
-        assert_ok("qemu-aarch64 greet --version", &out);
+        assert_ok("qemu-aarch64-static greet --version", &out);
         assert_eq!(text(&out.stdout), format!("greet {VERSION} (loud)\n"));
     }
 }
