@@ -149,9 +149,6 @@ const GNU: &[&str] = &[
     "riscv64gc-unknown-linux-gnu",
 ];
 
-/// The MinGW C compiler cargo links windows-gnu binaries with.
-pub const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
-
 impl Target {
     pub fn parse(triple: &str) -> Result<Target> {
         if let Some(t) = SUPPORTED.iter().find(|t| t.triple == triple) {
@@ -217,39 +214,6 @@ impl Target {
             (Os::Macos, _) => "macos-latest",
         }
     }
-
-    /// Whether this machine can build the target, and if not, who does.
-    /// `has_tool` answers whether a program is on PATH.
-    pub fn buildable_here(&self, host: Option<Os>, has_tool: impl Fn(&str) -> bool) -> Buildable {
-        let elsewhere = |why: String| Buildable::Elsewhere(why);
-        match (self.os, host) {
-            (Os::Linux, Some(Os::Linux)) => Buildable::Yes,
-            (Os::Windows, Some(Os::Windows)) | (Os::Macos, Some(Os::Macos)) => Buildable::Yes,
-            (Os::Windows, Some(Os::Linux)) if self.triple.ends_with("-gnu") => {
-                if has_tool(MINGW_GCC) {
-                    Buildable::Yes
-                } else {
-                    Buildable::MissingTool(format!(
-                        "needs the MinGW linker `{MINGW_GCC}` (apt-get install gcc-mingw-w64-x86-64)"
-                    ))
-                }
-            }
-            (os, _) => elsewhere(format!(
-                "built by the release workflow on a {} runner",
-                os.runner()
-            )),
-        }
-    }
-}
-
-/// Can the target be built on this machine?
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Buildable {
-    Yes,
-    /// Needs another OS: the release workflow builds it.
-    Elsewhere(String),
-    /// Could be built here once a tool is installed.
-    MissingTool(String),
 }
 
 /// The targets released when `dist-workspace.toml` names none.
@@ -299,38 +263,15 @@ mod tests {
     }
 
     #[test]
-    fn who_builds_what() {
-        let all = |_: &str| true;
-        let none = |_: &str| false;
-        let linux = Some(Os::Linux);
+    fn windows_executables_end_in_exe() {
         let t = |s| Target::parse(s).unwrap();
-        assert_eq!(
-            t("aarch64-unknown-linux-musl").buildable_here(linux, none),
-            Buildable::Yes
-        );
-        assert_eq!(
-            t("aarch64-apple-darwin").buildable_here(linux, all),
-            Buildable::Elsewhere("built by the release workflow on a macos runner".into())
-        );
-        assert!(matches!(
-            t("x86_64-pc-windows-msvc").buildable_here(linux, all),
-            Buildable::Elsewhere(_)
-        ));
-        assert_eq!(
-            t("x86_64-pc-windows-gnu").buildable_here(linux, all),
-            Buildable::Yes
-        );
-        assert!(matches!(
-            t("x86_64-pc-windows-gnu").buildable_here(linux, none),
-            Buildable::MissingTool(_)
-        ));
-        assert_eq!(
-            t("x86_64-pc-windows-msvc").buildable_here(Some(Os::Windows), none),
-            Buildable::Yes
-        );
         assert_eq!(
             t("x86_64-pc-windows-msvc").exe_name("toolbox"),
             "toolbox.exe"
+        );
+        assert_eq!(
+            t("x86_64-unknown-linux-musl").exe_name("toolbox"),
+            "toolbox"
         );
     }
 

@@ -238,6 +238,39 @@ fn le32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
+/// A Unix timestamp as a zip entry's DOS date and time (UTC; DOS time has
+/// 2-second steps and runs from 1980 to 2107).
+pub fn dos_timestamp(secs: u64) -> (u16, u16) {
+    let (y, mo, d, h, mi, s) = civil_time(secs);
+    let year = y.clamp(1980, 2107) as u16;
+    let date = ((year - 1980) << 9) | (u16::from(mo) << 5) | u16::from(d);
+    let time = (u16::from(h) << 11) | (u16::from(mi) << 5) | u16::from(s / 2);
+    (date, time)
+}
+
+/// UTC calendar date and time of a Unix timestamp (Howard Hinnant's algorithm).
+fn civil_time(secs: u64) -> (i64, u8, u8, u8, u8, u8) {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        month,
+        day,
+        (rem / 3600) as u8,
+        (rem % 3600 / 60) as u8,
+        (rem % 60) as u8,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,5 +368,13 @@ mod tests {
         bombed.extend_from_slice(&end);
         let err = read_all(&bombed).unwrap_err().to_string();
         assert!(err.contains("share data"), "{err}");
+    }
+
+    #[test]
+    fn civil_time_matches_known_dates() {
+        assert_eq!(civil_time(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(civil_time(315_532_800), (1980, 1, 1, 0, 0, 0));
+        assert_eq!(civil_time(951_782_400), (2000, 2, 29, 0, 0, 0));
+        assert_eq!(civil_time(1_700_000_000), (2023, 11, 14, 22, 13, 20));
     }
 }

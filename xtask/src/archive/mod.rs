@@ -1,0 +1,8 @@
+//! Release archives, their checksums and manifest, and the release directory.
+
+pub(crate) mod atomic;
+pub(crate) mod checksum;
+pub(crate) mod files;
+pub(crate) mod manifest;
+pub(crate) mod package;
+pub(crate) mod release;

@@ -1,0 +1,246 @@
+//! The release directory: archives packed from their inputs (in parallel,
+//! reused when unchanged), and `SHA256SUMS` and `dist-manifest.json`, both
+//! derived from one [`Release`] value.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use xtask_inspect::format::ArchiveFormat;
+
+use crate::archive::atomic;
+use crate::archive::checksum;
+use crate::archive::manifest::{self, Manifest, ManifestArtifact};
+use crate::archive::package::{self, ArchiveFile};
+
+/// One archive to pack: its files, and what the release says about them.
+#[derive(Debug, Clone)]
+pub(crate) struct ArchiveInput {
+    pub(crate) triple: String,
+    pub(crate) format: ArchiveFormat,
+    /// `<package>-<version>-<target>`: the file name without extension and
+    /// the archive's top directory.
+    pub(crate) stem: String,
+    pub(crate) files: Vec<ArchiveFile>,
+    /// Paths of the executables inside the archive (`stem/exe`).
+    pub(crate) binaries: Vec<String>,
+    /// The linkage verdict given when the binaries were built.
+    pub(crate) linkage: String,
+}
+
+impl ArchiveInput {
+    pub(crate) fn file_name(&self) -> String {
+        format!("{}{}", self.stem, self.format.extension())
+    }
+}
+
+/// What a release directory publishes, each file with its SHA-256. The
+/// manifest is its serialised form; `SHA256SUMS` lists the same files.
+pub(crate) type Release = Manifest;
+
+/// `SHA256SUMS` and `dist-manifest.json` for everything in `release`.
+pub(crate) fn write_index(dir: &Path, release: &Release) -> Result<()> {
+    let sums: Vec<(String, String)> = release
+        .artifacts
+        .iter()
+        .map(|a| (a.sha256.clone(), a.name.clone()))
+        .chain(
+            release
+                .installers
+                .iter()
+                .map(|i| (i.sha256.clone(), i.name.clone())),
+        )
+        .collect();
+    atomic::write(
+        &dir.join(checksum::SUMS_FILE),
+        checksum::format_sums(&sums).as_bytes(),
+    )?;
+    atomic::write(&dir.join(manifest::FILE_NAME), release.to_json().as_bytes())
+}
+
+/// Packs every archive into `dir`, one thread per archive up to the number
+/// of cores: cargo already uses every core, compressing one file cannot.
+pub(crate) fn pack_all(
+    inputs: &[ArchiveInput],
+    mtime: u64,
+    dir: &Path,
+) -> Result<Vec<ManifestArtifact>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(inputs.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Vec<(usize, Result<ManifestArtifact>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(input) = inputs.get(i) else {
+                            break done;
+                        };
+                        done.push((i, pack_one(input, mtime, dir)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("packaging thread panicked"))
+            .collect()
+    });
+    let mut ordered: Vec<(usize, Result<ManifestArtifact>)> =
+        results.into_iter().flatten().collect();
+    ordered.sort_by_key(|(i, _)| *i);
+    ordered.into_iter().map(|(_, r)| r).collect()
+}
+
+fn pack_one(input: &ArchiveInput, mtime: u64, dir: &Path) -> Result<ManifestArtifact> {
+    let name = input.file_name();
+    let key = package::input_key(input.format, &input.stem, &input.files, mtime);
+    let record = dir.join(format!(".{name}.inputs"));
+    let (bytes, sha256) = match reusable(&dir.join(&name), &record, &key) {
+        Some(reused) => {
+            eprintln!("    {name}: inputs unchanged, archive reused");
+            reused
+        }
+        None => {
+            let raw: usize = input.files.iter().map(|f| f.data.len()).sum();
+            eprintln!("    packaging {name} ({})", human_size(raw as u64));
+            let bytes = package::write_archive(input.format, &input.stem, &input.files, mtime)
+                .with_context(|| format!("packaging {name}"))?;
+            let sha256 = checksum::sha256_hex(&bytes);
+            atomic::write(&dir.join(&name), &bytes)?;
+            // Written last: a run killed before this line compresses again next time.
+            atomic::write(&record, format!("{key} {sha256}\n").as_bytes())?;
+            eprintln!("    wrote {name} ({})", human_size(bytes.len() as u64));
+            (bytes, sha256)
+        }
+    };
+    checksum::write_sidecar(dir, &name, &sha256)?;
+    Ok(ManifestArtifact {
+        name,
+        target: input.triple.clone(),
+        size: bytes.len() as u64,
+        sha256,
+        binaries: input.binaries.clone(),
+        linkage: input.linkage.clone(),
+    })
+}
+
+/// The archive and its SHA-256, if `record` says it was made from inputs
+/// with this `key` and the archive on disk is still the one it made.
+fn reusable(archive: &Path, record: &Path, key: &str) -> Option<(Vec<u8>, String)> {
+    let text = fs::read_to_string(record).ok()?;
+    let (recorded_key, recorded_sha) = text.trim().split_once(' ')?;
+    if recorded_key != key {
+        return None;
+    }
+    let bytes = fs::read(archive).ok()?;
+    let sha256 = checksum::sha256_hex(&bytes);
+    (sha256 == recorded_sha).then_some((bytes, sha256))
+}
+
+/// Removes archives, checksums and half-written files not named in `keep`
+/// (the file names this run produces), so an earlier version's artifacts
+/// never reach the new SHA256SUMS.
+pub(crate) fn remove_stale(dir: &Path, keep: &[String]) -> Result<()> {
+    let keep: Vec<String> = keep
+        .iter()
+        .flat_map(|name| {
+            [
+                format!("{name}.sha256"),
+                format!(".{name}.inputs"),
+                name.clone(),
+            ]
+        })
+        .collect();
+    for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = atomic::is_partial(&name)
+            || ArchiveFormat::of_file(&name).is_some()
+            || name.ends_with(".sha256")
+            || (name.starts_with('.') && name.ends_with(".inputs"));
+        if ours && !keep.contains(&name) && entry.file_type()?.is_file() {
+            eprintln!("    removing stale {name}");
+            fs::remove_file(entry.path())
+                .with_context(|| format!("removing {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Files `dist` keeps in its output directory that are not published.
+pub(crate) fn is_bookkeeping(name: &str) -> bool {
+    name == ".cargo-lock"
+        || name == LOCK_FILE
+        || (name.starts_with('.') && name.ends_with(".inputs"))
+}
+
+/// The lock a `dist` run holds on its output directory.
+const LOCK_FILE: &str = ".dist.lock";
+
+/// Takes the output directory for this run: two `dist` runs at once would
+/// remove and rewrite each other's files.
+pub(crate) fn lock(dir: &Path) -> Result<fs::File> {
+    let path = dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    if let Err(fs::TryLockError::WouldBlock) = file.try_lock() {
+        eprintln!(
+            "    waiting for another `cargo xtask dist` writing {}",
+            dir.display()
+        );
+        file.lock()
+            .with_context(|| format!("waiting for {}", path.display()))?;
+    }
+    Ok(file)
+}
+
+pub(crate) fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_run_waits_for_the_first_to_finish_with_the_output_directory() {
+        let dir = std::env::temp_dir().join(format!("xtask-lock-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let first = lock(&dir).unwrap();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let second = std::thread::spawn({
+            let (dir, done) = (dir.clone(), done.clone());
+            move || {
+                let _held = lock(&dir).unwrap();
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        // However slow the machine, the second cannot get the lock while the first holds it.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!done.load(std::sync::atomic::Ordering::SeqCst));
+        drop(first);
+        second.join().unwrap();
+        assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(2048), "2.0 KiB");
+        assert_eq!(human_size(5 * 1024 * 1024 + 300_000), "5.3 MiB");
+    }
+}

@@ -1,0 +1,215 @@
+//! One archive's binaries and files, built and checked: cargo for the
+//! target, the linkage policy on every binary, the include files, and the
+//! `[dist.docs]` files made by running the binary (runs cargo and the binary).
+
+use std::fs;
+
+use anyhow::{Context, Result, bail};
+use xshell::Shell;
+use xtask_inspect::linkage::{self, LinkagePolicy};
+
+use crate::archive::package::ArchiveFile;
+use crate::archive::release::ArchiveInput;
+use crate::build::{compile, ctool, docs, toolchain};
+use crate::model::plan::{ArtifactPlan, Plan};
+use crate::model::workspace::{Package, Workspace};
+
+/// A target's build, ready to be packed.
+pub(crate) struct Built {
+    pub(crate) input: ArchiveInput,
+    /// Where cargo left the executables, to run them for `[dist.docs]`.
+    pub(crate) executables: Vec<compile::BuiltBinary>,
+}
+
+/// What every target's build shares.
+pub(crate) struct Builder<'a> {
+    pub(crate) sh: &'a Shell,
+    pub(crate) ws: &'a Workspace,
+    pub(crate) app: &'a Package,
+    pub(crate) plan: &'a Plan,
+    /// rustup's installed targets, asked once.
+    pub(crate) installed: Vec<String>,
+    pub(crate) stamp: compile::Stamp,
+    /// A build of the app for this machine, made once when some target's
+    /// binary cannot run here to make the `[dist.docs]` files.
+    pub(crate) host_build: Option<Vec<compile::BuiltBinary>>,
+}
+
+impl Builder<'_> {
+    /// Builds `artifact`'s binaries, refuses any that would not run
+    /// everywhere, and gathers its include and docs files.
+    pub(crate) fn build(
+        &mut self,
+        artifact: &ArtifactPlan,
+        c_compiler: Option<&ctool::Compiler>,
+    ) -> Result<Built> {
+        let mut built = self.compile(artifact, c_compiler)?;
+        let docs = self.docs_for(artifact, &built.executables)?;
+        built.input.files.extend(docs);
+        Ok(built)
+    }
+
+    fn compile(
+        &self,
+        artifact: &ArtifactPlan,
+        c_compiler: Option<&ctool::Compiler>,
+    ) -> Result<Built> {
+        let Builder {
+            sh,
+            ws,
+            app,
+            plan,
+            installed,
+            stamp,
+            ..
+        } = self;
+        let target = &artifact.target;
+        let with_c = c_compiler
+            .map(|c| format!(" (C compiler for build scripts: {})", c.describe()))
+            .unwrap_or_default();
+        eprintln!(
+            "==> building {} {} for {}{with_c}",
+            plan.app, plan.version, target.triple
+        );
+        toolchain::ensure_target(sh, target, installed)?;
+        let built = compile::build(sh, ws, app, target, stamp, c_compiler, &plan.features)?;
+        let built_names: Vec<&str> = built.iter().map(|b| b.name.as_str()).collect();
+        if let Some(missing) = artifact
+            .bins
+            .iter()
+            .find(|b| !built_names.contains(&b.as_str()))
+        {
+            bail!(
+                "cargo built {} for {} but not its binary `{missing}`",
+                app.name,
+                target.triple
+            );
+        }
+
+        let policy = LinkagePolicy {
+            target: Some(target.clone()),
+        };
+        let mut files = Vec::new();
+        let mut binaries = Vec::new();
+        let mut linkage = String::new();
+        for bin in &built {
+            let data = fs::read(&bin.path)
+                .with_context(|| format!("reading the built binary {}", bin.path.display()))?;
+            let report = linkage::inspect(&data)
+                .with_context(|| format!("inspecting {}", bin.path.display()))?;
+            let verdict = policy.judge(&report);
+            if !verdict.passed() {
+                eprint!(
+                    "{}",
+                    linkage::render(&bin.path.display().to_string(), &report, &verdict)
+                );
+                bail!(
+                    "{} for {} would not run everywhere (reasons above); refusing to package it",
+                    bin.name,
+                    target.triple
+                );
+            }
+            linkage = report.linking.describe().to_owned();
+            let exe = target.exe_name(&bin.name);
+            binaries.push(format!("{}/{exe}", artifact.stem));
+            files.push(ArchiveFile {
+                path: exe,
+                data,
+                executable: true,
+            });
+        }
+        for include in &artifact.includes {
+            let data = fs::read(&include.source)
+                .with_context(|| format!("reading include file {}", include.source.display()))?;
+            files.push(ArchiveFile {
+                path: include.path.clone(),
+                data,
+                executable: false,
+            });
+        }
+        Ok(Built {
+            input: ArchiveInput {
+                triple: target.triple.to_owned(),
+                format: artifact.format,
+                stem: artifact.stem.clone(),
+                files,
+                binaries,
+                linkage,
+            },
+            executables: built,
+        })
+    }
+
+    /// The `[dist.docs]` files of one archive, from its own binary where this
+    /// machine can run it (natively or under qemu), else from a build for this
+    /// machine of the same sources and features, made once per run.
+    fn docs_for(
+        &mut self,
+        artifact: &ArtifactPlan,
+        executables: &[compile::BuiltBinary],
+    ) -> Result<Vec<ArchiveFile>> {
+        let plan = self.plan;
+        if plan.docs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let target = &artifact.target;
+        let (launch, exes) = match docs::launch_for(target) {
+            Ok(launch) => (launch, executables.to_vec()),
+            Err(why) => {
+                eprintln!(
+                    "    note: {why}, so the [dist.docs] files of {} come from a build of the same sources for this machine",
+                    target.triple
+                );
+                if self.host_build.is_none() {
+                    self.host_build = Some(compile::build_for_host(
+                        self.sh,
+                        self.ws,
+                        self.app,
+                        &self.stamp,
+                        &plan.features,
+                    )?);
+                }
+                (
+                    docs::Launch::Native,
+                    self.host_build.clone().unwrap_or_default(),
+                )
+            }
+        };
+        let dir = self
+            .ws
+            .target_dir
+            .join("dist-build")
+            .join("docs")
+            .join(target.triple);
+        let exe_of = |bin: &str| exes.iter().find(|b| b.name == bin).map(|b| b.path.clone());
+        // The files depend on the binaries and the commands only: a no-op dist
+        // reuses them instead of starting each binary (under qemu) again.
+        let key = docs::inputs_key(&plan.docs, &exe_of, &launch, plan.source_date_epoch)?;
+        if let Some(files) = docs::cached(&dir, &key, &plan.docs) {
+            eprintln!("    [dist.docs] files: binary unchanged, reused");
+            return Ok(files);
+        }
+        let how = match &launch {
+            docs::Launch::Native => String::new(),
+            docs::Launch::Qemu(qemu) => format!(" under {}", qemu.display()),
+        };
+        eprintln!(
+            "    generating {} [dist.docs] file(s) with the built binary{how}",
+            plan.docs.len()
+        );
+        let scratch = dir.join("run");
+        if dir.exists() {
+            fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+        fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+        let files = docs::generate(
+            &plan.docs,
+            exe_of,
+            &launch,
+            &scratch,
+            plan.source_date_epoch,
+        )?;
+        docs::store(&dir, &key, &files)?;
+        Ok(files)
+    }
+}

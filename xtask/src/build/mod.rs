@@ -1,0 +1,8 @@
+//! Turning the workspace into release binaries: rustup, cargo, C compilers, docs (runs them).
+
+pub(crate) mod artifact;
+pub(crate) mod cargo;
+pub(crate) mod compile;
+pub(crate) mod ctool;
+pub(crate) mod docs;
+pub(crate) mod toolchain;

@@ -1,0 +1,114 @@
+//! rustup: make sure each target's standard library is installed, once, in Rust
+//! (the seed's hand-written "Maybe install target" CI step).
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+use xtask_inspect::target::Target;
+
+/// The targets rustup has installed for the active toolchain.
+pub(crate) fn installed_targets(sh: &Shell) -> Result<Vec<String>> {
+    let list = cmd!(sh, "rustup target list --installed").quiet().ignore_stderr().read().context(
+        "cannot ask rustup which targets are installed; install rustup, or add the targets with `rustup target add`",
+    )?;
+    Ok(list
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+/// Installs `target` with rustup unless it is in `installed` (from [`installed_targets`]).
+pub(crate) fn ensure_target(sh: &Shell, target: &Target, installed: &[String]) -> Result<()> {
+    let triple = target.triple;
+    if installed.iter().any(|t| t == triple) {
+        return Ok(());
+    }
+    // Two dists at once (parallel CI jobs, tests) must not both run rustup for
+    // one target: the second fails with "detected conflict". Take turns.
+    let _turn = rustup_turn()?;
+    if installed_targets(sh)?.iter().any(|t| t == triple) {
+        return Ok(()); // installed by whoever went first
+    }
+    eprintln!("    installing target {triple} (rustup target add {triple})");
+    let output = cmd!(sh, "rustup target add {triple}")
+        .env("RUST_BACKTRACE", "0")
+        .quiet()
+        .ignore_status()
+        .output()?;
+    if !output.status.success() {
+        let why = summarize_rustup_error(&String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "`rustup target add {triple}` failed: {why}; the toolchain's download mirror may not serve this target. \
+             Run `rustup target add {triple}` by hand, or remove `{triple}` from [dist].targets"
+        );
+    }
+    Ok(())
+}
+
+/// An exclusive lock on a per-machine file, held while rustup installs.
+fn rustup_turn() -> Result<std::fs::File> {
+    let path = std::env::temp_dir().join("xtask-rustup-target-add.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("waiting for {}", path.display()))?;
+    Ok(file)
+}
+
+/// rustup's error line and its innermost cause, without the backtrace.
+fn summarize_rustup_error(stderr: &str) -> String {
+    let error = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("error: "))
+        .map(str::trim);
+    let cause = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("Caused by:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with("Stack backtrace"))
+        .last()
+        .map(|l| {
+            l.trim().split_once(": ").map_or(l.trim(), |(n, rest)| {
+                if n.parse::<u32>().is_ok() {
+                    rest
+                } else {
+                    l.trim()
+                }
+            })
+        });
+    match (error, cause) {
+        (Some(e), Some(c)) => format!("{e} ({c})"),
+        (Some(e), None) => e.to_owned(),
+        _ => stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no message")
+            .trim()
+            .to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rustup_404_is_one_readable_line() {
+        let stderr = "info: downloading component rust-std\ninfo: rolling back changes\n\
+            error: component download failed for rust-std-armv7-unknown-linux-musleabihf\n\nCaused by:\n    \
+            0: could not download file from 'https://x/y.tar.xz' to '/root/.rustup/downloads/z.partial'\n    \
+            1: http request returned an unsuccessful status code: 404\n\nStack backtrace:\n   0: anyhow\n";
+        assert_eq!(
+            summarize_rustup_error(stderr),
+            "component download failed for rust-std-armv7-unknown-linux-musleabihf \
+             (http request returned an unsuccessful status code: 404)"
+        );
+        assert_eq!(summarize_rustup_error("something odd\n"), "something odd");
+    }
+}

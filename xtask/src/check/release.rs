@@ -1,0 +1,287 @@
+//! The release directory as `dist` or `merge` left it: `SHA256SUMS`, the
+//! manifest, every archive and installer, and nothing else in it.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use xtask_inspect::format::ArchiveFormat;
+use xtask_inspect::target::Target;
+use xtask_inspect::unpack::Limits;
+
+use crate::archive::files::read_regular;
+use crate::archive::manifest::{self, Manifest};
+use crate::archive::{atomic, checksum, release};
+use crate::check::Findings;
+use crate::check::archive::{ExpectedArchive, check_archive, check_sidecar, stem_of};
+use crate::model::plan::SmokeRun;
+use crate::run::smoke::Provenance;
+
+/// What the configuration says a release directory must hold.
+pub(crate) struct Expected {
+    pub(crate) smoke: Vec<SmokeRun>,
+    /// The installer's name and the exact text the configuration generates.
+    pub(crate) installer: (String, String),
+    pub(crate) limits: Limits,
+}
+
+/// A name `SHA256SUMS` or the manifest may hold: a plain file of the
+/// release directory, not a path out of it.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control)
+}
+
+/// Checks a release directory as `dist` or `merge` left it: sums,
+/// manifest, archives, binaries, the installer, and nothing else in it.
+/// Checks `dir`; an error only when it holds no release to check (no
+/// directory, no readable manifest or sums), else problems are findings.
+pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>) -> Result<()> {
+    if !dir.is_dir() {
+        bail!(
+            "{} does not exist; run `cargo xtask dist` first",
+            dir.display()
+        );
+    }
+    let text_limit = 16 << 20;
+    let read_text = |name: &str| -> Result<String> {
+        let path = dir.join(name);
+        let bytes = read_regular(&path, text_limit)
+            .map_err(|why| anyhow::anyhow!("{} {why}", path.display()))
+            .with_context(|| "run `cargo xtask dist` first".to_owned())?;
+        String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
+    };
+    let manifest = Manifest::from_json(&read_text(manifest::FILE_NAME)?)
+        .with_context(|| format!("{} is malformed", dir.join(manifest::FILE_NAME).display()))?;
+    let sums = checksum::parse_sums(&read_text(checksum::SUMS_FILE)?)
+        .with_context(|| format!("{} is malformed", dir.join(checksum::SUMS_FILE).display()))?;
+
+    // Every file of the directory must belong to the release.
+    let mut known: Vec<String> = vec![manifest::FILE_NAME.into(), checksum::SUMS_FILE.into()];
+    for name in manifest
+        .artifacts
+        .iter()
+        .map(|a| &a.name)
+        .chain(manifest.installers.iter().map(|i| &i.name))
+    {
+        if !plain_name(name) {
+            findings.problem(format!(
+                "{}: names `{name}`, which is not a plain file name",
+                manifest::FILE_NAME
+            ));
+            continue;
+        }
+        known.push(name.clone());
+        known.push(format!("{name}.sha256"));
+    }
+    let mut entries: Vec<(String, fs::FileType)> = fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            Some((
+                e.file_name().to_string_lossy().into_owned(),
+                e.file_type().ok()?,
+            ))
+        })
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, kind) in &entries {
+        if atomic::is_partial(name) {
+            findings.problem(format!(
+                "{name}: left half-written by an interrupted run; run `cargo xtask dist` again"
+            ));
+        } else if kind.is_dir() || known.contains(name) || release::is_bookkeeping(name) {
+        } else {
+            findings.problem(format!(
+                "{name}: is in {} but not part of this release",
+                dir.display()
+            ));
+        }
+    }
+
+    // Each file is read and hashed once, whichever list names it first.
+    let mut files = HashedFiles {
+        dir,
+        limit: expected.limits.total,
+        read: BTreeMap::new(),
+    };
+    for (hex, name) in &sums {
+        if !plain_name(name) {
+            findings.problem(format!(
+                "{}: names `{name}`, which is not a plain file name",
+                checksum::SUMS_FILE
+            ));
+            continue;
+        }
+        match files.get(name) {
+            Ok((_, actual)) if actual == hex => {}
+            Ok(_) => findings.problem(format!(
+                "{name}: does not match its line in {}",
+                checksum::SUMS_FILE
+            )),
+            Err(err) => findings.problem(format!(
+                "{name}: listed in {} but it {err}",
+                checksum::SUMS_FILE
+            )),
+        }
+    }
+    for name in entries
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| ArchiveFormat::of_file(n).is_some() && !atomic::is_partial(n))
+    {
+        if !sums.iter().any(|(_, n)| n == name) {
+            findings.problem(format!(
+                "{name}: not listed in {}; it is not part of this release",
+                checksum::SUMS_FILE
+            ));
+        }
+        if !manifest.artifacts.iter().any(|a| a.name == *name) {
+            findings.problem(format!("{name}: not listed in {}", manifest::FILE_NAME));
+        }
+    }
+
+    for artifact in manifest.artifacts.iter().filter(|a| plain_name(&a.name)) {
+        findings.heading(artifact.name.clone());
+        let before = findings.count();
+        let (bytes, hex) = match files.get(&artifact.name) {
+            Ok(read) => read,
+            Err(err) => {
+                findings.problem(format!(
+                    "{}: listed in {} but it {err}",
+                    artifact.name,
+                    manifest::FILE_NAME
+                ));
+                continue;
+            }
+        };
+        if *hex != artifact.sha256 {
+            findings.problem(format!(
+                "{}: sha256 differs from {}",
+                artifact.name,
+                manifest::FILE_NAME
+            ));
+        }
+        // A line that is there but wrong was reported above.
+        if !sums.iter().any(|(_, n)| *n == artifact.name) {
+            findings.problem(format!(
+                "{}: not listed in {}",
+                artifact.name,
+                checksum::SUMS_FILE
+            ));
+        }
+        check_sidecar(dir, &artifact.name, hex, findings);
+        let target = match Target::parse(&artifact.target) {
+            Ok(t) => Some(t),
+            Err(err) => {
+                findings.problem(format!("{}: {err:#}", artifact.name));
+                None
+            }
+        };
+        let expected_archive = ExpectedArchive {
+            stem: stem_of(&artifact.name),
+            target,
+            binaries: Some(&artifact.binaries),
+            version: Some(manifest.version.as_str()),
+            smoke: Some(&expected.smoke),
+            provenance: Provenance::Ours,
+            run: true,
+            limits: expected.limits,
+        };
+        check_archive(&artifact.name, bytes, &expected_archive, before, findings);
+    }
+
+    let (installer_name, installer_text) = &expected.installer;
+    for installer in manifest.installers.iter().filter(|i| plain_name(&i.name)) {
+        findings.heading(installer.name.clone());
+        let (bytes, hex) = match files.get(&installer.name) {
+            Ok(read) => read,
+            Err(err) => {
+                findings.problem(format!(
+                    "{}: listed in {} but it {err}",
+                    installer.name,
+                    manifest::FILE_NAME
+                ));
+                continue;
+            }
+        };
+        if *hex != installer.sha256 {
+            findings.problem(format!(
+                "{}: sha256 differs from {}",
+                installer.name,
+                manifest::FILE_NAME
+            ));
+        }
+        if !sums.iter().any(|(_, n)| *n == installer.name) {
+            findings.problem(format!(
+                "{}: not listed in {}",
+                installer.name,
+                checksum::SUMS_FILE
+            ));
+        }
+        check_sidecar(dir, &installer.name, hex, findings);
+        // It is generated from the configuration alone: any other byte is a change someone made.
+        if installer.name != *installer_name {
+            findings.problem(format!(
+                "{}: the configuration's installer is {installer_name}",
+                installer.name
+            ));
+        } else if bytes != installer_text.as_bytes() {
+            findings.problem(format!(
+                "{}: differs from the installer dist-workspace.toml generates; it was changed after `dist` wrote it",
+                installer.name
+            ));
+        } else {
+            findings.note("byte for byte the installer dist-workspace.toml generates".into());
+        }
+    }
+    Ok(())
+}
+
+/// Files of the release directory with their SHA-256, read on first use.
+struct HashedFiles<'d> {
+    dir: &'d Path,
+    limit: u64,
+    read: BTreeMap<String, Result<(Vec<u8>, String), String>>,
+}
+
+impl HashedFiles<'_> {
+    fn get(&mut self, name: &str) -> Result<&(Vec<u8>, String), &str> {
+        let (dir, limit) = (self.dir, self.limit);
+        let entry = self.read.entry(name.to_owned()).or_insert_with(|| {
+            let bytes = read_regular(&dir.join(name), limit)?;
+            let hex = checksum::sha256_hex(&bytes);
+            Ok((bytes, hex))
+        });
+        entry.as_ref().map_err(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_names_of_the_release_directory() {
+        for ok in ["SHA256SUMS", "tool-1.0.0-x86_64-unknown-linux-musl.tar.xz"] {
+            assert!(plain_name(ok), "{ok}");
+        }
+        for bad in [
+            "../../etc/shadow",
+            "/etc/shadow",
+            "a/b",
+            "a\\b",
+            ".hidden",
+            "..",
+            "",
+            "x\ny",
+        ] {
+            assert!(!plain_name(bad), "{bad:?}");
+        }
+    }
+}

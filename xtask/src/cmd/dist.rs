@@ -1,0 +1,158 @@
+//! `cargo xtask dist`: build, package, checksum and verify release archives.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use xtask_inspect::target::Os;
+
+use crate::archive::manifest::{self, Manifest, ManifestInstaller};
+use crate::archive::release::{self, Release, human_size};
+use crate::archive::{atomic, checksum};
+use crate::build::artifact::Builder;
+use crate::build::{compile, ctool, toolchain};
+use crate::check::{self, Findings};
+use crate::cmd::{expected, show_finding};
+use crate::generate::installer;
+use crate::model::plan;
+use crate::project::{Project, stamp};
+use crate::run::exec::on_path;
+
+pub(crate) struct Options {
+    pub(crate) targets: Vec<String>,
+    pub(crate) json: bool,
+}
+
+pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
+    let Project { sh, ws, config, .. } = project;
+    let app = project.app();
+    let sde = stamp::source_date_epoch(sh, &ws.root)?;
+    let mut plan = project.plan(&options.targets, sde)?;
+    let explicit = !options.targets.is_empty();
+    let skipped = plan::keep_buildable(&mut plan, explicit, Os::host(), on_path)?;
+    for (triple, why) in &skipped {
+        eprintln!("==> skipping {triple}: {why}");
+    }
+    if plan.artifacts.is_empty() {
+        bail!("none of the configured targets can be built on this machine; see the reasons above");
+    }
+
+    let dist_dir = project.dist_dir();
+    fs::create_dir_all(&dist_dir).with_context(|| format!("creating {}", dist_dir.display()))?;
+    let _lock = release::lock(&dist_dir)?;
+    let installer_name = installer::file_name(&app.name);
+    let keep: Vec<String> = plan
+        .artifacts
+        .iter()
+        .map(|a| a.file_name())
+        .chain([installer_name])
+        .collect();
+    release::remove_stale(&dist_dir, &keep)?;
+
+    // Cargo builds one target at a time (each already uses every core);
+    // compression of one small file cannot, so archives are packed in parallel.
+    let mut builder = Builder {
+        sh,
+        ws,
+        app,
+        plan: &plan,
+        installed: toolchain::installed_targets(sh)?,
+        stamp: compile::Stamp {
+            source_date_epoch: sde,
+            commit: stamp::commit(sh, &ws.root),
+        },
+        host_build: None,
+    };
+    let compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
+    let mut inputs = Vec::new();
+    for artifact in &plan.artifacts {
+        let c = compilers
+            .compiler(&artifact.target)
+            .map_err(|e| project.config_error(e))?;
+        inputs.push(builder.build(artifact, c.as_ref())?.input);
+    }
+    let release = Release {
+        app: plan.app.clone(),
+        version: plan.version.clone(),
+        source_date_epoch: sde,
+        artifacts: release::pack_all(&inputs, plan.source_date_epoch, &dist_dir)?,
+        installers: vec![write_installer(project, &dist_dir)?],
+    };
+    release::write_index(&dist_dir, &release)?;
+
+    let expected = expected(project, Default::default())?;
+    let mut show = show_finding;
+    let mut findings = Findings::new(&mut show);
+    findings.heading(format!("verifying {}", dist_dir.display()));
+    check::release::check(&dist_dir, &expected, &mut findings)?;
+    findings.finish(&dist_dir.display().to_string())?;
+
+    if options.json {
+        print!("{}", release.to_json());
+    } else {
+        print_table(&release, &dist_dir, &skipped);
+    }
+    Ok(())
+}
+
+/// Writes `<package>-installer.sh` for every configured Unix target (not only
+/// the ones built here: the installer serves the whole release) and its sidecar.
+fn write_installer(project: &Project, dist_dir: &Path) -> Result<ManifestInstaller> {
+    let app = project.app();
+    let (name, text) = installer::for_config(&project.config, app)?;
+    if project.repository()?.is_none() {
+        eprintln!(
+            "    note: no repository in dist-workspace.toml or {}: the installer needs {}_DOWNLOAD_URL to find releases",
+            app.manifest_path.display(),
+            installer::env_prefix(&app.name)
+        );
+    }
+    let sha256 = checksum::sha256_hex(text.as_bytes());
+    atomic::write(&dist_dir.join(&name), text.as_bytes())?;
+    checksum::write_sidecar(dist_dir, &name, &sha256)?;
+    Ok(ManifestInstaller {
+        name,
+        size: text.len() as u64,
+        sha256,
+    })
+}
+
+fn print_table(manifest: &Manifest, dist_dir: &Path, skipped: &[(String, String)]) {
+    let width = manifest
+        .artifacts
+        .iter()
+        .map(|a| a.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:<width$}  {:>10}  {:<12}  linkage",
+        "file", "size", "sha256"
+    );
+    for a in &manifest.artifacts {
+        println!(
+            "{:<width$}  {:>10}  {:<12}  {}",
+            a.name,
+            human_size(a.size),
+            &a.sha256[..12],
+            a.linkage
+        );
+    }
+    for i in &manifest.installers {
+        println!(
+            "{:<width$}  {:>10}  {:<12}  installer",
+            i.name,
+            human_size(i.size),
+            &i.sha256[..12]
+        );
+    }
+    println!(
+        "in {} (with {} and {})",
+        dist_dir.display(),
+        checksum::SUMS_FILE,
+        manifest::FILE_NAME
+    );
+    for (triple, why) in skipped {
+        println!("not built here: {triple}: {why}");
+    }
+}

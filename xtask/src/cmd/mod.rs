@@ -1,0 +1,52 @@
+//! The commands: each sequences the layers below and talks to the user.
+
+pub(crate) mod bench;
+pub(crate) mod codegen;
+pub(crate) mod dist;
+pub(crate) mod merge;
+pub(crate) mod plan;
+pub(crate) mod publish;
+pub(crate) mod rename;
+pub(crate) mod setup;
+pub(crate) mod verify;
+
+use anyhow::Result;
+use xtask_inspect::unpack::Limits;
+
+use crate::check::{self, Finding};
+use crate::generate::installer;
+use crate::project::Project;
+
+/// A mistake on the command line found after parsing: exit code 2, like clap's.
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// How `verify` and `dist` show what the checks find.
+pub(crate) fn show_finding(finding: &Finding) {
+    match finding {
+        Finding::Heading(text) => eprintln!("==> {text}"),
+        Finding::Note(text) => {
+            for line in text.lines() {
+                eprintln!("    {line}");
+            }
+        }
+        Finding::Problem(text) => eprintln!("    FAIL {text}"),
+    }
+}
+
+/// What `project`'s configuration says its release directory must hold.
+pub(crate) fn expected(project: &Project, limits: Limits) -> Result<check::release::Expected> {
+    Ok(check::release::Expected {
+        smoke: project.smoke()?,
+        installer: installer::for_config(&project.config, project.app())?,
+        limits,
+    })
+}

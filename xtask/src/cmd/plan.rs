@@ -1,0 +1,106 @@
+//! `cargo xtask plan`: what a release builds, where, and which tag
+//! releases it; hands the build matrix to the release workflow.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::model::github::{self, github_run, is_prerelease};
+use crate::project::Project;
+
+pub(crate) struct Options {
+    pub(crate) json: bool,
+    pub(crate) tag: Option<String>,
+    /// Write `matrix`, `publish` and `tag` to `$GITHUB_OUTPUT`, judging the
+    /// run from `GITHUB_REF_TYPE` / `GITHUB_REF_NAME`.
+    pub(crate) github_output: bool,
+}
+
+/// `cargo xtask plan`.
+pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
+    let app = project.app();
+    let plan = project.plan(&[], 0)?;
+    let release_tag = project.config.tag_pattern.tag_for(&plan.version);
+
+    let mut tag = options.tag;
+    let mut publish = false;
+    if options.github_output {
+        let var = |name: &str| std::env::var(name).unwrap_or_default();
+        let run = github_run(
+            &var("GITHUB_EVENT_NAME"),
+            &var("GITHUB_REF_TYPE"),
+            &var("GITHUB_REF_NAME"),
+        );
+        publish = run.publish;
+        tag = tag.or(run.tag);
+    }
+    if let Some(tag) = &tag {
+        github::check_tag(tag, &release_tag, app)?;
+    }
+    if publish {
+        // The installer and binstall metadata point at `repository`: a fork
+        // that forgot to change it would publish installers for someone else.
+        let server =
+            std::env::var("GITHUB_SERVER_URL").unwrap_or_else(|_| "https://github.com".into());
+        let here = std::env::var("GITHUB_REPOSITORY")
+            .ok()
+            .map(|r| format!("{server}/{r}"));
+        github::check_repository_is_here(project.repository()?.as_deref(), here.as_deref())?;
+    }
+
+    let matrix = crate::model::plan::matrix(&plan);
+    if options.github_output {
+        let path = std::env::var_os("GITHUB_OUTPUT")
+            .context("--github-output needs GITHUB_OUTPUT to be set")?;
+        let lines = format!(
+            "matrix={}\npublish={publish}\ntag={}\nprerelease={}\n",
+            serde_json::to_string(&matrix).expect("JSON values always serialise"),
+            tag.as_deref().unwrap_or_default(),
+            is_prerelease(&plan.version)
+        );
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(lines.as_bytes()))
+            .with_context(|| {
+                format!(
+                    "writing the plan to GITHUB_OUTPUT ({})",
+                    Path::new(&path).display()
+                )
+            })?;
+        let kind = if is_prerelease(&plan.version) {
+            "a pre-release"
+        } else {
+            "a release"
+        };
+        if publish {
+            eprintln!("publishing {kind}");
+        } else {
+            eprintln!("dry run: building {kind}, publishing nothing");
+        }
+    }
+    if options.json {
+        let doc = json!({ "app": plan.app, "version": plan.version, "tag": release_tag, "matrix": matrix });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("JSON values always serialise")
+        );
+    } else {
+        println!(
+            "{} {} (released by tag {release_tag})",
+            plan.app, plan.version
+        );
+        for a in &plan.artifacts {
+            println!(
+                "  {:<32} on {:<15} -> {}",
+                a.target.triple,
+                a.target.github_runner(),
+                a.file_name()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! `dist-workspace.toml` parsed: the `[dist]` table key by key, each
+//! mistake one line naming the file, line and key.
+
+use std::path::Path;
+
+use toml::de::{DeTable, DeValue};
+use xtask_inspect::format::ArchiveFormat;
+use xtask_inspect::suggest::did_you_mean;
+use xtask_inspect::target::{self, Target};
+
+use super::lists::{doc_files, includes, smoke_commands};
+use super::syntax::{Reader, sorted};
+use super::*;
+
+const DIST_KEYS: &[&str] = &[
+    "app",
+    "targets",
+    "include",
+    "checksum",
+    "unix-archive",
+    "windows-archive",
+    "tag-pattern",
+    "repository",
+    "c-compiler",
+    "features",
+    "default-features",
+    "all-features",
+    "smoke",
+    "docs",
+    "github-attestations",
+];
+
+/// Parses configuration text; `file` only labels errors.
+pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> {
+    let reader = Reader { text, file };
+    let doc = DeTable::parse(text).map_err(|err| {
+        // toml's message is one sentence; the location goes in front, as for our own errors.
+        let line = err.span().map(|s| reader.line_of(s.start));
+        let message = format!(
+            "invalid TOML: {}",
+            err.message().trim_end().replace('\n', " ")
+        );
+        ConfigError {
+            file: file.to_owned(),
+            line,
+            message,
+        }
+    })?;
+    let doc = doc.get_ref();
+
+    for (key, _) in sorted(doc) {
+        if key.get_ref() != "dist" {
+            let hint = did_you_mean(key.get_ref(), ["dist"]);
+            return Err(reader.error(
+                key.span(),
+                format!(
+                    "unknown table `[{}]`{hint}; release settings go in [dist]",
+                    key.get_ref()
+                ),
+            ));
+        }
+    }
+    let Some((dist_key, dist)) = doc.iter().find(|(k, _)| k.get_ref() == "dist") else {
+        return Err(reader.error(
+            0..0,
+            "no [dist] table; add one with at least `app = \"<package>\"`".into(),
+        ));
+    };
+    let DeValue::Table(dist) = dist.get_ref() else {
+        return Err(reader.error(
+            dist_key.span(),
+            "`dist` must be a table: write `[dist]` above its keys".into(),
+        ));
+    };
+
+    for (key, _) in sorted(dist) {
+        if !DIST_KEYS.contains(&key.get_ref().as_ref()) {
+            let hint = did_you_mean(key.get_ref(), DIST_KEYS.iter().copied());
+            return Err(reader.error(
+                key.span(),
+                format!("unknown key `[dist].{}`{hint}", key.get_ref()),
+            ));
+        }
+    }
+    let get = |name: &str| {
+        dist.iter()
+            .find(|(k, _)| k.get_ref() == name)
+            .map(|(_, v)| v)
+    };
+
+    let app = match get("app") {
+        Some(v) => reader.string(v, "app")?.to_owned(),
+        None => {
+            return Err(reader.error(
+                dist_key.span(),
+                "missing `[dist].app`: name the package to release, e.g. `app = \"<package>\"`"
+                    .into(),
+            ));
+        }
+    };
+
+    let targets = match get("targets") {
+        None => target::default_targets(),
+        Some(v) => {
+            let items = reader.strings(v, "targets")?;
+            if items.is_empty() {
+                return Err(reader.error(
+                    v.span(),
+                    "`[dist].targets` is empty: list at least one target, or remove the key for the defaults".into(),
+                ));
+            }
+            let mut targets: Vec<Target> = Vec::new();
+            for (triple, span) in items {
+                let target = Target::parse(triple)
+                    .map_err(|e| reader.error(span.clone(), format!("`[dist].targets`: {e}")))?;
+                if targets.contains(&target) {
+                    return Err(
+                        reader.error(span, format!("`[dist].targets` lists `{triple}` twice"))
+                    );
+                }
+                targets.push(target);
+            }
+            targets
+        }
+    };
+
+    let include = match get("include") {
+        None => None,
+        Some(v) => Some(includes(&reader, v)?),
+    };
+
+    let features = Features {
+        features: match get("features") {
+            None => Vec::new(),
+            Some(v) => {
+                let mut names: Vec<String> = Vec::new();
+                for (name, span) in reader.strings(v, "features")? {
+                    if name.is_empty() || name.contains([',', ' ']) {
+                        let why = "one feature per string, e.g. `features = [\"a\", \"b\"]`";
+                        return Err(
+                            reader.error(span, format!("`[dist].features`: `{name}`: {why}"))
+                        );
+                    }
+                    if names.iter().any(|n| n == name) {
+                        return Err(
+                            reader.error(span, format!("`[dist].features` lists `{name}` twice"))
+                        );
+                    }
+                    names.push(name.to_owned());
+                }
+                names
+            }
+        },
+        no_default_features: !get("default-features")
+            .map(|v| reader.boolean(v, "default-features"))
+            .transpose()?
+            .unwrap_or(true),
+        all_features: get("all-features")
+            .map(|v| reader.boolean(v, "all-features"))
+            .transpose()?
+            .unwrap_or(false),
+    };
+
+    let smoke = match get("smoke") {
+        None => None,
+        Some(v) => Some(smoke_commands(&reader, v)?),
+    };
+
+    let docs = match get("docs") {
+        None => Vec::new(),
+        Some(v) => doc_files(&reader, v)?,
+    };
+
+    if let Some(v) = get("checksum") {
+        let algo = reader.string(v, "checksum")?;
+        if algo != "sha256" {
+            return Err(reader.error(
+                v.span(),
+                format!("`[dist].checksum = \"{algo}\"` is not supported; use \"sha256\""),
+            ));
+        }
+    }
+
+    let archive = |key: &str, default: ArchiveFormat| -> Result<ArchiveFormat, ConfigError> {
+        let Some(v) = get(key) else {
+            return Ok(default);
+        };
+        let ext = reader.string(v, key)?;
+        ArchiveFormat::from_extension(ext).ok_or_else(|| {
+            let hint = did_you_mean(ext, [".tar.xz", ".tar.gz", ".zip"]);
+            let message =
+                format!("`[dist].{key} = \"{ext}\"` is not supported{hint}; use \".tar.xz\", \".tar.gz\" or \".zip\"");
+            reader.error(v.span(), message)
+        })
+    };
+    let unix_archive = archive("unix-archive", ArchiveFormat::TarXz)?;
+    let windows_archive = archive("windows-archive", ArchiveFormat::Zip)?;
+
+    let tag_pattern = match get("tag-pattern") {
+        None => TagPattern(DEFAULT_TAG_PATTERN.to_owned()),
+        Some(v) => TagPattern::parse(reader.string(v, "tag-pattern")?)
+            .map_err(|why| reader.error(v.span(), format!("`[dist].tag-pattern`: {why}")))?,
+    };
+
+    let repository = match get("repository") {
+        None => None,
+        Some(v) => Some(
+            check_repository(reader.string(v, "repository")?)
+                .map_err(|why| reader.error(v.span(), format!("`[dist].repository`: {why}")))?,
+        ),
+    };
+
+    let c_compiler = match get("c-compiler") {
+        None => CCompiler::Auto,
+        Some(v) => match reader.string(v, "c-compiler")? {
+            "auto" => CCompiler::Auto,
+            "zig" => CCompiler::Zig,
+            "musl-gcc" => CCompiler::MuslGcc,
+            "none" => CCompiler::None,
+            path if path.contains('/') => CCompiler::Path(PathBuf::from(path)),
+            other => {
+                let hint = did_you_mean(other, ["auto", "zig", "musl-gcc", "none"]);
+                return Err(reader.error(
+                    v.span(),
+                    format!(
+                        "`[dist].c-compiler = \"{other}\"` is not known{hint}; use \"auto\", \"zig\", \"musl-gcc\", \"none\" or a path such as \"/usr/bin/musl-gcc\""
+                    ),
+                ));
+            }
+        },
+    };
+
+    let github_attestations = get("github-attestations")
+        .map(|v| reader.boolean(v, "github-attestations"))
+        .transpose()?
+        .unwrap_or(true);
+
+    Ok(DistConfig {
+        github_attestations,
+        app,
+        targets,
+        include,
+        features,
+        smoke,
+        docs,
+        unix_archive,
+        windows_archive,
+        tag_pattern,
+        repository,
+        c_compiler,
+    })
+}

@@ -1,0 +1,154 @@
+//! How a release meets GitHub: which run publishes, the release tag, and
+//! the repository the installer and binstall metadata download from. Pure.
+
+use anyhow::{Result, bail};
+
+use crate::model::config::DistConfig;
+use crate::model::workspace::Package;
+
+/// What a GitHub Actions run of the release workflow does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GithubRun {
+    pub(crate) publish: bool,
+    /// The tag the run is on, checked against the version either way.
+    pub(crate) tag: Option<String>,
+}
+
+/// Only a pushed tag publishes. A manual run (`workflow_dispatch`) is a dry
+/// run wherever it starts, a tag included: the README promises it.
+pub(crate) fn github_run(event_name: &str, ref_type: &str, ref_name: &str) -> GithubRun {
+    let on_tag = ref_type == "tag" && !ref_name.is_empty();
+    GithubRun {
+        publish: on_tag && event_name == "push",
+        tag: on_tag.then(|| ref_name.to_owned()),
+    }
+}
+
+/// Whether `version` is a semver pre-release (`1.2.3-rc.1`): published as
+/// such, never as the latest release, which the installer downloads.
+pub(crate) fn is_prerelease(version: &str) -> bool {
+    version.split('+').next().is_some_and(|v| v.contains('-'))
+}
+
+/// Where releases are published: `[dist].repository`, else the app's
+/// `package.repository`.
+pub(crate) fn repository(config: &DistConfig, app: &Package) -> Result<Option<String>> {
+    match (&config.repository, &app.repository) {
+        (Some(url), _) => Ok(Some(url.clone())),
+        (None, Some(url)) => crate::model::config::check_repository(url).map(Some).map_err(|why| {
+            anyhow::anyhow!(
+                "`repository` in {}: {why}; or set `repository` in [dist] of dist-workspace.toml",
+                app.manifest_path.display()
+            )
+        }),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The release tag must name exactly the version being built, so an archive
+/// called `toolbox-0.2.0-…` is never published under `v0.1.0`.
+pub(crate) fn check_tag(tag: &str, expected: &str, app: &Package) -> Result<()> {
+    if tag != expected {
+        bail!(
+            "tag `{tag}` does not release {} {}: the tag for that version is `{expected}`. \
+             Set `version` in {} to the version in the tag, or push `{expected}`",
+            app.name,
+            app.version,
+            app.manifest_path.display()
+        );
+    }
+    Ok(())
+}
+
+pub(crate) fn check_repository_is_here(configured: Option<&str>, here: Option<&str>) -> Result<()> {
+    let Some(here) = here else { return Ok(()) };
+    match configured {
+        Some(url) if url.eq_ignore_ascii_case(here) => Ok(()),
+        Some(url) => bail!(
+            "dist-workspace.toml says releases are published at {url}, but this workflow runs in {here}; \
+             set `repository = \"{here}\"` in [dist] so the installer downloads from here"
+        ),
+        None => bail!(
+            "no `repository` in [dist] of dist-workspace.toml; set `repository = \"{here}\"` so the installer \
+             knows where to download from"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_versions_own_tag_releases_it() {
+        let app = Package::sample();
+        assert!(check_tag("v1.2.3", "v1.2.3", &app).is_ok());
+        let err = check_tag("v1.2.4", "v1.2.3", &app).unwrap_err().to_string();
+        assert!(
+            err.contains("tag `v1.2.4` does not release toolbox 1.2.3") && err.contains("`v1.2.3`"),
+            "{err}"
+        );
+        assert!(err.contains("/w/crates/toolbox/Cargo.toml"), "{err}");
+        assert!(check_tag("1.2.3", "v1.2.3", &app).is_err());
+    }
+
+    #[test]
+    fn a_release_is_published_only_from_the_configured_repository() {
+        let here = Some("https://github.com/me/fork");
+        assert!(check_repository_is_here(Some("https://github.com/me/fork"), here).is_ok());
+        let err = check_repository_is_here(Some("https://github.com/example/toolbox"), here)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("set `repository = \"https://github.com/me/fork\"`"),
+            "{err}"
+        );
+        assert!(check_repository_is_here(None, here).is_err());
+        assert!(
+            check_repository_is_here(None, None).is_ok(),
+            "outside GitHub Actions there is nothing to compare"
+        );
+    }
+
+    #[test]
+    fn only_a_pushed_tag_publishes_and_a_manual_run_is_dry() {
+        let push_tag = github_run("push", "tag", "v1.2.3");
+        assert_eq!(
+            push_tag,
+            GithubRun {
+                publish: true,
+                tag: Some("v1.2.3".into())
+            }
+        );
+        let manual_on_tag = github_run("workflow_dispatch", "tag", "v1.2.3");
+        assert_eq!(
+            manual_on_tag,
+            GithubRun {
+                publish: false,
+                tag: Some("v1.2.3".into())
+            }
+        );
+        assert_eq!(
+            github_run("workflow_dispatch", "branch", "main"),
+            GithubRun {
+                publish: false,
+                tag: None
+            }
+        );
+        assert_eq!(
+            github_run("", "", ""),
+            GithubRun {
+                publish: false,
+                tag: None
+            }
+        );
+    }
+
+    #[test]
+    fn pre_releases_are_told_apart() {
+        assert!(is_prerelease("1.2.3-rc.1"));
+        assert!(is_prerelease("0.1.0-alpha+build.5"));
+        assert!(!is_prerelease("1.2.3"));
+        assert!(!is_prerelease("1.2.3+build-5"));
+    }
+}

@@ -1,0 +1,7 @@
+//! The release configuration, the workspace and what they plan: pure data
+//! and functions.
+
+pub(crate) mod config;
+pub(crate) mod github;
+pub(crate) mod plan;
+pub(crate) mod workspace;

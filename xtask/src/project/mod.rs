@@ -1,0 +1,105 @@
+//! The project being released, read from the machine once at start: the
+//! workspace as cargo describes it, its release configuration, the app, the
+//! include files, the date and commit (runs cargo and git, reads files).
+
+pub(crate) mod files;
+pub(crate) mod includes;
+pub(crate) mod stamp;
+pub(crate) mod workspace;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use xshell::Shell;
+
+use crate::model::config::{self, ConfigError, DistConfig};
+use crate::model::github;
+use crate::model::plan::{self, Plan};
+use crate::model::workspace::{Package, Workspace};
+
+/// What every command starts from.
+pub(crate) struct Project {
+    pub(crate) sh: Shell,
+    pub(crate) ws: Workspace,
+    pub(crate) config: DistConfig,
+    /// The app's index in `ws.packages`.
+    app: usize,
+}
+
+impl Project {
+    /// Reads the workspace and its release configuration, and checks that
+    /// the configured app is one of its packages with a binary.
+    pub(crate) fn load() -> Result<Project> {
+        let sh = Shell::new()?;
+        let ws = workspace::load(&sh)?;
+        let config = config::load(&ws.root)?;
+        let app = match ws.app(&config.app) {
+            Ok(app) => app.name.clone(),
+            Err(e) => return Err(config_error(&ws.root, e).into()),
+        };
+        let app = ws
+            .packages
+            .iter()
+            .position(|p| p.name == app)
+            .expect("ws.app found it");
+        Ok(Project {
+            sh,
+            ws,
+            config,
+            app,
+        })
+    }
+
+    /// The package being released.
+    pub(crate) fn app(&self) -> &Package {
+        &self.ws.packages[self.app]
+    }
+
+    /// A mistake found after parsing is still the configuration's: exit code 2.
+    pub(crate) fn config_error(&self, err: anyhow::Error) -> ConfigError {
+        config_error(&self.ws.root, err)
+    }
+
+    /// Where releases are published (see `github::repository`).
+    pub(crate) fn repository(&self) -> Result<Option<String>> {
+        github::repository(&self.config, self.app())
+    }
+
+    /// The configured smoke runs (`[dist.smoke]`), checked against the app.
+    pub(crate) fn smoke(&self) -> Result<Vec<plan::SmokeRun>> {
+        plan::smoke(&self.config, self.app()).map_err(|e| self.config_error(e).into())
+    }
+
+    /// Where release artifacts go: `dist/` inside the target directory.
+    pub(crate) fn dist_dir(&self) -> PathBuf {
+        self.ws.dist_dir()
+    }
+
+    /// The release plan for the `selected` targets (all configured when
+    /// empty): include files found on disk, then planned; every mistake is
+    /// the configuration's.
+    pub(crate) fn plan(&self, selected: &[String], source_date_epoch: u64) -> Result<Plan> {
+        let app = self.app();
+        let root = &self.ws.root;
+        includes::resolve(&self.config, app, root)
+            .and_then(|includes| {
+                plan::make(
+                    &self.config,
+                    app,
+                    includes,
+                    root,
+                    selected,
+                    source_date_epoch,
+                )
+            })
+            .map_err(|e| self.config_error(e).into())
+    }
+}
+
+fn config_error(root: &Path, err: anyhow::Error) -> ConfigError {
+    ConfigError {
+        file: root.join(config::FILE_NAME),
+        line: None,
+        message: format!("{err:#}"),
+    }
+}
