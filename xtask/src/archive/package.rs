@@ -148,7 +148,6 @@ fn write_zip(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>
     zipfile::write(&entries, date, time)
 }
 
-
 fn write_tar(top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<Vec<u8>> {
     let (sorted, dirs) = layout(files);
 
