@@ -13,7 +13,7 @@ use xshell::{Shell, cmd};
 use crate::build::cargo::run_checked;
 use crate::build::ctool;
 use crate::model::workspace::{Package, Workspace};
-use xtask_inspect::target::{Arch, Os, Target};
+use xtask_inspect::target::{Os, Target};
 
 pub(crate) const PROFILE: &str = "dist";
 
@@ -69,11 +69,13 @@ pub(crate) fn linker_env_var(target: &Target) -> String {
     )
 }
 
-/// The linker we choose for `target` when the user has not chosen one:
-/// the toolchain's own `rust-lld` for musl on a foreign architecture, which
-/// links a static executable with no C cross compiler installed.
-pub(crate) fn default_linker(target: &Target, host: Option<Arch>) -> Option<&'static str> {
-    (target.is_musl() && host.is_none_or(|h| h != target.arch)).then_some("rust-lld")
+/// The linker we choose for `target` when the user has not chosen one: for
+/// every musl target the toolchain's own `rust-lld`, with the musl objects
+/// that ship with the target. Nothing of the build machine (its `cc`, its
+/// binutils) reaches the binary, so the same commit links to the same bytes
+/// on any distribution, and a pure-Rust app needs no C toolchain at all.
+pub(crate) fn default_linker(target: &Target) -> Option<&'static str> {
+    target.is_musl().then_some("rust-lld")
 }
 
 /// `target.<triple>.linker` from a cargo config file's text, if set.
@@ -189,7 +191,7 @@ pub(crate) fn build(
     // `<target>/dist/`, which is also our output directory; keep its
     // intermediates elsewhere so target/dist holds little besides releases.
     let build_dir = ws.target_dir.join("dist-build");
-    if let Some(linker) = default_linker(target, Arch::host())
+    if let Some(linker) = default_linker(target)
         && user_linker(target, &ws.root).is_none()
     {
         command = command.env(linker_env_var(target), linker);
@@ -306,19 +308,17 @@ mod tests {
     }
 
     #[test]
-    fn foreign_musl_links_with_rust_lld_unless_configured() {
+    fn every_musl_target_links_with_rust_lld_unless_configured() {
         let t = |s| Target::parse(s).unwrap();
-        let x86 = Some(Arch::X86_64);
-        assert_eq!(
-            default_linker(&t("aarch64-unknown-linux-musl"), x86),
-            Some("rust-lld")
-        );
-        assert_eq!(
-            default_linker(&t("i686-unknown-linux-musl"), x86),
-            Some("rust-lld")
-        );
-        assert_eq!(default_linker(&t("x86_64-unknown-linux-musl"), x86), None);
-        assert_eq!(default_linker(&t("x86_64-pc-windows-gnu"), x86), None);
+        for musl in [
+            "aarch64-unknown-linux-musl",
+            "i686-unknown-linux-musl",
+            "x86_64-unknown-linux-musl",
+        ] {
+            assert_eq!(default_linker(&t(musl)), Some("rust-lld"), "{musl}");
+        }
+        assert_eq!(default_linker(&t("x86_64-pc-windows-gnu")), None);
+        assert_eq!(default_linker(&t("x86_64-apple-darwin")), None);
         assert_eq!(
             linker_env_var(&t("aarch64-unknown-linux-musl")),
             "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER"
