@@ -149,33 +149,15 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
     for artifact in manifest.artifacts.iter().filter(|a| plain_name(&a.name)) {
         findings.heading(artifact.name.clone());
         let before = findings.count();
-        let (bytes, hex) = match files.get(&artifact.name) {
-            Ok(read) => read,
-            Err(err) => {
-                findings.problem(format!(
-                    "{}: listed in {} but it {err}",
-                    artifact.name,
-                    manifest::FILE_NAME
-                ));
-                continue;
-            }
+        let Some((bytes, _)) = read_listed(
+            &mut files,
+            &artifact.name,
+            &artifact.sha256,
+            &sums,
+            findings,
+        ) else {
+            continue;
         };
-        if *hex != artifact.sha256 {
-            findings.problem(format!(
-                "{}: sha256 differs from {}",
-                artifact.name,
-                manifest::FILE_NAME
-            ));
-        }
-        // A line that is there but wrong was reported above.
-        if !sums.iter().any(|(_, n)| *n == artifact.name) {
-            findings.problem(format!(
-                "{}: not listed in {}",
-                artifact.name,
-                checksum::SUMS_FILE
-            ));
-        }
-        check_sidecar(dir, &artifact.name, hex, findings);
         let target = match Target::parse(&artifact.target) {
             Ok(t) => Some(t),
             Err(err) => {
@@ -199,32 +181,15 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
     let (installer_name, installer_text) = &expected.installer;
     for installer in manifest.installers.iter().filter(|i| plain_name(&i.name)) {
         findings.heading(installer.name.clone());
-        let (bytes, hex) = match files.get(&installer.name) {
-            Ok(read) => read,
-            Err(err) => {
-                findings.problem(format!(
-                    "{}: listed in {} but it {err}",
-                    installer.name,
-                    manifest::FILE_NAME
-                ));
-                continue;
-            }
+        let Some((bytes, _)) = read_listed(
+            &mut files,
+            &installer.name,
+            &installer.sha256,
+            &sums,
+            findings,
+        ) else {
+            continue;
         };
-        if *hex != installer.sha256 {
-            findings.problem(format!(
-                "{}: sha256 differs from {}",
-                installer.name,
-                manifest::FILE_NAME
-            ));
-        }
-        if !sums.iter().any(|(_, n)| *n == installer.name) {
-            findings.problem(format!(
-                "{}: not listed in {}",
-                installer.name,
-                checksum::SUMS_FILE
-            ));
-        }
-        check_sidecar(dir, &installer.name, hex, findings);
         // It is generated from the configuration alone: any other byte is a change someone made.
         if installer.name != *installer_name {
             findings.problem(format!(
@@ -241,6 +206,41 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
         }
     }
     Ok(())
+}
+
+/// A file the manifest lists with `sha256`: read (once), its hash checked
+/// against the manifest, `SHA256SUMS` and its `.sha256` sidecar. `None`
+/// when it cannot be read at all.
+fn read_listed<'f>(
+    files: &'f mut HashedFiles<'_>,
+    name: &str,
+    sha256: &str,
+    sums: &[(String, String)],
+    findings: &mut Findings<'_>,
+) -> Option<&'f (Vec<u8>, String)> {
+    let dir = files.dir;
+    let read = match files.get(name) {
+        Ok(read) => read,
+        Err(err) => {
+            findings.problem(format!(
+                "{name}: listed in {} but it {err}",
+                manifest::FILE_NAME
+            ));
+            return None;
+        }
+    };
+    if read.1 != sha256 {
+        findings.problem(format!(
+            "{name}: sha256 differs from {}",
+            manifest::FILE_NAME
+        ));
+    }
+    // A line that is there but wrong was reported with the sums.
+    if !sums.iter().any(|(_, n)| n == name) {
+        findings.problem(format!("{name}: not listed in {}", checksum::SUMS_FILE));
+    }
+    check_sidecar(dir, name, &read.1, findings);
+    Some(read)
 }
 
 /// Files of the release directory with their SHA-256, read on first use.
