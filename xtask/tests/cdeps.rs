@@ -65,6 +65,21 @@ fn a_c_dependency_builds_static_for_both_musl_targets_runs_and_is_reproducible()
         .count();
     assert_eq!(ran, 2, "both targets ran:\n{stderr}");
     assert_ok("verify of the C fixture", &xtask(&ws, &target, &["verify"]));
+    // The manifest names the C compiler each archive's build scripts got, with its version.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(target.join("dist").join("dist-manifest.json")).unwrap(),
+    )
+    .unwrap();
+    for artifact in manifest["artifacts"].as_array().unwrap() {
+        let c = artifact["c_compiler"].as_str().unwrap_or_default();
+        let expected = if artifact["target"] == X86 {
+            "musl-gcc: "
+        } else {
+            "zig cc"
+        };
+        assert!(c.starts_with(expected), "{artifact}");
+        assert!(!c.ends_with("(version unknown)"), "{artifact}");
+    }
 
     // No build path reaches the C objects: another checkout path, the same bytes.
     let (ws_b, target_b) = fixture("cdep", "cdep-b");

@@ -198,6 +198,14 @@ fn json_prints_the_manifest_and_runs_are_identical() {
         serde_json::from_str::<serde_json::Value>(&on_disk).unwrap(),
         manifest
     );
+    // The compilers are part of what a rebuild must match: rustc as
+    // `rustc -V` names it, and no C compiler for this app without C.
+    let rustc = std::process::Command::new("rustc")
+        .arg("-V")
+        .output()
+        .unwrap();
+    assert_eq!(artifact["rustc"], text(&rustc.stdout).trim());
+    assert!(artifact["c_compiler"].is_null(), "{artifact}");
     // Nothing changed between the table run and the --json run: the second
     // reused the first's archives instead of compressing them again.
     let sha = artifact["sha256"].as_str().unwrap();

@@ -32,6 +32,17 @@ pub(crate) struct ManifestArtifact {
     pub(crate) binaries: Vec<String>,
     /// `static`, `static-pie`, …: the linkage verdict given when it was built.
     pub(crate) linkage: String,
+    /// What built it: `rustc -V`, and the C compiler build scripts were
+    /// given (with its version), if any. A rebuild with other compilers is
+    /// not expected to give the same bytes.
+    pub(crate) toolchain: Toolchain,
+}
+
+/// The compilers of one build.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Toolchain {
+    pub(crate) rustc: String,
+    pub(crate) c_compiler: Option<String>,
 }
 
 impl Manifest {
@@ -48,6 +59,8 @@ impl Manifest {
                     "sha256": a.sha256,
                     "binaries": a.binaries,
                     "linkage": a.linkage,
+                    "rustc": a.toolchain.rustc,
+                    "c_compiler": a.toolchain.c_compiler,
                 })
             })
             .collect();
@@ -93,6 +106,10 @@ impl Manifest {
                         .filter_map(|b| b.as_str().map(str::to_owned))
                         .collect(),
                     linkage: s(a, "linkage")?,
+                    toolchain: Toolchain {
+                        rustc: s(a, "rustc")?,
+                        c_compiler: a["c_compiler"].as_str().map(str::to_owned),
+                    },
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -137,6 +154,10 @@ mod tests {
                 sha256: "ab".repeat(32),
                 binaries: vec!["toolbox-0.1.0-x86_64-unknown-linux-musl/toolbox".into()],
                 linkage: "static-pie".into(),
+                toolchain: Toolchain {
+                    rustc: "rustc 1.95.0 (59807616e 2026-04-14)".into(),
+                    c_compiler: Some("musl-gcc: gcc (Debian 12.2.0-14) 12.2.0".into()),
+                },
             }],
             installers: vec![ManifestInstaller {
                 name: "toolbox-installer.sh".into(),

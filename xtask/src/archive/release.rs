@@ -10,7 +10,7 @@ use xtask_inspect::format::ArchiveFormat;
 
 use crate::archive::atomic;
 use crate::archive::checksum;
-use crate::archive::manifest::{self, Manifest, ManifestArtifact};
+use crate::archive::manifest::{self, Manifest, ManifestArtifact, Toolchain};
 use crate::archive::package::{self, ArchiveFile};
 
 /// One archive to pack: its files, and what the release says about them.
@@ -26,6 +26,7 @@ pub(crate) struct ArchiveInput {
     pub(crate) binaries: Vec<String>,
     /// The linkage verdict given when the binaries were built.
     pub(crate) linkage: String,
+    pub(crate) toolchain: Toolchain,
 }
 
 impl ArchiveInput {
@@ -126,6 +127,7 @@ fn pack_one(input: &ArchiveInput, mtime: u64, dir: &Path) -> Result<ManifestArti
         sha256,
         binaries: input.binaries.clone(),
         linkage: input.linkage.clone(),
+        toolchain: input.toolchain.clone(),
     })
 }
 

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use xshell::Shell;
 use xtask_inspect::linkage::{self, LinkagePolicy};
 
+use crate::archive::manifest::Toolchain;
 use crate::archive::package::ArchiveFile;
 use crate::archive::release::ArchiveInput;
 use crate::build::{compile, ctool, docs, toolchain};
@@ -30,6 +31,8 @@ pub(crate) struct Builder<'a> {
     /// rustup's installed targets, asked once.
     pub(crate) installed: Vec<String>,
     pub(crate) stamp: compile::Stamp,
+    /// `rustc -V`, recorded with every archive.
+    pub(crate) rustc: String,
     /// A build of the app for this machine, made once when some target's
     /// binary cannot run here to make the `[dist.docs]` files.
     pub(crate) host_build: Option<Vec<compile::BuiltBinary>>,
@@ -135,6 +138,10 @@ impl Builder<'_> {
                 files,
                 binaries,
                 linkage,
+                toolchain: Toolchain {
+                    rustc: self.rustc.clone(),
+                    c_compiler: c_compiler.map(ctool::Compiler::describe_versioned),
+                },
             },
             executables: built,
         })

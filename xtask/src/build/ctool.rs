@@ -99,6 +99,42 @@ impl Compiler {
             Compiler::Path(p) => p.display().to_string(),
         }
     }
+
+    /// `describe()` with the first line the compiler gives of its version
+    /// (runs it), for the manifest: a rebuild with another C compiler is not
+    /// expected to give the same bytes.
+    pub(crate) fn describe_versioned(&self) -> String {
+        let mut command = match self {
+            Compiler::MuslGcc => std::process::Command::new("musl-gcc"),
+            Compiler::Zig(Zig::Binary) => std::process::Command::new("zig"),
+            Compiler::Zig(Zig::Python) => {
+                let mut c = std::process::Command::new("python3");
+                c.args(["-m", "ziglang"]);
+                c
+            }
+            Compiler::Path(p) => std::process::Command::new(p),
+        };
+        let version_arg = match self {
+            Compiler::Zig(_) => "version",
+            _ => "--version",
+        };
+        let first_line = command
+            .arg(version_arg)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .and_then(|out| {
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                text.lines().next().map(|l| l.trim().to_owned())
+            })
+            .filter(|l| !l.is_empty());
+        match first_line {
+            Some(version) => format!("{}: {version}", self.describe()),
+            None => format!("{} (version unknown)", self.describe()),
+        }
+    }
 }
 
 /// How to get a C compiler, for error messages.

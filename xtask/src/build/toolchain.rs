@@ -2,6 +2,8 @@
 //! (the seed's hand-written "Maybe install target" CI step).
 
 use anyhow::{Context, Result, bail};
+use std::path::Path;
+
 use xshell::{Shell, cmd};
 
 use xtask_inspect::target::Target;
@@ -16,6 +18,18 @@ pub(crate) fn installed_targets(sh: &Shell) -> Result<Vec<String>> {
         .map(|l| l.trim().to_owned())
         .filter(|l| !l.is_empty())
         .collect())
+}
+
+/// `rustc -V` of the compiler cargo uses in `root` (`$RUSTC`, else the
+/// toolchain rustup picks there), e.g. `rustc 1.95.0 (59807616e 2026-04-14)`.
+pub(crate) fn rustc_version(sh: &Shell, root: &Path) -> Result<String> {
+    let _dir = sh.push_dir(root);
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = cmd!(sh, "{rustc} -V")
+        .quiet()
+        .read()
+        .with_context(|| format!("asking `{rustc} -V` which compiler builds the release"))?;
+    Ok(version.trim().to_owned())
 }
 
 /// Installs `target` with rustup unless it is in `installed` (from [`installed_targets`]).

@@ -298,6 +298,7 @@ fn load_items(dist_dir: &Path, manifest: &Manifest) -> Result<Vec<Item>> {
             files,
             binaries: artifact.binaries.clone(),
             linkage: artifact.linkage.clone(),
+            toolchain: artifact.toolchain.clone(),
         };
         items.push(Item { input, bytes });
     }

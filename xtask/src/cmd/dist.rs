@@ -61,6 +61,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             source_date_epoch: sde,
             commit: stamp::commit(sh, &ws.root),
         },
+        rustc: toolchain::rustc_version(sh, &ws.root)?,
         host_build: None,
     };
     let compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);

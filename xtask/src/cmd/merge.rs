@@ -284,6 +284,7 @@ mod tests {
                 sha256: sha,
                 binaries: vec![],
                 linkage: "static".into(),
+                toolchain: Default::default(),
             }],
             installers: vec![installer],
         };

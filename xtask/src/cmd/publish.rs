@@ -207,6 +207,7 @@ mod tests {
                 sha256: "0".repeat(64),
                 binaries: vec![],
                 linkage: "static".into(),
+                toolchain: Default::default(),
             }],
             installers: vec![ManifestInstaller {
                 name: "toolbox-installer.sh".into(),
