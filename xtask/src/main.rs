@@ -6,16 +6,32 @@
 
 mod flags;
 
-// Layers, each importing only those below it (ARCHITECTURE.md; checked by
-// the `layers` test):
-mod archive; // archives, checksums, the manifest, the release directory
-mod build; // rustup, cargo, C compilers, the [dist.docs] run
-mod check; // what a release holds, checked: directory, archives, binaries, smoke runs
-mod cmd; // one module per command: sequence the work, talk to the user
-mod generate; // files made from the config: workflows, installer, binstall block
+// The layers, top to bottom: each imports only those below it
+// (ARCHITECTURE.md; checked by xtask/tests/architecture.rs).
+
+/// One module per command: sequence the work, talk to the user.
+mod cmd;
+
+/// What a release holds, checked: directory, archives, binaries, smoke runs.
+mod check;
+
+/// Files made from the configuration: workflows, installer, binstall block.
+mod generate;
+
+/// Release binaries: rustup, cargo, C compilers, the `[dist.docs]` run.
+mod build;
+
+/// Archives, checksums, the manifest, the release directory.
+mod archive;
+
+/// Running programs: with limits, in the sandbox, smoke tests.
+mod run;
+
+/// The project on disk: workspace, config, app, include files, stamp.
+mod project;
+
+/// The configuration and the plan, pure.
 mod model;
-mod project; // the project on disk: workspace, config, app, include files, stamp
-mod run; // running programs: with limits, in the sandbox, smoke tests // the configuration and the plan, pure
 
 use std::process::ExitCode;
 
