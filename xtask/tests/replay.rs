@@ -72,29 +72,12 @@ fn origin() -> &'static PathBuf {
         let origin = e2e_dir("replay").join("origin");
         let _ = fs::remove_dir_all(&origin);
         fs::create_dir_all(&origin).unwrap();
-        let listed = Command::new("git")
-            .args([
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ])
-            .current_dir(root())
-            .output()
-            .unwrap();
-        for path in String::from_utf8_lossy(&listed.stdout)
-            .split('\0')
-            .filter(|p| !p.is_empty())
-        {
-            let from = root().join(path);
-            if path.starts_with("crates/") || !from.is_file() {
-                continue;
-            }
-            let to = origin.join(path);
-            fs::create_dir_all(to.parent().unwrap()).unwrap();
-            fs::copy(&from, &to).unwrap();
-        }
+        // The template without its app: the greeter fixture takes its place.
+        let files: Vec<String> = tracked_files(".")
+            .into_iter()
+            .filter(|p| !p.starts_with("crates/"))
+            .collect();
+        copy_files(&files, &origin);
         copy_dir(
             &fixtures().join("greeter/crates/greeter"),
             &origin.join("crates/fixture-greeter"),

@@ -23,7 +23,7 @@ mod tests {
 
     #[test]
     fn terminal_controls_cannot_pass() {
-        assert_eq!(escape("top/mycli"), "top/mycli");
+        assert_eq!(escape("top/tool"), "top/tool");
         assert_eq!(escape("x\r\u{1b}[2Kok"), "x\\r\\u{1b}[2Kok");
         assert_eq!(escape("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
         assert_eq!(escape("naïve ünïcode"), "naïve ünïcode");

@@ -2,6 +2,7 @@
 //! target, the linkage policy on every binary, the include files, and the
 //! `[dist.docs]` files made by running the binary (runs cargo and the binary).
 
+use std::collections::BTreeMap;
 use std::fs;
 
 use anyhow::{Context, Result, bail};
@@ -36,6 +37,8 @@ pub(crate) struct Builder<'a> {
     /// A build of the app for this machine, made once when some target's
     /// binary cannot run here to make the `[dist.docs]` files.
     pub(crate) host_build: Option<Vec<compile::BuiltBinary>>,
+    /// Each C compiler's description with its version, asked once per run.
+    pub(crate) c_versions: BTreeMap<String, String>,
 }
 
 impl Builder<'_> {
@@ -47,6 +50,12 @@ impl Builder<'_> {
         c_compiler: Option<&ctool::Compiler>,
     ) -> Result<Built> {
         let mut built = self.compile(artifact, c_compiler)?;
+        built.input.toolchain.c_compiler = c_compiler.map(|c| {
+            self.c_versions
+                .entry(c.describe())
+                .or_insert_with(|| c.describe_versioned())
+                .clone()
+        });
         let docs = self.docs_for(artifact, &built.executables)?;
         built.input.files.extend(docs);
         Ok(built)
@@ -140,7 +149,7 @@ impl Builder<'_> {
                 linkage,
                 toolchain: Toolchain {
                     rustc: self.rustc.clone(),
-                    c_compiler: c_compiler.map(ctool::Compiler::describe_versioned),
+                    c_compiler: None,
                 },
             },
             executables: built,

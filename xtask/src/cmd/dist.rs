@@ -63,6 +63,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         },
         rustc: toolchain::rustc_version(sh, &ws.root)?,
         host_build: None,
+        c_versions: Default::default(),
     };
     let compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
     let mut inputs = Vec::new();

@@ -104,9 +104,9 @@ pub fn version_of(manifest: &Path) -> String {
     line.split('"').nth(1).unwrap().to_owned()
 }
 
-/// Copies the files git tracks (or would track) under `sub` of this
-/// repository to the same place below `dest`: no build output, no corpora.
-pub fn copy_tracked(sub: &str, dest: &Path) {
+/// The files git tracks (or would track) under `sub` of this repository,
+/// relative to its root, that exist in the working tree.
+pub fn tracked_files(sub: &str) -> Vec<String> {
     let out = Command::new("git")
         .args([
             "ls-files",
@@ -125,17 +125,25 @@ pub fn copy_tracked(sub: &str, dest: &Path) {
         "git ls-files failed: {}",
         text(&out.stderr)
     );
-    for path in String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout)
         .split('\0')
-        .filter(|p| !p.is_empty())
-    {
-        let from = root().join(path);
-        if !from.is_file() {
-            continue; // deleted in the working tree
-        }
+        .filter(|p| !p.is_empty() && root().join(p).is_file())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Copies the files git tracks (or would track) under `sub` of this
+/// repository to the same place below `dest`: no build output, no corpora.
+pub fn copy_tracked(sub: &str, dest: &Path) {
+    copy_files(&tracked_files(sub), dest);
+}
+
+/// Copies `paths` (relative to this repository's root) to the same place below `dest`.
+pub fn copy_files(paths: &[String], dest: &Path) {
+    for path in paths {
         let to = dest.join(path);
         fs::create_dir_all(to.parent().unwrap()).unwrap();
-        fs::copy(&from, &to).unwrap();
+        fs::copy(root().join(path), &to).unwrap();
     }
 }
 
