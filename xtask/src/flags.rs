@@ -19,6 +19,7 @@ pub(crate) enum Command {
     Setup(cmd::setup::Options),
     Publish(cmd::publish::Options),
     Merge(cmd::merge::Options),
+    Reproduce(cmd::reproduce::Options),
     /// Internal: the helper that builds verify's sandbox (`run::sandbox`).
     SandboxExec(Vec<String>),
 }
@@ -42,6 +43,7 @@ const ARGS: &str = "args";
 const JOBS: &str = "jobs";
 const INTO: &str = "into";
 const TARGET: &str = "target";
+const RELEASE: &str = "release";
 
 /// Parses the process's arguments; exits with clap's usage error (code 2)
 /// on a mistake, or after printing help.
@@ -104,6 +106,10 @@ fn from_matches(matches: &ArgMatches) -> Command {
         "merge" => Command::Merge(cmd::merge::Options {
             jobs: path(JOBS),
             into: path(INTO),
+        }),
+        "reproduce" => Command::Reproduce(cmd::reproduce::Options {
+            release: string(RELEASE),
+            targets: strings(TARGET),
         }),
         "sandbox-exec" => Command::SandboxExec(strings(ARGS)),
         other => unreachable!("clap knows no subcommand {other}"),
@@ -227,6 +233,16 @@ fn cli() -> clap::Command {
                         .value_parser(clap::value_parser!(PathBuf))
                         .help("The new release directory (must be empty or absent)"),
                 ),
+        )
+        .subcommand(
+            clap::Command::new("reproduce")
+                .about("Rebuild a published release from this checkout (its commit) and compare it archive by archive")
+                .arg(
+                    Arg::new(RELEASE)
+                        .value_name("DIR|URL")
+                        .help("Where the release's SHA256SUMS and dist-manifest.json are (default: the GitHub release of the app's version)"),
+                )
+                .arg(targets_arg("Only this target of the release (repeatable)")),
         )
 }
 

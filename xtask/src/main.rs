@@ -76,6 +76,7 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Setup(options) => cmd::setup::run(&Project::load()?, options),
         Command::Publish(options) => cmd::publish::run(&Project::load()?, options),
         Command::Merge(options) => cmd::merge::run(options),
+        Command::Reproduce(options) => cmd::reproduce::run(&Project::load()?, options),
         Command::SandboxExec(_) => unreachable!("handled before dispatch"),
     }
 }

@@ -10,6 +10,9 @@ pub(crate) struct Manifest {
     pub(crate) app: String,
     pub(crate) version: String,
     pub(crate) source_date_epoch: u64,
+    /// The commit built (`git rev-parse HEAD`, or GIT_COMMIT), `unknown`
+    /// outside git: with the date, what `reproduce` rebuilds from.
+    pub(crate) commit: String,
     pub(crate) artifacts: Vec<ManifestArtifact>,
     /// Installer scripts, released next to the archives.
     pub(crate) installers: Vec<ManifestInstaller>,
@@ -73,6 +76,7 @@ impl Manifest {
             "app": self.app,
             "version": self.version,
             "source_date_epoch": self.source_date_epoch,
+            "commit": self.commit,
             "artifacts": artifacts,
             "installers": installers,
         });
@@ -131,6 +135,7 @@ impl Manifest {
             source_date_epoch: v["source_date_epoch"]
                 .as_u64()
                 .context("missing `source_date_epoch`")?,
+            commit: s(&v, "commit")?,
             artifacts,
             installers,
         })
@@ -147,6 +152,7 @@ mod tests {
             app: "toolbox".into(),
             version: "0.1.0".into(),
             source_date_epoch: 42,
+            commit: "0123abc".into(),
             artifacts: vec![ManifestArtifact {
                 name: "toolbox-0.1.0-x86_64-unknown-linux-musl.tar.xz".into(),
                 target: "x86_64-unknown-linux-musl".into(),

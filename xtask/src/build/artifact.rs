@@ -9,12 +9,53 @@ use anyhow::{Context, Result, bail};
 use xshell::Shell;
 use xtask_inspect::linkage::{self, LinkagePolicy};
 
-use crate::archive::manifest::Toolchain;
+use crate::archive::manifest::{ManifestArtifact, Toolchain};
 use crate::archive::package::ArchiveFile;
-use crate::archive::release::ArchiveInput;
+use crate::archive::release::{self, ArchiveInput};
 use crate::build::{compile, ctool, docs, toolchain};
 use crate::model::plan::{ArtifactPlan, Plan};
 use crate::model::workspace::{Package, Workspace};
+use crate::project::Project;
+
+/// Builds every archive of `plan` into `dir`, dated and named by `stamp`,
+/// with cargo's output in `target_dir`: what `dist` publishes and
+/// `reproduce` rebuilds (from scratch, in a target directory of its own).
+pub(crate) fn build_archives(
+    project: &Project,
+    plan: &Plan,
+    stamp: compile::Stamp,
+    target_dir: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<Vec<ManifestArtifact>> {
+    let Project { sh, config, .. } = project;
+    let ws = &Workspace {
+        target_dir: target_dir.to_owned(),
+        ..project.ws.clone()
+    };
+    let app = project.app();
+    let mut builder = Builder {
+        sh,
+        ws,
+        app,
+        plan,
+        installed: toolchain::installed_targets(sh)?,
+        stamp,
+        rustc: toolchain::rustc_version(sh, &ws.root)?,
+        host_build: None,
+        c_versions: Default::default(),
+    };
+    let compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
+    // Cargo builds one target at a time (each already uses every core);
+    // compression of one small file cannot, so archives are packed in parallel.
+    let mut inputs = Vec::new();
+    for artifact in &plan.artifacts {
+        let c = compilers
+            .compiler(&artifact.target)
+            .map_err(|e| project.config_error(e))?;
+        inputs.push(builder.build(artifact, c.as_ref())?.input);
+    }
+    release::pack_all(&inputs, plan.source_date_epoch, dir)
+}
 
 /// A target's build, ready to be packed.
 pub(crate) struct Built {

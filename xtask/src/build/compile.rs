@@ -184,6 +184,8 @@ pub(crate) fn build(
         sh,
         "cargo build --locked --profile {PROFILE} --target {triple} --package {package} {features...} --message-format=json-render-diagnostics"
     )
+    .arg("--target-dir")
+    .arg(&ws.target_dir)
     .env("SOURCE_DATE_EPOCH", stamp.source_date_epoch.to_string())
     .env("GIT_COMMIT", &stamp.commit)
     .quiet();
@@ -240,6 +242,8 @@ pub(crate) fn build_for_host(
         sh,
         "cargo build --locked --package {package} --bins {features...} --message-format=json-render-diagnostics"
     )
+    .arg("--target-dir")
+    .arg(&ws.target_dir)
     .env("SOURCE_DATE_EPOCH", stamp.source_date_epoch.to_string())
     .env("GIT_COMMIT", &stamp.commit)
     .quiet();

@@ -8,8 +8,15 @@ use xshell::{Shell, cmd};
 
 use xtask_inspect::target::Target;
 
-/// The targets rustup has installed for the active toolchain.
+use crate::run::exec::on_path;
+
+/// The targets rustup has installed for the active toolchain; without
+/// rustup (a distribution's or Nix's Rust, a bare toolchain in a build
+/// root), the standard libraries the compiler's sysroot holds.
 pub(crate) fn installed_targets(sh: &Shell) -> Result<Vec<String>> {
+    if !on_path("rustup") {
+        return sysroot_targets(sh);
+    }
     let list = cmd!(sh, "rustup target list --installed").quiet().ignore_stderr().read().context(
         "cannot ask rustup which targets are installed; install rustup, or add the targets with `rustup target add`",
     )?;
@@ -18,6 +25,27 @@ pub(crate) fn installed_targets(sh: &Shell) -> Result<Vec<String>> {
         .map(|l| l.trim().to_owned())
         .filter(|l| !l.is_empty())
         .collect())
+}
+
+/// The targets whose standard library is in `rustc --print sysroot`.
+fn sysroot_targets(sh: &Shell) -> Result<Vec<String>> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = cmd!(sh, "{rustc} --print sysroot")
+        .quiet()
+        .read()
+        .with_context(|| {
+            format!("asking `{rustc} --print sysroot` where the standard libraries are")
+        })?;
+    let rustlib = Path::new(sysroot.trim()).join("lib").join("rustlib");
+    let entries = std::fs::read_dir(&rustlib)
+        .with_context(|| format!("listing the standard libraries in {}", rustlib.display()))?;
+    let mut targets: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("lib").is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    targets.sort();
+    Ok(targets)
 }
 
 /// `rustc -V` of the compiler cargo uses in `root` (`$RUSTC`, else the
@@ -43,6 +71,12 @@ pub(crate) fn ensure_target(sh: &Shell, target: &Target, installed: &[String]) -
     let _turn = rustup_turn()?;
     if installed_targets(sh)?.iter().any(|t| t == triple) {
         return Ok(()); // installed by whoever went first
+    }
+    if !on_path("rustup") {
+        bail!(
+            "this toolchain has no standard library for {triple} and there is no rustup to add it; \
+             install it with the toolchain, or build the other targets with --target"
+        );
     }
     eprintln!("    installing target {triple} (rustup target add {triple})");
     let output = cmd!(sh, "rustup target add {triple}")

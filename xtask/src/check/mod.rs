@@ -5,6 +5,7 @@
 
 pub(crate) mod archive;
 pub(crate) mod binary;
+pub(crate) mod rebuild;
 pub(crate) mod release;
 
 use anyhow::{Result, bail};

@@ -28,7 +28,7 @@ pub(crate) struct Expected {
 
 /// A name `SHA256SUMS` or the manifest may hold: a plain file of the
 /// release directory, not a path out of it.
-fn plain_name(name: &str) -> bool {
+pub(crate) fn plain_name(name: &str) -> bool {
     !name.is_empty()
         && name != "."
         && name != ".."

@@ -9,8 +9,7 @@ use xtask_inspect::target::Os;
 use crate::archive::manifest::{self, Manifest, ManifestInstaller};
 use crate::archive::release::{self, Release, human_size};
 use crate::archive::{atomic, checksum};
-use crate::build::artifact::Builder;
-use crate::build::{compile, ctool, toolchain};
+use crate::build::{artifact, compile};
 use crate::check::{self, Findings};
 use crate::cmd::{expected, show_finding};
 use crate::generate::installer;
@@ -24,7 +23,7 @@ pub(crate) struct Options {
 }
 
 pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
-    let Project { sh, ws, config, .. } = project;
+    let Project { sh, ws, .. } = project;
     let app = project.app();
     let sde = stamp::source_date_epoch(sh, &ws.root)?;
     let mut plan = project.plan(&options.targets, sde)?;
@@ -49,35 +48,18 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         .collect();
     release::remove_stale(&dist_dir, &keep)?;
 
-    // Cargo builds one target at a time (each already uses every core);
-    // compression of one small file cannot, so archives are packed in parallel.
-    let mut builder = Builder {
-        sh,
-        ws,
-        app,
-        plan: &plan,
-        installed: toolchain::installed_targets(sh)?,
-        stamp: compile::Stamp {
-            source_date_epoch: sde,
-            commit: stamp::commit(sh, &ws.root),
-        },
-        rustc: toolchain::rustc_version(sh, &ws.root)?,
-        host_build: None,
-        c_versions: Default::default(),
+    let stamp = compile::Stamp {
+        source_date_epoch: sde,
+        commit: stamp::commit(sh, &ws.root),
     };
-    let compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
-    let mut inputs = Vec::new();
-    for artifact in &plan.artifacts {
-        let c = compilers
-            .compiler(&artifact.target)
-            .map_err(|e| project.config_error(e))?;
-        inputs.push(builder.build(artifact, c.as_ref())?.input);
-    }
+    let commit = stamp.commit.clone();
+    let artifacts = artifact::build_archives(project, &plan, stamp, &ws.target_dir, &dist_dir)?;
     let release = Release {
         app: plan.app.clone(),
         version: plan.version.clone(),
         source_date_epoch: sde,
-        artifacts: release::pack_all(&inputs, plan.source_date_epoch, &dist_dir)?,
+        commit,
+        artifacts,
         installers: vec![write_installer(project, &dist_dir)?],
     };
     release::write_index(&dist_dir, &release)?;

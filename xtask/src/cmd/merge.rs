@@ -156,13 +156,19 @@ fn job_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
 fn same_release(first: &Manifest, first_job: &Path, other: &Manifest, job: &Path) -> Result<()> {
     let describe = |m: &Manifest| {
         format!(
-            "{} {} (source date {})",
-            m.app, m.version, m.source_date_epoch
+            "{} {} (commit {}, source date {})",
+            m.app, m.version, m.commit, m.source_date_epoch
         )
     };
-    if (&first.app, &first.version, first.source_date_epoch)
-        != (&other.app, &other.version, other.source_date_epoch)
-    {
+    let key = |m: &Manifest| {
+        (
+            m.app.clone(),
+            m.version.clone(),
+            m.commit.clone(),
+            m.source_date_epoch,
+        )
+    };
+    if key(first) != key(other) {
         bail!(
             "{} holds {} but {} holds {}; every job must build the same commit",
             job.display(),
@@ -277,6 +283,7 @@ mod tests {
             app: name.into(),
             version: version.into(),
             source_date_epoch: 7,
+            commit: "0123abc".into(),
             artifacts: vec![ManifestArtifact {
                 name: archive,
                 target: target.into(),
@@ -381,6 +388,26 @@ mod tests {
             "{err}"
         );
         fs::remove_dir_all(&b).unwrap();
+
+        // Same version, another commit: a job of an older run of the workflow.
+        let c = job(
+            &dir.join("jobs"),
+            "toolbox",
+            "aarch64-apple-darwin",
+            "1.0.0",
+        );
+        let text = fs::read_to_string(c.join(manifest::FILE_NAME)).unwrap();
+        fs::write(
+            c.join(manifest::FILE_NAME),
+            text.replace("0123abc", "4567def"),
+        )
+        .unwrap();
+        let err = format!(
+            "{:#}",
+            merge(&dir.join("jobs"), &dir.join("out1")).unwrap_err()
+        );
+        assert!(err.contains("commit 4567def"), "{err}");
+        fs::remove_dir_all(&c).unwrap();
 
         fs::write(
             a.join("toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz"),

@@ -7,6 +7,7 @@ pub(crate) mod merge;
 pub(crate) mod plan;
 pub(crate) mod publish;
 pub(crate) mod rename;
+pub(crate) mod reproduce;
 pub(crate) mod setup;
 pub(crate) mod verify;
 

@@ -200,6 +200,7 @@ mod tests {
             app: "toolbox".into(),
             version: "1.2.3".into(),
             source_date_epoch: 0,
+            commit: "0123abc".into(),
             artifacts: vec![ManifestArtifact {
                 name: "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz".into(),
                 target: "x86_64-unknown-linux-musl".into(),

@@ -68,3 +68,32 @@ pub(crate) fn commit(sh: &Shell, root: &Path) -> String {
         _ => "unknown".to_owned(),
     }
 }
+
+/// The checkout as git sees it: the commit checked out and the tracked
+/// files changed since (untracked files are not built unless the build
+/// names them, and then they are in the sums' differences anyway).
+pub(crate) struct Checkout {
+    pub(crate) head: String,
+    pub(crate) changed: Vec<String>,
+}
+
+/// Asks git what `root` holds; an error outside a git checkout.
+pub(crate) fn checkout(sh: &Shell, root: &Path) -> Result<Checkout> {
+    let _dir = sh.push_dir(root);
+    let head = cmd!(sh, "git rev-parse HEAD")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .with_context(|| format!("{} is not a git checkout", root.display()))?;
+    let status = cmd!(sh, "git status --porcelain --untracked-files=no")
+        .quiet()
+        .read()
+        .context("asking git which files changed")?;
+    Ok(Checkout {
+        head: head.trim().to_owned(),
+        changed: status
+            .lines()
+            .map(|l| l.get(3..).unwrap_or(l).to_owned())
+            .collect(),
+    })
+}

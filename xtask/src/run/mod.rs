@@ -1,5 +1,6 @@
 //! Running programs: with time and output limits, in the sandbox, as smoke tests.
 
+pub(crate) mod download;
 pub(crate) mod exec;
 pub(crate) mod sandbox;
 pub(crate) mod smoke;
