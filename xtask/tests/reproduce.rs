@@ -182,54 +182,40 @@ fn only_the_releases_commit_unchanged_is_rebuilt() {
     };
     fs::write(published.join("SHA256SUMS"), "").unwrap();
     let dir = published.to_str().unwrap();
-    let other = "1111111111111111111111111111111111111111";
+    // Refused before anything is built: exit 1 and the reason as the last line.
+    let refused = |commit: &str, version: &str| {
+        fs::write(
+            published.join("dist-manifest.json"),
+            manifest(commit, version),
+        )
+        .unwrap();
+        let out = xtask_in(&ws, &target_dir, &["reproduce", dir]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(!stderr.contains("==> building"), "{stderr}");
+        stderr.lines().last().unwrap_or_default().to_owned()
+    };
 
-    fs::write(
-        published.join("dist-manifest.json"),
-        manifest(other, VERSION),
-    )
-    .unwrap();
-    let out = xtask_in(&ws, &target_dir, &["reproduce", dir]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let other = "1111111111111111111111111111111111111111";
+    let error = refused(other, VERSION);
     assert!(
-        stderr.contains(&format!(
+        error.contains(&format!(
             "this checkout is commit {commit}, the release was built from {other}; run `git checkout {other}` first"
         )),
-        "{stderr}"
+        "{error}"
     );
-
-    fs::write(
-        published.join("dist-manifest.json"),
-        manifest(&commit, "9.9.9"),
-    )
-    .unwrap();
-    let out = xtask_in(&ws, &target_dir, &["reproduce", dir]);
-    let stderr = text(&out.stderr);
+    let error = refused(&commit, "9.9.9");
     assert!(
-        stderr.contains(&format!(
+        error.contains(&format!(
             "the release is {PACKAGE} 9.9.9, but this checkout builds {PACKAGE} {VERSION}"
         )),
-        "{stderr}"
+        "{error}"
     );
-
-    fs::write(
-        published.join("dist-manifest.json"),
-        manifest(&commit, VERSION),
-    )
-    .unwrap();
     fs::write(ws.join("README.md"), "changed\n").unwrap();
-    let out = xtask_in(&ws, &target_dir, &["reproduce", dir]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let error = refused(&commit, VERSION);
     assert!(
-        stderr.contains("this checkout has changes to 1 file(s) (README.md)"),
-        "{stderr}"
-    );
-    assert_eq!(
-        stderr.lines().count(),
-        2,
-        "a note and one error line: {stderr}"
+        error.contains("this checkout has changes to 1 file(s) (README.md)"),
+        "{error}"
     );
 
     // Nothing to compare against: no manifest there.
