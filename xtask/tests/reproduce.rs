@@ -170,6 +170,36 @@ fn a_release_rebuilds_identically_and_an_altered_archive_is_named_by_member() {
 }
 
 #[test]
+fn a_new_commit_reruns_a_build_script_that_reads_the_commit() {
+    // The greeter's build script embeds the commit without a `rerun-if`
+    // line, as ripgrep's does; the second commit changes no file of its package.
+    let (ws, target_dir, first) = repository("reproduce-commits");
+    let greet = || {
+        let out = xtask_in(&ws, &target_dir, &["dist", "--target", X86]);
+        assert_ok("cargo xtask dist", &out);
+        let out = Command::new("tar")
+            .args(["-xJOf"])
+            .arg(target_dir.join("dist").join(archive(X86)))
+            .arg(format!("{PACKAGE}-{VERSION}-{X86}/greet"))
+            .output()
+            .unwrap();
+        assert_ok("tar -xO", &out);
+        out.stdout
+    };
+    let contains = |data: &[u8], commit: &str| data.windows(40).any(|w| w == commit.as_bytes());
+    assert!(contains(&greet(), &first));
+    fs::write(ws.join("NOTES.md"), "not in the app's package\n").unwrap();
+    git(&ws, &["add", "NOTES.md"]);
+    git(&ws, &["commit", "-q", "-m", "notes"]);
+    let second = git(&ws, &["rev-parse", "HEAD"]);
+    let binary = greet();
+    assert!(
+        contains(&binary, &second) && !contains(&binary, &first),
+        "the release of {second} must embed {second}, not the previous commit {first}"
+    );
+}
+
+#[test]
 fn only_the_releases_commit_unchanged_is_rebuilt() {
     let (ws, target_dir, commit) = repository("reproduce-checkout");
     let published = target_dir.join("published");

@@ -11,7 +11,7 @@ use serde_json::Value;
 use xshell::{Shell, cmd};
 
 use crate::build::cargo::run_checked;
-use crate::build::ctool;
+use crate::build::{commit, ctool};
 use crate::model::workspace::{Package, Workspace};
 use xtask_inspect::target::{Os, Target};
 
@@ -217,7 +217,9 @@ pub(crate) fn build(
         }
     }
     let log = build_dir.join(format!("cargo-{triple}.log"));
+    commit::forget_other_commits(sh, ws, &build_dir, triple, &stamp.commit)?;
     let stdout = run_checked(command.into(), &log, &format!("{package} for {triple}"))?;
+    commit::remember(&build_dir, triple, &stamp.commit)?;
     let binaries = executables(&stdout, &app.manifest_path);
     if binaries.is_empty() {
         bail!(

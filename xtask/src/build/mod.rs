@@ -2,6 +2,7 @@
 
 pub(crate) mod artifact;
 pub(crate) mod cargo;
+pub(crate) mod commit;
 pub(crate) mod compile;
 pub(crate) mod ctool;
 pub(crate) mod docs;

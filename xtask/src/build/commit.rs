@@ -1,0 +1,62 @@
+//! Build scripts that ask git for the commit without telling cargo
+//! (ripgrep's runs `git rev-parse HEAD` and declares no `rerun-if`): cargo
+//! reruns them only when a file of their package changes, so after a commit
+//! that touched other files a release would carry the old commit's answer —
+//! `cargo xtask reproduce` found ripgrep's `rg --version` and man page
+//! naming the previous commit. So when the commit differs from the one the
+//! target was last built at, the workspace's own packages are cleaned for
+//! that target (their dependencies stay built) before building (runs cargo).
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use xshell::{Shell, cmd};
+
+use crate::build::compile::PROFILE;
+use crate::model::config::toml_string;
+use crate::model::workspace::Workspace;
+
+/// Where the commit of `triple`'s last build is kept.
+fn record(build_dir: &Path, triple: &str) -> std::path::PathBuf {
+    build_dir.join(format!("commit-{triple}"))
+}
+
+/// Cleans the workspace's packages for `triple` unless they were last
+/// built at `commit`.
+pub(crate) fn forget_other_commits(
+    sh: &Shell,
+    ws: &Workspace,
+    build_dir: &Path,
+    triple: &str,
+    commit: &str,
+) -> Result<()> {
+    if fs::read_to_string(record(build_dir, triple)).is_ok_and(|last| last == commit) {
+        return Ok(());
+    }
+    let packages: Vec<String> = ws
+        .packages
+        .iter()
+        .flat_map(|p| ["--package".to_owned(), p.name.clone()])
+        .collect();
+    let build_dir_config = format!(
+        "build.build-dir={}",
+        toml_string(&build_dir.to_string_lossy())
+    );
+    let target_dir = &ws.target_dir;
+    let _dir = sh.push_dir(&ws.root);
+    cmd!(
+        sh,
+        "cargo clean --quiet --profile {PROFILE} --target {triple} {packages...} --target-dir {target_dir} --config {build_dir_config}"
+    )
+    .quiet()
+    .run()
+    .with_context(|| format!("cleaning the workspace's packages for {triple} before building another commit"))
+}
+
+/// Notes that `triple` was built at `commit`.
+pub(crate) fn remember(build_dir: &Path, triple: &str, commit: &str) -> Result<()> {
+    fs::create_dir_all(build_dir)
+        .and_then(|()| fs::write(record(build_dir, triple), commit))
+        .with_context(|| format!("writing {}", record(build_dir, triple).display()))
+}
