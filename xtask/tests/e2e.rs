@@ -571,6 +571,7 @@ fn another_checkout_path_gives_identical_archives() {
 #[test]
 fn a_stale_cargo_lock_stops_dist_in_one_line_before_anything_is_built() {
     let (ws, target_dir) = fixture("greeter", "stale-lock");
+    let _ = fs::remove_dir_all(target_dir.join("dist"));
     let manifest = ws.join("crates/greeter/Cargo.toml");
     let text_before = fs::read_to_string(&manifest).unwrap();
     // A new dependency the lock file does not know.
@@ -594,6 +595,13 @@ fn a_stale_cargo_lock_stops_dist_in_one_line_before_anything_is_built() {
         "cargo's own lines are replaced:\n{stderr}"
     );
     assert!(!target_dir.join("dist").join(archive_name()).exists());
+    // Nor was the lock file rewritten (by `cargo clean` or anything else).
+    assert!(
+        !fs::read_to_string(ws.join("Cargo.lock"))
+            .unwrap()
+            .contains("itoa"),
+        "Cargo.lock was changed"
+    );
 }
 
 #[test]

@@ -13,7 +13,6 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-use crate::build::compile::PROFILE;
 use crate::model::config::toml_string;
 use crate::model::workspace::Workspace;
 
@@ -22,17 +21,20 @@ fn record(build_dir: &Path, triple: &str) -> std::path::PathBuf {
     build_dir.join(format!("commit-{triple}"))
 }
 
-/// Cleans the workspace's packages for `triple` unless they were last
-/// built at `commit`.
+/// Cleans the workspace's packages of `profile` for `triple` unless they
+/// were last built at `commit`. A clean that failed is returned, not
+/// raised: the build that follows explains a stale Cargo.lock in one line
+/// (`--locked` keeps the clean from rewriting it), and the caller fails
+/// after it otherwise.
 pub(crate) fn forget_other_commits(
     sh: &Shell,
     ws: &Workspace,
-    build_dir: &Path,
+    (profile, build_dir): (&str, &Path),
     triple: &str,
     commit: &str,
-) -> Result<()> {
+) -> Option<String> {
     if fs::read_to_string(record(build_dir, triple)).is_ok_and(|last| last == commit) {
-        return Ok(());
+        return None;
     }
     let packages: Vec<String> = ws
         .packages
@@ -45,13 +47,32 @@ pub(crate) fn forget_other_commits(
     );
     let target_dir = &ws.target_dir;
     let _dir = sh.push_dir(&ws.root);
-    cmd!(
+    let out = cmd!(
         sh,
-        "cargo clean --quiet --profile {PROFILE} --target {triple} {packages...} --target-dir {target_dir} --config {build_dir_config}"
+        "cargo clean --locked --quiet --profile {profile} --target {triple} {packages...} --target-dir {target_dir} --config {build_dir_config}"
     )
     .quiet()
-    .run()
-    .with_context(|| format!("cleaning the workspace's packages for {triple} before building another commit"))
+    .ignore_status()
+    .output();
+    match out {
+        Ok(out) if out.status.success() => None,
+        Ok(out) => Some(
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .find(|l| l.starts_with("error"))
+                .unwrap_or("cargo clean failed")
+                .to_owned(),
+        ),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// The error when the clean before a build failed but the build did not.
+pub(crate) fn unclean(triple: &str, why: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cleaning the workspace's packages for {triple} before building a new commit failed ({why}); \
+         without it a build script could embed the previous commit. Run `cargo clean` and try again"
+    )
 }
 
 /// Notes that `triple` was built at `commit`.

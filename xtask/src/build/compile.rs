@@ -217,8 +217,12 @@ pub(crate) fn build(
         }
     }
     let log = build_dir.join(format!("cargo-{triple}.log"));
-    commit::forget_other_commits(sh, ws, &build_dir, triple, &stamp.commit)?;
+    let unclean =
+        commit::forget_other_commits(sh, ws, (PROFILE, &build_dir), triple, &stamp.commit);
     let stdout = run_checked(command.into(), &log, &format!("{package} for {triple}"))?;
+    if let Some(why) = unclean {
+        return Err(commit::unclean(triple, &why));
+    }
     commit::remember(&build_dir, triple, &stamp.commit)?;
     let binaries = executables(&stdout, &app.manifest_path);
     if binaries.is_empty() {
