@@ -90,6 +90,17 @@ fn sha256(path: &Path) -> String {
         .to_owned()
 }
 
+/// `reproduce` reported each of `targets`' archives identical.
+fn assert_identical(stderr: &str, targets: &[&str]) {
+    for target in targets {
+        let block = stderr
+            .split("==> ")
+            .find(|b| b.starts_with(&archive(target)))
+            .unwrap_or_else(|| panic!("no report for {target}:\n{stderr}"));
+        assert!(block.contains("identical (sha256 "), "{block}");
+    }
+}
+
 #[test]
 fn a_release_rebuilds_identically_and_an_altered_archive_is_named_by_member() {
     let (ws, target_dir, commit) = repository("reproduce");
@@ -115,13 +126,7 @@ fn a_release_rebuilds_identically_and_an_altered_archive_is_named_by_member() {
     );
     assert_ok("cargo xtask reproduce", &out);
     let stderr = text(&out.stderr);
-    for target in [X86, ARM] {
-        let block = stderr
-            .split("==> ")
-            .find(|b| b.starts_with(&archive(target)))
-            .unwrap_or_else(|| panic!("no report for {target}:\n{stderr}"));
-        assert!(block.contains("identical (sha256 "), "{block}");
-    }
+    assert_identical(&stderr, &[X86, ARM]);
     assert!(stderr.contains("all checks passed"), "{stderr}");
 
     // One byte of the x86_64 binary changed, and every list made to agree.
@@ -426,13 +431,7 @@ fn another_debian_release_builds_the_same_archives() {
     let out = xtask_in(&ws, &target_dir, &["reproduce", "target/dist-elsewhere"]);
     assert_ok("cargo xtask reproduce target/dist-elsewhere", &out);
     let stderr = text(&out.stderr);
-    for target in [X86, ARM] {
-        let block = stderr
-            .split("==> ")
-            .find(|b| b.starts_with(&archive(target)))
-            .unwrap_or_else(|| panic!("no report for {target}:\n{stderr}"));
-        assert!(block.contains("identical (sha256 "), "{block}");
-    }
+    assert_identical(&stderr, &[X86, ARM]);
     let manifest = fs::read_to_string(elsewhere.join("dist-manifest.json")).unwrap();
     assert!(manifest.contains("\"rustc\": \"rustc "), "{manifest}");
     assert!(
