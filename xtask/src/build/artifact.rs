@@ -12,7 +12,7 @@ use xtask_inspect::linkage::{self, LinkagePolicy};
 use crate::archive::manifest::{ManifestArtifact, Toolchain};
 use crate::archive::package::ArchiveFile;
 use crate::archive::release::{self, ArchiveInput};
-use crate::build::{compile, ctool, docs, toolchain};
+use crate::build::{cargo, compile, ctool, docs, toolchain};
 use crate::model::plan::{ArtifactPlan, Plan};
 use crate::model::workspace::{Package, Workspace};
 use crate::project::Project;
@@ -232,12 +232,7 @@ impl Builder<'_> {
                 )
             }
         };
-        let dir = self
-            .ws
-            .target_dir
-            .join("dist-build")
-            .join("docs")
-            .join(target.triple);
+        let dir = cargo::build_dir(self.ws).join("docs").join(target.triple);
         let exe_of = |bin: &str| exes.iter().find(|b| b.name == bin).map(|b| b.path.clone());
         // The files depend on the binaries and the commands only: a no-op dist
         // reuses them instead of starting each binary (under qemu) again.

@@ -2,11 +2,29 @@
 //! the terminal as cargo wrote it, and the failures we can explain in one
 //! line (a stale Cargo.lock, a missing C compiler) explained (runs cargo).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
 use crate::build::ctool;
+use crate::model::config::toml_string;
+use crate::model::workspace::Workspace;
+
+/// Where dist builds keep cargo's intermediates, logs and C wrappers.
+/// Cargo puts host artifacts (build scripts) of profile `dist` in
+/// `<target>/dist/`, which is also our output directory; `build.build-dir`
+/// sends them here, so target/dist holds little besides releases.
+pub(crate) fn build_dir(ws: &Workspace) -> PathBuf {
+    ws.target_dir.join("dist-build")
+}
+
+/// `--config` for cargo's `build.build-dir`, [`build_dir`].
+pub(crate) fn build_dir_config(ws: &Workspace) -> String {
+    format!(
+        "build.build-dir={}",
+        toml_string(&build_dir(ws).to_string_lossy())
+    )
+}
 
 /// Cargo's stderr: everything, and the part held back from the terminal.
 struct CargoStderr {

@@ -8,17 +8,17 @@
 //! that target (their dependencies stay built) before building (runs cargo).
 
 use std::fs;
-use std::path::Path;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-use crate::model::config::toml_string;
+use crate::build::cargo;
 use crate::model::workspace::Workspace;
 
 /// Where the commit of `triple`'s last build is kept.
-fn record(build_dir: &Path, triple: &str) -> std::path::PathBuf {
-    build_dir.join(format!("commit-{triple}"))
+fn record(ws: &Workspace, triple: &str) -> PathBuf {
+    cargo::build_dir(ws).join(format!("commit-{triple}"))
 }
 
 /// Cleans the workspace's packages of `profile` for `triple` unless they
@@ -29,11 +29,11 @@ fn record(build_dir: &Path, triple: &str) -> std::path::PathBuf {
 pub(crate) fn forget_other_commits(
     sh: &Shell,
     ws: &Workspace,
-    (profile, build_dir): (&str, &Path),
+    profile: &str,
     triple: &str,
     commit: &str,
 ) -> Option<String> {
-    if fs::read_to_string(record(build_dir, triple)).is_ok_and(|last| last == commit) {
+    if fs::read_to_string(record(ws, triple)).is_ok_and(|last| last == commit) {
         return None;
     }
     let packages: Vec<String> = ws
@@ -41,10 +41,7 @@ pub(crate) fn forget_other_commits(
         .iter()
         .flat_map(|p| ["--package".to_owned(), p.name.clone()])
         .collect();
-    let build_dir_config = format!(
-        "build.build-dir={}",
-        toml_string(&build_dir.to_string_lossy())
-    );
+    let build_dir_config = cargo::build_dir_config(ws);
     let target_dir = &ws.target_dir;
     let _dir = sh.push_dir(&ws.root);
     let out = cmd!(
@@ -76,8 +73,9 @@ pub(crate) fn unclean(triple: &str, why: &str) -> anyhow::Error {
 }
 
 /// Notes that `triple` was built at `commit`.
-pub(crate) fn remember(build_dir: &Path, triple: &str, commit: &str) -> Result<()> {
-    fs::create_dir_all(build_dir)
-        .and_then(|()| fs::write(record(build_dir, triple), commit))
-        .with_context(|| format!("writing {}", record(build_dir, triple).display()))
+pub(crate) fn remember(ws: &Workspace, triple: &str, commit: &str) -> Result<()> {
+    let record = record(ws, triple);
+    fs::create_dir_all(cargo::build_dir(ws))
+        .and_then(|()| fs::write(&record, commit))
+        .with_context(|| format!("writing {}", record.display()))
 }

@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use serde_json::Value;
 use xshell::{Shell, cmd};
 
-use crate::build::cargo::run_checked;
+use crate::build::cargo::{self, run_checked};
 use crate::build::{commit, ctool};
 use crate::model::workspace::{Package, Workspace};
 use xtask_inspect::target::{Os, Target};
@@ -180,28 +180,21 @@ pub(crate) fn build(
         std::env::var_os("RUSTFLAGS"),
     );
     let _dir = sh.push_dir(&ws.root);
-    let mut command = cmd!(
-        sh,
-        "cargo build --locked --profile {PROFILE} --target {triple} --package {package} {features...} --message-format=json-render-diagnostics"
-    )
-    .arg("--target-dir")
-    .arg(&ws.target_dir)
-    .env("SOURCE_DATE_EPOCH", stamp.source_date_epoch.to_string())
-    .env("GIT_COMMIT", &stamp.commit)
-    .quiet();
-    // Cargo puts host artifacts (build scripts) of profile `dist` in
-    // `<target>/dist/`, which is also our output directory; keep its
-    // intermediates elsewhere so target/dist holds little besides releases.
-    let build_dir = ws.target_dir.join("dist-build");
+    let mut command = stamped(
+        cmd!(
+            sh,
+            "cargo build --locked --profile {PROFILE} --target {triple} --package {package} {features...} --message-format=json-render-diagnostics"
+        ),
+        ws,
+        stamp,
+    );
+    let build_dir = cargo::build_dir(ws);
     if let Some(linker) = default_linker(target)
         && user_linker(target, &ws.root).is_none()
     {
         command = command.env(linker_env_var(target), linker);
     }
-    command = command.arg("--config").arg(format!(
-        "build.build-dir={}",
-        toml_string(&build_dir.to_string_lossy())
-    ));
+    command = command.arg("--config").arg(cargo::build_dir_config(ws));
     if let Some(compiler) = c_compiler {
         let remaps = remaps(ws, cargo_home.as_deref());
         for (key, value) in ctool::env(compiler, target, &build_dir.join("cc"), &remaps)? {
@@ -217,13 +210,12 @@ pub(crate) fn build(
         }
     }
     let log = build_dir.join(format!("cargo-{triple}.log"));
-    let unclean =
-        commit::forget_other_commits(sh, ws, (PROFILE, &build_dir), triple, &stamp.commit);
+    let unclean = commit::forget_other_commits(sh, ws, PROFILE, triple, &stamp.commit);
     let stdout = run_checked(command.into(), &log, &format!("{package} for {triple}"))?;
     if let Some(why) = unclean {
         return Err(commit::unclean(triple, &why));
     }
-    commit::remember(&build_dir, triple, &stamp.commit)?;
+    commit::remember(ws, triple, &stamp.commit)?;
     let binaries = executables(&stdout, &app.manifest_path);
     if binaries.is_empty() {
         bail!(
@@ -244,18 +236,28 @@ pub(crate) fn build_for_host(
 ) -> Result<Vec<BuiltBinary>> {
     let package = &app.name;
     let _dir = sh.push_dir(&ws.root);
-    let command = cmd!(
-        sh,
-        "cargo build --locked --package {package} --bins {features...} --message-format=json-render-diagnostics"
-    )
-    .arg("--target-dir")
-    .arg(&ws.target_dir)
-    .env("SOURCE_DATE_EPOCH", stamp.source_date_epoch.to_string())
-    .env("GIT_COMMIT", &stamp.commit)
-    .quiet();
-    let log = ws.target_dir.join("dist-build").join("cargo-host.log");
+    let command = stamped(
+        cmd!(
+            sh,
+            "cargo build --locked --package {package} --bins {features...} --message-format=json-render-diagnostics"
+        ),
+        ws,
+        stamp,
+    );
+    let log = cargo::build_dir(ws).join("cargo-host.log");
     let stdout = run_checked(command.into(), &log, &format!("{package} for this machine"))?;
     Ok(executables(&stdout, &app.manifest_path))
+}
+
+/// A cargo command building into `ws`'s target directory, given the date
+/// and commit build scripts may embed.
+fn stamped<'a>(command: xshell::Cmd<'a>, ws: &Workspace, stamp: &Stamp) -> xshell::Cmd<'a> {
+    command
+        .arg("--target-dir")
+        .arg(&ws.target_dir)
+        .env("SOURCE_DATE_EPOCH", stamp.source_date_epoch.to_string())
+        .env("GIT_COMMIT", &stamp.commit)
+        .quiet()
 }
 
 /// The executables of the package at `manifest_path`, from cargo's JSON messages.

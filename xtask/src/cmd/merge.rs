@@ -258,7 +258,8 @@ mod tests {
     use super::*;
 
     /// A fake job output: an "archive" with its sidecar and manifest.
-    fn job(root: &Path, name: &str, target: &str, version: &str) -> PathBuf {
+    fn job(root: &Path, target: &str, version: &str) -> PathBuf {
+        let name = "toolbox";
         let dir = root.join(format!("dist-{target}"));
         fs::create_dir_all(&dir).unwrap();
         let archive = format!("{name}-{version}-{target}.tar.xz");
@@ -299,6 +300,11 @@ mod tests {
         dir
     }
 
+    /// Why merging `jobs` into `into` failed, with its causes.
+    fn merge_error(jobs: &Path, into: &Path) -> String {
+        format!("{:#}", merge(jobs, into).unwrap_err())
+    }
+
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("xtask-merge-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
@@ -315,18 +321,8 @@ mod tests {
     #[test]
     fn merges_jobs_into_one_sums_file_and_manifest() {
         let dir = scratch("ok");
-        job(
-            &dir.join("jobs"),
-            "toolbox",
-            "x86_64-unknown-linux-musl",
-            "1.0.0",
-        );
-        job(
-            &dir.join("jobs"),
-            "toolbox",
-            "aarch64-apple-darwin",
-            "1.0.0",
-        );
+        job(&dir.join("jobs"), "x86_64-unknown-linux-musl", "1.0.0");
+        job(&dir.join("jobs"), "aarch64-apple-darwin", "1.0.0");
         merge(&dir.join("jobs"), &dir.join("out")).unwrap();
         let sums = fs::read_to_string(dir.join("out/SHA256SUMS")).unwrap();
         let names: Vec<String> = checksum::parse_sums(&sums)
@@ -367,22 +363,9 @@ mod tests {
     #[test]
     fn refuses_damaged_mixed_and_duplicate_builds() {
         let dir = scratch("bad");
-        let a = job(
-            &dir.join("jobs"),
-            "toolbox",
-            "x86_64-unknown-linux-musl",
-            "1.0.0",
-        );
-        let b = job(
-            &dir.join("jobs"),
-            "toolbox",
-            "aarch64-apple-darwin",
-            "1.0.1",
-        );
-        let err = format!(
-            "{:#}",
-            merge(&dir.join("jobs"), &dir.join("out1")).unwrap_err()
-        );
+        let a = job(&dir.join("jobs"), "x86_64-unknown-linux-musl", "1.0.0");
+        let b = job(&dir.join("jobs"), "aarch64-apple-darwin", "1.0.1");
+        let err = merge_error(&dir.join("jobs"), &dir.join("out1"));
         assert!(
             err.contains("every job must build the same commit") && err.contains("toolbox 1.0.1"),
             "{err}"
@@ -390,22 +373,14 @@ mod tests {
         fs::remove_dir_all(&b).unwrap();
 
         // Same version, another commit: a job of an older run of the workflow.
-        let c = job(
-            &dir.join("jobs"),
-            "toolbox",
-            "aarch64-apple-darwin",
-            "1.0.0",
-        );
+        let c = job(&dir.join("jobs"), "aarch64-apple-darwin", "1.0.0");
         let text = fs::read_to_string(c.join(manifest::FILE_NAME)).unwrap();
         fs::write(
             c.join(manifest::FILE_NAME),
             text.replace("0123abc", "4567def"),
         )
         .unwrap();
-        let err = format!(
-            "{:#}",
-            merge(&dir.join("jobs"), &dir.join("out1")).unwrap_err()
-        );
+        let err = merge_error(&dir.join("jobs"), &dir.join("out1"));
         assert!(err.contains("commit 4567def"), "{err}");
         fs::remove_dir_all(&c).unwrap();
 
@@ -414,10 +389,7 @@ mod tests {
             b"tampered",
         )
         .unwrap();
-        let err = format!(
-            "{:#}",
-            merge(&dir.join("jobs"), &dir.join("out2")).unwrap_err()
-        );
+        let err = merge_error(&dir.join("jobs"), &dir.join("out2"));
         assert!(
             err.contains(
                 "toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz does not match the SHA-256"
@@ -430,23 +402,10 @@ mod tests {
         );
 
         let dup = scratch("dup");
-        job(
-            &dup.join("jobs"),
-            "toolbox",
-            "x86_64-unknown-linux-musl",
-            "1.0.0",
-        );
-        let other = job(
-            &dup.join("jobs2"),
-            "toolbox",
-            "x86_64-unknown-linux-musl",
-            "1.0.0",
-        );
+        job(&dup.join("jobs"), "x86_64-unknown-linux-musl", "1.0.0");
+        let other = job(&dup.join("jobs2"), "x86_64-unknown-linux-musl", "1.0.0");
         fs::rename(&other, dup.join("jobs/dist-again")).unwrap();
-        let err = format!(
-            "{:#}",
-            merge(&dup.join("jobs"), &dup.join("out")).unwrap_err()
-        );
+        let err = merge_error(&dup.join("jobs"), &dup.join("out"));
         assert!(
             err.contains("toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz is in")
                 && err.contains("dist-again")
@@ -454,10 +413,7 @@ mod tests {
             "both jobs are named: {err}"
         );
 
-        let err = format!(
-            "{:#}",
-            merge(&dup.join("jobs2"), &dup.join("out")).unwrap_err()
-        );
+        let err = merge_error(&dup.join("jobs2"), &dup.join("out"));
         assert!(err.contains("no build outputs in"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(&dup).unwrap();
@@ -466,19 +422,9 @@ mod tests {
     #[test]
     fn two_jobs_with_one_archive_name_and_other_bytes_are_named_not_merged() {
         let dir = scratch("clash");
-        let a = job(
-            &dir.join("jobs"),
-            "toolbox",
-            "x86_64-unknown-linux-musl",
-            "1.0.0",
-        );
+        let a = job(&dir.join("jobs"), "x86_64-unknown-linux-musl", "1.0.0");
         // Another job claims the same archive name for another target, with other bytes.
-        let b = job(
-            &dir.join("jobs"),
-            "toolbox",
-            "aarch64-unknown-linux-musl",
-            "1.0.0",
-        );
+        let b = job(&dir.join("jobs"), "aarch64-unknown-linux-musl", "1.0.0");
         let name = "toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz";
         let bytes = b"other bytes".to_vec();
         fs::write(b.join(name), &bytes).unwrap();
@@ -493,10 +439,7 @@ mod tests {
         manifest.artifacts[0].name = name.into();
         manifest.artifacts[0].sha256 = sha;
         fs::write(b.join(manifest::FILE_NAME), manifest.to_json()).unwrap();
-        let err = format!(
-            "{:#}",
-            merge(&dir.join("jobs"), &dir.join("out")).unwrap_err()
-        );
+        let err = merge_error(&dir.join("jobs"), &dir.join("out"));
         assert!(
             err.contains(&format!("{name} is in")) && err.contains("with other bytes in each"),
             "{err}"
@@ -512,19 +455,11 @@ mod tests {
     #[test]
     fn links_and_fifos_in_a_job_are_refused_not_followed() {
         let dir = scratch("links");
-        let job = job(
-            &dir.join("jobs"),
-            "toolbox",
-            "x86_64-unknown-linux-musl",
-            "1.0.0",
-        );
+        let job = job(&dir.join("jobs"), "x86_64-unknown-linux-musl", "1.0.0");
         let name = "toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz";
         fs::remove_file(job.join(name)).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", job.join(name)).unwrap();
-        let err = format!(
-            "{:#}",
-            merge(&dir.join("jobs"), &dir.join("out")).unwrap_err()
-        );
+        let err = merge_error(&dir.join("jobs"), &dir.join("out"));
         assert!(err.contains("is a symbolic link"), "{err}");
         fs::remove_file(job.join(name)).unwrap();
         assert!(
@@ -534,10 +469,7 @@ mod tests {
                 .unwrap()
                 .success()
         );
-        let err = format!(
-            "{:#}",
-            merge(&dir.join("jobs"), &dir.join("out")).unwrap_err()
-        );
+        let err = merge_error(&dir.join("jobs"), &dir.join("out"));
         assert!(err.contains("is not a regular file"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }

@@ -343,39 +343,26 @@ mod tests {
     use crate::model::config;
 
     /// The plan of a `toolbox` app configured with `config_text`, with no include files.
-    struct Scratch;
-
-    impl Scratch {
-        fn new(_name: &str) -> Scratch {
-            Scratch
-        }
-
-        fn app(&self) -> Package {
-            Package::sample()
-        }
-
-        fn plan(&self, config_text: &str, selected: &[&str]) -> Result<Plan> {
-            let config = config::parse(
-                &format!("[dist]\napp = \"toolbox\"\n{config_text}"),
-                Path::new("x"),
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let selected: Vec<String> = selected.iter().map(|s| s.to_string()).collect();
-            make(
-                &config,
-                &self.app(),
-                Vec::new(),
-                Path::new("/w"),
-                &selected,
-                0,
-            )
-        }
+    fn plan_of(config_text: &str, selected: &[&str]) -> Result<Plan> {
+        let config = config::parse(
+            &format!("[dist]\napp = \"toolbox\"\n{config_text}"),
+            Path::new("x"),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let selected: Vec<String> = selected.iter().map(|s| s.to_string()).collect();
+        make(
+            &config,
+            &Package::sample(),
+            Vec::new(),
+            Path::new("/w"),
+            &selected,
+            0,
+        )
     }
 
     #[test]
     fn archives_are_named_after_the_package_and_hold_its_binaries() {
-        let ws = Scratch::new("names");
-        let plan = ws.plan("", &[]).unwrap();
+        let plan = plan_of("", &[]).unwrap();
         assert_eq!(
             plan.artifacts[0].file_name(),
             "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz"
@@ -385,7 +372,7 @@ mod tests {
             "toolbox-1.2.3-x86_64-unknown-linux-musl"
         );
         assert_eq!(plan.artifacts[0].bins, ["tb"]);
-        let windows = ws.plan("", &["x86_64-pc-windows-msvc"]).unwrap();
+        let windows = plan_of("", &["x86_64-pc-windows-msvc"]).unwrap();
         assert_eq!(
             windows.artifacts[0].file_name(),
             "toolbox-1.2.3-x86_64-pc-windows-msvc.zip"
@@ -394,19 +381,16 @@ mod tests {
 
     #[test]
     fn features_must_be_the_app_s() {
-        let ws = Scratch::new("features");
-        let plan = ws
-            .plan(
-                "features = [\"fancy\", \"serde/std\"]\ndefault-features = false\n",
-                &[],
-            )
-            .unwrap();
+        let plan = plan_of(
+            "features = [\"fancy\", \"serde/std\"]\ndefault-features = false\n",
+            &[],
+        )
+        .unwrap();
         assert_eq!(
             plan.features,
             ["--no-default-features", "--features", "fancy,serde/std"]
         );
-        let err = ws
-            .plan("features = [\"fansy\"]\n", &[])
+        let err = plan_of("features = [\"fansy\"]\n", &[])
             .unwrap_err()
             .to_string();
         assert!(
@@ -416,20 +400,18 @@ mod tests {
             "{err}"
         );
         assert_eq!(
-            ws.plan("all-features = true\n", &[]).unwrap().features,
+            plan_of("all-features = true\n", &[]).unwrap().features,
             ["--all-features"]
         );
     }
 
     #[test]
     fn docs_and_smoke_name_binaries_of_the_app_and_default_to_the_main_one() {
-        let ws = Scratch::new("docs");
-        let plan = ws
-            .plan(
-                "[dist.docs]\n\"doc/tb.1\" = [\"--generate\", \"man\"]\n",
-                &[],
-            )
-            .unwrap();
+        let plan = plan_of(
+            "[dist.docs]\n\"doc/tb.1\" = [\"--generate\", \"man\"]\n",
+            &[],
+        )
+        .unwrap();
         assert_eq!(
             plan.docs,
             [DocFile {
@@ -438,20 +420,17 @@ mod tests {
                 args: vec!["--generate".into(), "man".into()]
             }]
         );
-        let err = ws
-            .plan(
-                "[dist.docs]\n\"doc/x.1\" = { bin = \"tv\", args = [] }\n",
-                &[],
-            )
-            .unwrap_err();
+        let err = plan_of(
+            "[dist.docs]\n\"doc/x.1\" = { bin = \"tv\", args = [] }\n",
+            &[],
+        )
+        .unwrap_err();
         assert!(
             err.to_string()
                 .contains("`bin = \"tv\"` is not a binary of toolbox; did you mean `tb`?"),
             "{err}"
         );
-        let err = ws
-            .plan("smoke = [{ bin = \"nope\", args = [] }]\n", &[])
-            .unwrap_err();
+        let err = plan_of("smoke = [{ bin = \"nope\", args = [] }]\n", &[]).unwrap_err();
         assert!(
             err.to_string().contains("`[dist].smoke`: `bin = \"nope\"`"),
             "{err}"
@@ -464,7 +443,7 @@ mod tests {
             )
             .unwrap()
         };
-        let default = smoke(&config(""), &ws.app()).unwrap();
+        let default = smoke(&config(""), &Package::sample()).unwrap();
         assert_eq!(
             default,
             [SmokeRun {
@@ -475,7 +454,7 @@ mod tests {
         );
         let mine = smoke(
             &config("smoke = [[\"--help\"], { args = [\"x\"], expect = \"y\" }]\n"),
-            &ws.app(),
+            &Package::sample(),
         )
         .unwrap();
         assert_eq!(mine[0].expect, Expect::Success);
@@ -491,8 +470,7 @@ mod tests {
 
     #[test]
     fn other_os_targets_are_skipped_or_refused() {
-        let ws = Scratch::new("skip");
-        let mut plan = ws.plan("", &[]).unwrap();
+        let mut plan = plan_of("", &[]).unwrap();
         let skipped = keep_buildable(&mut plan, false, Some(Os::Linux), |_| true).unwrap();
         let kept: Vec<&str> = plan.artifacts.iter().map(|a| a.target.triple).collect();
         assert_eq!(
@@ -505,10 +483,10 @@ mod tests {
                 .iter()
                 .any(|(t, why)| t == "x86_64-pc-windows-msvc" && why.contains("windows runner"))
         );
-        let mut plan = ws.plan("", &["aarch64-apple-darwin"]).unwrap();
+        let mut plan = plan_of("", &["aarch64-apple-darwin"]).unwrap();
         let err = keep_buildable(&mut plan, true, Some(Os::Linux), |_| true).unwrap_err();
         assert!(err.to_string().contains("macos runner"), "{err}");
-        let err = ws.plan("", &["x86_64-unknown-linux-gnu"]).unwrap_err();
+        let err = plan_of("", &["x86_64-unknown-linux-gnu"]).unwrap_err();
         assert!(
             err.to_string()
                 .contains("release `x86_64-unknown-linux-musl` instead"),
@@ -518,8 +496,7 @@ mod tests {
 
     #[test]
     fn matrix_has_one_job_per_target_on_its_runner() {
-        let ws = Scratch::new("matrix");
-        let plan = ws.plan("", &[]).unwrap();
+        let plan = plan_of("", &[]).unwrap();
         let matrix = matrix(&plan);
         let jobs = matrix["include"].as_array().unwrap();
         assert_eq!(jobs.len(), 5);
