@@ -190,14 +190,18 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
-        // One that left the group: not waited for.
+        // One that left the group: not waited for. The script waits until it
+        // has left (a marker written after setsid): on a loaded machine the
+        // script could otherwise end, and its group be killed, first.
+        let marker = std::env::temp_dir().join(format!("xtask-exec-left-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        let script = format!(
+            "setsid sh -c 'touch \"$0\"; exec sleep 8' '{m}' & while [ ! -e '{m}' ]; do sleep 0.01; done; echo done",
+            m = marker.display()
+        );
         let started = Instant::now();
-        let err = run(
-            sh("setsid sleep 8 & echo done"),
-            Duration::from_secs(20),
-            1000,
-        )
-        .unwrap_err();
+        let err = run(sh(&script), Duration::from_secs(20), 1000).unwrap_err();
+        let _ = std::fs::remove_file(&marker);
         assert_eq!(err, Stopped::Lingered);
         assert!(
             started.elapsed() < Duration::from_secs(6),
