@@ -158,3 +158,77 @@ fn without_a_c_compiler_the_error_is_one_line_naming_crate_target_and_fixes() {
             .exists()
     );
 }
+
+/// A machine with only rustup and cargo: no musl-gcc, no zig, no Python.
+/// `dist` fetches its pinned zig (once: the cache outlives the test's runs,
+/// as a user's does) and builds the C code for both targets with it.
+#[test]
+fn without_any_c_compiler_dist_fetches_its_pinned_zig_and_builds_both_targets() {
+    let (ws, target) = fixture("cdep", "cdep-fresh");
+    let path = path_without(&e2e_dir("cdep-fresh-bin"), |name| {
+        name == "musl-gcc"
+            || name.ends_with("-linux-musl-gcc")
+            || name == "zig"
+            || name.starts_with("python")
+            || name == "cargo-zigbuild"
+    });
+    let cache = e2e_dir("zig-cache");
+    let zig = cache.join("cargo-xtask/zig-0.17.1/zig");
+    let fetched_before = zig.is_file();
+    let dist = || {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .arg("dist")
+            .current_dir(&ws)
+            .env("CARGO_TARGET_DIR", &target)
+            .env("PATH", &path)
+            .env("XDG_CACHE_HOME", &cache)
+            .output()
+            .unwrap()
+    };
+    let out = dist();
+    assert_ok("dist with no C compiler installed", &out);
+    let stderr = text(&out.stderr);
+    let fetches = stderr
+        .matches("fetching zig 0.17.1 (101 MB, SHA-256 pinned) from PyPI")
+        .count();
+    assert_eq!(
+        fetches,
+        usize::from(!fetched_before),
+        "fetched once, and only when not cached:\n{stderr}"
+    );
+    assert!(zig.is_file(), "{}", zig.display());
+    for triple in [X86, ARM] {
+        let line = format!(
+            "==> building fixture-cdep 0.1.0 for {triple} (C compiler for build scripts: zig cc (pinned, fetched by cargo xtask))"
+        );
+        assert!(stderr.contains(&line), "no `{line}` in:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("Compiler family detection failed"),
+        "the cc crate's warnings about the missing compiler stay in the log:\n{stderr}"
+    );
+    let ran = stderr
+        .lines()
+        .filter(|l| l.contains("smoke: `fixture-cdep --version`: fixture-cdep 0.1.0 (zstd 1.5"))
+        .count();
+    assert_eq!(ran, 2, "both targets ran:\n{stderr}");
+    let manifest = fs::read_to_string(target.join("dist/dist-manifest.json")).unwrap();
+    assert_eq!(
+        manifest
+            .matches("\"c_compiler\": \"zig cc (pinned, fetched by cargo xtask): 0.17.1\"")
+            .count(),
+        2,
+        "{manifest}"
+    );
+
+    // The next run finds it in the cache and builds nothing again.
+    let again = dist();
+    assert_ok("dist again", &again);
+    let stderr = text(&again.stderr);
+    assert!(!stderr.contains("fetching zig"), "{stderr}");
+    assert_eq!(
+        stderr.matches("inputs unchanged, archive reused").count(),
+        2,
+        "{stderr}"
+    );
+}

@@ -44,7 +44,7 @@ pub(crate) fn build_archives(
         host_build: None,
         c_versions: Default::default(),
     };
-    let compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
+    let mut compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
     // Cargo builds one target at a time (each already uses every core);
     // compression of one small file cannot, so archives are packed in parallel.
     let mut inputs = Vec::new();
@@ -52,7 +52,16 @@ pub(crate) fn build_archives(
         let c = compilers
             .compiler(&artifact.target)
             .map_err(|e| project.config_error(e))?;
-        inputs.push(builder.build(artifact, c.as_ref())?.input);
+        compilers.prepare(c.as_ref(), &artifact.target)?;
+        let built = match builder.build(artifact, c.as_ref()) {
+            Err(failure) if c.is_none() => match compilers.after_failure(&failure)? {
+                // Cargo keeps what it built: only the C crates and theirs are built again.
+                Some(c) => builder.build(artifact, Some(&c))?,
+                None => return Err(failure),
+            },
+            built => built?,
+        };
+        inputs.push(built.input);
     }
     release::pack_all(&inputs, plan.source_date_epoch, dir)
 }

@@ -45,6 +45,15 @@ fn starts_held_block(plain: &str) -> bool {
         || plain.contains("needs to be updated but --locked was passed")
 }
 
+/// The cc crate's warning that it found no compiler to ask for its family,
+/// printed before it fails for want of that compiler (which we say in one
+/// line, or answer by fetching zig) or when it needs none after all; only
+/// the log keeps it.
+fn is_missing_tool_warning(plain: &str) -> bool {
+    plain.starts_with("warning: ")
+        && plain.contains("Compiler family detection failed due to error: ToolNotFound")
+}
+
 /// `line` without ANSI escape sequences: cargo colours its messages when
 /// told to (`CARGO_TERM_COLOR=always`, as many CI workflows set), and what
 /// we look for must not depend on that.
@@ -104,6 +113,9 @@ fn run_cargo(
             let plain = strip_ansi(&line);
             log.all.push_str(&plain);
             log.all.push('\n');
+            if is_missing_tool_warning(&plain) {
+                continue;
+            }
             if log.held.is_none() && starts_held_block(&plain) {
                 log.held = Some(String::new());
             }
@@ -155,13 +167,13 @@ pub(crate) fn run_checked(
         );
     }
     if let Some(krate) = ctool::missing_compiler(held) {
-        let triple = what.rsplit(' ').next().unwrap_or(what);
-        bail!(
-            "{krate} compiles C code for {triple}, and there is no C compiler for that target here. \
-             Install one: {}; or name one with `c-compiler` in dist-workspace.toml (cargo's full output: {})",
-            ctool::INSTALL_HINT,
-            log.display()
-        );
+        let triple = what.rsplit(' ').next().unwrap_or(what).to_owned();
+        return Err(ctool::MissingCCompiler {
+            krate,
+            triple,
+            log: log.to_owned(),
+        }
+        .into());
     }
     eprint!("{}", stderr.held_raw);
     bail!("`cargo build` of {what} failed (cargo's messages are above)");

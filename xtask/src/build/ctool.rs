@@ -1,5 +1,6 @@
 //! A C compiler for musl targets, for build scripts that compile C (through
-//! the `cc` crate): Debian's musl-gcc for x86_64, else zig for any CPU. It
+//! the `cc` crate): Debian's musl-gcc for x86_64, else zig for any CPU, and
+//! when the machine has neither, the pinned zig `build::zig` fetches. It
 //! reaches the build through CC_<target>, AR_<target> and CFLAGS_<target>,
 //! for that cargo invocation only. Pure-Rust apps never call it.
 
@@ -9,6 +10,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+use crate::build::zig;
 use crate::model::config::CCompiler;
 use crate::model::workspace::{Package, Workspace};
 use crate::run::exec::on_path;
@@ -21,6 +23,8 @@ pub(crate) enum Zig {
     Binary,
     /// The `ziglang` Python package: `python3 -m ziglang`.
     Python,
+    /// The zig this xtask pins, in the user's cache (`build::zig`).
+    Pinned,
 }
 
 /// The C compilers this machine has.
@@ -40,7 +44,10 @@ impl Available {
                 .status()
                 .is_ok_and(|s| s.success())
         };
-        let zig = if on_path("zig") {
+        // The pinned zig first: a rebuild elsewhere then gets the same C compiler.
+        let zig = if zig::installed().is_some() {
+            Some(Zig::Pinned)
+        } else if on_path("zig") {
             Some(Zig::Binary)
         } else if python_zig() {
             Some(Zig::Python)
@@ -77,8 +84,43 @@ impl Choice {
         }
     }
 
+    /// The compiler `target`'s build gets; an error is the configuration's.
     pub(crate) fn compiler(&self, target: &Target) -> Result<Option<Compiler>> {
         choose(&self.setting, target, &self.available)
+    }
+
+    /// Makes `compiler` ready to run: the pinned zig is fetched when the
+    /// setting asks for zig and the machine had none.
+    pub(crate) fn prepare(&mut self, compiler: Option<&Compiler>, target: &Target) -> Result<()> {
+        if compiler == Some(&Compiler::Zig(Zig::Pinned)) && zig::installed().is_none() {
+            self.fetched(&format!("`c-compiler = \"zig\"` for {}", target.triple))?;
+        }
+        Ok(())
+    }
+
+    /// After a build that had no C compiler failed: the compiler to build
+    /// again with, when the build failed for want of one and the setting lets
+    /// `dist` fetch zig (`auto`). Fetching only on that failure costs nothing
+    /// to the many apps whose Cargo.lock names `cc` for other platforms only.
+    pub(crate) fn after_failure(&mut self, failure: &anyhow::Error) -> Result<Option<Compiler>> {
+        let Some(missing) = failure.downcast_ref::<MissingCCompiler>() else {
+            return Ok(None);
+        };
+        if self.setting != CCompiler::Auto || self.available.zig == Some(Zig::Pinned) {
+            return Ok(None);
+        }
+        let why = format!(
+            "{} compiles C for {}, and this machine has no C compiler for it",
+            missing.krate, missing.triple
+        );
+        self.fetched(&why)?;
+        Ok(Some(Compiler::Zig(Zig::Pinned)))
+    }
+
+    fn fetched(&mut self, why: &str) -> Result<()> {
+        zig::ensure(why)?;
+        self.available.zig = Some(Zig::Pinned);
+        Ok(())
     }
 }
 
@@ -96,6 +138,7 @@ impl Compiler {
             Compiler::MuslGcc => "musl-gcc".into(),
             Compiler::Zig(Zig::Binary) => "zig cc".into(),
             Compiler::Zig(Zig::Python) => "zig cc (python3 -m ziglang)".into(),
+            Compiler::Zig(Zig::Pinned) => "zig cc (pinned, fetched by cargo xtask)".into(),
             Compiler::Path(p) => p.display().to_string(),
         }
     }
@@ -111,6 +154,9 @@ impl Compiler {
                 let mut c = std::process::Command::new("python3");
                 c.args(["-m", "ziglang"]);
                 c
+            }
+            Compiler::Zig(Zig::Pinned) => {
+                std::process::Command::new(zig::installed().unwrap_or_default())
             }
             Compiler::Path(p) => std::process::Command::new(p),
         };
@@ -139,7 +185,7 @@ impl Compiler {
 
 /// How to get a C compiler, for error messages.
 pub(crate) const INSTALL_HINT: &str = "`apt-get install musl-tools` (musl-gcc, x86_64 only) or `pip install ziglang` \
-     (zig, every target)";
+     (zig, every target), or leave `c-compiler` at \"auto\", which fetches a pinned zig";
 
 /// Which compiler `target` gets under `setting`; `None` leaves the
 /// environment alone (the build may not compile C at all).
@@ -165,12 +211,10 @@ pub(crate) fn choose(
             )
         }
         CCompiler::MuslGcc => Ok(Some(Compiler::MuslGcc)),
-        CCompiler::Zig => match &available.zig {
-            Some(zig) => Ok(Some(Compiler::Zig(zig.clone()))),
-            None => bail!(
-                "`[dist].c-compiler = \"zig\"`, but zig is not installed: `pip install ziglang`"
-            ),
-        },
+        // No zig here: the pinned one, which `Choice::compiler` fetches.
+        CCompiler::Zig => Ok(Some(Compiler::Zig(
+            available.zig.clone().unwrap_or(Zig::Pinned),
+        ))),
         CCompiler::Auto => Ok(if target.arch == Arch::X86_64 && available.musl_gcc {
             Some(Compiler::MuslGcc)
         } else {
@@ -212,8 +256,12 @@ pub(crate) fn env(
         Compiler::Path(path) => (path.display().to_string(), "ar".to_owned(), None),
         Compiler::Zig(zig) => {
             let zig = match zig {
-                Zig::Binary => "zig",
-                Zig::Python => "python3 -m ziglang",
+                Zig::Binary => "zig".to_owned(),
+                Zig::Python => "python3 -m ziglang".to_owned(),
+                Zig::Pinned => {
+                    let exe = zig::installed().context("the pinned zig is not fetched")?;
+                    shell_quote(&exe.to_string_lossy())
+                }
             };
             let zig_target = zig_target(target);
             let cc = write_wrapper(
@@ -255,6 +303,11 @@ pub(crate) fn env(
     Ok(env)
 }
 
+/// `text` as one word for sh.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
 /// A `#!/bin/sh` script running `command` with the caller's arguments, minus
 /// the clang-style `--target=<rust triple>` the cc crate adds, which zig
 /// does not understand (it has its own `-target` above).
@@ -275,6 +328,34 @@ fn write_wrapper(dir: &Path, name: &str, command: &str) -> Result<String> {
     }
     Ok(path.display().to_string())
 }
+
+/// A build script found no C compiler for the target: the cc crate's
+/// "failed to find tool". `Choice::after_failure` may answer it by
+/// fetching zig; else it is the one line the user sees.
+#[derive(Debug)]
+pub(crate) struct MissingCCompiler {
+    /// The crate whose build script failed, with its version.
+    pub(crate) krate: String,
+    pub(crate) triple: String,
+    /// Cargo's full output.
+    pub(crate) log: PathBuf,
+}
+
+impl std::fmt::Display for MissingCCompiler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} compiles C code for {}, and there is no C compiler for that target here. \
+             Install one: {}; or name one with `c-compiler` in dist-workspace.toml (cargo's full output: {})",
+            self.krate,
+            self.triple,
+            INSTALL_HINT,
+            self.log.display()
+        )
+    }
+}
+
+impl std::error::Error for MissingCCompiler {}
 
 /// The crate whose build script failed, when it failed for want of a C
 /// compiler: cargo's `failed to run custom build command for `<crate>``
@@ -334,10 +415,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("x86_64 only"), "{err}");
-        let err = choose(&CCompiler::Zig, &arm, &none)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("pip install ziglang"), "{err}");
+        assert_eq!(
+            choose(&CCompiler::Zig, &arm, &none).unwrap(),
+            Some(Compiler::Zig(Zig::Pinned)),
+            "no zig here: the pinned one, fetched before the build"
+        );
         assert_eq!(
             choose(
                 &CCompiler::None,
@@ -350,6 +432,46 @@ mod tests {
             .unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn only_a_missing_compiler_under_auto_is_answered_by_fetching() {
+        let missing: anyhow::Error = MissingCCompiler {
+            krate: "libmimalloc-sys v0.1.49".into(),
+            triple: "x86_64-unknown-linux-musl".into(),
+            log: PathBuf::from("/t/cargo.log"),
+        }
+        .into();
+        let text = missing.to_string();
+        for part in [
+            "libmimalloc-sys v0.1.49 compiles C code for x86_64-unknown-linux-musl",
+            "pip install ziglang",
+            "\"auto\", which fetches a pinned zig",
+            "/t/cargo.log",
+        ] {
+            assert!(text.contains(part), "`{part}` missing from: {text}");
+        }
+        let other = anyhow::anyhow!("error[E0308]: mismatched types");
+        // Neither asks for a fetch, so neither touches the network.
+        for setting in [
+            CCompiler::None,
+            CCompiler::MuslGcc,
+            CCompiler::Path("/cc".into()),
+        ] {
+            let mut choice = Choice {
+                setting,
+                available: Available::default(),
+            };
+            assert_eq!(choice.after_failure(&missing).unwrap(), None);
+        }
+        let mut auto = Choice {
+            setting: CCompiler::Auto,
+            available: Available::default(),
+        };
+        assert_eq!(auto.after_failure(&other).unwrap(), None);
+        // Already built with the pinned zig: fetching again would not help.
+        auto.available.zig = Some(Zig::Pinned);
+        assert_eq!(auto.after_failure(&missing).unwrap(), None);
     }
 
     #[test]

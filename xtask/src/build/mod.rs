@@ -7,3 +7,4 @@ pub(crate) mod compile;
 pub(crate) mod ctool;
 pub(crate) mod docs;
 pub(crate) mod toolchain;
+pub(crate) mod zig;

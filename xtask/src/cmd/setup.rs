@@ -8,7 +8,7 @@ use xshell::{Shell, cmd};
 
 use xtask_inspect::target::{Arch, Os, Target};
 
-use crate::build::toolchain;
+use crate::build::{toolchain, zig};
 use crate::model::config::CCompiler;
 use crate::model::plan::{self, Buildable, MINGW_GCC};
 use crate::project::{Project, workspace};
@@ -30,9 +30,8 @@ pub(crate) enum Need {
         package: &'static str,
         why: String,
     },
-    /// A Python module from PyPI (zig comes as `ziglang`).
-    PythonModule {
-        module: &'static str,
+    /// The zig this xtask pins (`build::zig`), fetched into the user's cache.
+    Zig {
         why: String,
     },
 }
@@ -93,8 +92,8 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         apt_install(sh, &packages)?;
     }
     for need in &needs {
-        if let Need::PythonModule { module, why } = need {
-            pip_install(sh, module, why)?;
+        if let Need::Zig { why } = need {
+            zig::ensure(why)?;
         }
     }
     let what = if options.verify_only {
@@ -157,39 +156,13 @@ pub(crate) fn c_compiler_needs(target: &Target, setting: &CCompiler) -> Vec<Need
         package: "musl-tools",
         why: why.clone(),
     };
-    let zig = || Need::PythonModule {
-        module: "ziglang",
-        why: why.clone(),
-    };
+    let zig = || Need::Zig { why: why.clone() };
     match setting {
         CCompiler::Auto if target.arch == Arch::X86_64 => vec![musl_gcc()],
         CCompiler::Auto | CCompiler::Zig => vec![zig()],
         CCompiler::MuslGcc => vec![musl_gcc()],
         CCompiler::None | CCompiler::Path(_) => vec![],
     }
-}
-
-/// `pip install`, unless the module is already importable.
-fn pip_install(sh: &Shell, module: &str, why: &str) -> Result<()> {
-    let import = format!("import {module}");
-    if cmd!(sh, "python3 -c {import}")
-        .quiet()
-        .ignore_stderr()
-        .run()
-        .is_ok()
-    {
-        return Ok(());
-    }
-    eprintln!(
-        "    installing the Python package {module}: {why} (python3 -m pip install {module})"
-    );
-    // Ubuntu's python3 is "externally managed" (PEP 668); a user install is what we want.
-    cmd!(sh, "python3 -m pip install --quiet --user {module}")
-        .env("PIP_BREAK_SYSTEM_PACKAGES", "1")
-        .run()
-        .with_context(|| {
-            format!("`pip install {module}` failed; install it by hand and run this again")
-        })
 }
 
 /// `apt-get install`, through `sudo -n` when not root (GitHub's runners).
@@ -284,14 +257,11 @@ mod tests {
         ));
         assert!(matches!(
             &c_compiler_needs(&arm, &CCompiler::Auto)[..],
-            [Need::PythonModule {
-                module: "ziglang",
-                ..
-            }]
+            [Need::Zig { .. }]
         ));
         assert!(matches!(
             &c_compiler_needs(&x86, &CCompiler::Zig)[..],
-            [Need::PythonModule { .. }]
+            [Need::Zig { .. }]
         ));
         assert!(c_compiler_needs(&arm, &CCompiler::None).is_empty());
     }

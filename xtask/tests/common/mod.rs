@@ -243,3 +243,23 @@ pub fn shim_path(dir: &Path, programs: &[&str], fakes: &[(&str, &str)]) -> PathB
     }
     dir.to_owned()
 }
+
+/// A directory of symlinks to every program on PATH but those `hidden`
+/// refuses: this machine as one without them.
+pub fn path_without(dir: &Path, hidden: impl Fn(&str) -> bool) -> PathBuf {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).unwrap();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for entry in std::env::split_paths(&path).filter_map(|d| fs::read_dir(d).ok()) {
+        for program in entry.flatten() {
+            let name = program.file_name().to_string_lossy().into_owned();
+            let link = dir.join(&name);
+            // The first of a name on PATH wins, as for the shell.
+            if hidden(&name) || link.symlink_metadata().is_ok() {
+                continue;
+            }
+            std::os::unix::fs::symlink(program.path(), link).unwrap();
+        }
+    }
+    dir.to_owned()
+}
