@@ -1021,8 +1021,16 @@ fn bench_runs_and_prints_every_ratio() {
         "vs no-op cargo build --profile dist",
         "verify of all artifacts",
         "vs cargo build --release",
+        "musl vs glibc: the released x86_64-unknown-linux-musl binary vs cargo build --profile dist --target x86_64-unknown-linux-gnu",
+        "1 thread `churn 1`: musl ",
+        "start-up `--version`: musl ",
     ] {
         assert!(report.contains(line), "no `{line}` in:\n{report}");
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores > 1 {
+        let line = format!("{cores} threads `churn {cores}`: musl ");
+        assert!(report.contains(&line), "no `{line}` in:\n{report}");
     }
     assert!(
         !run.target_dir.join("bench").exists(),

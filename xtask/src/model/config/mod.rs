@@ -35,6 +35,9 @@ pub(crate) struct DistConfig {
     pub(crate) smoke: Option<Vec<SmokeCommand>>,
     /// Files made by running the built binary (completions, man pages).
     pub(crate) docs: Vec<DocFile>,
+    /// `[dist.bench]`: the app's own workload, which `cargo xtask bench`
+    /// times on the released musl binary and a glibc build of the source.
+    pub(crate) bench: Option<BenchWorkload>,
     pub(crate) unix_archive: ArchiveFormat,
     pub(crate) windows_archive: ArchiveFormat,
     /// GitHub tag filter that starts the release workflow.
@@ -104,6 +107,32 @@ pub(crate) struct DocFile {
     /// Which binary; `None` is the app's main binary.
     pub(crate) bin: Option<String>,
     pub(crate) args: Vec<String>,
+}
+
+/// `[dist.bench]`: a command of the app's main binary worth timing, run in
+/// a scratch directory of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BenchWorkload {
+    /// Arguments run once before any timing, e.g. to write input files.
+    pub(crate) setup: Option<Vec<String>>,
+    /// The arguments timed; [`THREADS`] stands for the number of threads.
+    pub(crate) run: Vec<String>,
+}
+
+/// In `[dist.bench].run`: the number of threads, 1 and then every core.
+pub(crate) const THREADS: &str = "{threads}";
+
+impl BenchWorkload {
+    /// `run` for `threads` threads.
+    pub(crate) fn args(&self, threads: usize) -> Vec<String> {
+        let n = threads.to_string();
+        self.run.iter().map(|a| a.replace(THREADS, &n)).collect()
+    }
+
+    /// Whether the workload takes a thread count: if not, one timing says it all.
+    pub(crate) fn takes_threads(&self) -> bool {
+        self.run.iter().any(|a| a.contains(THREADS))
+    }
 }
 
 /// Why `path` cannot name a file inside an archive, if it cannot: it must
@@ -280,6 +309,36 @@ mod tests {
         assert_eq!(cfg.targets, xtask_inspect::target::default_targets());
         assert_eq!(cfg.include, None);
         assert_eq!(cfg.unix_archive, ArchiveFormat::TarXz);
+    }
+
+    #[test]
+    fn a_bench_workload_takes_its_thread_count_where_it_says() {
+        let cfg = parse(
+            "[dist]\napp = \"a\"\n[dist.bench]\nsetup = [\"gen\", \".\"]\nrun = [\"-j{threads}\", \"--threads={threads}\", \".\"]\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        let bench = cfg.bench.unwrap();
+        assert_eq!(bench.setup, Some(vec!["gen".to_owned(), ".".to_owned()]));
+        assert!(bench.takes_threads());
+        assert_eq!(bench.args(8), ["-j8", "--threads=8", "."]);
+        let single = parse(
+            "[dist]\napp = \"a\"\n[dist.bench]\nrun = [\"x\"]\n",
+            Path::new("x"),
+        )
+        .unwrap()
+        .bench
+        .unwrap();
+        assert!(!single.takes_threads());
+        assert_eq!(single.setup, None);
+        assert!(
+            parse_err("[dist]\napp = \"a\"\nbench = [\"x\"]\n")
+                .contains(":3: `[dist].bench` must be a table, found array")
+        );
+        assert!(
+            parse_err("[dist]\napp = \"a\"\n[dist.bench]\nrun = [\"x\"]\nrnu = []\n")
+                .contains(":5: `[dist].bench`: unknown field `rnu`; did you mean `run`?")
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::suggest::did_you_mean;
 use xtask_inspect::target::{self, Target};
 
-use super::lists::{doc_files, includes, smoke_commands};
+use super::lists::{bench_workload, doc_files, includes, smoke_commands};
 use super::syntax::{Reader, sorted};
 use super::*;
 
@@ -27,6 +27,7 @@ const DIST_KEYS: &[&str] = &[
     "all-features",
     "smoke",
     "docs",
+    "bench",
     "github-attestations",
 ];
 
@@ -171,6 +172,10 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         Some(v) => doc_files(&reader, v)?,
     };
 
+    let bench = get("bench")
+        .map(|v| bench_workload(&reader, v))
+        .transpose()?;
+
     if let Some(v) = get("checksum") {
         let algo = reader.string(v, "checksum")?;
         if algo != "sha256" {
@@ -243,6 +248,7 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         features,
         smoke,
         docs,
+        bench,
         unix_archive,
         windows_archive,
         tag_pattern,

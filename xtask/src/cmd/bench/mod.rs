@@ -1,7 +1,10 @@
 //! `cargo xtask bench`: what packaging, a no-op `dist` and `verify` cost,
 //! each against the bare tools (or cargo alone) measured in the same run on
-//! the same files, reported as ratios: machines are too noisy for absolute
+//! the same files, and what the static musl binary costs its users against
+//! glibc (`musl`), reported as ratios: machines are too noisy for absolute
 //! numbers to mean much. Works on the current `target/dist`.
+
+mod musl;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -48,10 +51,18 @@ impl Samples {
         }
     }
 
+    /// Median [min–max], in milliseconds when even the slowest run took less
+    /// than a tenth of a second (a program's start-up).
     fn show(&self) -> String {
         let min = self.0.iter().min().map_or(0.0, Duration::as_secs_f64);
         let max = self.0.iter().max().map_or(0.0, Duration::as_secs_f64);
-        format!("{:.3} s [{min:.3}–{max:.3}]", self.median())
+        let median = self.median();
+        if max < 0.1 {
+            let ms = 1000.0;
+            format!("{:.2} ms [{:.2}–{:.2}]", median * ms, min * ms, max * ms)
+        } else {
+            format!("{median:.3} s [{min:.3}–{max:.3}]")
+        }
     }
 }
 
@@ -206,11 +217,12 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     };
     let mut plan = project.plan(&[], sde)?;
     plan::keep_buildable(&mut plan, false, Os::host(), on_path)?;
-    let compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
+    let mut compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
     let features = &plan.features;
     let noop_cargo = sample(runs, || {
         for artifact in &plan.artifacts {
             let c = compilers.compiler(&artifact.target)?;
+            compilers.prepare(c.as_ref(), &artifact.target)?;
             compile::build(sh, ws, app, &artifact.target, &stamp, c.as_ref(), features)?;
         }
         Ok(())
@@ -257,6 +269,15 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         println!(
             "binary size {triple}: shipped (profile dist) {shipped} B vs cargo build --release {plain} B: ratio {:.2}x",
             shipped as f64 / plain as f64
+        );
+        if Target::parse(triple).is_ok_and(|t| t.is_musl()) {
+            let shipped = sources.join(&item.input.stem).join(bin);
+            musl::compare(project, &shipped, triple, runs, &scratch)?;
+        }
+    } else {
+        println!(
+            "musl vs glibc: skipped, {} holds no Linux archive for this machine's CPU",
+            dist_dir.display()
         );
     }
     reset(&scratch)?;

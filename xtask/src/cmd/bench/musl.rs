@@ -1,0 +1,143 @@
+//! What shipping static musl costs the app's users: the released musl binary
+//! against a glibc build of the same source and profile, timed on the app's
+//! own workload (`[dist.bench]`) with one thread and with every core, and on
+//! start-up (`--version`). musl's allocator is the usual price (runs cargo
+//! and both binaries).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use xshell::cmd;
+
+use crate::model::config::BenchWorkload;
+use crate::project::Project;
+
+use super::{Samples, reset, sample};
+
+/// The goal for every ratio: a musl release at most this much slower.
+const GOAL: f64 = 1.2;
+
+/// Start-up is a millisecond: it takes many runs to see past the noise.
+const STARTUP_RUNS_PER_RUN: usize = 20;
+
+/// Builds the app for this machine's glibc target with the release profile
+/// and features, then times `musl` (the released binary) against it.
+pub(super) fn compare(
+    project: &Project,
+    musl: &Path,
+    musl_triple: &str,
+    runs: usize,
+    scratch: &Path,
+) -> Result<()> {
+    let gnu_triple = musl_triple.replace("-musl", "-gnu");
+    let gnu = build_glibc(project, &gnu_triple)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "musl vs glibc: the released {musl_triple} binary vs cargo build --profile dist --target {gnu_triple}, alternating runs"
+    );
+
+    let work = scratch.join("workload");
+    reset(&work)?;
+    match &project.config.bench {
+        None => println!(
+            "  workload: none; add [dist.bench] to dist-workspace.toml to time one of the app's commands"
+        ),
+        Some(workload) => {
+            if let Some(setup) = &workload.setup {
+                run_once(&gnu, setup, &work).context("running [dist.bench].setup")?;
+            }
+            let mut counts = vec![1];
+            if workload.takes_threads() && cores > 1 {
+                counts.push(cores);
+            }
+            for threads in counts {
+                let args = workload.args(threads);
+                let (m, g) = time_both(musl, &gnu, &args, &work, runs)?;
+                let label = threads_label(workload, threads);
+                print_ratio(&format!("{label} `{}`", args.join(" ")), &m, &g);
+            }
+        }
+    }
+    let version = ["--version".to_owned()];
+    let (m, g) = time_both(musl, &gnu, &version, &work, runs * STARTUP_RUNS_PER_RUN)?;
+    print_ratio("start-up `--version`", &m, &g);
+    Ok(())
+}
+
+fn threads_label(workload: &BenchWorkload, threads: usize) -> String {
+    match (workload.takes_threads(), threads) {
+        (false, _) => "workload".to_owned(),
+        (true, 1) => "1 thread".to_owned(),
+        (true, n) => format!("{n} threads"),
+    }
+}
+
+fn print_ratio(what: &str, musl: &Samples, glibc: &Samples) {
+    let ratio = musl.median() / glibc.median();
+    println!(
+        "  {what}: musl {} vs glibc {}: ratio {ratio:.2}x (goal <= {GOAL:.2})",
+        musl.show(),
+        glibc.show()
+    );
+}
+
+/// The app's main binary for `triple`, built as the release is but linked
+/// against the system's glibc: what `cargo install` users run.
+fn build_glibc(project: &Project, triple: &str) -> Result<PathBuf> {
+    let Project { sh, ws, .. } = project;
+    let app = project.app();
+    let package = &app.name;
+    let dir = ws.target_dir.join("bench-glibc");
+    let features = project.config.features.cargo_args();
+    eprintln!("==> building {package} for {triple} (the glibc side of the comparison)");
+    cmd!(
+        sh,
+        "cargo build --quiet --locked --profile dist --target {triple} --package {package} {features...} --target-dir {dir}"
+    )
+    .run()
+    .with_context(|| format!("building {package} for {triple}"))?;
+    Ok(dir.join(triple).join("dist").join(app.main_bin()))
+}
+
+fn run_once(bin: &Path, args: &[String], dir: &Path) -> Result<()> {
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .with_context(|| format!("running {}", bin.display()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "`{} {}` failed ({}): {}",
+            bin.display(),
+            args.join(" "),
+            out.status,
+            stderr.trim().lines().last().unwrap_or("no message")
+        );
+    }
+    Ok(())
+}
+
+/// Both binaries on the same arguments, each run once unmeasured, then in
+/// turns so that a slow moment of the machine falls on both alike.
+fn time_both(
+    musl: &Path,
+    glibc: &Path,
+    args: &[String],
+    dir: &Path,
+    runs: usize,
+) -> Result<(Samples, Samples)> {
+    run_once(musl, args, dir)?;
+    run_once(glibc, args, dir)?;
+    let mut m = Vec::with_capacity(runs);
+    let mut g = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        m.extend(sample(1, || run_once(musl, args, dir))?.0);
+        g.extend(sample(1, || run_once(glibc, args, dir))?.0);
+    }
+    Ok((Samples(m), Samples(g)))
+}
