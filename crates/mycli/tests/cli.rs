@@ -102,3 +102,47 @@ fn generates_completions_and_the_man_page() {
     );
     assert_eq!(mycli(&["--generate", "pdf"], b"").status.code(), Some(2));
 }
+
+#[test]
+fn words_counts_files_and_directories_alike_on_any_number_of_threads() {
+    let dir = std::env::temp_dir().join(format!("mycli-cli-words-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("more")).unwrap();
+    std::fs::write(dir.join("a.txt"), "The cat and THE dog.\n").unwrap();
+    std::fs::write(dir.join("more/b.txt"), "the end, the cat").unwrap();
+    let a = dir.join("a.txt");
+    let more = dir.join("more");
+    let args = |threads: &'static str| {
+        [
+            "words",
+            "--top",
+            "2",
+            "--threads",
+            threads,
+            a.to_str().unwrap(),
+            more.to_str().unwrap(),
+        ]
+        .map(str::to_owned)
+    };
+    let run = |threads| {
+        let args = args(threads);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = mycli(&args, b"");
+        assert!(out.status.success(), "{out:?}");
+        stdout(&out)
+    };
+    let one = run("1");
+    assert_eq!(
+        one,
+        "         4 the\n         2 cat\n9 words, 5 distinct, in 2 file(s)\n"
+    );
+    assert_eq!(run("4"), one);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn words_names_a_missing_file() {
+    let out = mycli(&["words", "no-such-file.txt"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no-such-file.txt"), "{stderr}");
+}
