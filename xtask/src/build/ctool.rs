@@ -1,8 +1,9 @@
 //! A C compiler for musl targets, for build scripts that compile C (through
-//! the `cc` crate): Debian's musl-gcc for x86_64, else zig for any CPU, and
-//! when the machine has neither, the pinned zig `build::zig` fetches. It
-//! reaches the build through CC_<target>, AR_<target> and CFLAGS_<target>,
-//! for that cargo invocation only. Pure-Rust apps never call it.
+//! the `cc` crate): Debian's musl-gcc for x86_64, else zig for any CPU: the
+//! pinned zig `build::zig` fetches (when a build finds no compiler), else a
+//! `zig` on PATH. It reaches the build through CC_<target>, AR_<target> and
+//! CFLAGS_<target>, for that cargo invocation only. Pure-Rust apps never
+//! call it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,9 +22,10 @@ use xtask_inspect::target::{Arch, Target};
 pub(crate) enum Zig {
     /// `zig` on PATH.
     Binary,
-    /// The `ziglang` Python package: `python3 -m ziglang`.
-    Python,
-    /// The zig this xtask pins, in the user's cache (`build::zig`).
+    /// The zig this xtask pins, in the user's cache (`build::zig`). Python's
+    /// `ziglang` is not looked for: its version is whatever pip installed,
+    /// and starting Python (through pyenv's shims, 0.3 s here) on every
+    /// no-op `dist` cost more than the pinned zig's one download.
     Pinned,
 }
 
@@ -36,21 +38,11 @@ pub(crate) struct Available {
 
 impl Available {
     pub(crate) fn probe() -> Available {
-        let python_zig = || {
-            Command::new("python3")
-                .args(["-c", "import ziglang"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
         // The pinned zig first: a rebuild elsewhere then gets the same C compiler.
         let zig = if zig::installed().is_some() {
             Some(Zig::Pinned)
         } else if on_path("zig") {
             Some(Zig::Binary)
-        } else if python_zig() {
-            Some(Zig::Python)
         } else {
             None
         };
@@ -69,7 +61,7 @@ pub(crate) struct Choice {
 
 impl Choice {
     /// An app whose Cargo.lock graph has no `cc` or `cmake` compiles no C:
-    /// it gets no compiler, and none is probed for (zig's probe starts Python).
+    /// it gets no compiler, and none is probed for.
     pub(crate) fn for_app(ws: &Workspace, app: &Package, setting: &CCompiler) -> Choice {
         if crate::project::workspace::may_compile_c(ws, app) {
             Choice {
@@ -137,7 +129,6 @@ impl Compiler {
         match self {
             Compiler::MuslGcc => "musl-gcc".into(),
             Compiler::Zig(Zig::Binary) => "zig cc".into(),
-            Compiler::Zig(Zig::Python) => "zig cc (python3 -m ziglang)".into(),
             Compiler::Zig(Zig::Pinned) => "zig cc (pinned, fetched by cargo xtask)".into(),
             Compiler::Path(p) => p.display().to_string(),
         }
@@ -148,17 +139,10 @@ impl Compiler {
     /// expected to give the same bytes.
     pub(crate) fn describe_versioned(&self) -> String {
         let mut command = match self {
-            Compiler::MuslGcc => std::process::Command::new("musl-gcc"),
-            Compiler::Zig(Zig::Binary) => std::process::Command::new("zig"),
-            Compiler::Zig(Zig::Python) => {
-                let mut c = std::process::Command::new("python3");
-                c.args(["-m", "ziglang"]);
-                c
-            }
-            Compiler::Zig(Zig::Pinned) => {
-                std::process::Command::new(zig::installed().unwrap_or_default())
-            }
-            Compiler::Path(p) => std::process::Command::new(p),
+            Compiler::MuslGcc => Command::new("musl-gcc"),
+            Compiler::Zig(Zig::Binary) => Command::new("zig"),
+            Compiler::Zig(Zig::Pinned) => Command::new(zig::installed().unwrap_or_default()),
+            Compiler::Path(p) => Command::new(p),
         };
         let version_arg = match self {
             Compiler::Zig(_) => "version",
@@ -166,8 +150,8 @@ impl Compiler {
         };
         let first_line = command
             .arg(version_arg)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
             .output()
             .ok()
             .filter(|out| out.status.success())
@@ -184,8 +168,8 @@ impl Compiler {
 }
 
 /// How to get a C compiler, for error messages.
-pub(crate) const INSTALL_HINT: &str = "`apt-get install musl-tools` (musl-gcc, x86_64 only) or `pip install ziglang` \
-     (zig, every target), or leave `c-compiler` at \"auto\", which fetches a pinned zig";
+pub(crate) const INSTALL_HINT: &str = "`apt-get install musl-tools` (musl-gcc, x86_64 only) or zig on PATH \
+     (every target), or leave `c-compiler` at \"auto\", which fetches a pinned zig";
 
 /// Which compiler `target` gets under `setting`; `None` leaves the
 /// environment alone (the build may not compile C at all).
@@ -257,7 +241,6 @@ pub(crate) fn env(
         Compiler::Zig(zig) => {
             let zig = match zig {
                 Zig::Binary => "zig".to_owned(),
-                Zig::Python => "python3 -m ziglang".to_owned(),
                 Zig::Pinned => {
                     let exe = zig::installed().context("the pinned zig is not fetched")?;
                     shell_quote(&exe.to_string_lossy())
@@ -383,7 +366,7 @@ mod tests {
     fn auto_prefers_musl_gcc_for_x86_64_and_zig_elsewhere() {
         let both = Available {
             musl_gcc: true,
-            zig: Some(Zig::Python),
+            zig: Some(Zig::Pinned),
         };
         let x86 = t("x86_64-unknown-linux-musl");
         let arm = t("aarch64-unknown-linux-musl");
@@ -393,7 +376,7 @@ mod tests {
         );
         assert_eq!(
             choose(&CCompiler::Auto, &arm, &both).unwrap(),
-            Some(Compiler::Zig(Zig::Python))
+            Some(Compiler::Zig(Zig::Pinned))
         );
         let none = Available::default();
         assert_eq!(
@@ -445,7 +428,7 @@ mod tests {
         let text = missing.to_string();
         for part in [
             "libmimalloc-sys v0.1.49 compiles C code for x86_64-unknown-linux-musl",
-            "pip install ziglang",
+            "zig on PATH",
             "\"auto\", which fetches a pinned zig",
             "/t/cargo.log",
         ] {
