@@ -27,6 +27,7 @@ pub(crate) enum Command {
 const JSON: &str = "json";
 const PATHS: &str = "paths";
 const RUN: &str = "run";
+const DEPS: &str = "deps";
 const MAX_UNPACKED_MIB: &str = "max-unpacked-mib";
 const RUNS: &str = "runs";
 const TAG: &str = "tag";
@@ -75,6 +76,7 @@ fn from_matches(matches: &ArgMatches) -> Command {
                 .cloned()
                 .collect(),
             run: m.get_flag(RUN),
+            deps: m.get_flag(DEPS),
             max_unpacked_mib: m.get_one::<u64>(MAX_UNPACKED_MIB).copied(),
         }),
         "bench" => Command::Bench(cmd::bench::Options {
@@ -132,6 +134,7 @@ fn cli() -> clap::Command {
                 .about("Check target/dist, or explain whether the given binaries or archives run everywhere")
                 .arg(Arg::new(PATHS).value_name("PATH").num_args(0..).value_parser(clap::value_parser!(PathBuf)))
                 .arg(flag(RUN, "Also run the binaries of the given paths, in a sandbox (target/dist's always run)"))
+                .arg(flag(DEPS, "List every crate each binary says it was built from (its cargo-auditable data)"))
                 .arg(
                     Arg::new(MAX_UNPACKED_MIB)
                         .long(MAX_UNPACKED_MIB)

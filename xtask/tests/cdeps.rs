@@ -62,6 +62,36 @@ fn a_c_dependency_builds_static_for_both_musl_targets_runs_and_is_reproducible()
         assert!(!c.ends_with("(version unknown)"), "{artifact}");
     }
 
+    // The SBOM tells what ships from what only builds: cc runs in build scripts.
+    let sbom: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(
+            target
+                .join("dist")
+                .join(format!("fixture-cdep-0.1.0-{X86}.tar.xz.cdx.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let component = |name: &str| {
+        sbom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {sbom}"))
+    };
+    assert_eq!(component("cc")["scope"], "excluded");
+    assert_eq!(component("zstd-sys")["scope"], "required");
+    // Build metadata in a version is escaped in its package URL.
+    let zstd_sys = component("zstd-sys");
+    let version = zstd_sys["version"].as_str().unwrap();
+    assert!(version.contains('+'), "{version}");
+    assert_eq!(
+        zstd_sys["purl"],
+        format!("pkg:cargo/zstd-sys@{}", version.replace('+', "%2B"))
+    );
+
     // No build path reaches the C objects: another checkout path, the same bytes.
     let (ws_b, target_b) = fixture("cdep", "cdep-b");
     assert_ok(

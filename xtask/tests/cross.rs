@@ -79,6 +79,21 @@ fn i686_and_windows_gnu_are_built_packaged_and_verified() {
         stderr.contains("format:      ELF 32-bit, Intel 80386"),
         "{stderr}"
     );
+    // The PE and the 32-bit ELF carry their dependency list too (an object
+    // file of their own format linked in), and each archive has its SBOM.
+    assert_eq!(
+        stderr
+            .matches("dependencies: 1 crate (1 in the binary, 0 only to build it)")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    for archive in [format!("{PACKAGE}-{VERSION}-{I686}.tar.xz"), zip.clone()] {
+        assert!(
+            stderr.contains(&format!("{archive}.cdx.json: CycloneDX, 1 component, ")),
+            "{stderr}"
+        );
+    }
     if !stderr.contains(&format!("smoke: `greet --version`: greet {VERSION} (loud)")) {
         assert!(stderr.contains("smoke test SKIPPED"), "{stderr}");
     }

@@ -227,8 +227,8 @@ fn older_versions_do_not_reach_sha256sums() {
     let sums = fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
     assert_eq!(
         sums.lines().count(),
-        3,
-        "x86_64 and aarch64 musl, and the installer:\n{sums}"
+        5,
+        "x86_64 and aarch64 musl with their SBOMs, and the installer:\n{sums}"
     );
     assert!(
         sums.contains(&format!("  {PACKAGE}-installer.sh\n")),
@@ -336,7 +336,8 @@ fn per_target_job_outputs_merge_into_one_verified_release() {
             .join(format!("dist-{}", artifact["target"].as_str().unwrap()));
         fs::create_dir_all(&job).unwrap();
         // Every job writes the same installer.
-        for file in [name, &installer] {
+        let sbom = format!("{name}.cdx.json");
+        for file in [name, &sbom, &installer] {
             for file in [file.to_owned(), format!("{file}.sha256")] {
                 fs::copy(dist.join(&file), job.join(&file)).unwrap();
             }

@@ -155,6 +155,8 @@ fn release_files(version: &str) -> Vec<String> {
     for triple in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
         let archive = format!("fixture-greeter-{version}-{triple}.tar.xz");
         files.push(format!("{archive}.sha256"));
+        files.push(format!("{archive}.cdx.json"));
+        files.push(format!("{archive}.cdx.json.sha256"));
         files.push(archive);
     }
     files.push("fixture-greeter-installer.sh".to_owned());
@@ -234,7 +236,7 @@ fn a_release_tag_publishes_and_a_failed_publish_is_finished_by_a_rerun() {
     let second = actions::rerun(&world, &first, "publish");
     second.assert_success();
     let log = &second.job("publish").step("Publish the GitHub release").log;
-    assert!(log.contains("uploading the 5 files it lacks"), "{log}");
+    assert!(log.contains("uploading the 9 files it lacks"), "{log}");
     let release = actions::release(&world, &tag).unwrap();
     assert!(
         !release.flags.iter().any(|f| f.starts_with("--prerelease")),
@@ -251,9 +253,18 @@ fn a_release_tag_publishes_and_a_failed_publish_is_finished_by_a_rerun() {
             "{name} differs from the verified release"
         );
     }
-    // Build provenance covers every archive and the installer.
+    // Build provenance covers every archive, SBOM and the installer; each
+    // archive built here has its SBOM attested, bound to the archive's hash.
     let attested = fs::read_to_string(second.run_dir.join("attestations")).unwrap();
-    assert_eq!(attested.lines().count(), 3, "{attested}");
+    assert_eq!(attested.lines().count(), 5, "{attested}");
+    let sboms = fs::read_to_string(second.run_dir.join("sbom-attestations")).unwrap();
+    assert_eq!(sboms.lines().count(), 2, "{sboms}");
+    for triple in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
+        let archive = format!("fixture-greeter-{VERSION}-{triple}.tar.xz");
+        let sha = sha256_hex(&release.assets[&archive]);
+        let line = format!("{archive} sha256:{sha} sbom:{archive}.cdx.json");
+        assert!(sboms.lines().any(|l| l == line), "no `{line}` in:\n{sboms}");
+    }
 
     // Again: nothing to do. Then a published file with other bytes: refused.
     let third = actions::rerun(&world, &second, "publish");

@@ -248,8 +248,9 @@ pub fn dos_timestamp(secs: u64) -> (u16, u16) {
     (date, time)
 }
 
-/// UTC calendar date and time of a Unix timestamp (Howard Hinnant's algorithm).
-fn civil_time(secs: u64) -> (i64, u8, u8, u8, u8, u8) {
+/// UTC calendar date and time of a Unix timestamp (Howard Hinnant's
+/// algorithm): year, month, day, hour, minute, second.
+pub fn civil_time(secs: u64) -> (i64, u8, u8, u8, u8, u8) {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;

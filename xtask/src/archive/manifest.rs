@@ -39,6 +39,16 @@ pub(crate) struct ManifestArtifact {
     /// given (with its version), if any. A rebuild with other compilers is
     /// not expected to give the same bytes.
     pub(crate) toolchain: Toolchain,
+    /// Its CycloneDX SBOM, published beside it.
+    pub(crate) sbom: Option<Listed>,
+}
+
+/// A file published with an archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Listed {
+    pub(crate) name: String,
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
 }
 
 /// The compilers of one build.
@@ -64,6 +74,9 @@ impl Manifest {
                     "linkage": a.linkage,
                     "rustc": a.toolchain.rustc,
                     "c_compiler": a.toolchain.c_compiler,
+                    "sbom": a.sbom.as_ref().map(|s| json!({
+                        "name": s.name, "kind": "sbom", "format": "CycloneDX", "size": s.size, "sha256": s.sha256,
+                    })),
                 })
             })
             .collect();
@@ -113,6 +126,14 @@ impl Manifest {
                     toolchain: Toolchain {
                         rustc: s(a, "rustc")?,
                         c_compiler: a["c_compiler"].as_str().map(str::to_owned),
+                    },
+                    sbom: match &a["sbom"] {
+                        Value::Null => None,
+                        sbom => Some(Listed {
+                            name: s(sbom, "name")?,
+                            size: sbom["size"].as_u64().context("missing sbom `size`")?,
+                            sha256: s(sbom, "sha256")?,
+                        }),
                     },
                 })
             })
@@ -164,6 +185,11 @@ mod tests {
                     rustc: "rustc 1.95.0 (59807616e 2026-04-14)".into(),
                     c_compiler: Some("musl-gcc: gcc (Debian 12.2.0-14) 12.2.0".into()),
                 },
+                sbom: Some(Listed {
+                    name: "toolbox-0.1.0-x86_64-unknown-linux-musl.tar.xz.cdx.json".into(),
+                    size: 20,
+                    sha256: "ef".repeat(32),
+                }),
             }],
             installers: vec![ManifestInstaller {
                 name: "toolbox-installer.sh".into(),
@@ -172,6 +198,9 @@ mod tests {
             }],
         };
         assert_eq!(Manifest::from_json(&m.to_json()).unwrap(), m);
+        // A manifest from before SBOMs reads as one without.
+        let older = m.to_json().replace("\"sbom\": {", "\"old\": {");
+        assert_eq!(Manifest::from_json(&older).unwrap().artifacts[0].sbom, None);
         assert!(Manifest::from_json("{}").is_err());
     }
 }

@@ -6,3 +6,4 @@ pub(crate) mod files;
 pub(crate) mod manifest;
 pub(crate) mod package;
 pub(crate) mod release;
+pub(crate) mod sbom;

@@ -10,8 +10,10 @@ use xtask_inspect::format::ArchiveFormat;
 
 use crate::archive::atomic;
 use crate::archive::checksum;
-use crate::archive::manifest::{self, Manifest, ManifestArtifact, Toolchain};
+use crate::archive::manifest::{self, Listed, Manifest, ManifestArtifact, Toolchain};
 use crate::archive::package::{self, ArchiveFile};
+use crate::archive::sbom;
+use crate::model::deps::Crates;
 
 /// One archive to pack: its files, and what the release says about them.
 #[derive(Debug, Clone)]
@@ -27,6 +29,17 @@ pub(crate) struct ArchiveInput {
     /// The linkage verdict given when the binaries were built.
     pub(crate) linkage: String,
     pub(crate) toolchain: Toolchain,
+    /// What its SBOM is made of; `None` when the input was read back from
+    /// an archive (`bench`).
+    pub(crate) sbom: Option<SbomInput>,
+}
+
+/// The crates an archive's binaries were built from, and the repository
+/// that names the workspace's own crates in package URLs.
+#[derive(Debug, Clone)]
+pub(crate) struct SbomInput {
+    pub(crate) crates: Crates,
+    pub(crate) repository: Option<String>,
 }
 
 impl ArchiveInput {
@@ -44,7 +57,10 @@ pub(crate) fn write_index(dir: &Path, release: &Release) -> Result<()> {
     let sums: Vec<(String, String)> = release
         .artifacts
         .iter()
-        .map(|a| (a.sha256.clone(), a.name.clone()))
+        .flat_map(|a| {
+            std::iter::once((a.sha256.clone(), a.name.clone()))
+                .chain(a.sbom.iter().map(|s| (s.sha256.clone(), s.name.clone())))
+        })
         .chain(
             release
                 .installers
@@ -120,6 +136,27 @@ fn pack_one(input: &ArchiveInput, mtime: u64, dir: &Path) -> Result<ManifestArti
         }
     };
     checksum::write_sidecar(dir, &name, &sha256)?;
+    let sbom = match &input.sbom {
+        None => None,
+        Some(s) => {
+            let subject = sbom::Subject {
+                archive: &name,
+                sha256: &sha256,
+                triple: &input.triple,
+                source_date_epoch: mtime,
+            };
+            let text = sbom::document(&subject, &s.crates, s.repository.as_deref());
+            let file = sbom::file_name(&name);
+            let sha256 = checksum::sha256_hex(text.as_bytes());
+            atomic::write(&dir.join(&file), text.as_bytes())?;
+            checksum::write_sidecar(dir, &file, &sha256)?;
+            Some(Listed {
+                name: file,
+                size: text.len() as u64,
+                sha256,
+            })
+        }
+    };
     Ok(ManifestArtifact {
         name,
         target: input.triple.clone(),
@@ -128,6 +165,7 @@ fn pack_one(input: &ArchiveInput, mtime: u64, dir: &Path) -> Result<ManifestArti
         binaries: input.binaries.clone(),
         linkage: input.linkage.clone(),
         toolchain: input.toolchain.clone(),
+        sbom,
     })
 }
 
@@ -151,9 +189,12 @@ pub(crate) fn remove_stale(dir: &Path, keep: &[String]) -> Result<()> {
     let keep: Vec<String> = keep
         .iter()
         .flat_map(|name| {
+            let sbom = sbom::file_name(name);
             [
                 format!("{name}.sha256"),
                 format!(".{name}.inputs"),
+                format!("{sbom}.sha256"),
+                sbom,
                 name.clone(),
             ]
         })
@@ -164,6 +205,7 @@ pub(crate) fn remove_stale(dir: &Path, keep: &[String]) -> Result<()> {
         let ours = atomic::is_partial(&name)
             || ArchiveFormat::of_file(&name).is_some()
             || name.ends_with(".sha256")
+            || name.ends_with(sbom::SUFFIX)
             || (name.starts_with('.') && name.ends_with(".inputs"));
         if ours && !keep.contains(&name) && entry.file_type()?.is_file() {
             eprintln!("    removing stale {name}");

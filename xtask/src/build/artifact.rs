@@ -11,7 +11,7 @@ use xtask_inspect::linkage::{self, LinkagePolicy};
 
 use crate::archive::manifest::{ManifestArtifact, Toolchain};
 use crate::archive::package::ArchiveFile;
-use crate::archive::release::{self, ArchiveInput};
+use crate::archive::release::{self, ArchiveInput, SbomInput};
 use crate::build::{cargo, compile, ctool, docs, toolchain};
 use crate::model::plan::{ArtifactPlan, Plan};
 use crate::model::workspace::{Package, Workspace};
@@ -43,6 +43,7 @@ pub(crate) fn build_archives(
         rustc: toolchain::rustc_version(sh, &ws.root)?,
         host_build: None,
         c_versions: Default::default(),
+        repository: project.repository()?,
     };
     let mut compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
     // Cargo builds one target at a time (each already uses every core);
@@ -89,6 +90,8 @@ pub(crate) struct Builder<'a> {
     pub(crate) host_build: Option<Vec<compile::BuiltBinary>>,
     /// Each C compiler's description with its version, asked once per run.
     pub(crate) c_versions: BTreeMap<String, String>,
+    /// Where releases are published: it names the workspace's own crates in SBOMs.
+    pub(crate) repository: Option<String>,
 }
 
 impl Builder<'_> {
@@ -134,7 +137,8 @@ impl Builder<'_> {
             plan.app, plan.version, target.triple
         );
         toolchain::ensure_target(sh, target, installed)?;
-        let built = compile::build(sh, ws, app, target, stamp, c_compiler, &plan.features)?;
+        let compiled = compile::build(sh, ws, app, target, stamp, c_compiler, &plan.features)?;
+        let built = compiled.binaries;
         let built_names: Vec<&str> = built.iter().map(|b| b.name.as_str()).collect();
         if let Some(missing) = artifact
             .bins
@@ -154,9 +158,21 @@ impl Builder<'_> {
         let mut files = Vec::new();
         let mut binaries = Vec::new();
         let mut linkage = String::new();
+        let deps = compiled.crates.dep_list();
         for bin in &built {
             let data = fs::read(&bin.path)
                 .with_context(|| format!("reading the built binary {}", bin.path.display()))?;
+            // What scanners will read: the list we linked in, whole.
+            let embedded = xtask_inspect::audit::read(&data).with_context(|| {
+                format!("reading the dependency data of {}", bin.path.display())
+            })?;
+            if embedded.as_ref() != Some(&deps) {
+                bail!(
+                    "{} for {} does not carry the dependency list it was linked with; run `cargo clean` and try again",
+                    bin.name,
+                    target.triple
+                );
+            }
             let report = linkage::inspect(&data)
                 .with_context(|| format!("inspecting {}", bin.path.display()))?;
             let verdict = policy.judge(&report);
@@ -201,6 +217,10 @@ impl Builder<'_> {
                     rustc: self.rustc.clone(),
                     c_compiler: None,
                 },
+                sbom: Some(SbomInput {
+                    crates: compiled.crates,
+                    repository: self.repository.clone(),
+                }),
             },
             executables: built,
         })

@@ -26,6 +26,13 @@ pub(crate) fn build_dir_config(ws: &Workspace) -> String {
     )
 }
 
+/// What cargo says when `--locked` stops it from updating Cargo.lock.
+pub(crate) const LOCKED_REFUSAL: &str = "--locked was passed";
+
+/// The one line for a Cargo.lock that does not match the manifests.
+pub(crate) const STALE_LOCK: &str = "Cargo.lock does not match the manifests, and a release is built only from the lock file \
+     that is committed: run `cargo update --workspace` (or any cargo build), commit Cargo.lock, then run this again";
+
 /// Cargo's stderr: everything, and the part held back from the terminal.
 struct CargoStderr {
     /// Every line, colours removed.
@@ -160,11 +167,8 @@ pub(crate) fn run_checked(
         let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(log, &stderr.all));
     }
     let held = stderr.held.as_deref().unwrap_or_default();
-    if held.contains("--locked was passed") {
-        bail!(
-            "Cargo.lock does not match the manifests, and a release is built only from the lock file \
-             that is committed: run `cargo update --workspace` (or any cargo build), commit Cargo.lock, then run this again"
-        );
+    if held.contains(LOCKED_REFUSAL) {
+        bail!(STALE_LOCK);
     }
     if let Some(krate) = ctool::missing_compiler(held) {
         let triple = what.rsplit(' ').next().unwrap_or(what).to_owned();

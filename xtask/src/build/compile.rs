@@ -11,7 +11,8 @@ use serde_json::Value;
 use xshell::{Shell, cmd};
 
 use crate::build::cargo::{self, run_checked};
-use crate::build::{commit, ctool};
+use crate::build::{audit, commit, ctool};
+use crate::model::deps::Crates;
 use crate::model::workspace::{Package, Workspace};
 use xtask_inspect::target::{Os, Target};
 
@@ -158,8 +159,15 @@ pub(crate) struct Stamp {
     pub(crate) commit: String,
 }
 
+/// A target's build: its executables, and the crates they were built from
+/// (which each of them carries in its `.dep-v0` section).
+pub(crate) struct Compiled {
+    pub(crate) binaries: Vec<BuiltBinary>,
+    pub(crate) crates: Crates,
+}
+
 /// Builds `app` for `target` with the dist profile and `features` (cargo
-/// arguments), and returns its executables.
+/// arguments), each binary carrying its dependency list.
 pub(crate) fn build(
     sh: &Shell,
     ws: &Workspace,
@@ -168,11 +176,13 @@ pub(crate) fn build(
     stamp: &Stamp,
     c_compiler: Option<&ctool::Compiler>,
     features: &[String],
-) -> Result<Vec<BuiltBinary>> {
+) -> Result<Compiled> {
     let triple = target.triple;
     let package = &app.name;
     let cargo_home = crate::project::workspace::cargo_home();
-    let flags = rustflags(target, ws, cargo_home.as_deref());
+    let deps = audit::prepare(sh, ws, app, target, features)?;
+    let mut flags = rustflags(target, ws, cargo_home.as_deref());
+    flags.extend(audit::link_args(target, &deps.object));
     let via = flags_via(
         target,
         &flags,
@@ -210,19 +220,25 @@ pub(crate) fn build(
         }
     }
     let log = build_dir.join(format!("cargo-{triple}.log"));
-    let unclean = commit::forget_other_commits(sh, ws, PROFILE, triple, &stamp.commit);
+    // Binaries linked with other dependency data are linked again: cargo
+    // does not know the object file changed.
+    let built_from = format!("{} {}", stamp.commit, deps.digest);
+    let unclean = commit::forget_other_commits(sh, ws, PROFILE, triple, &built_from);
     let stdout = run_checked(command.into(), &log, &format!("{package} for {triple}"))?;
     if let Some(why) = unclean {
         return Err(commit::unclean(triple, &why));
     }
-    commit::remember(ws, triple, &stamp.commit)?;
+    commit::remember(ws, triple, &built_from)?;
     let binaries = executables(&stdout, &app.manifest_path);
     if binaries.is_empty() {
         bail!(
             "`cargo build` of {package} for {triple} reported no executable; does the package have a binary target?"
         );
     }
-    Ok(binaries)
+    Ok(Compiled {
+        binaries,
+        crates: deps.crates,
+    })
 }
 
 /// Builds `app` for this machine, quickly (the dev profile), with the same

@@ -1,6 +1,7 @@
 //! Turning the workspace into release binaries: rustup, cargo, C compilers, docs (runs them).
 
 pub(crate) mod artifact;
+pub(crate) mod audit;
 pub(crate) mod cargo;
 pub(crate) mod commit;
 pub(crate) mod compile;

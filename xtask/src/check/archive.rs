@@ -1,5 +1,6 @@
 //! One archive, read as tar and unzip unpack it: safe to unpack, one top
-//! directory, its binaries static; then, only if all passed, smoke-run.
+//! directory, its binaries static and carrying their dependency list (and
+//! the SBOM beside it matching); then, only if all passed, smoke-run.
 
 use std::path::Path;
 
@@ -13,8 +14,10 @@ use crate::archive::checksum;
 use crate::archive::files::{read_regular, read_regular_following};
 use crate::check::Findings;
 use crate::check::binary::{check_binary, smoke_check};
+use crate::check::deps::{check_embedded, check_sbom};
 use crate::model::plan::{Expect, SmokeRun};
 use crate::run::smoke::Provenance;
+use xtask_inspect::audit::DepList;
 
 pub(crate) fn stem_of(name: &str) -> &str {
     ArchiveFormat::of_file(name)
@@ -36,29 +39,32 @@ pub(crate) struct ExpectedArchive<'a> {
     pub(crate) provenance: Provenance,
     /// Whether to run the binaries at all.
     pub(crate) run: bool,
+    /// Whether to list every crate the binaries carry.
+    pub(crate) list_deps: bool,
     pub(crate) limits: Limits,
 }
 
-/// Unpacking, layout, linkage, and — only when all of those passed —
-/// smoke checks of one archive. `before` is how many problems there were
-/// before this archive's checks began.
+/// Unpacking, layout, linkage, dependency data, and — only when all of
+/// those passed — smoke checks of one archive. `before` is how many
+/// problems there were before this archive's checks began. Returns the
+/// dependency list its binaries carry, for the SBOM beside it.
 pub(crate) fn check_archive(
     name: &str,
     bytes: &[u8],
     expected: &ExpectedArchive<'_>,
     before: usize,
     findings: &mut Findings<'_>,
-) {
+) -> Option<DepList> {
     let stem = expected.stem;
     let Some(format) = ArchiveFormat::of_file(name) else {
         findings.problem(format!("{name}: not a known archive type"));
-        return;
+        return None;
     };
     let unpacked = match unpack::read(format, bytes, expected.limits) {
         Ok(u) => u,
         Err(err) => {
             findings.problem(format!("{name}: cannot be unpacked safely: {err:#}"));
-            return;
+            return None;
         }
     };
     let members = unpacked.members;
@@ -96,6 +102,7 @@ pub(crate) fn check_archive(
         target: expected.target.clone(),
     };
     let mut checked: Vec<(&str, &[u8], Report)> = Vec::new();
+    let mut carried: Option<DepList> = None;
     for path in &wanted {
         let Some(member) = members
             .iter()
@@ -112,9 +119,12 @@ pub(crate) fn check_archive(
             ));
         }
         let exe = path.rsplit('/').next().unwrap_or(path);
-        if let Some(report) =
-            check_binary(&format!("{name}: {exe}"), &member.data, &policy, findings)
-        {
+        let label = format!("{name}: {exe}");
+        if let Some(report) = check_binary(&label, &member.data, &policy, findings) {
+            let required = expected.provenance == Provenance::Ours;
+            let deps = check_embedded(&label, &member.data, required, expected.list_deps, findings);
+            // One package's binaries share one list; the SBOM is checked against it.
+            carried = carried.or(deps);
             checked.push((exe, &member.data, report));
         }
     }
@@ -122,10 +132,10 @@ pub(crate) fn check_archive(
     // Nothing runs before every static check of the release passed.
     if findings.count() > before {
         findings.note("smoke test not run: the checks above failed".into());
-        return;
+        return carried;
     }
     if !expected.run {
-        return;
+        return carried;
     }
     // The version the binary must print: from the manifest, else from `<package>-<version>-<target>`.
     let version = expected.version.map(str::to_owned).or_else(|| {
@@ -179,6 +189,7 @@ pub(crate) fn check_archive(
             findings,
         );
     }
+    carried
 }
 
 /// The version in `<package>-<version>`: from the first `-` followed by
@@ -198,8 +209,16 @@ fn version_in(name_and_version: &str) -> Option<&str> {
     })
 }
 
+/// What `verify` does beyond reading: run the binaries, list their crates.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Look {
+    pub(crate) run: bool,
+    pub(crate) list_deps: bool,
+}
+
 /// A path on the command line: an archive, or any binary on the machine.
-pub(crate) fn check_path(path: &Path, run: bool, limits: Limits, findings: &mut Findings<'_>) {
+pub(crate) fn check_path(path: &Path, look: Look, limits: Limits, findings: &mut Findings<'_>) {
+    let Look { run, list_deps } = look;
     let shown = path.display().to_string();
     findings.heading(escape(&shown));
     if path.is_dir() {
@@ -232,14 +251,22 @@ pub(crate) fn check_path(path: &Path, run: bool, limits: Limits, findings: &mut 
             smoke: None,
             provenance: Provenance::Untrusted,
             run,
+            list_deps,
             limits,
         };
-        check_archive(&name, &bytes, &expected, before, findings);
+        let carried = check_archive(&name, &bytes, &expected, before, findings);
+        // A downloaded SBOM beside it: it must be about these bytes.
+        let sbom = crate::archive::sbom::file_name(&name);
+        if let Ok(text) = read_regular(&dir.join(&sbom), 16 << 20) {
+            check_sbom(&sbom, &text, &name, &hex, carried.as_ref(), findings);
+        }
     } else if let Some(report) =
         check_binary(&shown, &bytes, &LinkagePolicy { target: None }, findings)
-        && run
-        && findings.count() == before
     {
+        check_embedded(&shown, &bytes, false, list_deps, findings);
+        if !run || findings.count() > before {
+            return;
+        }
         let exe = if name.is_empty() {
             "binary".to_owned()
         } else {

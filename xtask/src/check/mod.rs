@@ -1,10 +1,12 @@
 //! Checks of what a release holds: the release directory, each archive as
-//! tar and unzip unpack it, each binary's linkage, and — only after all of
-//! those passed — a sandboxed smoke run. Checks report [`Finding`]s; the
+//! tar and unzip unpack it, each binary's linkage and dependency data (and
+//! the SBOM beside the archive), and — only after all of those passed — a
+//! sandboxed smoke run. Checks report [`Finding`]s; the
 //! command decides how to show them.
 
 pub(crate) mod archive;
 pub(crate) mod binary;
+pub(crate) mod deps;
 pub(crate) mod rebuild;
 pub(crate) mod release;
 

@@ -15,6 +15,7 @@ use crate::archive::manifest::{self, Manifest};
 use crate::archive::{atomic, checksum, release};
 use crate::check::Findings;
 use crate::check::archive::{ExpectedArchive, check_archive, check_sidecar, stem_of};
+use crate::check::deps::check_sbom;
 use crate::model::plan::SmokeRun;
 use crate::run::smoke::Provenance;
 
@@ -24,6 +25,8 @@ pub(crate) struct Expected {
     /// The installer's name and the exact text the configuration generates.
     pub(crate) installer: (String, String),
     pub(crate) limits: Limits,
+    /// Whether to list every crate each binary carries.
+    pub(crate) list_deps: bool,
 }
 
 /// A name `SHA256SUMS` or the manifest may hold: a plain file of the
@@ -66,7 +69,7 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
     for name in manifest
         .artifacts
         .iter()
-        .map(|a| &a.name)
+        .flat_map(|a| std::iter::once(&a.name).chain(a.sbom.iter().map(|s| &s.name)))
         .chain(manifest.installers.iter().map(|i| &i.name))
     {
         if !plain_name(name) {
@@ -173,9 +176,34 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
             smoke: Some(&expected.smoke),
             provenance: Provenance::Ours,
             run: true,
+            list_deps: expected.list_deps,
             limits: expected.limits,
         };
-        check_archive(&artifact.name, bytes, &expected_archive, before, findings);
+        let archive_sha = checksum::sha256_hex(bytes);
+        let carried = check_archive(&artifact.name, bytes, &expected_archive, before, findings);
+        let Some(sbom) = &artifact.sbom else {
+            findings.problem(format!(
+                "{}: has no SBOM in {}; `cargo xtask dist` writes `{}` beside every archive",
+                artifact.name,
+                manifest::FILE_NAME,
+                crate::archive::sbom::file_name(&artifact.name)
+            ));
+            continue;
+        };
+        if !plain_name(&sbom.name) {
+            continue;
+        }
+        if let Some((text, _)) = read_listed(&mut files, &sbom.name, &sbom.sha256, &sums, findings)
+        {
+            check_sbom(
+                &sbom.name,
+                text,
+                &artifact.name,
+                &archive_sha,
+                carried.as_ref(),
+                findings,
+            );
+        }
     }
 
     let (installer_name, installer_text) = &expected.installer;

@@ -64,7 +64,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     };
     release::write_index(&dist_dir, &release)?;
 
-    let expected = expected(project, Default::default())?;
+    let expected = expected(project, Default::default(), false)?;
     let mut show = show_finding;
     let mut findings = Findings::new(&mut show);
     findings.heading(format!("verifying {}", dist_dir.display()));
@@ -102,32 +102,44 @@ fn write_installer(project: &Project, dist_dir: &Path) -> Result<ManifestInstall
 }
 
 fn print_table(manifest: &Manifest, dist_dir: &Path, skipped: &[(String, String)]) {
-    let width = manifest
+    // Each archive, then its SBOM, then the installers: name, size, hash, what it is.
+    let rows: Vec<(&str, u64, &str, &str)> = manifest
         .artifacts
         .iter()
-        .map(|a| a.name.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
+        .flat_map(|a| {
+            std::iter::once((
+                a.name.as_str(),
+                a.size,
+                a.sha256.as_str(),
+                a.linkage.as_str(),
+            ))
+            .chain(a.sbom.iter().map(|s| {
+                (
+                    s.name.as_str(),
+                    s.size,
+                    s.sha256.as_str(),
+                    "SBOM (CycloneDX)",
+                )
+            }))
+        })
+        .chain(
+            manifest
+                .installers
+                .iter()
+                .map(|i| (i.name.as_str(), i.size, i.sha256.as_str(), "installer")),
+        )
+        .collect();
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);
     println!(
         "{:<width$}  {:>10}  {:<12}  linkage",
         "file", "size", "sha256"
     );
-    for a in &manifest.artifacts {
+    for (name, size, sha256, what) in rows {
         println!(
-            "{:<width$}  {:>10}  {:<12}  {}",
-            a.name,
-            human_size(a.size),
-            &a.sha256[..12],
-            a.linkage
-        );
-    }
-    for i in &manifest.installers {
-        println!(
-            "{:<width$}  {:>10}  {:<12}  installer",
-            i.name,
-            human_size(i.size),
-            &i.sha256[..12]
+            "{:<width$}  {:>10}  {:<12}  {what}",
+            name,
+            human_size(size),
+            &sha256[..12]
         );
     }
     println!(

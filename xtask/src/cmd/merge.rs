@@ -28,6 +28,8 @@ struct Accepted {
     artifact: ManifestArtifact,
     job: PathBuf,
     bytes: Vec<u8>,
+    /// Its SBOM's bytes, checked like the archive's.
+    sbom: Option<Vec<u8>>,
 }
 
 /// An installer: every job writes the same one, so it is kept once.
@@ -54,6 +56,10 @@ pub(crate) fn run(options: Options) -> Result<()> {
         }
         for artifact in manifest.artifacts {
             let bytes = checked_file(job, &artifact.name, &artifact.sha256)?;
+            let sbom = match &artifact.sbom {
+                Some(s) => Some(checked_file(job, &s.name, &s.sha256)?),
+                None => None,
+            };
             if let Some(other) = accepted.iter().find(|a| a.artifact.name == artifact.name) {
                 let how = if other.bytes == bytes {
                     "both"
@@ -83,6 +89,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
                 artifact,
                 job: job.clone(),
                 bytes,
+                sbom,
             });
         }
         for installer in manifest.installers {
@@ -235,7 +242,11 @@ fn write_release(
     }
     let files = accepted
         .iter()
-        .map(|a| (&a.artifact.name, &a.artifact.sha256, &a.bytes))
+        .flat_map(|a| {
+            let sbom = a.artifact.sbom.as_ref().zip(a.sbom.as_ref());
+            std::iter::once((&a.artifact.name, &a.artifact.sha256, &a.bytes))
+                .chain(sbom.map(|(s, bytes)| (&s.name, &s.sha256, bytes)))
+        })
         .chain(
             installers
                 .iter()
@@ -257,7 +268,7 @@ fn write_release(
 mod tests {
     use super::*;
 
-    /// A fake job output: an "archive" with its sidecar and manifest.
+    /// A fake job output: an "archive" and its SBOM with their sidecars, and the manifest.
     fn job(root: &Path, target: &str, version: &str) -> PathBuf {
         let name = "toolbox";
         let dir = root.join(format!("dist-{target}"));
@@ -269,6 +280,19 @@ mod tests {
         fs::write(
             dir.join(format!("{archive}.sha256")),
             checksum::format_sums(&[(sha.clone(), archive.clone())]),
+        )
+        .unwrap();
+        let sbom_name = format!("{archive}.cdx.json");
+        let sbom_text = format!("{{\"about\": \"{archive}\"}}");
+        let sbom = crate::archive::manifest::Listed {
+            name: sbom_name.clone(),
+            size: sbom_text.len() as u64,
+            sha256: checksum::sha256_hex(sbom_text.as_bytes()),
+        };
+        fs::write(dir.join(&sbom_name), &sbom_text).unwrap();
+        fs::write(
+            dir.join(format!("{sbom_name}.sha256")),
+            checksum::format_sums(&[(sbom.sha256.clone(), sbom_name.clone())]),
         )
         .unwrap();
         let script = format!("#!/bin/sh\n# installs {name}\n");
@@ -293,6 +317,7 @@ mod tests {
                 binaries: vec![],
                 linkage: "static".into(),
                 toolchain: Default::default(),
+                sbom: Some(sbom),
             }],
             installers: vec![installer],
         };
@@ -334,7 +359,9 @@ mod tests {
             names,
             [
                 "toolbox-1.0.0-aarch64-apple-darwin.tar.xz",
+                "toolbox-1.0.0-aarch64-apple-darwin.tar.xz.cdx.json",
                 "toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz",
+                "toolbox-1.0.0-x86_64-unknown-linux-musl.tar.xz.cdx.json",
                 "toolbox-installer.sh"
             ]
         );
@@ -350,6 +377,16 @@ mod tests {
         assert_eq!(manifest.source_date_epoch, 7);
         assert!(
             dir.join("out/toolbox-1.0.0-aarch64-apple-darwin.tar.xz.sha256")
+                .is_file()
+        );
+        // The SBOM travels with its archive, checked and with its sidecar.
+        assert_eq!(
+            fs::read_to_string(dir.join("out/toolbox-1.0.0-aarch64-apple-darwin.tar.xz.cdx.json"))
+                .unwrap(),
+            "{\"about\": \"toolbox-1.0.0-aarch64-apple-darwin.tar.xz\"}"
+        );
+        assert!(
+            dir.join("out/toolbox-1.0.0-aarch64-apple-darwin.tar.xz.cdx.json.sha256")
                 .is_file()
         );
         // A second merge into the same place is refused, not mixed in.

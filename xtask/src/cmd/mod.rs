@@ -44,10 +44,15 @@ pub(crate) fn show_finding(finding: &Finding) {
 }
 
 /// What `project`'s configuration says its release directory must hold.
-pub(crate) fn expected(project: &Project, limits: Limits) -> Result<check::release::Expected> {
+pub(crate) fn expected(
+    project: &Project,
+    limits: Limits,
+    list_deps: bool,
+) -> Result<check::release::Expected> {
     Ok(check::release::Expected {
         smoke: project.smoke()?,
         installer: installer::for_config(&project.config, project.app())?,
         limits,
+        list_deps,
     })
 }

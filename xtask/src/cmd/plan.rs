@@ -13,7 +13,7 @@ use crate::project::Project;
 pub(crate) struct Options {
     pub(crate) json: bool,
     pub(crate) tag: Option<String>,
-    /// Write `matrix`, `publish` and `tag` to `$GITHUB_OUTPUT`, judging the
+    /// Write `matrix`, `publish`, `tag` and `version` to `$GITHUB_OUTPUT`, judging the
     /// run from `GITHUB_REF_TYPE` / `GITHUB_REF_NAME`.
     pub(crate) github_output: bool,
 }
@@ -55,10 +55,11 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         let path = std::env::var_os("GITHUB_OUTPUT")
             .context("--github-output needs GITHUB_OUTPUT to be set")?;
         let lines = format!(
-            "matrix={}\npublish={publish}\ntag={}\nprerelease={}\n",
+            "matrix={}\npublish={publish}\ntag={}\nprerelease={}\nversion={}\n",
             serde_json::to_string(&matrix).expect("JSON values always serialise"),
             tag.as_deref().unwrap_or_default(),
-            is_prerelease(&plan.version)
+            is_prerelease(&plan.version),
+            plan.version
         );
         std::fs::OpenOptions::new()
             .append(true)

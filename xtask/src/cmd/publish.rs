@@ -113,13 +113,13 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     Ok(())
 }
 
-/// Every file a release publishes: the archives and installers with their
-/// `.sha256`, `SHA256SUMS` and the manifest.
+/// Every file a release publishes: the archives, their SBOMs and the
+/// installers with their `.sha256`, `SHA256SUMS` and the manifest.
 pub(crate) fn release_files(manifest: &Manifest) -> Vec<String> {
     let named = manifest
         .artifacts
         .iter()
-        .map(|a| a.name.clone())
+        .flat_map(|a| std::iter::once(a.name.clone()).chain(a.sbom.iter().map(|s| s.name.clone())))
         .chain(manifest.installers.iter().map(|i| i.name.clone()));
     let mut files: Vec<String> = named.flat_map(|n| [format!("{n}.sha256"), n]).collect();
     files.push(checksum::SUMS_FILE.to_owned());
@@ -209,6 +209,11 @@ mod tests {
                 binaries: vec![],
                 linkage: "static".into(),
                 toolchain: Default::default(),
+                sbom: Some(crate::archive::manifest::Listed {
+                    name: "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz.cdx.json".into(),
+                    size: 1,
+                    sha256: "0".repeat(64),
+                }),
             }],
             installers: vec![ManifestInstaller {
                 name: "toolbox-installer.sh".into(),
@@ -226,6 +231,8 @@ mod tests {
                 "SHA256SUMS",
                 "dist-manifest.json",
                 "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz",
+                "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz.cdx.json",
+                "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz.cdx.json.sha256",
                 "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz.sha256",
                 "toolbox-installer.sh",
                 "toolbox-installer.sh.sha256",
@@ -238,7 +245,7 @@ mod tests {
         let files = release_files(&manifest());
         let published = vec!["SHA256SUMS".to_owned(), "toolbox-installer.sh".to_owned()];
         let missing = missing_assets(&files, &published, |_| Ok(true)).unwrap();
-        assert_eq!(missing.len(), 4);
+        assert_eq!(missing.len(), files.len() - published.len());
         assert!(!missing.contains(&"SHA256SUMS".to_owned()));
         let err = missing_assets(&files, &published, |name| Ok(name != "SHA256SUMS")).unwrap_err();
         assert!(

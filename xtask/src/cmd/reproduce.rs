@@ -180,6 +180,20 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         let Some(expected) = published_sum(name, &published_artifact.sha256, &mut findings) else {
             continue;
         };
+        // Its SBOM is made from the same inputs: it must come out the same too.
+        if let (Some(theirs), Some(mine)) = (&published_artifact.sbom, &ours.sbom) {
+            match published_sum(&theirs.name, &theirs.sha256, &mut findings) {
+                Some(listed) if listed == mine.sha256 => {
+                    findings.note(format!("{}: identical", theirs.name))
+                }
+                Some(_) => findings.problem(format!(
+                    "{}: the rebuilt SBOM differs from the published one (compare {} with it)",
+                    theirs.name,
+                    out.join(&mine.name).display()
+                )),
+                None => {}
+            }
+        }
         if ours.sha256 == expected {
             findings.note(format!("identical (sha256 {expected})"));
             continue;

@@ -54,6 +54,11 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
         "a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32",
         "v4.1.0",
     ),
+    (
+        "actions/attest",
+        "1e69f48acb82d1966a394da916b4c1698aa569d6",
+        "v4.2.2",
+    ),
 ];
 
 /// The pins to generate one file with.

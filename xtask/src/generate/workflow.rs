@@ -6,6 +6,7 @@
 
 use crate::generate::pins::Pins;
 use crate::model::config::DistConfig;
+use crate::model::plan;
 use xtask_inspect::target::{Arch, Os, Target};
 
 pub(crate) const RELEASE: &str = ".github/workflows/release.yml";
@@ -53,12 +54,14 @@ fn uses(pins: &Pins) -> Vec<(&'static str, String)> {
         ("uses-upload", pins.uses("actions/upload-artifact")),
         ("uses-download", pins.uses("actions/download-artifact")),
         ("uses-attest", pins.uses("actions/attest-build-provenance")),
+        ("uses-attest-sbom", pins.uses("actions/attest")),
     ]
 }
 
 const RELEASE_TEMPLATE: &str = include_str!("templates/release.yml");
 const ATTEST_PERMISSIONS: &str = include_str!("templates/release-attest-permissions.yml");
 const ATTEST_STEP: &str = include_str!("templates/release-attest-step.yml");
+const ATTEST_SBOM_STEP: &str = include_str!("templates/release-attest-sbom-step.yml");
 const CI_TEMPLATE: &str = include_str!("templates/ci.yml");
 const CI_NATIVE_JOB: &str = include_str!("templates/ci-native-job.yml");
 
@@ -77,7 +80,9 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
     let mut values = uses(pins);
     let attest = config.github_attestations;
     let attest_step = if attest {
-        crate::generate::template::fill(ATTEST_STEP, &uses(pins))
+        let mut values = uses(pins);
+        values.push(("sbom-steps", sbom_steps(config, pins)));
+        crate::generate::template::fill(ATTEST_STEP, &values)
     } else {
         String::new()
     };
@@ -94,6 +99,26 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
     ));
     values.push(("attest-step", attest_step));
     crate::generate::template::fill(RELEASE_TEMPLATE, &values)
+}
+
+/// One SBOM attestation per target: the action takes one SBOM at a time.
+/// The version is the plan job's, known only when the workflow runs.
+fn sbom_steps(config: &DistConfig, pins: &Pins) -> String {
+    config
+        .targets
+        .iter()
+        .map(|target| {
+            let ext = plan::archive_format(config, target).extension();
+            let archive =
+                |version: &str| format!("{}{ext}", plan::stem(&config.app, version, target.triple));
+            let mut values = uses(pins);
+            values.push(("target", target.triple.to_owned()));
+            values.push(("archive", archive("${{ needs.plan.outputs.version }}")));
+            // The same name as a `format()` pattern, for an expression.
+            values.push(("archive-format", archive("{0}")));
+            crate::generate::template::fill(ATTEST_SBOM_STEP, &values)
+        })
+        .collect()
 }
 
 fn ci_yml(config: &DistConfig, pins: &Pins) -> String {

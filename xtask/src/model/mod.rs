@@ -2,6 +2,7 @@
 //! and functions.
 
 pub(crate) mod config;
+pub(crate) mod deps;
 pub(crate) mod github;
 pub(crate) mod plan;
 pub(crate) mod workspace;

@@ -71,6 +71,15 @@ pub(crate) struct DocFile {
     pub(crate) args: Vec<String>,
 }
 
+/// The archive format of `target`'s release under `config`.
+pub(crate) fn archive_format(config: &DistConfig, target: &Target) -> ArchiveFormat {
+    if target.os == Os::Windows {
+        config.windows_archive
+    } else {
+        config.unix_archive
+    }
+}
+
 /// The archive name stem of `package` at `version` for `triple`.
 pub(crate) fn stem(package: &str, version: &str, triple: &str) -> String {
     format!("{package}-{version}-{triple}")
@@ -98,11 +107,7 @@ pub(crate) fn make(
         .into_iter()
         .map(|target| ArtifactPlan {
             stem: stem(&app.name, &app.version, target.triple),
-            format: if target.os == Os::Windows {
-                config.windows_archive
-            } else {
-                config.unix_archive
-            },
+            format: archive_format(config, &target),
             bins: app.bins.clone(),
             includes: includes.clone(),
             target,

@@ -16,6 +16,37 @@ pub(crate) fn load(sh: &Shell) -> Result<Workspace> {
     workspace::parse_metadata(&json)
 }
 
+/// `cargo metadata` with the resolved graph of `app` built for `triple`
+/// with `features` (cargo arguments): what `model::deps` reads. `--locked`:
+/// the list must describe the Cargo.lock the release is built from.
+pub(crate) fn resolve(
+    sh: &Shell,
+    ws: &Workspace,
+    app: &Package,
+    triple: &str,
+    features: &[String],
+) -> Result<String> {
+    let manifest = &app.manifest_path;
+    let _dir = sh.push_dir(&ws.root);
+    let out = cmd!(
+        sh,
+        "cargo metadata --format-version 1 --locked --filter-platform {triple} --manifest-path {manifest} {features...}"
+    )
+    .quiet()
+    .ignore_status()
+    .output()
+    .context("running `cargo metadata`")?;
+    if !out.status.success() {
+        // Cargo's own words, for the caller to explain (a stale Cargo.lock).
+        anyhow::bail!(
+            "`cargo metadata` for the dependencies of {} on {triple} failed: {}",
+            app.name,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    String::from_utf8(out.stdout).context("`cargo metadata` printed something other than UTF-8")
+}
+
 /// Whether any build of `app`, for any platform, may compile C: its
 /// Cargo.lock graph reaches the `cc` or `cmake` crate. Reading the lock
 /// file costs nothing, so pure-Rust apps skip probing for C compilers.

@@ -358,13 +358,21 @@ fn call(name: &str, args: &[Value], ctx: &Value) -> Result<Value, String> {
         "hashFiles" => {
             let workspace = ctx["github"]["workspace"].as_str().unwrap_or(".");
             let mut all = Vec::new();
+            let mut matched = false;
             for pattern in args.iter().map(to_string) {
                 if pattern.contains(['*', '?', '[']) {
                     return Err(format!(
                         "hashFiles(`{pattern}`): the replay takes plain paths only"
                     ));
                 }
-                all.extend(std::fs::read(Path::new(workspace).join(&pattern)).unwrap_or_default());
+                if let Ok(bytes) = std::fs::read(Path::new(workspace).join(&pattern)) {
+                    matched = true;
+                    all.extend(bytes);
+                }
+            }
+            // As on GitHub: no file matched, no hash.
+            if !matched {
+                return Ok(Value::String(String::new()));
             }
             use sha2::Digest;
             let digest = sha2::Sha256::digest(&all);

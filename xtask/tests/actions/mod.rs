@@ -13,6 +13,7 @@
 //!   (depth 1, no tags), upload-artifact v4+ (hidden files left out, one
 //!   artifact per name and run), download-artifact (one folder per artifact,
 //!   straight into the path when only one matches), cache (nothing),
+//!   attest (SBOMs: the file and its SBOM read, one line recorded per call),
 //!   attest-build-provenance (a recorder that checks the checksums file and
 //!   the job's permissions); `gh` is a recorder with release state;
 //! - a step the workflow names that does not exist, an unknown action, an
@@ -1118,6 +1119,67 @@ fn run_action(
             fs::write(report.run_dir.join("attestations"), subjects.join("\n")).unwrap();
             let _ = ctx;
             Ok(format!("attested {} subjects", subjects.len()))
+        }
+        "actions/attest" => {
+            known(&[
+                "subject-path",
+                "subject-digest",
+                "subject-name",
+                "subject-checksums",
+                "subject-version",
+                "sbom-path",
+                "predicate-type",
+                "predicate",
+                "predicate-path",
+                "push-to-registry",
+                "create-storage-record",
+                "show-summary",
+                "github-token",
+            ])?;
+            let permissions = &job["permissions"];
+            for (scope, level) in [("id-token", "write"), ("attestations", "write")] {
+                if permissions.get(scope).and_then(Value::as_str) != Some(level) {
+                    return Err((
+                        format!("attesting needs `permissions: {scope}: {level}` on the job"),
+                        String::new(),
+                    ));
+                }
+            }
+            // As the action does: one subject file, one SBOM of at most 16 MB.
+            let (Some(subject), Some(sbom)) = (input("subject-path"), input("sbom-path")) else {
+                return Err((
+                    "the replay expects subject-path and sbom-path".to_owned(),
+                    String::new(),
+                ));
+            };
+            let read = |path: &str| {
+                fs::read(workspace.join(path)).map_err(|e| (format!("{path}: {e}"), String::new()))
+            };
+            let (subject_bytes, sbom_bytes) = (read(&subject)?, read(&sbom)?);
+            if sbom_bytes.len() > 16 << 20 {
+                return Err((format!("{sbom} is over 16 MB"), String::new()));
+            }
+            let doc: Value = serde_json::from_slice(&sbom_bytes)
+                .map_err(|e| (format!("{sbom} is not JSON: {e}"), String::new()))?;
+            if doc["bomFormat"] != "CycloneDX" {
+                return Err((format!("{sbom} is not a CycloneDX SBOM"), String::new()));
+            }
+            use sha2::Digest;
+            let digest: String = sha2::Sha256::digest(&subject_bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let name = subject.rsplit('/').next().unwrap_or(&subject);
+            let line = format!(
+                "{name} sha256:{digest} sbom:{}",
+                sbom.rsplit('/').next().unwrap_or(&sbom)
+            );
+            let path = report.run_dir.join("sbom-attestations");
+            let mut lines = fs::read_to_string(&path).unwrap_or_default();
+            lines.push_str(&line);
+            lines.push('\n');
+            fs::write(&path, lines).unwrap();
+            Ok(format!("attested the SBOM of {name}"))
         }
         other => Err((
             format!("the replay has no stand-in for the action `{other}`"),

@@ -266,3 +266,12 @@ pub fn path_without(dir: &Path, hidden: impl Fn(&str) -> bool) -> PathBuf {
     }
     dir.to_owned()
 }
+
+/// The SHA-256 of `bytes` in hex, as SHA256SUMS writes it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -252,12 +252,21 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         let triple = &item.input.triple;
         let release_dir = ws.target_dir.join("bench-release");
         let package = &app.name;
-        cmd!(
+        let mut plain_build = cmd!(
             sh,
             "cargo build --quiet --locked --release --target {triple} --package {package} {features...} --target-dir {release_dir}"
-        )
-        .run()
-        .context("building the plain release binary")?;
+        );
+        // An app that compiles C needs the C compiler dist gave it, plain or not.
+        let target = Target::parse(triple)?;
+        if let Some(c) = compilers.compiler(&target)? {
+            compilers.prepare(Some(&c), &target)?;
+            for (key, value) in ctool::env(&c, &target, &release_dir.join("cc"), &[])? {
+                plain_build = plain_build.env(key, value);
+            }
+        }
+        plain_build
+            .run()
+            .context("building the plain release binary")?;
         let bin = app.main_bin();
         let plain = fs::metadata(release_dir.join(triple).join("release").join(bin))?.len();
         let shipped = item
@@ -320,6 +329,7 @@ fn load_items(dist_dir: &Path, manifest: &Manifest) -> Result<Vec<Item>> {
             binaries: artifact.binaries.clone(),
             linkage: artifact.linkage.clone(),
             toolchain: artifact.toolchain.clone(),
+            sbom: None,
         };
         items.push(Item { input, bytes });
     }
