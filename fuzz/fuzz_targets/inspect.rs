@@ -1,6 +1,7 @@
 //! Arbitrary bytes into the binary inspector `verify` feeds every file it
-//! is pointed at: ELF, PE and Mach-O parsing, every linkage policy, and the
-//! plain-words report. Anything may be rejected; nothing may panic.
+//! is pointed at: ELF, PE and Mach-O parsing, every linkage policy, the
+//! plain-words report, and the dependency data (`.dep-v0`: zlib, JSON, the
+//! graph). Anything may be rejected; nothing may panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -16,6 +17,7 @@ const TRIPLES: &[&str] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
+    let _ = xtask_inspect::audit::read(data);
     let Ok(report) = linkage::inspect(data) else { return };
     let policies = std::iter::once(None).chain(TRIPLES.iter().map(|t| Target::parse(t).ok()));
     for target in policies {

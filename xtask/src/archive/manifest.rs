@@ -18,12 +18,8 @@ pub(crate) struct Manifest {
     pub(crate) installers: Vec<ManifestInstaller>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ManifestInstaller {
-    pub(crate) name: String,
-    pub(crate) size: u64,
-    pub(crate) sha256: String,
-}
+/// An installer script, listed as any file beside the archives.
+pub(crate) type ManifestInstaller = Listed;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ManifestArtifact {
@@ -43,7 +39,7 @@ pub(crate) struct ManifestArtifact {
     pub(crate) sbom: Option<Listed>,
 }
 
-/// A file published with an archive.
+/// A file published beside the archives: an installer, or an archive's SBOM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Listed {
     pub(crate) name: String,

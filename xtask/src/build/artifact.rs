@@ -168,7 +168,8 @@ impl Builder<'_> {
             })?;
             if embedded.as_ref() != Some(&deps) {
                 bail!(
-                    "{} for {} does not carry the dependency list it was linked with; run `cargo clean` and try again",
+                    "{} for {} does not carry the dependency list it was linked with (a linker or a post-link step of \
+                     yours that drops the `.dep-v0` section?); run `cargo clean` and try again",
                     bin.name,
                     target.triple
                 );

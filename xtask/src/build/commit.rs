@@ -6,6 +6,9 @@
 //! naming the previous commit. So when the commit differs from the one the
 //! target was last built at, the workspace's own packages are cleaned for
 //! that target (their dependencies stay built) before building (runs cargo).
+//! The same holds for the dependency data linked into every binary
+//! (`build::audit`): cargo does not see that object change, so its digest is
+//! recorded with the commit.
 
 use std::fs;
 use std::path::PathBuf;
@@ -16,13 +19,13 @@ use xshell::{Shell, cmd};
 use crate::build::cargo;
 use crate::model::workspace::Workspace;
 
-/// Where the commit of `triple`'s last build is kept.
+/// Where what `triple` was last built from (commit, dependency data) is kept.
 fn record(ws: &Workspace, triple: &str) -> PathBuf {
     cargo::build_dir(ws).join(format!("commit-{triple}"))
 }
 
 /// Cleans the workspace's packages of `profile` for `triple` unless they
-/// were last built at `commit`. A clean that failed is returned, not
+/// were last built from `built_from` (the commit and the data's digest). A clean that failed is returned, not
 /// raised: the build that follows explains a stale Cargo.lock in one line
 /// (`--locked` keeps the clean from rewriting it), and the caller fails
 /// after it otherwise.
@@ -31,9 +34,9 @@ pub(crate) fn forget_other_commits(
     ws: &Workspace,
     profile: &str,
     triple: &str,
-    commit: &str,
+    built_from: &str,
 ) -> Option<String> {
-    if fs::read_to_string(record(ws, triple)).is_ok_and(|last| last == commit) {
+    if fs::read_to_string(record(ws, triple)).is_ok_and(|last| last == built_from) {
         return None;
     }
     let packages: Vec<String> = ws
@@ -72,10 +75,10 @@ pub(crate) fn unclean(triple: &str, why: &str) -> anyhow::Error {
     )
 }
 
-/// Notes that `triple` was built at `commit`.
-pub(crate) fn remember(ws: &Workspace, triple: &str, commit: &str) -> Result<()> {
+/// Notes that `triple` was built from `built_from`.
+pub(crate) fn remember(ws: &Workspace, triple: &str, built_from: &str) -> Result<()> {
     let record = record(ws, triple);
     fs::create_dir_all(cargo::build_dir(ws))
-        .and_then(|()| fs::write(&record, commit))
+        .and_then(|()| fs::write(&record, built_from))
         .with_context(|| format!("writing {}", record.display()))
 }

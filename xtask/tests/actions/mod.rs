@@ -1077,15 +1077,7 @@ fn run_action(
                 "show-summary",
                 "github-token",
             ])?;
-            let permissions = &job["permissions"];
-            for (scope, level) in [("id-token", "write"), ("attestations", "write")] {
-                if permissions.get(scope).and_then(Value::as_str) != Some(level) {
-                    return Err((
-                        format!("attesting needs `permissions: {scope}: {level}` on the job"),
-                        String::new(),
-                    ));
-                }
-            }
+            attest_permissions(job)?;
             let Some(sums) = input("subject-checksums") else {
                 return Err((
                     "the replay expects subject-checksums".to_owned(),
@@ -1103,11 +1095,7 @@ fn run_action(
                 let file = sums_path.parent().unwrap().join(name);
                 let bytes = fs::read(&file)
                     .map_err(|e| (format!("{}: {e}", file.display()), String::new()))?;
-                use sha2::Digest;
-                let actual: String = sha2::Sha256::digest(&bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
+                let actual = sha256_hex(&bytes);
                 if actual != digest {
                     return Err((
                         format!("{name} does not match its line in {sums}"),
@@ -1136,15 +1124,7 @@ fn run_action(
                 "show-summary",
                 "github-token",
             ])?;
-            let permissions = &job["permissions"];
-            for (scope, level) in [("id-token", "write"), ("attestations", "write")] {
-                if permissions.get(scope).and_then(Value::as_str) != Some(level) {
-                    return Err((
-                        format!("attesting needs `permissions: {scope}: {level}` on the job"),
-                        String::new(),
-                    ));
-                }
-            }
+            attest_permissions(job)?;
             // As the action does: one subject file, one SBOM of at most 16 MB.
             let (Some(subject), Some(sbom)) = (input("subject-path"), input("sbom-path")) else {
                 return Err((
@@ -1164,11 +1144,7 @@ fn run_action(
             if doc["bomFormat"] != "CycloneDX" {
                 return Err((format!("{sbom} is not a CycloneDX SBOM"), String::new()));
             }
-            use sha2::Digest;
-            let digest: String = sha2::Sha256::digest(&subject_bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let digest = sha256_hex(&subject_bytes);
             let name = subject.rsplit('/').next().unwrap_or(&subject);
             let line = format!(
                 "{name} sha256:{digest} sbom:{}",
@@ -1186,6 +1162,29 @@ fn run_action(
             String::new(),
         )),
     }
+}
+
+/// What GitHub requires of a job that attests: it may mint an OIDC token
+/// and write attestations.
+fn attest_permissions(job: &Value) -> Result<(), (String, String)> {
+    let permissions = &job["permissions"];
+    for (scope, level) in [("id-token", "write"), ("attestations", "write")] {
+        if permissions.get(scope).and_then(Value::as_str) != Some(level) {
+            return Err((
+                format!("attesting needs `permissions: {scope}: {level}` on the job"),
+                String::new(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Copies the files below `from` to `to`; returns how many. Hidden files
