@@ -152,7 +152,7 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
     for artifact in manifest.artifacts.iter().filter(|a| plain_name(&a.name)) {
         findings.heading(artifact.name.clone());
         let before = findings.count();
-        let Some((bytes, _)) = read_listed(
+        let Some((bytes, archive_sha)) = read_listed(
             &mut files,
             &artifact.name,
             &artifact.sha256,
@@ -179,7 +179,8 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
             list_deps: expected.list_deps,
             limits: expected.limits,
         };
-        let archive_sha = checksum::sha256_hex(bytes);
+        // Read once already: the SBOM is checked against this hash.
+        let archive_sha = archive_sha.clone();
         let carried = check_archive(&artifact.name, bytes, &expected_archive, before, findings);
         let Some(sbom) = &artifact.sbom else {
             findings.problem(format!(
