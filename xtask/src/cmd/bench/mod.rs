@@ -359,13 +359,22 @@ fn reset(dir: &PathBuf) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
 }
 
+/// Runs `command` with its output out of the way; on failure, says which
+/// command failed and the last line it printed on stderr.
 fn run_quiet(command: &mut Command) -> Result<()> {
-    let status = command
+    let out = command
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?;
-    if !status.success() {
-        bail!("{command:?} failed; run it alone to see why");
+        .stderr(Stdio::piped())
+        .output()
+        .with_context(|| format!("starting {command:?}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "{command:?} failed ({}): {}",
+            out.status,
+            stderr.trim().lines().last().unwrap_or("no message")
+        );
     }
     Ok(())
 }

@@ -5,15 +5,15 @@
 //! and both binaries).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use xshell::cmd;
 
 use crate::model::config::BenchWorkload;
 use crate::project::Project;
 
-use super::{Samples, reset, sample};
+use super::{Samples, reset, run_quiet, sample};
 
 /// The goal for every ratio: a musl release at most this much slower.
 const GOAL: f64 = 1.2;
@@ -101,25 +101,7 @@ fn build_glibc(project: &Project, triple: &str) -> Result<PathBuf> {
 }
 
 fn run_once(bin: &Path, args: &[String], dir: &Path) -> Result<()> {
-    let out = Command::new(bin)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .with_context(|| format!("running {}", bin.display()))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        bail!(
-            "`{} {}` failed ({}): {}",
-            bin.display(),
-            args.join(" "),
-            out.status,
-            stderr.trim().lines().last().unwrap_or("no message")
-        );
-    }
-    Ok(())
+    run_quiet(Command::new(bin).args(args).current_dir(dir))
 }
 
 /// Both binaries on the same arguments, each run once unmeasured, then in
