@@ -5,7 +5,7 @@
 //! cargo can then build an app whose dependencies compile C (mimalloc,
 //! aws-lc-sys, pcre2) for every musl target, as `rustup target add` gives it
 //! the Rust side; and since the version is pinned, so are the bytes it emits,
-//! which `cargo xtask reproduce` relies on (runs curl and zig).
+//! which `cargo xtask reproduce` relies on (downloads, and runs zig).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -87,8 +87,7 @@ pub(crate) fn ensure(why: &str) -> Result<PathBuf> {
         wheel.size / 1_000_000,
         dir.display()
     );
-    let bytes = download::fetch(wheel.url, wheel.size)
-        .with_context(|| format!("fetching zig {VERSION}"))?;
+    let bytes = download::fetch(wheel.url, wheel.size).map_err(|e| not_fetched(e, &dir))?;
     check_hash(&bytes, wheel.sha256)?;
     unpack(&bytes, &dir)?;
     let exe = dir.join("zig");
@@ -106,6 +105,24 @@ pub(crate) fn ensure(why: &str) -> Result<PathBuf> {
         );
     }
     Ok(exe)
+}
+
+/// A failed download of the wheel, with the routes that work without one.
+fn not_fetched(error: anyhow::Error, dir: &Path) -> anyhow::Error {
+    let offline = error
+        .downcast_ref::<download::Failed>()
+        .is_some_and(|f| f.unreachable);
+    let lead = if offline {
+        "This machine cannot reach PyPI"
+    } else {
+        "PyPI did not give it"
+    };
+    anyhow::anyhow!(
+        "fetching zig {VERSION}: {error:#}. {lead}: run `cargo xtask setup` on a machine that can \
+         (it fetches zig into the same place) and copy its {dir} here, or name a zig {VERSION} you have \
+         with `c-compiler = \"/path/to/zig\"` in dist-workspace.toml",
+        dir = dir.display()
+    )
 }
 
 fn check_hash(bytes: &[u8], expected: &str) -> Result<()> {
@@ -209,6 +226,31 @@ mod tests {
         for arch in [Arch::X86_64, Arch::Aarch64] {
             assert!(WHEELS.iter().any(|w| w.host == arch), "{arch:?}");
         }
+    }
+
+    #[test]
+    fn a_failed_fetch_names_the_routes_without_network() {
+        let failed = |unreachable| {
+            anyhow::Error::from(download::Failed {
+                url: WHEELS[0].url.to_owned(),
+                reason: "the host name could not be resolved (no network?)".to_owned(),
+                unreachable,
+            })
+        };
+        let dir = Path::new("/home/u/.cache/cargo-xtask/zig-0.17.1");
+        let text = not_fetched(failed(true), dir).to_string();
+        for part in [
+            "fetching zig 0.17.1: downloading https://files.pythonhosted.org/",
+            "This machine cannot reach PyPI: run `cargo xtask setup` on a machine that can",
+            "copy its /home/u/.cache/cargo-xtask/zig-0.17.1 here",
+            "`c-compiler = \"/path/to/zig\"`",
+        ] {
+            assert!(text.contains(part), "`{part}` missing from: {text}");
+        }
+        assert!(!text.contains('\n'), "one line: {text}");
+        assert!(!text.contains("curl"), "{text}");
+        let text = not_fetched(failed(false), dir).to_string();
+        assert!(text.contains("PyPI did not give it"), "{text}");
     }
 
     #[test]

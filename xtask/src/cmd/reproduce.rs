@@ -46,7 +46,21 @@ impl Published {
                 read_regular(&path, limit)
                     .map_err(|why| anyhow::anyhow!("{} {why}", path.display()))
             }
-            Published::Url(base) => download::fetch(&format!("{base}/{name}"), limit),
+            Published::Url(base) => {
+                download::fetch(&format!("{base}/{name}"), limit).map_err(|e| {
+                    let offline = e
+                        .downcast_ref::<download::Failed>()
+                        .is_some_and(|f| f.unreachable);
+                    if offline {
+                        anyhow::anyhow!(
+                            "{e:#}; without network, download the release's files into a directory \
+                         and give its path instead: `cargo xtask reproduce DIR`"
+                        )
+                    } else {
+                        e
+                    }
+                })
+            }
         }
     }
 
