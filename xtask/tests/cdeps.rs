@@ -1,8 +1,10 @@
 //! Apps whose dependencies compile C: the `cdep` fixture, whose binary uses
 //! zstd and C code of its own compiled at -O0, released for both musl
-//! targets. The xtask hands musl-gcc (x86_64) and zig (aarch64) to the build
-//! scripts; the binaries link (no UBSan runtime wanted), stay static, run,
-//! and come out identical from another path.
+//! targets. By default the xtask hands its pinned zig to the build scripts
+//! of every musl target, fetched (in-process, no curl) the first time one
+//! asks, and never a compiler the machine happens to have; the binaries
+//! link (no UBSan runtime wanted), stay static, run, and come out identical
+//! from another path and from a machine with other C compilers installed.
 
 // Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
 #![cfg(target_os = "linux")]
@@ -10,63 +12,81 @@
 mod common;
 
 use std::fs;
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use common::*;
 
 const X86: &str = "x86_64-unknown-linux-musl";
 const ARM: &str = "aarch64-unknown-linux-musl";
+const PINNED: &str = "pinned zig (fetched by cargo xtask)";
 
-#[test]
-fn a_c_dependency_builds_static_for_both_musl_targets_runs_and_is_reproducible() {
-    if !require_tool("musl-gcc", "apt-get install musl-tools") {
-        return;
-    }
-    let (ws, target) = fixture("cdep", "cdep-a");
-    let out = xtask(&ws, &target, &["dist"]);
-    assert_ok("dist of the C fixture", &out);
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(&format!(
-            "for {X86} (C compiler for build scripts: musl-gcc)"
-        )),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains(&format!("for {ARM} (C compiler for build scripts: zig cc")),
-        "{stderr}"
-    );
-    // dist verified: static linkage, and `--version` (which runs zstd's C
-    // code and the -O0 probe's) in an empty root, natively and under qemu.
-    // That aarch64 linked at all shows zig added no UBSan calls to the probe.
+/// C compilers a machine may have, as scripts that record being run and
+/// fail: a build that starts any of them takes its C compiler from the
+/// machine instead of the pin.
+const HOST_COMPILERS: &[&str] = &[
+    "musl-gcc",
+    "x86_64-linux-musl-gcc",
+    "aarch64-linux-musl-gcc",
+    "zig",
+];
+
+/// `smoke: fixture-cdep --version` ran once per target, or was skipped for
+/// a reason this machine gives (no qemu for aarch64, no sandbox).
+fn assert_both_targets_smoke_tested(stderr: &str) {
     let ran = stderr
         .lines()
         .filter(|l| l.contains("smoke: `fixture-cdep --version`: fixture-cdep 0.1.0 (zstd 1.5"))
         .filter(|l| l.contains("prime 5)"))
         .count();
-    assert_eq!(ran, 2, "both targets ran:\n{stderr}");
+    assert_eq!(
+        ran + skipped_smoke_runs(stderr),
+        2,
+        "both targets ran:\n{stderr}"
+    );
+}
+
+fn dist_with_path(ws: &Path, target: &Path, path: &Path, cache: &Path) -> Output {
+    xtask_command(ws, target, &["dist"])
+        .env("PATH", path)
+        .env("XDG_CACHE_HOME", cache)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_c_dependency_builds_static_for_both_musl_targets_runs_and_is_reproducible() {
+    let (ws, target) = fixture("cdep", "cdep-a");
+    let out = xtask(&ws, &target, &["dist"]);
+    assert_ok("dist of the C fixture", &out);
+    let stderr = text(&out.stderr);
+    for triple in [X86, ARM] {
+        let line = format!("for {triple} (C compiler for build scripts: {PINNED})");
+        assert!(stderr.contains(&line), "no `{line}` in:\n{stderr}");
+    }
+    // dist verified: static linkage, and `--version` (which runs zstd's C
+    // code and the -O0 probe's) in an empty root, natively and under qemu.
+    // That aarch64 linked at all shows zig added no UBSan calls to the probe.
+    assert_both_targets_smoke_tested(&stderr);
     assert_ok("verify of the C fixture", &xtask(&ws, &target, &["verify"]));
     // The manifest names the C compiler each archive's build scripts got, with its version.
     let manifest: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(target.join("dist").join("dist-manifest.json")).unwrap(),
+        &fs::read_to_string(target.join(DIST).join("dist-manifest.json")).unwrap(),
     )
     .unwrap();
     for artifact in manifest["artifacts"].as_array().unwrap() {
-        let c = artifact["c_compiler"].as_str().unwrap_or_default();
-        let expected = if artifact["target"] == X86 {
-            "musl-gcc: "
-        } else {
-            "zig cc"
-        };
-        assert!(c.starts_with(expected), "{artifact}");
-        assert!(!c.ends_with("(version unknown)"), "{artifact}");
+        assert_eq!(
+            artifact["c_compiler"],
+            format!("{PINNED}: 0.17.1"),
+            "{artifact}"
+        );
     }
 
     // The SBOM tells what ships from what only builds: cc runs in build scripts.
     let sbom: serde_json::Value = serde_json::from_str(
         &fs::read_to_string(
             target
-                .join("dist")
+                .join(DIST)
                 .join(format!("fixture-cdep-0.1.0-{X86}.tar.xz.cdx.json")),
         )
         .unwrap(),
@@ -92,16 +112,39 @@ fn a_c_dependency_builds_static_for_both_musl_targets_runs_and_is_reproducible()
         format!("pkg:cargo/zstd-sys@{}", version.replace('+', "%2B"))
     );
 
-    // No build path reaches the C objects: another checkout path, the same bytes.
+    // Another checkout path, on a machine whose PATH has every C compiler
+    // a musl build could pick up by itself: the same bytes, and none of
+    // them was started.
     let (ws_b, target_b) = fixture("cdep", "cdep-b");
-    assert_ok(
-        "dist from another path",
-        &xtask(&ws_b, &target_b, &["dist"]),
+    let path = path_without(&e2e_dir("cdep-b-bin"), |name| {
+        HOST_COMPILERS.contains(&name)
+    });
+    let started = e2e_dir("cdep-b-started");
+    let _ = fs::remove_file(&started);
+    for compiler in HOST_COMPILERS {
+        let script = path.join(compiler);
+        fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"$0\" >> '{}'\nexit 1\n",
+                started.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = dist_with_path(&ws_b, &target_b, &path, &e2e_dir("zig-cache"));
+    assert_ok("dist from another path, other compilers on PATH", &out);
+    assert!(
+        !started.exists(),
+        "a compiler of the machine was started: {}",
+        fs::read_to_string(&started).unwrap_or_default()
     );
     for triple in [X86, ARM] {
         let name = format!("fixture-cdep-0.1.0-{triple}.tar.xz");
-        let a = fs::read(target.join("dist").join(&name)).unwrap();
-        let b = fs::read(target_b.join("dist").join(&name)).unwrap();
+        let a = fs::read(target.join(DIST).join(&name)).unwrap();
+        let b = fs::read(target_b.join(DIST).join(&name)).unwrap();
         assert!(
             a == b,
             "{name} differs between {} and {}",
@@ -109,6 +152,36 @@ fn a_c_dependency_builds_static_for_both_musl_targets_runs_and_is_reproducible()
             ws_b.display()
         );
     }
+}
+
+/// `c-compiler = "musl-gcc"` still means Debian's musl-gcc, on x86_64.
+#[test]
+fn musl_gcc_is_used_when_named() {
+    if !require_tool("musl-gcc", "apt-get install musl-tools") {
+        return;
+    }
+    let (ws, target) = fixture("cdep", "cdep-musl-gcc");
+    fs::write(
+        ws.join("dist-workspace.toml"),
+        format!(
+            "[dist]\napp = \"fixture-cdep\"\ntargets = [\"{X86}\"]\ninclude = []\nc-compiler = \"musl-gcc\"\n"
+        ),
+    )
+    .unwrap();
+    let out = xtask(&ws, &target, &["dist"]);
+    assert_ok("dist with musl-gcc", &out);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "for {X86} (C compiler for build scripts: musl-gcc)"
+        )),
+        "{stderr}"
+    );
+    let manifest = fs::read_to_string(target.join(DIST).join("dist-manifest.json")).unwrap();
+    assert!(
+        manifest.contains("\"c_compiler\": \"musl-gcc: "),
+        "{manifest}"
+    );
 }
 
 #[test]
@@ -151,9 +224,8 @@ fn without_a_c_compiler_the_error_is_one_line_naming_crate_target_and_fixes() {
     );
     for part in [
         &format!("compiles C code for {ARM}"),
+        "leave `c-compiler` at \"auto\", which fetches a pinned zig",
         "apt-get install musl-tools",
-        "zig on PATH",
-        "`c-compiler`",
         "cargo-aarch64-unknown-linux-musl.log",
     ] {
         assert!(last.contains(part), "`{part}` missing from: {last}");
@@ -164,15 +236,16 @@ fn without_a_c_compiler_the_error_is_one_line_naming_crate_target_and_fixes() {
     );
     assert!(
         !target
-            .join("dist")
+            .join(DIST)
             .join(format!("fixture-cdep-0.1.0-{ARM}.tar.xz"))
             .exists()
     );
 }
 
-/// A machine with only rustup and cargo: no musl-gcc, no zig, no Python.
-/// `dist` fetches its pinned zig once and builds the C code for both
-/// targets with it; the next run finds it in the cache.
+/// A machine with only rustup, cargo, git and a C linker: no musl-gcc, no
+/// zig, no Python, no curl or wget. `dist` downloads its pinned zig itself,
+/// once, and builds the C code for both targets with it; the next run
+/// finds it in the cache.
 #[test]
 fn without_any_c_compiler_dist_fetches_its_pinned_zig_and_builds_both_targets() {
     let (ws, target) = fixture("cdep", "cdep-fresh");
@@ -182,23 +255,15 @@ fn without_any_c_compiler_dist_fetches_its_pinned_zig_and_builds_both_targets() 
             || name == "zig"
             || name.starts_with("python")
             || name == "cargo-zigbuild"
+            || name == "curl"
+            || name == "wget"
     });
     // A cache of its own, emptied: the fetch itself is what is tested.
     let cache = e2e_dir("zig-cache-fresh");
     let _ = fs::remove_dir_all(&cache);
     let zig = cache.join("cargo-xtask/zig-0.17.1/zig");
-    let dist = || {
-        Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .arg("dist")
-            .current_dir(&ws)
-            .env("CARGO_TARGET_DIR", &target)
-            .env("PATH", &path)
-            .env("XDG_CACHE_HOME", &cache)
-            .output()
-            .unwrap()
-    };
-    let out = dist();
-    assert_ok("dist with no C compiler installed", &out);
+    let out = dist_with_path(&ws, &target, &path, &cache);
+    assert_ok("dist with no C compiler or downloader installed", &out);
     let stderr = text(&out.stderr);
     let fetches = stderr
         .matches("fetching zig 0.17.1 (101 MB, SHA-256 pinned) from PyPI")
@@ -207,7 +272,7 @@ fn without_any_c_compiler_dist_fetches_its_pinned_zig_and_builds_both_targets() 
     assert!(zig.is_file(), "{}", zig.display());
     for triple in [X86, ARM] {
         let line = format!(
-            "==> building fixture-cdep 0.1.0 for {triple} (C compiler for build scripts: zig cc (pinned, fetched by cargo xtask))"
+            "==> building fixture-cdep 0.1.0 for {triple} (C compiler for build scripts: {PINNED})"
         );
         assert!(stderr.contains(&line), "no `{line}` in:\n{stderr}");
     }
@@ -215,22 +280,18 @@ fn without_any_c_compiler_dist_fetches_its_pinned_zig_and_builds_both_targets() 
         !stderr.contains("Compiler family detection failed"),
         "the cc crate's warnings about the missing compiler stay in the log:\n{stderr}"
     );
-    let ran = stderr
-        .lines()
-        .filter(|l| l.contains("smoke: `fixture-cdep --version`: fixture-cdep 0.1.0 (zstd 1.5"))
-        .count();
-    assert_eq!(ran, 2, "both targets ran:\n{stderr}");
-    let manifest = fs::read_to_string(target.join("dist/dist-manifest.json")).unwrap();
+    assert_both_targets_smoke_tested(&stderr);
+    let manifest = fs::read_to_string(target.join(DIST).join("dist-manifest.json")).unwrap();
     assert_eq!(
         manifest
-            .matches("\"c_compiler\": \"zig cc (pinned, fetched by cargo xtask): 0.17.1\"")
+            .matches(&format!("\"c_compiler\": \"{PINNED}: 0.17.1\""))
             .count(),
         2,
         "{manifest}"
     );
 
     // The next run finds it in the cache and builds nothing again.
-    let again = dist();
+    let again = dist_with_path(&ws, &target, &path, &cache);
     assert_ok("dist again", &again);
     let stderr = text(&again.stderr);
     assert!(!stderr.contains("fetching zig"), "{stderr}");

@@ -55,11 +55,10 @@ pub(crate) fn build_archives(
             .map_err(|e| project.config_error(e))?;
         compilers.prepare(c.as_ref(), &artifact.target)?;
         let built = match builder.build(artifact, c.as_ref()) {
-            Err(failure) if c.is_none() => match compilers.after_failure(&failure)? {
-                // Cargo keeps what it built: only the C crates and theirs are built again.
-                Some(c) => builder.build(artifact, Some(&c))?,
-                None => return Err(failure),
-            },
+            // Cargo keeps what it built: only the C crates and theirs are built again.
+            Err(failure) if compilers.after_failure(c.as_ref(), &failure)? => {
+                builder.build(artifact, c.as_ref())?
+            }
             built => built?,
         };
         inputs.push(built.input);
@@ -103,7 +102,8 @@ impl Builder<'_> {
         c_compiler: Option<&ctool::Compiler>,
     ) -> Result<Built> {
         let mut built = self.compile(artifact, c_compiler)?;
-        built.input.toolchain.c_compiler = c_compiler.map(|c| {
+        // A build that succeeded without the pinned zig compiled no C.
+        built.input.toolchain.c_compiler = c_compiler.filter(|c| c.is_ready()).map(|c| {
             self.c_versions
                 .entry(c.describe())
                 .or_insert_with(|| c.describe_versioned())

@@ -1,9 +1,12 @@
 //! A C compiler for musl targets, for build scripts that compile C (through
-//! the `cc` crate): Debian's musl-gcc for x86_64, else zig for any CPU: the
-//! pinned zig `build::zig` fetches (when a build finds no compiler), else a
-//! `zig` on PATH. It reaches the build through CC_<target>, AR_<target> and
-//! CFLAGS_<target>, for that cargo invocation only. Pure-Rust apps never
-//! call it.
+//! the `cc` crate). By default one compiler for every musl target on every
+//! machine: the zig `build::zig` pins, fetched the first time a build
+//! script asks for it. The machine's own compilers (musl-gcc, a zig on
+//! PATH, `x86_64-linux-musl-gcc`) are never picked up by themselves, so a
+//! release's bytes do not depend on what the builder has installed; musl-gcc
+//! or a path are explicit choices. The compiler reaches the build through
+//! CC_<target>, AR_<target> and CFLAGS_<target>, for that cargo invocation
+//! only. Pure-Rust apps never call it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,136 +20,102 @@ use crate::model::workspace::{Package, Workspace};
 use crate::run::exec::on_path;
 use xtask_inspect::target::{Arch, Target};
 
-/// How zig is started here.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Zig {
-    /// `zig` on PATH.
-    Binary,
-    /// The zig this xtask pins, in the user's cache (`build::zig`). Python's
-    /// `ziglang` is not looked for: its version is whatever pip installed,
-    /// and starting Python (through pyenv's shims, 0.3 s here) on every
-    /// no-op `dist` cost more than the pinned zig's one download.
-    Pinned,
-}
-
-/// The C compilers this machine has.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct Available {
-    pub(crate) musl_gcc: bool,
-    pub(crate) zig: Option<Zig>,
-}
-
-impl Available {
-    pub(crate) fn probe() -> Available {
-        // The pinned zig first: a rebuild elsewhere then gets the same C compiler.
-        let zig = if zig::installed().is_some() {
-            Some(Zig::Pinned)
-        } else if on_path("zig") {
-            Some(Zig::Binary)
-        } else {
-            None
-        };
-        Available {
-            musl_gcc: on_path("musl-gcc"),
-            zig,
-        }
-    }
-}
-
 /// How the C compiler of each of an app's builds is chosen.
 pub(crate) struct Choice {
     setting: CCompiler,
-    available: Available,
 }
 
 impl Choice {
     /// An app whose Cargo.lock graph has no `cc` or `cmake` compiles no C:
-    /// it gets no compiler, and none is probed for.
+    /// it gets no compiler.
     pub(crate) fn for_app(ws: &Workspace, app: &Package, setting: &CCompiler) -> Choice {
-        if crate::project::workspace::may_compile_c(ws, app) {
-            Choice {
-                setting: setting.clone(),
-                available: Available::probe(),
-            }
-        } else {
-            Choice {
-                setting: CCompiler::None,
-                available: Available::default(),
-            }
+        let compiles_c = crate::project::workspace::may_compile_c(ws, app);
+        Choice {
+            setting: if compiles_c {
+                setting.clone()
+            } else {
+                CCompiler::None
+            },
         }
     }
 
     /// The compiler `target`'s build gets; an error is the configuration's.
     pub(crate) fn compiler(&self, target: &Target) -> Result<Option<Compiler>> {
-        choose(&self.setting, target, &self.available)
+        choose(&self.setting, target, on_path("musl-gcc"))
     }
 
-    /// Makes `compiler` ready to run: the pinned zig is fetched when the
-    /// setting asks for zig and the machine had none.
+    /// Makes `compiler` ready to run before the build: `c-compiler = "zig"`
+    /// fetches the pinned zig now; `auto` waits until a build script asks.
     pub(crate) fn prepare(&mut self, compiler: Option<&Compiler>, target: &Target) -> Result<()> {
-        if compiler == Some(&Compiler::Zig(Zig::Pinned)) && zig::installed().is_none() {
-            self.fetched(&format!("`c-compiler = \"zig\"` for {}", target.triple))?;
+        if self.setting == CCompiler::Zig && compiler == Some(&Compiler::PinnedZig) {
+            zig::ensure(&format!("`c-compiler = \"zig\"` for {}", target.triple))?;
         }
         Ok(())
     }
 
-    /// After a build that had no C compiler failed: the compiler to build
-    /// again with, when the build failed for want of one and the setting lets
-    /// `dist` fetch zig (`auto`). Fetching only on that failure costs nothing
-    /// to the many apps whose Cargo.lock names `cc` for other platforms only.
-    pub(crate) fn after_failure(&mut self, failure: &anyhow::Error) -> Result<Option<Compiler>> {
+    /// After a failed build: whether to build again, because the build
+    /// script found the pinned zig not fetched yet (the cc crate's "failed
+    /// to find tool" for the wrapper `env` names) and it now is. Fetching
+    /// only then costs nothing to the many apps whose Cargo.lock names `cc`
+    /// for other platforms only.
+    pub(crate) fn after_failure(
+        &mut self,
+        compiler: Option<&Compiler>,
+        failure: &anyhow::Error,
+    ) -> Result<bool> {
         let Some(missing) = failure.downcast_ref::<MissingCCompiler>() else {
-            return Ok(None);
+            return Ok(false);
         };
-        if self.setting != CCompiler::Auto || self.available.zig == Some(Zig::Pinned) {
-            return Ok(None);
+        if compiler != Some(&Compiler::PinnedZig) || zig::installed().is_some() {
+            return Ok(false);
         }
-        let why = format!(
-            "{} compiles C for {}, and this machine has no C compiler for it",
+        zig::ensure(&format!(
+            "{} compiles C for {}",
             missing.krate, missing.triple
-        );
-        self.fetched(&why)?;
-        Ok(Some(Compiler::Zig(Zig::Pinned)))
-    }
-
-    fn fetched(&mut self, why: &str) -> Result<()> {
-        zig::ensure(why)?;
-        self.available.zig = Some(Zig::Pinned);
-        Ok(())
+        ))?;
+        Ok(true)
     }
 }
 
 /// The compiler a build gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Compiler {
+    /// The zig `build::zig` pins, for every CPU: the default.
+    PinnedZig,
+    /// A zig of the user's (`c-compiler = "/opt/zig/zig"`).
+    Zig(PathBuf),
     MuslGcc,
-    Zig(Zig),
     Path(PathBuf),
 }
 
 impl Compiler {
     pub(crate) fn describe(&self) -> String {
         match self {
+            Compiler::PinnedZig => "pinned zig (fetched by cargo xtask)".into(),
+            Compiler::Zig(p) => format!("zig cc ({})", p.display()),
             Compiler::MuslGcc => "musl-gcc".into(),
-            Compiler::Zig(Zig::Binary) => "zig cc".into(),
-            Compiler::Zig(Zig::Pinned) => "zig cc (pinned, fetched by cargo xtask)".into(),
             Compiler::Path(p) => p.display().to_string(),
         }
+    }
+
+    /// Whether it can run now: the pinned zig may not be fetched yet, and
+    /// then a build that succeeded compiled no C.
+    pub(crate) fn is_ready(&self) -> bool {
+        *self != Compiler::PinnedZig || zig::installed().is_some()
     }
 
     /// `describe()` with the first line the compiler gives of its version
     /// (runs it), for the manifest: a rebuild with another C compiler is not
     /// expected to give the same bytes.
     pub(crate) fn describe_versioned(&self) -> String {
-        let mut command = match self {
-            Compiler::MuslGcc => Command::new("musl-gcc"),
-            Compiler::Zig(Zig::Binary) => Command::new("zig"),
-            Compiler::Zig(Zig::Pinned) => Command::new(zig::installed().unwrap_or_default()),
-            Compiler::Path(p) => Command::new(p),
-        };
-        let version_arg = match self {
-            Compiler::Zig(_) => "version",
-            _ => "--version",
+        let (mut command, version_arg) = match self {
+            Compiler::PinnedZig => (
+                Command::new(zig::installed().unwrap_or_default()),
+                "version",
+            ),
+            Compiler::Zig(p) => (Command::new(p), "version"),
+            Compiler::MuslGcc => (Command::new("musl-gcc"), "--version"),
+            Compiler::Path(p) => (Command::new(p), "--version"),
         };
         let first_line = command
             .arg(version_arg)
@@ -168,15 +137,15 @@ impl Compiler {
 }
 
 /// How to get a C compiler, for error messages.
-pub(crate) const INSTALL_HINT: &str = "`apt-get install musl-tools` (musl-gcc, x86_64 only) or zig on PATH \
-     (every target), or leave `c-compiler` at \"auto\", which fetches a pinned zig";
+pub(crate) const INSTALL_HINT: &str = "leave `c-compiler` at \"auto\", which fetches a pinned zig, \
+     or name a compiler for the target (a path, or \"musl-gcc\" from `apt-get install musl-tools`, x86_64 only)";
 
 /// Which compiler `target` gets under `setting`; `None` leaves the
 /// environment alone (the build may not compile C at all).
 pub(crate) fn choose(
     setting: &CCompiler,
     target: &Target,
-    available: &Available,
+    musl_gcc_installed: bool,
 ) -> Result<Option<Compiler>> {
     if !target.is_musl() {
         return Ok(None);
@@ -184,26 +153,23 @@ pub(crate) fn choose(
     let triple = target.triple;
     match setting {
         CCompiler::None => Ok(None),
+        CCompiler::Auto | CCompiler::Zig => Ok(Some(Compiler::PinnedZig)),
+        // A zig is told the target on its command line, as the pinned one is.
+        CCompiler::Path(path) if path.file_name().is_some_and(|n| n == "zig") => {
+            Ok(Some(Compiler::Zig(path.clone())))
+        }
         CCompiler::Path(path) => Ok(Some(Compiler::Path(path.clone()))),
         CCompiler::MuslGcc if target.arch != Arch::X86_64 => bail!(
             "`[dist].c-compiler = \"musl-gcc\"`: Debian's musl-gcc compiles for x86_64 only, not {triple}; \
-             use \"zig\" or \"auto\""
+             use \"auto\" (the pinned zig)"
         ),
-        CCompiler::MuslGcc if !available.musl_gcc => {
+        CCompiler::MuslGcc if !musl_gcc_installed => {
             bail!(
-                "`[dist].c-compiler = \"musl-gcc\"`, but musl-gcc is not installed: `apt-get install musl-tools`"
+                "`[dist].c-compiler = \"musl-gcc\"`, but musl-gcc is not installed: `apt-get install musl-tools`, \
+                 or use \"auto\" (the pinned zig)"
             )
         }
         CCompiler::MuslGcc => Ok(Some(Compiler::MuslGcc)),
-        // No zig here: the pinned one, which `Choice::compiler` fetches.
-        CCompiler::Zig => Ok(Some(Compiler::Zig(
-            available.zig.clone().unwrap_or(Zig::Pinned),
-        ))),
-        CCompiler::Auto => Ok(if target.arch == Arch::X86_64 && available.musl_gcc {
-            Some(Compiler::MuslGcc)
-        } else {
-            available.zig.clone().map(Compiler::Zig)
-        }),
     }
 }
 
@@ -234,32 +200,37 @@ pub(crate) fn env(
     wrapper_dir: &Path,
     remaps: &[(PathBuf, &str)],
 ) -> Result<Vec<(String, String)>> {
+    env_with(compiler, zig::installed(), target, wrapper_dir, remaps)
+}
+
+/// [`env`], given where the pinned zig is (`None`: not fetched yet).
+fn env_with(
+    compiler: &Compiler,
+    pinned: Option<PathBuf>,
+    target: &Target,
+    wrapper_dir: &Path,
+    remaps: &[(PathBuf, &str)],
+) -> Result<Vec<(String, String)>> {
     let key = target.triple.replace('-', "_");
     let (cc, ar, cxx) = match compiler {
         Compiler::MuslGcc => ("musl-gcc".to_owned(), "ar".to_owned(), None),
         Compiler::Path(path) => (path.display().to_string(), "ar".to_owned(), None),
-        Compiler::Zig(zig) => {
-            let zig = match zig {
-                Zig::Binary => "zig".to_owned(),
-                Zig::Pinned => {
-                    let exe = zig::installed().context("the pinned zig is not fetched")?;
-                    shell_quote(&exe.to_string_lossy())
+        Compiler::PinnedZig => match pinned {
+            Some(exe) => zig_wrappers(wrapper_dir, target, &exe)?,
+            // Not fetched yet: the wrappers' paths, with no file there, so a
+            // build script that compiles C fails with the cc crate's "failed
+            // to find tool" (`after_failure` fetches zig then), and none
+            // falls back to a compiler this machine happens to have.
+            None => {
+                let paths = wrapper_paths(wrapper_dir, target);
+                for path in [&paths.0, &paths.1, &paths.2] {
+                    let _ = fs::remove_file(path);
                 }
-            };
-            let zig_target = zig_target(target);
-            let cc = write_wrapper(
-                wrapper_dir,
-                &format!("cc-{}", target.triple),
-                &format!("{zig} cc -target {zig_target} {ZIG_FLAGS}"),
-            )?;
-            let cxx = write_wrapper(
-                wrapper_dir,
-                &format!("c++-{}", target.triple),
-                &format!("{zig} c++ -target {zig_target} {ZIG_FLAGS}"),
-            )?;
-            let ar = write_wrapper(wrapper_dir, "ar", &format!("{zig} ar"))?;
-            (cc, ar, Some(cxx))
-        }
+                let show = |p: &Path| p.display().to_string();
+                (show(&paths.0), show(&paths.1), Some(show(&paths.2)))
+            }
+        },
+        Compiler::Zig(exe) => zig_wrappers(wrapper_dir, target, exe)?,
     };
     // Most specific last: compilers apply the last matching prefix map.
     let mut flags: Vec<String> = remaps
@@ -291,25 +262,50 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// A `#!/bin/sh` script running `command` with the caller's arguments, minus
-/// the clang-style `--target=<rust triple>` the cc crate adds, which zig
-/// does not understand (it has its own `-target` above).
-fn write_wrapper(dir: &Path, name: &str, command: &str) -> Result<String> {
+/// Where the zig wrappers of `target` live: cc, ar, c++.
+fn wrapper_paths(dir: &Path, target: &Target) -> (PathBuf, PathBuf, PathBuf) {
+    (
+        dir.join(format!("zig-cc-{}", target.triple)),
+        dir.join("zig-ar"),
+        dir.join(format!("zig-c++-{}", target.triple)),
+    )
+}
+
+/// Writes the wrapper scripts that run `zig` as `target`'s C toolchain.
+fn zig_wrappers(
+    dir: &Path,
+    target: &Target,
+    zig: &Path,
+) -> Result<(String, String, Option<String>)> {
+    let zig = shell_quote(&zig.to_string_lossy());
+    let zig_target = zig_target(target);
+    let (cc, ar, cxx) = wrapper_paths(dir, target);
+    write_wrapper(&cc, &format!("{zig} cc -target {zig_target} {ZIG_FLAGS}"))?;
+    write_wrapper(&cxx, &format!("{zig} c++ -target {zig_target} {ZIG_FLAGS}"))?;
+    write_wrapper(&ar, &format!("{zig} ar"))?;
+    let show = |p: PathBuf| p.display().to_string();
+    Ok((show(cc), show(ar), Some(show(cxx))))
+}
+
+/// A `#!/bin/sh` script at `path` running `command` with the caller's
+/// arguments, minus the clang-style `--target=<rust triple>` the cc crate
+/// adds, which zig does not understand (it has its own `-target` above).
+fn write_wrapper(path: &Path, command: &str) -> Result<()> {
+    let dir = path.parent().context("a wrapper path has a directory")?;
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join(format!("zig-{name}"));
     let script = format!(
         "#!/bin/sh\n# Written by `cargo xtask dist`: zig as the C toolchain of a musl build.\n\
          for arg do\n    shift\n    case \"$arg\" in\n        --target=*) ;;\n        *) set -- \"$@\" \"$arg\" ;;\n    esac\ndone\n\
          exec {command} \"$@\"\n"
     );
-    crate::archive::atomic::write(&path, script.as_bytes())?;
+    crate::archive::atomic::write(path, script.as_bytes())?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755))
             .with_context(|| format!("making {} executable", path.display()))?;
     }
-    Ok(path.display().to_string())
+    Ok(())
 }
 
 /// A build script found no C compiler for the target: the cc crate's
@@ -363,62 +359,56 @@ mod tests {
     }
 
     #[test]
-    fn auto_prefers_musl_gcc_for_x86_64_and_zig_elsewhere() {
-        let both = Available {
-            musl_gcc: true,
-            zig: Some(Zig::Pinned),
-        };
-        let x86 = t("x86_64-unknown-linux-musl");
-        let arm = t("aarch64-unknown-linux-musl");
+    fn every_musl_target_gets_the_pinned_zig_whatever_the_machine_has() {
+        for triple in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
+            for musl_gcc_installed in [false, true] {
+                assert_eq!(
+                    choose(&CCompiler::Auto, &t(triple), musl_gcc_installed).unwrap(),
+                    Some(Compiler::PinnedZig),
+                    "{triple}, musl-gcc installed: {musl_gcc_installed}"
+                );
+            }
+        }
         assert_eq!(
-            choose(&CCompiler::Auto, &x86, &both).unwrap(),
-            Some(Compiler::MuslGcc)
-        );
-        assert_eq!(
-            choose(&CCompiler::Auto, &arm, &both).unwrap(),
-            Some(Compiler::Zig(Zig::Pinned))
-        );
-        let none = Available::default();
-        assert_eq!(
-            choose(&CCompiler::Auto, &arm, &none).unwrap(),
-            None,
-            "pure Rust needs no compiler"
-        );
-        assert_eq!(
-            choose(&CCompiler::Auto, &t("x86_64-pc-windows-msvc"), &both).unwrap(),
+            choose(&CCompiler::Auto, &t("x86_64-pc-windows-msvc"), true).unwrap(),
             None
         );
     }
 
     #[test]
     fn explicit_choices_are_checked() {
-        let none = Available::default();
         let arm = t("aarch64-unknown-linux-musl");
-        let err = choose(&CCompiler::MuslGcc, &arm, &none)
+        let x86 = t("x86_64-unknown-linux-musl");
+        let err = choose(&CCompiler::MuslGcc, &arm, true)
             .unwrap_err()
             .to_string();
         assert!(err.contains("x86_64 only"), "{err}");
+        let err = choose(&CCompiler::MuslGcc, &x86, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("apt-get install musl-tools"), "{err}");
         assert_eq!(
-            choose(&CCompiler::Zig, &arm, &none).unwrap(),
-            Some(Compiler::Zig(Zig::Pinned)),
-            "no zig here: the pinned one, fetched before the build"
+            choose(&CCompiler::MuslGcc, &x86, true).unwrap(),
+            Some(Compiler::MuslGcc)
         );
         assert_eq!(
-            choose(
-                &CCompiler::None,
-                &arm,
-                &Available {
-                    musl_gcc: true,
-                    zig: Some(Zig::Binary)
-                }
-            )
-            .unwrap(),
-            None
+            choose(&CCompiler::Zig, &arm, false).unwrap(),
+            Some(Compiler::PinnedZig)
         );
+        assert_eq!(
+            choose(&CCompiler::Path("/opt/zig-0.17.1/zig".into()), &arm, false).unwrap(),
+            Some(Compiler::Zig("/opt/zig-0.17.1/zig".into())),
+            "a path to a zig is used as zig"
+        );
+        assert_eq!(
+            choose(&CCompiler::Path("/opt/cc".into()), &arm, false).unwrap(),
+            Some(Compiler::Path("/opt/cc".into()))
+        );
+        assert_eq!(choose(&CCompiler::None, &arm, true).unwrap(), None);
     }
 
     #[test]
-    fn only_a_missing_compiler_under_auto_is_answered_by_fetching() {
+    fn only_a_missing_pinned_zig_is_answered_by_fetching() {
         let missing: anyhow::Error = MissingCCompiler {
             krate: "libmimalloc-sys v0.1.49".into(),
             triple: "x86_64-unknown-linux-musl".into(),
@@ -428,33 +418,46 @@ mod tests {
         let text = missing.to_string();
         for part in [
             "libmimalloc-sys v0.1.49 compiles C code for x86_64-unknown-linux-musl",
-            "zig on PATH",
             "\"auto\", which fetches a pinned zig",
             "/t/cargo.log",
         ] {
             assert!(text.contains(part), "`{part}` missing from: {text}");
         }
         let other = anyhow::anyhow!("error[E0308]: mismatched types");
-        // Neither asks for a fetch, so neither touches the network.
-        for setting in [
-            CCompiler::None,
-            CCompiler::MuslGcc,
-            CCompiler::Path("/cc".into()),
-        ] {
-            let mut choice = Choice {
-                setting,
-                available: Available::default(),
-            };
-            assert_eq!(choice.after_failure(&missing).unwrap(), None);
-        }
-        let mut auto = Choice {
+        let mut choice = Choice {
             setting: CCompiler::Auto,
-            available: Available::default(),
         };
-        assert_eq!(auto.after_failure(&other).unwrap(), None);
-        // Already built with the pinned zig: fetching again would not help.
-        auto.available.zig = Some(Zig::Pinned);
-        assert_eq!(auto.after_failure(&missing).unwrap(), None);
+        // None of these asks for a fetch, so none touches the network.
+        for compiler in [
+            None,
+            Some(Compiler::MuslGcc),
+            Some(Compiler::Path("/cc".into())),
+            Some(Compiler::Zig("/opt/zig".into())),
+        ] {
+            assert!(!choice.after_failure(compiler.as_ref(), &missing).unwrap());
+        }
+        assert!(
+            !choice
+                .after_failure(Some(&Compiler::PinnedZig), &other)
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn the_pinned_zig_not_fetched_yet_is_named_where_nothing_is() {
+        let dir =
+            std::env::temp_dir().join(format!("xtask-ctool-unfetched-{}", std::process::id()));
+        let x86 = t("x86_64-unknown-linux-musl");
+        // A wrapper left from when zig was there must not outlive it.
+        let with = env_with(&Compiler::PinnedZig, Some("/z/zig".into()), &x86, &dir, &[]).unwrap();
+        let without = env_with(&Compiler::PinnedZig, None, &x86, &dir, &[]).unwrap();
+        assert_eq!(with, without, "the same variables either way");
+        for (key, value) in &without {
+            if key.starts_with("CC_") || key.starts_with("AR_") || key.starts_with("CXX_") {
+                assert!(!Path::new(value).exists(), "{key}={value}");
+            }
+        }
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -464,8 +467,9 @@ mod tests {
             (PathBuf::from("/home/me/ws"), "/workspace"),
             (PathBuf::from("/home/me/.cargo"), "/cargo"),
         ];
-        let vars = env(
-            &Compiler::Zig(Zig::Binary),
+        let vars = env_with(
+            &Compiler::PinnedZig,
+            Some("/cache/zig-0.17.1/zig".into()),
             &t("aarch64-unknown-linux-musl"),
             &dir,
             &remaps,
@@ -480,8 +484,9 @@ mod tests {
         let cc = get("CC_aarch64_unknown_linux_musl");
         let script = fs::read_to_string(&cc).unwrap();
         assert!(
-            script
-                .contains("exec zig cc -target aarch64-linux-musl -fno-sanitize=undefined \"$@\""),
+            script.contains(
+                "exec '/cache/zig-0.17.1/zig' cc -target aarch64-linux-musl -fno-sanitize=undefined \"$@\""
+            ),
             "{script}"
         );
         assert!(script.contains("--target=*) ;;"), "{script}");

@@ -148,19 +148,17 @@ pub(crate) fn needs_for(
     needs
 }
 
-/// The compiler `cargo xtask dist` will look for under `setting` (see `ctool::choose`).
+/// The compiler `cargo xtask dist` will give build scripts under `setting`
+/// (see `ctool::choose`).
 pub(crate) fn c_compiler_needs(target: &Target, setting: &CCompiler) -> Vec<Need> {
     let why = format!("a build script compiles C for {}", target.triple);
-    let musl_gcc = || Need::Program {
-        program: "musl-gcc",
-        package: "musl-tools",
-        why: why.clone(),
-    };
-    let zig = || Need::Zig { why: why.clone() };
     match setting {
-        CCompiler::Auto if target.arch == Arch::X86_64 => vec![musl_gcc()],
-        CCompiler::Auto | CCompiler::Zig => vec![zig()],
-        CCompiler::MuslGcc => vec![musl_gcc()],
+        CCompiler::Auto | CCompiler::Zig => vec![Need::Zig { why }],
+        CCompiler::MuslGcc => vec![Need::Program {
+            program: "musl-gcc",
+            package: "musl-tools",
+            why,
+        }],
         CCompiler::None | CCompiler::Path(_) => vec![],
     }
 }
@@ -248,22 +246,24 @@ mod tests {
     fn c_compilers_follow_the_setting() {
         let x86 = t("x86_64-unknown-linux-musl");
         let arm = t("aarch64-unknown-linux-musl");
+        // The default is the pinned zig on every CPU, as dist gives it.
+        for target in [&x86, &arm] {
+            for setting in [CCompiler::Auto, CCompiler::Zig] {
+                assert!(matches!(
+                    &c_compiler_needs(target, &setting)[..],
+                    [Need::Zig { .. }]
+                ));
+            }
+        }
         assert!(matches!(
-            &c_compiler_needs(&x86, &CCompiler::Auto)[..],
+            &c_compiler_needs(&x86, &CCompiler::MuslGcc)[..],
             [Need::Program {
                 package: "musl-tools",
                 ..
             }]
         ));
-        assert!(matches!(
-            &c_compiler_needs(&arm, &CCompiler::Auto)[..],
-            [Need::Zig { .. }]
-        ));
-        assert!(matches!(
-            &c_compiler_needs(&x86, &CCompiler::Zig)[..],
-            [Need::Zig { .. }]
-        ));
         assert!(c_compiler_needs(&arm, &CCompiler::None).is_empty());
+        assert!(c_compiler_needs(&arm, &CCompiler::Path("/opt/zig/zig".into())).is_empty());
     }
 
     #[test]

@@ -159,13 +159,16 @@ pub(crate) fn archive_path_problem(path: &str) -> Option<&'static str> {
 /// `[dist].c-compiler`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CCompiler {
-    /// Debian's musl-gcc for x86_64 when installed, else zig, else none.
+    /// The zig the xtask pins, for every musl target, fetched the first
+    /// time a build script compiles C: the same compiler on every machine.
     Auto,
+    /// The pinned zig, fetched before the build.
     Zig,
+    /// Debian's musl-gcc (x86_64 only): bytes depend on the machine's gcc.
     MuslGcc,
     /// Set nothing: the environment (CC_<target>, cargo config) decides.
     None,
-    /// This compiler for every musl target.
+    /// This compiler for every musl target; one named `zig` is run as zig.
     Path(PathBuf),
 }
 
