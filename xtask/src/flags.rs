@@ -125,15 +125,15 @@ fn cli() -> clap::Command {
         .arg_required_else_help(true)
         .subcommand(
             clap::Command::new("dist")
-                .about("Build, package and verify release archives into target/dist")
+                .about("Build, package and verify release archives into target/dist.out")
                 .arg(targets_arg("Only this target (repeatable); must be in [dist].targets"))
                 .arg(flag(JSON, "Print the manifest as JSON on stdout instead of the table")),
         )
         .subcommand(
             clap::Command::new("verify")
-                .about("Check target/dist, or explain whether the given binaries or archives run everywhere")
+                .about("Check target/dist.out, or explain whether the given binaries or archives run everywhere")
                 .arg(Arg::new(PATHS).value_name("PATH").num_args(0..).value_parser(clap::value_parser!(PathBuf)))
-                .arg(flag(RUN, "Also run the binaries of the given paths, in a sandbox (target/dist's always run)"))
+                .arg(flag(RUN, "Also run the binaries of the given paths, in a sandbox (target/dist.out's always run)"))
                 .arg(flag(DEPS, "List every crate each binary says it was built from (its cargo-auditable data)"))
                 .arg(
                     Arg::new(MAX_UNPACKED_MIB)
@@ -145,7 +145,7 @@ fn cli() -> clap::Command {
         )
         .subcommand(
             clap::Command::new("bench")
-                .about("Time packaging, a no-op dist and verify against the bare tools, on the current target/dist")
+                .about("Time packaging, a no-op dist and verify against the bare tools, on the current target/dist.out")
                 .arg(
                     Arg::new(RUNS)
                         .long(RUNS)

@@ -102,8 +102,17 @@ fn archives() -> &'static BTreeMap<String, PathBuf> {
     })
 }
 
+/// craft.py writes the archives: Python's tarfile and zipfile, a tar
+/// implementation apart from the one verify uses.
+fn can_craft() -> bool {
+    require_tool("python3", "apt-get install python3")
+}
+
 #[test]
 fn every_crafted_archive_is_an_attack_or_a_control() {
+    if !can_craft() {
+        return;
+    }
     let known: Vec<&str> = ATTACKS
         .iter()
         .map(|(case, _)| *case)
@@ -120,6 +129,9 @@ fn every_crafted_archive_is_an_attack_or_a_control() {
 
 #[test]
 fn verify_refuses_every_attack_with_its_reason() {
+    if !can_craft() {
+        return;
+    }
     let scratch = e2e_dir("attacks").join("verify");
     fs::create_dir_all(&scratch).unwrap();
     let mut wrong = Vec::new();
@@ -372,7 +384,7 @@ fn what_verify_accepts_every_extractor_unpacks_the_same() {
         ("unzip", "apt-get install unzip"),
         ("python3", "apt-get install python3"),
     ];
-    if !tools.iter().all(|(t, how)| require_tool(t, how)) {
+    if !require_tools(&tools) {
         return;
     }
     let scratch = e2e_dir("attacks").join("unpacked");

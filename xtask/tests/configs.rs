@@ -42,8 +42,8 @@ fn every_broken_config_gives_one_clear_line_exit_2_and_writes_nothing() {
             Some("more than one line".to_owned())
         } else if !stderr.contains(expect) {
             Some(format!("expected `{expect}`"))
-        } else if fs::read_dir(target.join("dist")).is_ok_and(|mut d| d.next().is_some()) {
-            Some("something was written to target/dist".to_owned())
+        } else if fs::read_dir(target.join(DIST)).is_ok_and(|mut d| d.next().is_some()) {
+            Some(format!("something was written to target/{DIST}"))
         } else {
             None
         };

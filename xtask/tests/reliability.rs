@@ -32,7 +32,7 @@ fn a_dist_killed_while_packaging_leaves_nothing_verify_would_accept_as_finished(
         "first dist",
         &xtask(&ws, &target, &["dist", "--target", TRIPLE]),
     );
-    let dist = target.join("dist");
+    let dist = target.join(DIST);
 
     // Kill at several moments after packaging starts: before, during and after the writes.
     for delay_ms in [0, 2, 10, 40, 120, 300] {

@@ -187,23 +187,17 @@ fn a_renamed_copy_releases_under_the_new_name_and_keeps_nothing_of_the_sample() 
         "verify in the renamed tree",
         &xtask(&ws, &target, &["verify"]),
     );
-    let dist = target.join("dist");
+    let dist = target.join(DIST);
     let stem = format!("{NEW}-0.1.0-{triple}");
-    let listing = Command::new("tar")
-        .arg("-tJf")
-        .arg(dist.join(format!("{stem}.tar.xz")))
-        .output()
-        .unwrap();
-    assert_ok("tar -tJf", &listing);
-    let listing = text(&listing.stdout);
+    let listing = list_tar_xz(&dist.join(format!("{stem}.tar.xz")));
     for entry in [
         NEW.to_owned(),
         format!("doc/{NEW}.1"),
         "README.md".to_owned(),
     ] {
         assert!(
-            listing.lines().any(|l| l == format!("{stem}/{entry}")),
-            "no {entry} in:\n{listing}"
+            listing.contains(&format!("{stem}/{entry}")),
+            "no {entry} in: {listing:?}"
         );
     }
     assert!(dist.join(format!("{NEW}-installer.sh")).is_file());

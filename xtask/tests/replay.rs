@@ -34,9 +34,7 @@ fn enabled() -> bool {
     let on =
         std::env::var("CI").as_deref() == Ok("true") || std::env::var_os("XTASK_REPLAY").is_some();
     if !on {
-        eprintln!(
-            "SKIPPED: the workflow replay takes minutes; CI runs it (CI=true), XTASK_REPLAY=1 runs it here"
-        );
+        skip("opt-in, as the workflow replay takes minutes: `CI=true` or `XTASK_REPLAY=1` runs it");
     }
     on
 }
@@ -250,7 +248,7 @@ fn a_release_tag_publishes_and_a_failed_publish_is_finished_by_a_rerun() {
     );
     let names: Vec<&String> = release.assets.keys().collect();
     assert_eq!(names, release_files(VERSION).iter().collect::<Vec<_>>());
-    let dist = second.job("publish").workspace.join("target/dist");
+    let dist = second.job("publish").workspace.join("target").join(DIST);
     for (name, bytes) in &release.assets {
         assert_eq!(
             *bytes,

@@ -17,10 +17,28 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
+/// A token no other run of these tests has: the hostile binary names its
+/// lingering child with it, so a test finds its own processes only, even
+/// with another checkout's tests running beside it.
+fn token(triple: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}-{nanos}-{triple}", std::process::id())
+}
+
 /// The hostile fixture for `triple`, packed as a release archive would be
 /// (`extra` adds members), proof of escape to go to `marker`, `port` its
-/// network target.
-fn hostile_archive(name: &str, triple: &str, marker: &Path, port: u16, extra: &[&str]) -> PathBuf {
+/// network target, `token` naming its lingering child.
+fn hostile_archive(
+    name: &str,
+    triple: &str,
+    marker: &Path,
+    port: u16,
+    token: &str,
+    extra: &[&str],
+) -> PathBuf {
     let dir = e2e_dir("sandbox").join(name);
     let _ = fs::remove_dir_all(&dir);
     let stem = format!("hostile-1.0.0-{triple}");
@@ -39,7 +57,8 @@ fn hostile_archive(name: &str, triple: &str, marker: &Path, port: u16, extra: &[
         .arg(dir.join(&stem).join("hostile"))
         .arg(fixtures().join("hostile/main.rs"))
         .env("HOSTILE_MARKER", marker)
-        .env("HOSTILE_PORT", port.to_string());
+        .env("HOSTILE_PORT", port.to_string())
+        .env("HOSTILE_TOKEN", token);
     if !triple.starts_with("x86_64") {
         rustc.args(["-C", "linker=rust-lld"]);
     }
@@ -56,15 +75,7 @@ fn hostile_archive(name: &str, triple: &str, marker: &Path, port: u16, extra: &[
 /// `dir/stem/` packed as a release archive would be, beside it.
 fn pack(dir: &Path, stem: &str) -> PathBuf {
     let archive = dir.join(format!("{stem}.tar.xz"));
-    let tar = Command::new("tar")
-        .arg("-cJf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(dir)
-        .arg(stem)
-        .output()
-        .unwrap();
-    assert_ok("tar -cJf", &tar);
+    pack_tar_xz(dir, stem, &archive);
     archive
 }
 
@@ -94,15 +105,16 @@ fn verify(archive: &Path, run: bool, timeout_secs: u64) -> (Output, Duration) {
     (out, started.elapsed())
 }
 
-/// Processes still running the hostile binary's lingering child.
-fn lingering() -> Vec<String> {
+/// Processes still running the lingering child named by `token`.
+fn lingering(token: &str) -> Vec<String> {
+    let mark = format!("--linger {token}");
     let mut found = Vec::new();
     for entry in fs::read_dir("/proc").unwrap().flatten() {
         let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
             continue;
         };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains("hostile --linger") {
+        if cmdline.contains(&mark) {
             found.push(format!(
                 "{}: {cmdline}",
                 entry.file_name().to_string_lossy()
@@ -113,28 +125,19 @@ fn lingering() -> Vec<String> {
 }
 
 fn a_hostile_binary_reaches_nothing(triple: &str) {
-    // One at a time: `lingering` sees every test's hostile processes, and
-    // another test's run is rightly still going while this one checks.
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     install_target(triple);
+    let token = token(triple);
     let marker = e2e_dir("sandbox").join(format!("markers-{triple}"));
     let _ = fs::remove_dir_all(&marker);
     fs::create_dir_all(&marker).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
-    let archive = hostile_archive(triple, triple, &marker, port, &[]);
+    let archive = hostile_archive(triple, triple, &marker, port, &token, &[]);
 
     let (out, took) = verify(&archive, true, 5);
     let stderr = text(&out.stderr);
-    if stderr.contains("smoke test SKIPPED") {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "skipped under CI:\n{stderr}"
-        );
-        eprintln!("SKIPPED: no sandbox here:\n{stderr}");
+    if skipped_smoke_runs(&stderr) > 0 {
         return;
     }
     // It ran, printed, and was stopped at the timeout with everything it started.
@@ -144,7 +147,11 @@ fn a_hostile_binary_reaches_nothing(triple: &str) {
         "{stderr}"
     );
     assert!(took < Duration::from_secs(20), "verify took {took:?}");
-    assert!(lingering().is_empty(), "left running: {:?}", lingering());
+    assert!(
+        lingering(&token).is_empty(),
+        "left running: {:?}",
+        lingering(&token)
+    );
     // The lingering child would have tried again after 3 s: give it the time.
     std::thread::sleep(Duration::from_secs(4));
     let written: Vec<_> = fs::read_dir(&marker)
@@ -157,7 +164,11 @@ fn a_hostile_binary_reaches_nothing(triple: &str) {
         "the binary wrote on the host: {written:?}"
     );
     assert!(listener.accept().is_err(), "the binary reached the network");
-    assert!(lingering().is_empty(), "left running: {:?}", lingering());
+    assert!(
+        lingering(&token).is_empty(),
+        "left running: {:?}",
+        lingering(&token)
+    );
 }
 
 #[test]
@@ -178,7 +189,8 @@ fn without_run_or_after_a_failed_check_nothing_is_run() {
     let triple = "x86_64-unknown-linux-musl";
     install_target(triple);
     let marker = e2e_dir("sandbox").join("markers-not-run");
-    let archive = hostile_archive("not-run", triple, &marker, 9, &[]);
+    let token = token(triple);
+    let archive = hostile_archive("not-run", triple, &marker, 9, &token, &[]);
     let (out, took) = verify(&archive, false, 5);
     let stderr = text(&out.stderr);
     assert_ok("verify without --run", &out);
@@ -189,7 +201,14 @@ fn without_run_or_after_a_failed_check_nothing_is_run() {
     assert!(took < Duration::from_secs(5), "{took:?}");
 
     // An archive whose layout is unsafe: refused, and its binary never started.
-    let archive = hostile_archive("escaping", triple, &marker, 9, &["../../../etc/passwd"]);
+    let archive = hostile_archive(
+        "escaping",
+        triple,
+        &marker,
+        9,
+        &token,
+        &["../../../etc/passwd"],
+    );
     let (out, took) = verify(&archive, true, 5);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -240,8 +259,7 @@ fn a_binary_posing_as_the_sandbox_helper_still_fails() {
     let (out, _) = verify(&archive, true, 10);
     let stderr = text(&out.stderr);
     if stderr.contains("no sandbox can be made here") && !stderr.contains("exited with") {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{stderr}");
-        eprintln!("SKIPPED: no sandbox here:\n{stderr}");
+        skipped_smoke_runs(&stderr);
         return;
     }
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -281,12 +299,7 @@ fn a_noexec_tmpdir_does_not_stop_the_smoke_run() {
         "tmpfs",
         tmp_str,
     ]) {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "mounting a noexec tmpfs needs root or `sudo -n`"
-        );
-        eprintln!("SKIPPED: mounting a noexec tmpfs needs root or `sudo -n`");
+        skip("needs root or `sudo -n` to mount a noexec tmpfs");
         return;
     }
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -298,9 +311,7 @@ fn a_noexec_tmpdir_does_not_stop_the_smoke_run() {
         .unwrap();
     assert!(privileged(&["umount", tmp_str]), "umount {tmp_str}");
     let stderr = text(&out.stderr);
-    if stderr.contains("no sandbox can be made here") {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{stderr}");
-        eprintln!("SKIPPED: no sandbox here:\n{stderr}");
+    if skipped_smoke_runs(&stderr) > 0 {
         return;
     }
     assert_ok("verify --run with a noexec TMPDIR", &out);

@@ -10,10 +10,8 @@ use crate::build::ctool;
 use crate::model::config::toml_string;
 use crate::model::workspace::Workspace;
 
-/// Where dist builds keep cargo's intermediates, logs and C wrappers.
-/// Cargo puts host artifacts (build scripts) of profile `dist` in
-/// `<target>/dist/`, which is also our output directory; `build.build-dir`
-/// sends them here, so target/dist holds little besides releases.
+/// Where dist builds keep cargo's intermediates (`build.build-dir`), logs
+/// and C wrappers, apart from what other cargo commands build.
 pub(crate) fn build_dir(ws: &Workspace) -> PathBuf {
     ws.target_dir.join("dist-build")
 }

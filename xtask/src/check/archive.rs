@@ -223,7 +223,7 @@ pub(crate) fn check_path(path: &Path, look: Look, limits: Limits, findings: &mut
     findings.heading(escape(&shown));
     if path.is_dir() {
         return findings.problem(format!(
-            "{shown}: is a directory; pass a binary or a release archive (or no path to check target/dist)"
+            "{shown}: is a directory; pass a binary or a release archive (or no path to check target/dist.out)"
         ));
     }
     // A link given on the command line is followed, but only to a regular file.

@@ -17,6 +17,7 @@ use crate::check::Findings;
 use crate::check::archive::{ExpectedArchive, check_archive, check_sidecar, stem_of};
 use crate::check::deps::check_sbom;
 use crate::model::plan::SmokeRun;
+use crate::model::workspace::{OLD_RELEASE_DIR, RELEASE_DIR};
 use crate::run::smoke::Provenance;
 
 /// What the configuration says a release directory must hold.
@@ -44,11 +45,28 @@ pub(crate) fn plain_name(name: &str) -> bool {
 /// manifest, archives, binaries, the installer, and nothing else in it.
 /// Checks `dir`; an error only when it holds no release to check (no
 /// directory, no readable manifest or sums), else problems are findings.
+/// What to say of a release an older xtask left beside the release
+/// directory `dir` (in `target/dist`, which cargo also writes to): that it is
+/// not read. Empty when there is none.
+fn older_release_beside(dir: &Path) -> String {
+    let is_ours = dir.file_name().is_some_and(|n| n == RELEASE_DIR);
+    let old = dir.with_file_name(OLD_RELEASE_DIR);
+    if is_ours && old.join(manifest::FILE_NAME).is_file() {
+        format!(
+            " ({} holds a release of an older xtask, which wrote there; it is not read)",
+            old.display()
+        )
+    } else {
+        String::new()
+    }
+}
+
 pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>) -> Result<()> {
     if !dir.is_dir() {
         bail!(
-            "{} does not exist; run `cargo xtask dist` first",
-            dir.display()
+            "{} does not exist{}; run `cargo xtask dist` first",
+            dir.display(),
+            older_release_beside(dir)
         );
     }
     let text_limit = 16 << 20;
@@ -312,5 +330,27 @@ mod tests {
         ] {
             assert!(!plain_name(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_release_an_older_xtask_left_in_target_dist_is_named_not_read() {
+        let target = std::env::temp_dir().join(format!("xtask-old-release-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&target);
+        let old = target.join(OLD_RELEASE_DIR);
+        fs::create_dir_all(&old).unwrap();
+        let dir = target.join(RELEASE_DIR);
+        assert_eq!(
+            older_release_beside(&dir),
+            "",
+            "target/dist without a release"
+        );
+        fs::write(old.join(manifest::FILE_NAME), "{}").unwrap();
+        let said = older_release_beside(&dir);
+        assert!(
+            said.contains("holds a release of an older xtask") && said.contains("not read"),
+            "{said}"
+        );
+        assert_eq!(older_release_beside(&target.join("elsewhere")), "");
+        fs::remove_dir_all(&target).unwrap();
     }
 }

@@ -271,7 +271,9 @@ mod tests {
             None
         });
         assert!(!release(&without).contains("attest") && !release(&without).contains("id-token"));
-        assert!(release(&without).contains("run: cargo xtask publish target/dist --tag \"$TAG\""));
+        assert!(
+            release(&without).contains("run: cargo xtask publish target/dist.out --tag \"$TAG\"")
+        );
         // The defaults have Windows and both Macs: one job on each other OS, the arm64 Mac.
         assert!(
             ci(&with).contains("runs-on: windows-latest")

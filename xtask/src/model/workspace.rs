@@ -8,6 +8,15 @@ use serde_json::Value;
 
 use xtask_inspect::suggest::did_you_mean;
 
+/// The release directory's name in the target directory. It holds a `.`,
+/// which cargo refuses in a profile name, so no cargo command writes there:
+/// `target/dist/` is where cargo puts a `cargo build --profile dist`.
+pub(crate) const RELEASE_DIR: &str = "dist.out";
+
+/// Where versions of the xtask before `RELEASE_DIR` wrote releases: never
+/// read as one (it may hold cargo's `dist` profile output).
+pub(crate) const OLD_RELEASE_DIR: &str = "dist";
+
 #[derive(Debug, Clone)]
 pub(crate) struct Workspace {
     pub(crate) root: PathBuf,
@@ -54,9 +63,9 @@ impl Package {
 }
 
 impl Workspace {
-    /// Where release artifacts go: `dist/` inside the target directory.
+    /// Where release artifacts go: [`RELEASE_DIR`] inside the target directory.
     pub(crate) fn dist_dir(&self) -> PathBuf {
-        self.target_dir.join("dist")
+        self.target_dir.join(RELEASE_DIR)
     }
 
     /// The package named `app`, which must have at least one binary.
@@ -214,7 +223,7 @@ mod tests {
     #[test]
     fn finds_app_bins_and_target_dir() {
         let ws = parse_metadata(METADATA).unwrap();
-        assert_eq!(ws.dist_dir(), Path::new("/elsewhere/target/dist"));
+        assert_eq!(ws.dist_dir(), Path::new("/elsewhere/target/dist.out"));
         let app = ws.app("toolbox").unwrap();
         assert_eq!(
             (app.version.as_str(), app.bins.clone()),

@@ -74,7 +74,7 @@ pub(crate) fn run(
                     Some(q) => Some(q),
                     None => {
                         return SmokeOutcome::Skipped(format!(
-                            "a {} binary needs `{}` to run here (apt-get install qemu-user-static)",
+                            "{} binaries need `{}` to run here (apt-get install qemu-user-static)",
                             arch.name(),
                             arch.qemu_static()
                         ));

@@ -5,6 +5,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod skip;
+#[allow(unused_imports)] // each test file uses a different subset
+pub use skip::{require_tool, require_tools, skip, skipped_smoke_runs, summarise, summary};
+
+/// The release directory's name in a target directory.
+pub const DIST: &str = "dist.out";
+
 /// Fixed so every run and every checkout dates its files the same.
 pub const SOURCE_DATE_EPOCH: &str = "1700000000";
 
@@ -24,7 +31,15 @@ pub fn e2e_dir(name: &str) -> PathBuf {
 }
 
 pub fn xtask(cwd: &Path, target_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+    xtask_command(cwd, target_dir, args)
+        .output()
+        .expect("run xtask")
+}
+
+/// The command [`xtask`] runs, for a test to change before running it.
+pub fn xtask_command(cwd: &Path, target_dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command
         .args(args)
         .current_dir(cwd)
         .env("CARGO_TARGET_DIR", target_dir)
@@ -32,9 +47,8 @@ pub fn xtask(cwd: &Path, target_dir: &Path, args: &[&str]) -> Output {
         // target directory, not into the user's own cache.
         .env("XDG_CACHE_HOME", e2e_dir("zig-cache"))
         .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
-        .env("GIT_COMMIT", GIT_COMMIT)
-        .output()
-        .expect("run xtask")
+        .env("GIT_COMMIT", GIT_COMMIT);
+    command
 }
 
 /// Output as text, without the ANSI colours cargo adds when told to
@@ -150,22 +164,6 @@ pub fn copy_files(paths: &[String], dest: &Path) {
     }
 }
 
-/// Whether `tool` is on PATH. Missing tools skip a test with a printed
-/// reason on a laptop, but fail it under `CI=true`, where .ci/run installs them.
-pub fn require_tool(tool: &str, install: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
-    if !found {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "`{tool}` is missing under CI=true; {install}"
-        );
-        eprintln!("SKIPPED: `{tool}` is not installed ({install})");
-    }
-    found
-}
-
 /// Replaces the first occurrence of `from` in `data` with `to`, NUL-padded
 /// to the same length: a library name changed inside a real binary.
 pub fn patch_name(data: &mut [u8], from: &[u8], to: &[u8]) {
@@ -274,4 +272,78 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Unpacks the `.tar.xz` `archive` into `dir` with the tar and xz crates,
+/// modes kept: for tests that check what an archive holds, not that a
+/// system's tar can read it (a minimal machine has no `xz` for `tar -J`).
+pub fn unpack_tar_xz(archive: &Path, dir: &Path) {
+    let file = fs::File::open(archive).unwrap_or_else(|e| panic!("{}: {e}", archive.display()));
+    let mut tar = tar::Archive::new(xz2::read::XzDecoder::new(file));
+    tar.set_preserve_permissions(true);
+    tar.unpack(dir)
+        .unwrap_or_else(|e| panic!("unpacking {}: {e}", archive.display()));
+}
+
+/// The member paths of the `.tar.xz` `archive`, in order (directories end in `/`).
+pub fn list_tar_xz(archive: &Path) -> Vec<String> {
+    let file = fs::File::open(archive).unwrap_or_else(|e| panic!("{}: {e}", archive.display()));
+    let mut tar = tar::Archive::new(xz2::read::XzDecoder::new(file));
+    tar.entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The bytes of member `path` of the `.tar.xz` `archive`.
+pub fn read_tar_xz_member(archive: &Path, path: &str) -> Vec<u8> {
+    use std::io::Read;
+    let file = fs::File::open(archive).unwrap_or_else(|e| panic!("{}: {e}", archive.display()));
+    let mut tar = tar::Archive::new(xz2::read::XzDecoder::new(file));
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_str() == Some(path) {
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            return data;
+        }
+    }
+    panic!("{} holds no `{path}`", archive.display())
+}
+
+/// Flips byte `at` of member `path` of the `.tar.xz` `archive`, every tar
+/// header left as it was: an archive altered after it was built.
+pub fn flip_tar_xz_member_byte(archive: &Path, path: &str, at: u64) {
+    use std::io::{Read, Write};
+    let mut tar = Vec::new();
+    xz2::read::XzDecoder::new(fs::File::open(archive).unwrap())
+        .read_to_end(&mut tar)
+        .unwrap();
+    let mut reader = tar::Archive::new(&tar[..]);
+    let offset = reader
+        .entries()
+        .unwrap()
+        .map(Result::unwrap)
+        .find(|e| e.path().unwrap().to_str() == Some(path))
+        .map(|e| {
+            assert!(at < e.size(), "{path} is shorter than {at} bytes");
+            e.raw_file_position() + at
+        })
+        .unwrap_or_else(|| panic!("{} holds no `{path}`", archive.display()));
+    tar[usize::try_from(offset).unwrap()] ^= 0xff;
+    let mut xz = xz2::write::XzEncoder::new(fs::File::create(archive).unwrap(), 6);
+    xz.write_all(&tar).unwrap();
+    xz.finish().unwrap();
+}
+
+/// Packs `dir/stem/` into `archive` (`.tar.xz`) with the tar and xz crates,
+/// symbolic links kept as links, modes 0644 or 0755 and root-owned as in a
+/// release: an archive as someone else would make it.
+pub fn pack_tar_xz(dir: &Path, stem: &str, archive: &Path) {
+    let file = fs::File::create(archive).unwrap();
+    let mut tar = tar::Builder::new(xz2::write::XzEncoder::new(file, 6));
+    tar.mode(tar::HeaderMode::Deterministic);
+    tar.follow_symlinks(false);
+    tar.append_dir_all(stem, dir.join(stem)).unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
 }

@@ -2,7 +2,7 @@
 //! each against the bare tools (or cargo alone) measured in the same run on
 //! the same files, and what the static musl binary costs its users against
 //! glibc (`musl`), reported as ratios: machines are too noisy for absolute
-//! numbers to mean much. Works on the current `target/dist`.
+//! numbers to mean much. Works on the current `target/dist.out`.
 
 mod musl;
 
