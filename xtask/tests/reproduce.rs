@@ -28,6 +28,7 @@ fn xtask_in(ws: &Path, target_dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(ws)
         .env("CARGO_TARGET_DIR", target_dir)
+        .env("XDG_CACHE_HOME", e2e_dir("zig-cache"))
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("GIT_COMMIT")
         .output()
@@ -52,7 +53,12 @@ fn git(ws: &Path, args: &[&str]) -> String {
 
 /// The greeter fixture as a repository of its own with one commit.
 fn repository(scratch: &str) -> (PathBuf, PathBuf, String) {
-    let (ws, target_dir) = fixture("greeter", scratch);
+    repository_of("greeter", scratch)
+}
+
+/// Fixture `name` as a repository of its own with one commit.
+fn repository_of(name: &str, scratch: &str) -> (PathBuf, PathBuf, String) {
+    let (ws, target_dir) = fixture(name, scratch);
     fs::write(ws.join(".gitignore"), "/target\n").unwrap();
     git(&ws, &["init", "-q", "-b", "main"]);
     git(&ws, &["add", "-A"]);
@@ -246,106 +252,74 @@ fn other_suite() -> &'static str {
     }
 }
 
-/// The Debian mirror apt uses here, else Debian's own.
-fn mirror() -> String {
-    let sources = fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
-    sources
-        .lines()
-        .find_map(|l| l.strip_prefix("URIs:"))
-        .and_then(|uris| uris.split_whitespace().next())
-        .unwrap_or("http://deb.debian.org/debian")
-        .to_owned()
-}
+/// What the other root holds: Debian's minimal system, its own gcc,
+/// binutils and glibc, git and CA certificates; no rustup, no musl-tools.
+const PACKAGES: &[&str] = &["ca-certificates", "git", "gcc", "libc6-dev"];
 
-/// How to run a command as root: directly, or through `sudo -n` (GitHub's
-/// runners); `None` (a printed skip, a failure under `CI=true`) otherwise.
-fn as_root() -> Option<Vec<&'static str>> {
-    let uid = Command::new("id").arg("-u").output().unwrap();
-    if text(&uid.stdout).trim() == "0" {
-        return Some(vec![]);
-    }
-    let sudo = Command::new("sudo").args(["-n", "true"]).output();
-    if sudo.is_ok_and(|o| o.status.success()) {
-        return Some(vec!["sudo", "-n"]);
-    }
-    skip("needs root or `sudo -n` to build in another Debian root (debootstrap, chroot)");
-    None
-}
-
-/// Run as root: makes a minimal root of another Debian release with its
-/// own gcc and binutils (once; kept for later runs), unpacks the commit's
-/// files and puts the xtask (and qemu, for aarch64 smoke runs) in it, then
-/// runs `xtask dist` there with the test's toolchain mounted read-only at
-/// the same path and no rustup, in a mount namespace of its own (with
-/// pivot_root, so the smoke runs' sandbox works there too), and copies
-/// the release out. The date and commit are given, as for a source tarball.
-const BUILD_IN_ROOT: &str = r#"
-set -eu
-root=$1 suite=$2 mirror=$3 tarball=$4 xtask=$5 sysroot=$6 out=$7 owner=$8
-date=$9 commit=${10}
-shift 10
-if [ ! -e "$root/.complete" ]; then
-    rm -rf "$root"
-    mkdir -p "$root"
-    keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-    if [ -e "$keyring" ]; then keyring="--keyring=$keyring"; else keyring=--no-check-gpg; fi
-    if ! debootstrap --variant=minbase --include=gcc,libc6-dev "$keyring" "$suite" "$root" "$mirror" >"$root.log" 2>&1; then
-        tail -20 "$root.log" >&2
-        exit 1
-    fi
-    touch "$root/.complete"
-fi
-rm -rf "$root/src"
-mkdir -p "$root/src/ws" "$root/usr/local/bin" "$root$sysroot"
-tar -xf "$tarball" -C "$root/src/ws"
+/// Fills the other root (as root here, `$root` the root): the test's
+/// toolchain read-only at the same path (no rustup), the xtask, qemu when
+/// this machine has it (for aarch64 smoke runs), this machine's CA bundle
+/// (crates are downloaded there), the pinned zig read-only where the xtask
+/// looks for it, the commit as a git bundle, a release at `/published`,
+/// and `/out` for what comes back.
+const SETUP: &str = r#"
+sysroot=$1 xtask=$2 zig=$3 bundle=$4 published=$5 out=$6
+mkdir -p "$root$sysroot" "$root/usr/local/bin" "$root/src" "$root/published" "$root/out"
 cp "$xtask" "$root/usr/local/bin/xtask"
 if qemu=$(command -v qemu-aarch64-static); then cp "$qemu" "$root/usr/local/bin/"; fi
-unshare --mount --propagation private sh -euc '
-    root=$1 sysroot=$2
-    shift 2
-    mount --bind "$root" "$root"
-    mount -t proc proc "$root/proc"
-    mount --rbind /dev "$root/dev"
-    mount --bind "$sysroot" "$root$sysroot"
-    mount -o remount,bind,ro "$root$sysroot"
-    # pivot_root, not chroot: the kernel refuses user namespaces (the
-    # smoke runs'"'"' sandbox) to a chrooted process.
-    cd "$root"
-    mkdir -p .old-root
-    pivot_root . .old-root
-    umount -l /.old-root
-    exec "$@"
-' sh "$root" "$sysroot" env -i "PATH=$sysroot/bin:/usr/local/bin:/usr/bin:/bin" \
-    HOME=/root CARGO_HOME=/root/.cargo CARGO_TARGET_DIR=/src/target \
-    "SOURCE_DATE_EPOCH=$date" "GIT_COMMIT=$commit" \
-    sh -c 'cd /src/ws && ld --version | head -n 1 && exec xtask dist "$@"' xtask "$@"
-rm -rf "$out"
-mkdir -p "$(dirname "$out")"
-cp -R "$root/src/target/dist.out" "$out"
-chown -R "$owner" "$out"
+cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+cp "$bundle" "$root/src/project.bundle"
+mount --bind "$sysroot" "$root$sysroot"
+mount -o remount,bind,ro "$root$sysroot"
+if [ -d "$zig" ]; then
+    mkdir -p "$root/root/.cache/cargo-xtask/zig-0.17.1"
+    mount --bind "$zig" "$root/root/.cache/cargo-xtask/zig-0.17.1"
+    mount -o remount,bind,ro "$root/root/.cache/cargo-xtask/zig-0.17.1"
+fi
+mkdir -p "$published" "$out"
+mount --bind "$published" "$root/published"
+mount --bind "$out" "$root/out"
 "#;
 
-#[test]
-fn another_debian_release_builds_the_same_archives() {
-    let Some(sudo) = as_root() else { return };
-    if !require_tool(
-        "debootstrap",
-        "apt-get install debootstrap debian-archive-keyring",
-    ) {
-        return;
-    }
-    let (ws, target_dir, commit) = repository("reproduce-elsewhere");
-    let tarball = target_dir.join("source.tar");
-    fs::create_dir_all(&target_dir).unwrap();
+/// In the other root: clone the commit, then `xtask "$@"`, output and exit
+/// code to `/out`, and the root's own linker named there.
+const INSIDE: &str = r#"
+sysroot=$1 commit=$2
+shift 2
+export PATH="$sysroot/bin:$PATH" CARGO_TARGET_DIR=/src/target
+ld --version | head -n 1 >/out/ld
+git clone -q /src/project.bundle /src/ws
+cd /src/ws
+git checkout -q "$commit"
+rc=0
+xtask "$@" >/out/xtask.log 2>&1 || rc=$?
+echo "$rc" >/out/xtask.rc
+if [ -d /src/target/dist.out ]; then cp -R /src/target/dist.out /out/dist.out; fi
+"#;
+
+/// What `xtask args` did in the other root: its output, and whether it passed.
+struct InRoot {
+    log: String,
+    ok: bool,
+    out: PathBuf,
+}
+
+/// Runs `xtask args` in the other Debian release's root, on a clone of
+/// `ws`'s `commit`, with `published` at `/published`; `None` if this
+/// machine cannot make the root (skipped).
+fn in_other_root(
+    scratch: &str,
+    ws: &Path,
+    commit: &str,
+    published: &Path,
+    args: &[&str],
+) -> Option<InRoot> {
+    let root = debian::root(other_suite(), PACKAGES)?;
+    let dir = e2e_dir(scratch);
+    let bundle = dir.join("project.bundle");
     git(
-        &ws,
-        &[
-            "archive",
-            "--format=tar",
-            "-o",
-            tarball.to_str().unwrap(),
-            "HEAD",
-        ],
+        ws,
+        &["bundle", "create", "-q", bundle.to_str().unwrap(), "--all"],
     );
     let sysroot = {
         let out = Command::new("rustc")
@@ -355,49 +329,76 @@ fn another_debian_release_builds_the_same_archives() {
         assert_ok("rustc --print sysroot", &out);
         text(&out.stdout).trim().to_owned()
     };
-    let owner = {
-        let out = Command::new("id").args(["-u"]).output().unwrap();
-        let group = Command::new("id").args(["-g"]).output().unwrap();
-        format!(
-            "{}:{}",
-            text(&out.stdout).trim(),
-            text(&group.stdout).trim()
-        )
-    };
-    let suite = other_suite();
-    let elsewhere = ws.join("target/dist-elsewhere");
-    let out = Command::new(sudo.first().copied().unwrap_or("sh"))
-        .args(sudo.iter().skip(1))
-        .args(if sudo.is_empty() { vec![] } else { vec!["sh"] })
-        .args(["-c", BUILD_IN_ROOT, "sh"])
-        .arg(e2e_dir("debian-roots").join(suite))
-        .arg(suite)
-        .arg(mirror())
-        .arg(&tarball)
-        .arg(env!("CARGO_BIN_EXE_xtask"))
-        .arg(&sysroot)
-        .arg(&elsewhere)
-        .arg(owner)
-        .arg(git(&ws, &["log", "-1", "--format=%ct"]))
-        .arg(&commit)
-        .args(["--target", X86, "--target", ARM])
-        .output()
-        .expect("run sh");
-    assert_ok(&format!("cargo xtask dist in a Debian {suite} root"), &out);
-    let built = text(&out.stderr);
-    // Smoke-tested in the other root too: x86_64 always, aarch64 with qemu.
-    let ran = built.matches("(sandboxed: an empty root").count();
-    assert!(
-        ran >= 1 && ran + skipped_smoke_runs(&built) >= 2,
-        "the release was smoke-tested in the other root too:\n{built}"
+    let out = dir.join("out");
+    root.as_root("rm -rf \"$0\"", &[out.to_str().unwrap()]);
+    let zig = e2e_dir("zig-cache").join("cargo-xtask/zig-0.17.1");
+    let mut all = vec![
+        sysroot.as_str(),
+        env!("CARGO_BIN_EXE_xtask"),
+        zig.to_str().unwrap(),
+        bundle.to_str().unwrap(),
+        published.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ];
+    let setup_args = all.len();
+    all.push(commit);
+    all.extend(args);
+    // SETUP takes the first six, INSIDE the sysroot, the commit and `args`.
+    let inside = format!(
+        "shift {}; set -- \"{sysroot}\" \"$@\"\n{INSIDE}",
+        setup_args
     );
-    eprintln!(
-        "the {suite} root's linker: {}",
-        text(&out.stdout).lines().next().unwrap_or("")
+    let run = root.run(&dir.join("root"), SETUP, &inside, &all);
+    assert_ok(&format!("entering a Debian {} root", other_suite()), &run);
+    root.as_root(
+        "chown -R \"$0\" \"$1\"",
+        &[&debian::owner(), out.to_str().unwrap()],
     );
+    let read = |name: &str| fs::read_to_string(out.join(name)).unwrap_or_default();
+    eprintln!("the {} root's linker: {}", other_suite(), read("ld").trim());
+    Some(InRoot {
+        log: text(read("xtask.log").as_bytes()),
+        ok: read("xtask.rc").trim() == "0",
+        out,
+    })
+}
 
-    let out = xtask_in(&ws, &target_dir, &["reproduce", "target/dist-elsewhere"]);
-    assert_ok("cargo xtask reproduce target/dist-elsewhere", &out);
+/// A release of the pure-Rust greeter built in another Debian release's
+/// root (its own gcc, binutils and glibc, and no rustup) is rebuilt here
+/// bit for bit.
+#[test]
+fn another_debian_release_builds_the_same_archives() {
+    let (ws, target_dir, commit) = repository("reproduce-elsewhere");
+    fs::create_dir_all(&target_dir).unwrap();
+    let none = e2e_dir("reproduce-elsewhere").join("none");
+    let Some(built) = in_other_root(
+        "reproduce-elsewhere",
+        &ws,
+        &commit,
+        &none,
+        &["dist", "--target", X86, "--target", ARM],
+    ) else {
+        return;
+    };
+    assert!(
+        built.ok,
+        "cargo xtask dist in the other root:\n{}",
+        built.log
+    );
+    // Smoke-tested in the other root too: x86_64 always, aarch64 with qemu.
+    let ran = built.log.matches("(sandboxed: an empty root").count();
+    assert!(
+        ran >= 1 && ran + skipped_smoke_runs(&built.log) >= 2,
+        "the release was smoke-tested in the other root too:\n{}",
+        built.log
+    );
+    let elsewhere = built.out.join("dist.out");
+    let out = xtask_in(
+        &ws,
+        &target_dir,
+        &["reproduce", elsewhere.to_str().unwrap()],
+    );
+    assert_ok("cargo xtask reproduce of the other root's release", &out);
     let stderr = text(&out.stderr);
     assert_identical(&stderr, &[X86, ARM]);
     let manifest = fs::read_to_string(elsewhere.join("dist-manifest.json")).unwrap();
@@ -406,4 +407,48 @@ fn another_debian_release_builds_the_same_archives() {
         manifest.contains(&format!("\"commit\": \"{commit}\"")),
         "{manifest}"
     );
+}
+
+/// The other way round, with C: a release of the `cdep` fixture (zstd and
+/// C of its own, compiled by the pinned zig) built on this machine — with
+/// whatever C compilers it has, musl-tools included under CI — is rebuilt
+/// bit for bit by `reproduce` in the other Debian release's root, which has
+/// only ca-certificates, git, gcc, libc6-dev and the toolchain.
+#[test]
+fn a_release_with_c_built_here_is_rebuilt_identically_in_another_debian_release() {
+    let (ws, target_dir, commit) = repository_of("cdep", "reproduce-c");
+    let out = xtask_in(&ws, &target_dir, &["dist"]);
+    assert_ok("cargo xtask dist of the C fixture", &out);
+    let published = e2e_dir("reproduce-c").join("published");
+    let _ = fs::remove_dir_all(&published);
+    copy_dir(&target_dir.join(DIST), &published);
+    let Some(rebuilt) = in_other_root(
+        "reproduce-c",
+        &ws,
+        &commit,
+        &published,
+        &["reproduce", "/published"],
+    ) else {
+        return;
+    };
+    assert!(
+        rebuilt.ok,
+        "cargo xtask reproduce in the other root:\n{}",
+        rebuilt.log
+    );
+    let archives = ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"];
+    for target in archives {
+        let name = format!("fixture-cdep-0.1.0-{target}.tar.xz");
+        let block = rebuilt
+            .log
+            .split("==> ")
+            .find(|b| b.starts_with(&name))
+            .unwrap_or_else(|| panic!("no report for {name}:\n{}", rebuilt.log));
+        assert!(block.contains("identical (sha256 "), "{block}");
+        assert!(
+            block.contains(&format!("{name}.cdx.json: identical")),
+            "{block}"
+        );
+    }
+    assert!(rebuilt.log.contains("all checks passed"), "{}", rebuilt.log);
 }

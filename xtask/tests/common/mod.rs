@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod debian;
 mod skip;
 #[allow(unused_imports)] // each test file uses a different subset
 pub use skip::{require_tool, require_tools, skip, skipped_smoke_runs, summarise, summary};
