@@ -301,3 +301,53 @@ fn without_any_c_compiler_dist_fetches_its_pinned_zig_and_builds_both_targets() 
         "{stderr}"
     );
 }
+
+/// No network for the download (a proxy nobody answers at): one line that
+/// says so and names the routes that work offline, and nothing half-made.
+#[test]
+fn without_network_the_fetch_fails_in_one_line_naming_the_offline_routes() {
+    let (ws, target) = fixture("cdep", "cdep-offline");
+    // The crates first, while the network is there: cargo would need it too.
+    let fetch = Command::new(env!("CARGO"))
+        .args(["fetch", "--locked"])
+        .current_dir(&ws)
+        .output()
+        .unwrap();
+    assert_ok("cargo fetch", &fetch);
+    let cache = e2e_dir("zig-cache-offline");
+    let _ = fs::remove_dir_all(&cache);
+    let dead = "http://127.0.0.1:9";
+    let out = xtask_command(&ws, &target, &["dist", "--target", X86])
+        .env("XDG_CACHE_HOME", &cache)
+        .env("ALL_PROXY", dead)
+        .env("HTTPS_PROXY", dead)
+        .env("https_proxy", dead)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env("CARGO_NET_OFFLINE", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = text(&out.stderr);
+    let last = stderr.trim().lines().last().unwrap();
+    for part in [
+        "error: fetching zig 0.17.1: downloading https://files.pythonhosted.org/",
+        "This machine cannot reach PyPI: run `cargo xtask setup` on a machine that can",
+        "zig-cache-offline/cargo-xtask/zig-0.17.1 here",
+        "`c-compiler = \"/path/to/zig\"`",
+    ] {
+        assert!(last.contains(part), "`{part}` missing from: {last}");
+    }
+    assert!(!stderr.contains("curl"), "{stderr}");
+    // Nothing that looks like a fetched zig, nor an archive.
+    let left: Vec<_> = fs::read_dir(cache.join("cargo-xtask"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        !target
+            .join(DIST)
+            .join("fixture-cdep-0.1.0-x86_64-unknown-linux-musl.tar.xz")
+            .exists()
+    );
+}

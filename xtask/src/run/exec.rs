@@ -190,23 +190,29 @@ mod tests {
             started.elapsed()
         );
         // One that left the group: not waited for. The script waits until it
-        // has left (a marker written after setsid): on a loaded machine the
-        // script could otherwise end, and its group be killed, first.
+        // has left (its pid written after setsid): on a loaded machine the
+        // script could otherwise end, and its group be killed, first. It
+        // would hold the output for a minute; `run` gives up after 2 s, and
+        // the bound below leaves a loaded machine room.
         let marker = std::env::temp_dir().join(format!("xtask-exec-left-{}", std::process::id()));
         let _ = std::fs::remove_file(&marker);
         let script = format!(
-            "setsid sh -c 'touch \"$0\"; exec sleep 8' '{m}' & while [ ! -e '{m}' ]; do sleep 0.01; done; echo done",
+            "setsid sh -c 'echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; exec sleep 60' '{m}' & while [ ! -e '{m}' ]; do sleep 0.01; done; echo done",
             m = marker.display()
         );
         let started = Instant::now();
-        let err = run(sh(&script), Duration::from_secs(20), 1000).unwrap_err();
+        let err = run(sh(&script), Duration::from_secs(90), 1000).unwrap_err();
+        let took = started.elapsed();
+        if let Some(pid) = std::fs::read_to_string(&marker)
+            .ok()
+            .and_then(|p| p.trim().parse::<libc::pid_t>().ok())
+        {
+            // SAFETY: kill(2) of the process this test started and left.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
         let _ = std::fs::remove_file(&marker);
         assert_eq!(err, Stopped::Lingered);
-        assert!(
-            started.elapsed() < Duration::from_secs(6),
-            "{:?}",
-            started.elapsed()
-        );
+        assert!(took < Duration::from_secs(30), "{took:?}");
     }
 }
 
