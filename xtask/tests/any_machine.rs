@@ -205,11 +205,18 @@ fn the_readme_commands_pass_on_a_machine_with_only_rustup_cargo_git_and_a_c_link
         .lines()
         .map(str::to_owned)
         .collect();
-    assert_eq!(
-        found,
-        expected,
-        "the tests skipped in the bare root are not those {} lists (XTASK_BLESS=1 rewrites it)",
-        expected_file.display()
+    let missing: Vec<&String> = expected.iter().filter(|l| !found.contains(l)).collect();
+    let extra: Vec<&String> = found.iter().filter(|l| !expected.contains(l)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "the tests skipped in the bare root are not those {} lists (XTASK_BLESS=1 rewrites it)\n\
+         skipped, but not listed:\n{}\nlisted, but not skipped:\n{}",
+        expected_file.display(),
+        extra.iter().map(|l| format!("  {l}\n")).collect::<String>(),
+        missing
+            .iter()
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>(),
     );
     assert!(
         test.lines()

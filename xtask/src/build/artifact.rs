@@ -45,7 +45,7 @@ pub(crate) fn build_archives(
         c_versions: Default::default(),
         repository: project.repository()?,
     };
-    let mut compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
+    let compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
     // Cargo builds one target at a time (each already uses every core);
     // compression of one small file cannot, so archives are packed in parallel.
     let mut inputs = Vec::new();

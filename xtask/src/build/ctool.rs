@@ -46,7 +46,7 @@ impl Choice {
 
     /// Makes `compiler` ready to run before the build: `c-compiler = "zig"`
     /// fetches the pinned zig now; `auto` waits until a build script asks.
-    pub(crate) fn prepare(&mut self, compiler: Option<&Compiler>, target: &Target) -> Result<()> {
+    pub(crate) fn prepare(&self, compiler: Option<&Compiler>, target: &Target) -> Result<()> {
         if self.setting == CCompiler::Zig && compiler == Some(&Compiler::PinnedZig) {
             zig::ensure(&format!("`c-compiler = \"zig\"` for {}", target.triple))?;
         }
@@ -59,7 +59,7 @@ impl Choice {
     /// only then costs nothing to the many apps whose Cargo.lock names `cc`
     /// for other platforms only.
     pub(crate) fn after_failure(
-        &mut self,
+        &self,
         compiler: Option<&Compiler>,
         failure: &anyhow::Error,
     ) -> Result<bool> {
@@ -424,7 +424,7 @@ mod tests {
             assert!(text.contains(part), "`{part}` missing from: {text}");
         }
         let other = anyhow::anyhow!("error[E0308]: mismatched types");
-        let mut choice = Choice {
+        let choice = Choice {
             setting: CCompiler::Auto,
         };
         // None of these asks for a fetch, so none touches the network.

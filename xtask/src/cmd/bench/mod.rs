@@ -217,7 +217,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     };
     let mut plan = project.plan(&[], sde)?;
     plan::keep_buildable(&mut plan, false, Os::host(), on_path)?;
-    let mut compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
+    let compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
     let features = &plan.features;
     let noop_cargo = sample(runs, || {
         for artifact in &plan.artifacts {
