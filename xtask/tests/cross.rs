@@ -149,15 +149,14 @@ fn mach_o_system_dylibs_pass_and_rpath_dependencies_fail() {
     }
     let (ws, target_dir) = fixture("greeter", "macho");
     let triple = "aarch64-apple-darwin";
-    let rustup = Command::new("rustup")
-        .args(["target", "add", triple])
-        .output()
-        .unwrap();
-    assert_ok("rustup target add aarch64-apple-darwin", &rustup);
+    rustup_target_add(triple);
     let build = Command::new(env!("CARGO"))
         .args(["zigbuild", "--locked", "--target", triple])
         .current_dir(&ws)
         .env("CARGO_TARGET_DIR", &target_dir)
+        // cargo-zigbuild writes its wrappers, and zig its cache, there: this
+        // checkout's own, not one another test run is writing too.
+        .env("XDG_CACHE_HOME", e2e_dir("zigbuild-cache"))
         .output()
         .unwrap();
     assert_ok("cargo zigbuild --target aarch64-apple-darwin", &build);

@@ -62,11 +62,7 @@ fn verify_rejects_a_gnu_build_and_says_why() {
 
 #[test]
 fn verify_rejects_musl_without_crt_static() {
-    let installed = Command::new("rustup")
-        .args(["target", "add", MUSL])
-        .output()
-        .unwrap();
-    assert_ok("rustup target add x86_64-unknown-linux-musl", &installed);
+    rustup_target_add(MUSL);
     let binary = rustc(
         "musl-dynamic",
         "hello.rs",

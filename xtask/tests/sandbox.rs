@@ -79,14 +79,6 @@ fn pack(dir: &Path, stem: &str) -> PathBuf {
     archive
 }
 
-fn install_target(triple: &str) {
-    let out = Command::new("rustup")
-        .args(["target", "add", triple])
-        .output()
-        .unwrap();
-    assert_ok(&format!("rustup target add {triple}"), &out);
-}
-
 fn verify(archive: &Path, run: bool, timeout_secs: u64) -> (Output, Duration) {
     let dir = e2e_dir("sandbox");
     let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
@@ -125,7 +117,7 @@ fn lingering(token: &str) -> Vec<String> {
 }
 
 fn a_hostile_binary_reaches_nothing(triple: &str) {
-    install_target(triple);
+    rustup_target_add(triple);
     let token = token(triple);
     let marker = e2e_dir("sandbox").join(format!("markers-{triple}"));
     let _ = fs::remove_dir_all(&marker);
@@ -187,7 +179,7 @@ fn a_hostile_aarch64_binary_under_qemu_is_contained_the_same_way() {
 #[test]
 fn without_run_or_after_a_failed_check_nothing_is_run() {
     let triple = "x86_64-unknown-linux-musl";
-    install_target(triple);
+    rustup_target_add(triple);
     let marker = e2e_dir("sandbox").join("markers-not-run");
     let token = token(triple);
     let archive = hostile_archive("not-run", triple, &marker, 9, &token, &[]);
@@ -227,7 +219,7 @@ fn without_run_or_after_a_failed_check_nothing_is_run() {
 /// A one-file program `name` for x86_64 musl, packed as release 1.0.0.
 fn tiny_archive(name: &str, source: &str) -> PathBuf {
     let triple = "x86_64-unknown-linux-musl";
-    install_target(triple);
+    rustup_target_add(triple);
     let dir = e2e_dir("sandbox").join(name);
     let _ = fs::remove_dir_all(&dir);
     let stem = format!("{name}-1.0.0-{triple}");

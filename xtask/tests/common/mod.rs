@@ -348,3 +348,24 @@ pub fn pack_tar_xz(dir: &Path, stem: &str, archive: &Path) {
     tar.append_dir_all(stem, dir.join(stem)).unwrap();
     tar.into_inner().unwrap().finish().unwrap();
 }
+
+/// `rustup target add triple`, taking turns with every other test run and
+/// `cargo xtask` of this machine: rustup fails with "detected conflict"
+/// when two install into its home at once. The lock is the xtask's own
+/// (`build::toolchain`).
+pub fn rustup_target_add(triple: &str) {
+    let path = std::env::temp_dir().join("xtask-rustup-target-add.lock");
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    lock.lock().unwrap();
+    let out = Command::new("rustup")
+        .args(["target", "add", triple])
+        .output()
+        .expect("run rustup");
+    drop(lock);
+    assert_ok(&format!("rustup target add {triple}"), &out);
+}
