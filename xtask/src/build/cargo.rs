@@ -1,6 +1,7 @@
 //! Running `cargo build`: its JSON messages read, its progress streamed to
 //! the terminal as cargo wrote it, and the failures we can explain in one
-//! line (a stale Cargo.lock, a missing C compiler) explained (runs cargo).
+//! line (a stale Cargo.lock, a missing C compiler, a program a build script
+//! runs and this machine lacks) explained (runs cargo).
 
 use std::path::{Path, PathBuf};
 
@@ -168,8 +169,8 @@ pub(crate) fn run_checked(
     if held.contains(LOCKED_REFUSAL) {
         bail!(STALE_LOCK);
     }
-    if let Some(krate) = ctool::missing_compiler(held) {
-        let triple = what.rsplit(' ').next().unwrap_or(what).to_owned();
+    let triple = what.rsplit(' ').next().unwrap_or(what).to_owned();
+    if let Some(krate) = missing_compiler(held) {
         return Err(ctool::MissingCCompiler {
             krate,
             triple,
@@ -177,6 +178,187 @@ pub(crate) fn run_checked(
         }
         .into());
     }
+    if let Some((krate, program)) = missing_program(held) {
+        return Err(MissingProgram {
+            krate,
+            program,
+            triple,
+            log: log.to_owned(),
+        }
+        .into());
+    }
     eprint!("{}", stderr.held_raw);
     bail!("`cargo build` of {what} failed (cargo's messages are above)");
+}
+
+/// The crate whose build script failed: cargo's `failed to run custom build
+/// command for `<crate>`` block.
+fn failing_build_script(cargo_stderr: &str) -> Option<String> {
+    let marker = "failed to run custom build command for `";
+    let start = cargo_stderr.find(marker)? + marker.len();
+    let name = &cargo_stderr[start..];
+    Some(name[..name.find('`')?].to_owned())
+}
+
+/// The crate whose build script failed, when it failed for want of a C
+/// compiler: the cc crate's "failed to find tool".
+pub(crate) fn missing_compiler(cargo_stderr: &str) -> Option<String> {
+    if !cargo_stderr.to_lowercase().contains("failed to find tool") {
+        return None;
+    }
+    failing_build_script(cargo_stderr)
+}
+
+/// A build script ran a program this machine does not have: `make` (to
+/// build jemalloc after its `configure`, as ripgrep's and fd's musl builds
+/// do), `cmake`, `perl` (OpenSSL's own sources). The one line the user
+/// sees instead of the build script's output.
+#[derive(Debug)]
+pub(crate) struct MissingProgram {
+    /// The crate whose build script failed, with its version.
+    pub(crate) krate: String,
+    pub(crate) program: String,
+    pub(crate) triple: String,
+    /// Cargo's full output.
+    pub(crate) log: PathBuf,
+}
+
+impl std::fmt::Display for MissingProgram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let program = &self.program;
+        write!(
+            f,
+            "{} runs `{program}` to build for {}, and `{program}` is not installed here: install it \
+             (on Debian or Ubuntu, `apt-get install {program}`) and run this again (cargo's full output: {})",
+            self.krate,
+            self.triple,
+            self.log.display()
+        )
+    }
+}
+
+impl std::error::Error for MissingProgram {}
+
+/// The crate and the program, when a build script failed because a program
+/// it runs is not installed: the cmake crate's "is `cmake` not installed?",
+/// or a "No such file or directory" right after the script printed the
+/// command it was running (`running: cd "…" && VAR="…" "make"`, as Rust's
+/// `Command` shows itself).
+fn missing_program(cargo_stderr: &str) -> Option<(String, String)> {
+    let krate = failing_build_script(cargo_stderr)?;
+    if let Some(rest) = cargo_stderr.split("is `").nth(1)
+        && let Some((program, tail)) = rest.split_once('`')
+        && tail.starts_with(" not installed")
+    {
+        return Some((krate, program.to_owned()));
+    }
+    // Rust's words for ENOENT from spawning: a compiler's own "No such file
+    // or directory" for a missing header has no "os error".
+    let not_found = cargo_stderr.find("No such file or directory (os error 2)")?;
+    let command = cargo_stderr[..not_found]
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("running: "))?;
+    let last = command.rsplit("&&").next()?;
+    let program = shell_words(last)
+        .into_iter()
+        .find(|word| !is_assignment(word))?;
+    let name = program.rsplit('/').next()?.to_owned();
+    (!name.is_empty()).then_some((krate, name))
+}
+
+/// `text` split into words as a shell would, double quotes removed.
+fn shell_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut started = false;
+    for c in text.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                started = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(word);
+    }
+    words
+}
+
+/// `NAME=value`: an environment variable set for the command.
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_compiler_is_recognised_and_the_crate_named() {
+        let stderr = "   Compiling zstd-sys v2.0.16+zstd.1.5.7\nerror: failed to run custom build command for `zstd-sys v2.0.16+zstd.1.5.7`\n\nCaused by:\n  process didn't exit successfully\n  --- stderr\n\n  error occurred in cc-rs: failed to find tool \"x86_64-linux-musl-gcc\": No such file or directory (os error 2)\n";
+        assert_eq!(
+            missing_compiler(stderr).as_deref(),
+            Some("zstd-sys v2.0.16+zstd.1.5.7")
+        );
+        assert_eq!(missing_compiler("error[E0308]: mismatched types"), None);
+    }
+
+    /// ripgrep's musl build in a root without make: jemalloc's configure
+    /// ran (with the pinned zig), then `make` was not there.
+    #[test]
+    fn a_program_a_build_script_runs_and_the_machine_lacks_is_named() {
+        let jemalloc = "error: failed to run custom build command for `tikv-jemalloc-sys v0.6.1+5.3.0`\n\
+            \nCaused by:\n  process didn't exit successfully\n  --- stdout\n\
+            running: cd \"/p/out/build\" && CC=\"/w/zig-cc\" \"sh\" \"/p/configure\"\n\
+            running: cd \"/p/out/build\" && MAKEFLAGS=\"-j --jobserver-fds=8,9 --jobserver-auth=8,9\" \"make\"\n\
+            \n  --- stderr\n  thread 'main' panicked at build.rs:407:19:\n\
+            failed to execute command: No such file or directory (os error 2)\n";
+        assert_eq!(
+            missing_program(jemalloc),
+            Some(("tikv-jemalloc-sys v0.6.1+5.3.0".into(), "make".into()))
+        );
+        let cmake = "error: failed to run custom build command for `libz-ng-sys v1.1.16`\n\
+            --- stderr\n\nfailed to execute command: No such file or directory (os error 2)\n\
+            is `cmake` not installed?\n";
+        assert_eq!(
+            missing_program(cmake),
+            Some(("libz-ng-sys v1.1.16".into(), "cmake".into()))
+        );
+        // A build script that failed otherwise is not given this line, nor
+        // one whose compiler ran and missed a header.
+        let other =
+            "error: failed to run custom build command for `foo v1.0.0`\n--- stderr\nboom\n";
+        assert_eq!(missing_program(other), None);
+        let header = "error: failed to run custom build command for `openssl-sys v0.9.1`\n\
+            running: \"cc\" \"-c\" \"x.c\"\nx.c:1:10: fatal error: openssl/ssl.h: No such file or directory\n";
+        assert_eq!(missing_program(header), None);
+        let text = MissingProgram {
+            krate: "tikv-jemalloc-sys v0.6.1".into(),
+            program: "make".into(),
+            triple: "x86_64-unknown-linux-musl".into(),
+            log: PathBuf::from("/t/cargo.log"),
+        }
+        .to_string();
+        assert!(
+            text.starts_with("tikv-jemalloc-sys v0.6.1 runs `make` to build for x86_64-unknown-linux-musl, and `make` is not installed here")
+                && text.contains("apt-get install make")
+                && text.contains("/t/cargo.log"),
+            "{text}"
+        );
+    }
 }

@@ -336,20 +336,6 @@ impl std::fmt::Display for MissingCCompiler {
 
 impl std::error::Error for MissingCCompiler {}
 
-/// The crate whose build script failed, when it failed for want of a C
-/// compiler: cargo's `failed to run custom build command for `<crate>``
-/// block holding the cc crate's "failed to find tool".
-pub(crate) fn missing_compiler(cargo_stderr: &str) -> Option<String> {
-    let lower = cargo_stderr.to_lowercase();
-    if !lower.contains("failed to find tool") {
-        return None;
-    }
-    let marker = "failed to run custom build command for `";
-    let start = cargo_stderr.find(marker)? + marker.len();
-    let name = &cargo_stderr[start..];
-    Some(name[..name.find('`')?].to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -503,15 +489,5 @@ mod tests {
         .unwrap();
         assert!(vars.contains(&("CC_x86_64_unknown_linux_musl".into(), "musl-gcc".into())));
         fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_missing_compiler_is_recognised_and_the_crate_named() {
-        let stderr = "   Compiling zstd-sys v2.0.16+zstd.1.5.7\nerror: failed to run custom build command for `zstd-sys v2.0.16+zstd.1.5.7`\n\nCaused by:\n  process didn't exit successfully\n  --- stderr\n\n  error occurred in cc-rs: failed to find tool \"x86_64-linux-musl-gcc\": No such file or directory (os error 2)\n";
-        assert_eq!(
-            missing_compiler(stderr).as_deref(),
-            Some("zstd-sys v2.0.16+zstd.1.5.7")
-        );
-        assert_eq!(missing_compiler("error[E0308]: mismatched types"), None);
     }
 }
