@@ -28,6 +28,16 @@ impl ArchiveFormat {
         ALL_FORMATS.into_iter().find(|f| f.extension() == ext)
     }
 
+    /// The flag that makes `tar` create this format (`tar -cJf a.tar.xz …`);
+    /// `None` for zip, which tar does not write.
+    pub fn tar_create_flag(self) -> Option<&'static str> {
+        match self {
+            ArchiveFormat::TarXz => Some("-cJf"),
+            ArchiveFormat::TarGz => Some("-czf"),
+            ArchiveFormat::Zip => None,
+        }
+    }
+
     /// The format of an archive, judged by its file name.
     pub fn of_file(name: &str) -> Option<ArchiveFormat> {
         ALL_FORMATS

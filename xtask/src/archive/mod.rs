@@ -3,7 +3,9 @@
 pub(crate) mod atomic;
 pub(crate) mod checksum;
 pub(crate) mod files;
+pub(crate) mod index;
 pub(crate) mod manifest;
+pub(crate) mod merge;
 pub(crate) mod package;
 pub(crate) mod release;
 pub(crate) mod sbom;

@@ -7,9 +7,11 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use xtask_inspect::format::ArchiveFormat;
+use xtask_inspect::unpack::{self, MemberKind};
 
 use crate::archive::atomic;
 use crate::archive::checksum;
+use crate::archive::index;
 use crate::archive::manifest::{self, Listed, Manifest, ManifestArtifact, Toolchain};
 use crate::archive::package::{self, ArchiveFile};
 use crate::archive::sbom;
@@ -46,6 +48,41 @@ impl ArchiveInput {
     pub(crate) fn file_name(&self) -> String {
         format!("{}{}", self.stem, self.format.extension())
     }
+
+    /// The input a released archive was packed from, read back out of its
+    /// bytes: its regular files under the top directory, with their
+    /// executable bits. No SBOM: its crates are not in the archive.
+    pub(crate) fn read_back(artifact: &ManifestArtifact, bytes: &[u8]) -> Result<ArchiveInput> {
+        let name = &artifact.name;
+        let format = ArchiveFormat::of_file(name)
+            .with_context(|| format!("{name} is not an archive this tool reads"))?;
+        let stem = name.strip_suffix(format.extension()).unwrap_or(name);
+        let members = unpack::read(format, bytes, Default::default())
+            .with_context(|| format!("reading {name}"))?
+            .members;
+        let top = format!("{stem}/");
+        let files = members
+            .into_iter()
+            .filter(|m| m.kind == MemberKind::File)
+            .filter_map(|m| {
+                Some(ArchiveFile {
+                    path: m.path.strip_prefix(&top)?.to_owned(),
+                    executable: m.mode & 0o111 != 0,
+                    data: m.data,
+                })
+            })
+            .collect();
+        Ok(ArchiveInput {
+            triple: artifact.target.clone(),
+            format,
+            stem: stem.to_owned(),
+            files,
+            binaries: artifact.binaries.clone(),
+            linkage: artifact.linkage.clone(),
+            toolchain: artifact.toolchain.clone(),
+            sbom: None,
+        })
+    }
 }
 
 /// What a release directory publishes, each file with its SHA-256. The
@@ -54,23 +91,9 @@ pub(crate) type Release = Manifest;
 
 /// `SHA256SUMS` and `dist-manifest.json` for everything in `release`.
 pub(crate) fn write_index(dir: &Path, release: &Release) -> Result<()> {
-    let sums: Vec<(String, String)> = release
-        .artifacts
-        .iter()
-        .flat_map(|a| {
-            std::iter::once((a.sha256.clone(), a.name.clone()))
-                .chain(a.sbom.iter().map(|s| (s.sha256.clone(), s.name.clone())))
-        })
-        .chain(
-            release
-                .installers
-                .iter()
-                .map(|i| (i.sha256.clone(), i.name.clone())),
-        )
-        .collect();
     atomic::write(
         &dir.join(checksum::SUMS_FILE),
-        checksum::format_sums(&sums).as_bytes(),
+        checksum::format_sums(&index::sums(release)).as_bytes(),
     )?;
     atomic::write(&dir.join(manifest::FILE_NAME), release.to_json().as_bytes())
 }
@@ -189,14 +212,8 @@ pub(crate) fn remove_stale(dir: &Path, keep: &[String]) -> Result<()> {
     let keep: Vec<String> = keep
         .iter()
         .flat_map(|name| {
-            let sbom = sbom::file_name(name);
-            [
-                format!("{name}.sha256"),
-                format!(".{name}.inputs"),
-                format!("{sbom}.sha256"),
-                sbom,
-                name.clone(),
-            ]
+            let files = index::files_of_archive(name);
+            files.into_iter().chain([format!(".{name}.inputs")])
         })
         .collect();
     for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
@@ -279,6 +296,81 @@ mod tests {
         second.join().unwrap();
         assert!(done.load(std::sync::atomic::Ordering::SeqCst));
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_archive_read_back_is_the_input_it_was_packed_from() {
+        let files = vec![
+            ArchiveFile {
+                path: "tool".into(),
+                data: b"\x7fELF".to_vec(),
+                executable: true,
+            },
+            ArchiveFile {
+                path: "doc/README.md".into(),
+                data: b"read me".to_vec(),
+                executable: false,
+            },
+        ];
+        let stem = "tool-1.0.0-x86_64-unknown-linux-musl";
+        for format in xtask_inspect::format::ALL_FORMATS {
+            let bytes = package::write_archive(format, stem, &files, 7).unwrap();
+            let artifact = ManifestArtifact {
+                name: format!("{stem}{}", format.extension()),
+                target: "x86_64-unknown-linux-musl".into(),
+                size: bytes.len() as u64,
+                sha256: checksum::sha256_hex(&bytes),
+                binaries: vec![format!("{stem}/tool")],
+                linkage: "static".into(),
+                toolchain: Default::default(),
+                sbom: None,
+            };
+            let input = ArchiveInput::read_back(&artifact, &bytes).unwrap();
+            assert_eq!((input.stem.as_str(), input.format), (stem, format));
+            let mut got: Vec<(String, Vec<u8>, bool)> = input
+                .files
+                .into_iter()
+                .map(|f| (f.path, f.data, f.executable))
+                .collect();
+            got.sort();
+            let mut want: Vec<(String, Vec<u8>, bool)> = files
+                .iter()
+                .map(|f| (f.path.clone(), f.data.clone(), f.executable))
+                .collect();
+            want.sort();
+            assert_eq!(got, want, "{format:?}");
+            // Packed again with the release's date, it is the same archive.
+            let again = package::write_archive(format, stem, &input_files(&got), 7).unwrap();
+            assert_eq!(again, bytes, "{format:?}");
+        }
+        let mut not_archive = ManifestArtifact {
+            name: "tool.exe".into(),
+            target: "x86_64-pc-windows-gnu".into(),
+            size: 0,
+            sha256: String::new(),
+            binaries: vec![],
+            linkage: String::new(),
+            toolchain: Default::default(),
+            sbom: None,
+        };
+        let err = ArchiveInput::read_back(&not_archive, b"").unwrap_err();
+        assert!(
+            err.to_string().contains("tool.exe is not an archive"),
+            "{err}"
+        );
+        not_archive.name = format!("{stem}.tar.xz");
+        assert!(ArchiveInput::read_back(&not_archive, b"garbage").is_err());
+    }
+
+    fn input_files(files: &[(String, Vec<u8>, bool)]) -> Vec<ArchiveFile> {
+        files
+            .iter()
+            .map(|(path, data, executable)| ArchiveFile {
+                path: path.clone(),
+                data: data.clone(),
+                executable: *executable,
+            })
+            .collect()
     }
 
     #[test]

@@ -12,6 +12,7 @@ use xtask_inspect::unpack::{self, Limits, MemberKind};
 
 use crate::archive::checksum;
 use crate::archive::files::{read_regular, read_regular_following};
+use crate::archive::index;
 use crate::check::Findings;
 use crate::check::binary::{check_binary, smoke_check};
 use crate::check::deps::{check_embedded, check_sbom};
@@ -239,7 +240,7 @@ pub(crate) fn check_path(path: &Path, look: Look, limits: Limits, findings: &mut
     if ArchiveFormat::of_file(&name).is_some() {
         let hex = checksum::sha256_hex(&bytes);
         let dir = path.parent().unwrap_or(Path::new("."));
-        if dir.join(format!("{name}.sha256")).exists() {
+        if dir.join(index::sidecar(&name)).exists() {
             check_sidecar(dir, &name, &hex, findings);
         }
         let stem = stem_of(&name);
@@ -257,7 +258,7 @@ pub(crate) fn check_path(path: &Path, look: Look, limits: Limits, findings: &mut
         let carried = check_archive(&name, &bytes, &expected, before, findings);
         // A downloaded SBOM beside it: it must be about these bytes.
         let sbom = crate::archive::sbom::file_name(&name);
-        if let Ok(text) = read_regular(&dir.join(&sbom), 16 << 20) {
+        if let Ok(text) = read_regular(&dir.join(&sbom), index::TEXT_LIMIT) {
             check_sbom(&sbom, &text, &name, &hex, carried.as_ref(), findings);
         }
     } else if let Some(report) =

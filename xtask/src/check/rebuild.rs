@@ -1,13 +1,246 @@
-//! A rebuilt archive against the published one: which members differ and
-//! how, and what most likely made them differ. Pure.
+//! A rebuild against the release it rebuilt: whether the checkout is the
+//! release's commit, which targets are compared, each rebuilt file against
+//! the published hash, and for an archive that differs, which members
+//! differ and how, and what most likely made them differ. Reads the
+//! published archive only when its hash differs.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
+use anyhow::{Result, bail};
 use object::{Object, ObjectSection};
 use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::unpack::{self, Limits, Member};
 
-use crate::archive::manifest::Toolchain;
+use crate::archive::checksum;
+use crate::archive::files::read_regular;
+use crate::archive::index::{ReleaseIndex, Source};
+use crate::archive::manifest::{self, Manifest, ManifestArtifact, Toolchain};
+use crate::check::Findings;
+use crate::project::stamp::Checkout;
+
+/// The checkout must be the release's app, version and commit, unchanged.
+/// `checkout` asks git, only once the manifest names a commit.
+pub(crate) fn check_checkout(
+    manifest: &Manifest,
+    app: (&str, &str),
+    checkout: impl FnOnce() -> Result<Checkout>,
+) -> Result<()> {
+    if (manifest.app.as_str(), manifest.version.as_str()) != app {
+        bail!(
+            "the release is {} {}, but this checkout builds {} {}; check out the release's commit ({}) first",
+            manifest.app,
+            manifest.version,
+            app.0,
+            app.1,
+            manifest.commit
+        );
+    }
+    if manifest.commit == "unknown" {
+        bail!(
+            "the release's {} names no commit (it was built outside git); there is nothing to check this checkout against",
+            manifest::FILE_NAME
+        );
+    }
+    let checkout = checkout()?;
+    if checkout.head != manifest.commit {
+        bail!(
+            "this checkout is commit {}, the release was built from {}; run `git checkout {}` first",
+            checkout.head,
+            manifest.commit,
+            manifest.commit
+        );
+    }
+    if !checkout.changed.is_empty() {
+        let shown: Vec<&str> = checkout
+            .changed
+            .iter()
+            .take(5)
+            .map(String::as_str)
+            .collect();
+        let more = if checkout.changed.len() > shown.len() {
+            ", …"
+        } else {
+            ""
+        };
+        bail!(
+            "this checkout has changes to {} file(s) ({}{more}); a rebuild must start from the commit as it is: \
+             commit or stash them first",
+            checkout.changed.len(),
+            shown.join(", "),
+        );
+    }
+    Ok(())
+}
+
+/// The release's targets to rebuild: those asked for (all when `wanted` is
+/// empty) that this checkout configures; one the checkout does not
+/// configure is a problem.
+pub(crate) fn select(
+    manifest: &Manifest,
+    wanted: &[String],
+    configured: impl Fn(&str) -> bool,
+    findings: &mut Findings<'_>,
+) -> Vec<String> {
+    let mut selected = Vec::new();
+    for a in &manifest.artifacts {
+        if !wanted.is_empty() && !wanted.contains(&a.target) {
+            continue;
+        }
+        if !configured(&a.target) {
+            findings.problem(format!(
+                "{}: its target {} is not in [dist].targets of this checkout",
+                a.name, a.target
+            ));
+            continue;
+        }
+        selected.push(a.target.clone());
+    }
+    selected
+}
+
+/// What this checkout rebuilt of a release.
+pub(crate) struct Rebuilt<'a> {
+    /// The release's targets compared.
+    pub(crate) selected: &'a [String],
+    /// Targets this machine could not build, with why.
+    pub(crate) skipped: &'a [(String, String)],
+    pub(crate) artifacts: &'a [ManifestArtifact],
+    /// Where the rebuilt files are.
+    pub(crate) dir: &'a Path,
+    /// The installer's name and the text this checkout's configuration generates.
+    pub(crate) installer: &'a (String, String),
+}
+
+/// Holds each rebuilt file against the hash the release publishes for it:
+/// the one in `SHA256SUMS`, which is what users check downloads against; a
+/// manifest that disagrees is itself a problem.
+pub(crate) fn compare(
+    published: &Source,
+    release: &ReleaseIndex,
+    rebuilt: &Rebuilt<'_>,
+    findings: &mut Findings<'_>,
+) {
+    let published_sum = |name: &str, manifest_sha: &str, findings: &mut Findings<'_>| {
+        let listed = release.sum(name).map(str::to_owned);
+        match &listed {
+            None => findings.problem(format!("{name}: not listed in {}", checksum::SUMS_FILE)),
+            Some(hex) if hex != manifest_sha => findings.problem(format!(
+                "{name}: {} and {} give different hashes",
+                checksum::SUMS_FILE,
+                manifest::FILE_NAME
+            )),
+            Some(_) => {}
+        }
+        listed
+    };
+    for theirs in &release.manifest.artifacts {
+        let name = &theirs.name;
+        if !rebuilt.selected.contains(&theirs.target) {
+            continue;
+        }
+        findings.heading(name.clone());
+        if let Some((_, why)) = rebuilt.skipped.iter().find(|(t, _)| *t == theirs.target) {
+            findings.note(format!("not rebuilt on this machine: {why}"));
+            continue;
+        }
+        let Some(ours) = rebuilt.artifacts.iter().find(|r| r.name == *name) else {
+            findings.problem(format!(
+                "{name}: this checkout builds no archive of that name for {}",
+                theirs.target
+            ));
+            continue;
+        };
+        let Some(expected) = published_sum(name, &theirs.sha256, findings) else {
+            continue;
+        };
+        // Its SBOM is made from the same inputs: it must come out the same too.
+        if let (Some(their_sbom), Some(our_sbom)) = (&theirs.sbom, &ours.sbom) {
+            match published_sum(&their_sbom.name, &their_sbom.sha256, findings) {
+                Some(listed) if listed == our_sbom.sha256 => {
+                    findings.note(format!("{}: identical", their_sbom.name))
+                }
+                Some(_) => findings.problem(format!(
+                    "{}: the rebuilt SBOM differs from the published one (compare {} with it)",
+                    their_sbom.name,
+                    rebuilt.dir.join(&our_sbom.name).display()
+                )),
+                None => {}
+            }
+        }
+        if ours.sha256 == expected {
+            findings.note(format!("identical (sha256 {expected})"));
+            continue;
+        }
+        let cause = likely_cause(&theirs.toolchain, &ours.toolchain);
+        let how = differences(published, name, &expected, &rebuilt.dir.join(name));
+        findings.problem(format!(
+            "{name}: the rebuild differs (sha256 {} published, {} rebuilt): {how}. Likely cause: {cause}",
+            &expected[..12.min(expected.len())],
+            &ours.sha256[..12.min(ours.sha256.len())]
+        ));
+    }
+
+    // The installer is made from the configuration alone.
+    let (installer_name, installer_text) = rebuilt.installer;
+    if let Some(i) = release
+        .manifest
+        .installers
+        .iter()
+        .find(|i| i.name == *installer_name)
+    {
+        findings.heading(installer_name.clone());
+        if let Some(expected) = published_sum(&i.name, &i.sha256, findings) {
+            if checksum::sha256_hex(installer_text.as_bytes()) == expected {
+                findings.note("identical to the installer this checkout generates".into());
+            } else {
+                findings.problem(format!(
+                    "{installer_name}: differs from the installer this checkout's dist-workspace.toml generates"
+                ));
+            }
+        }
+    }
+
+    if rebuilt.artifacts.is_empty() {
+        findings.problem(format!(
+            "no archive of the release at {} could be rebuilt on this machine (reasons above)",
+            published.describe()
+        ));
+    }
+}
+
+/// Which members of the published archive differ from the rebuilt one,
+/// in a sentence.
+fn differences(published: &Source, name: &str, expected: &str, rebuilt: &Path) -> String {
+    let Some(format) = ArchiveFormat::of_file(name) else {
+        return "not an archive this tool reads".into();
+    };
+    let limits = Limits::default();
+    let published_bytes = match published.read(name, limits.total) {
+        Ok(bytes) => bytes,
+        Err(err) => return format!("the published archive cannot be read: {err:#}"),
+    };
+    if checksum::sha256_hex(&published_bytes) != expected {
+        return format!(
+            "the published archive does not match its line in {}",
+            checksum::SUMS_FILE
+        );
+    }
+    let rebuilt_bytes = match read_regular(rebuilt, limits.total) {
+        Ok(bytes) => bytes,
+        Err(why) => return format!("{} {why}", rebuilt.display()),
+    };
+    let lines = member_differences(format, &published_bytes, &rebuilt_bytes, limits);
+    if lines.is_empty() {
+        return "every member unpacks the same; the archive itself differs (dates, order or compression)".into();
+    }
+    let shown = lines.len().min(5);
+    let more = match lines.len() - shown {
+        0 => String::new(),
+        n => format!("; and {n} more"),
+    };
+    format!("{}{more}", lines[..shown].join("; "))
+}
 
 /// How the members of `published` differ from those of `rebuilt`, one line
 /// each; empty when both unpack to the same files (the archives may still
@@ -166,6 +399,170 @@ mod tests {
             })
             .collect();
         write_archive(ArchiveFormat::TarXz, "tool-1.0", &files, 0).unwrap()
+    }
+
+    use crate::check::Finding;
+
+    /// The problems and notes `f` reports, as `! problem` and `  note`.
+    fn said(f: impl FnOnce(&mut Findings<'_>)) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut show = |finding: &Finding| match finding {
+            Finding::Problem(p) => seen.push(format!("! {p}")),
+            Finding::Note(n) => seen.push(format!("  {n}")),
+            Finding::Heading(_) => {}
+        };
+        let mut findings = Findings::new(&mut show);
+        f(&mut findings);
+        drop(findings);
+        seen
+    }
+
+    fn artifact(target: &str, bytes: &[u8]) -> ManifestArtifact {
+        ManifestArtifact {
+            name: format!("tool-1.0-{target}.tar.xz"),
+            target: target.into(),
+            size: bytes.len() as u64,
+            sha256: checksum::sha256_hex(bytes),
+            binaries: vec![],
+            linkage: "static".into(),
+            toolchain: Toolchain {
+                rustc: "rustc 1.95.0".into(),
+                c_compiler: None,
+            },
+            sbom: None,
+        }
+    }
+
+    fn release(artifacts: Vec<ManifestArtifact>) -> Manifest {
+        Manifest {
+            app: "tool".into(),
+            version: "1.0".into(),
+            source_date_epoch: 1,
+            commit: "abc123".into(),
+            artifacts,
+            installers: vec![],
+        }
+    }
+
+    #[test]
+    fn the_checkout_must_be_the_release_commit_unchanged_and_git_is_asked_last() {
+        let m = release(vec![]);
+        let clean = || {
+            Ok(Checkout {
+                head: "abc123".into(),
+                changed: vec![],
+            })
+        };
+        check_checkout(&m, ("tool", "1.0"), clean).unwrap();
+        let err = check_checkout(&m, ("tool", "1.1"), || panic!("git is not asked"));
+        assert!(
+            err.unwrap_err()
+                .to_string()
+                .contains("this checkout builds tool 1.1")
+        );
+        let unknown = Manifest {
+            commit: "unknown".into(),
+            ..m.clone()
+        };
+        let err = check_checkout(&unknown, ("tool", "1.0"), || panic!("git is not asked"));
+        assert!(err.unwrap_err().to_string().contains("names no commit"));
+        let other = || {
+            Ok(Checkout {
+                head: "def456".into(),
+                changed: vec![],
+            })
+        };
+        let err = check_checkout(&m, ("tool", "1.0"), other).unwrap_err();
+        assert!(
+            err.to_string().contains("run `git checkout abc123` first"),
+            "{err}"
+        );
+        let changed = || {
+            Ok(Checkout {
+                head: "abc123".into(),
+                changed: (1..=7).map(|i| format!("f{i}")).collect(),
+            })
+        };
+        let err = check_checkout(&m, ("tool", "1.0"), changed).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("changes to 7 file(s) (f1, f2, f3, f4, f5, …)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_the_asked_and_configured_targets_are_rebuilt() {
+        let m = release(vec![
+            artifact("x86_64-unknown-linux-musl", b"a"),
+            artifact("aarch64-apple-darwin", b"b"),
+        ]);
+        let mut selected = Vec::new();
+        let problems = said(|f| {
+            selected = select(&m, &[], |t| t.contains("linux"), f);
+        });
+        assert_eq!(selected, ["x86_64-unknown-linux-musl"]);
+        assert_eq!(
+            problems,
+            [
+                "! tool-1.0-aarch64-apple-darwin.tar.xz: its target aarch64-apple-darwin is not in [dist].targets of this checkout"
+            ]
+        );
+        let wanted = ["aarch64-apple-darwin".to_owned()];
+        let problems = said(|f| selected = select(&m, &wanted, |_| true, f));
+        assert_eq!((selected.as_slice(), problems.len()), (&wanted[..], 0));
+    }
+
+    #[test]
+    fn each_rebuilt_archive_is_held_against_the_published_sum_and_a_difference_is_explained() {
+        let dir = std::env::temp_dir().join(format!("xtask-rebuild-{}", std::process::id()));
+        let (published_dir, rebuilt_dir) = (dir.join("published"), dir.join("rebuilt"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&published_dir).unwrap();
+        std::fs::create_dir_all(&rebuilt_dir).unwrap();
+        let same = archive(&[("tool", b"same", true)]);
+        let theirs = archive(&[("tool", b"published", true)]);
+        let ours = archive(&[("tool", b"rebuilt!!", true)]);
+        let linux = artifact("x86_64-unknown-linux-musl", &same);
+        let arm = artifact("aarch64-unknown-linux-musl", &theirs);
+        let mac = artifact("aarch64-apple-darwin", b"mac");
+        let m = release(vec![linux.clone(), arm.clone(), mac.clone()]);
+        std::fs::write(published_dir.join(&arm.name), &theirs).unwrap();
+        let mut rebuilt_arm = artifact("aarch64-unknown-linux-musl", &ours);
+        rebuilt_arm.toolchain.rustc = "rustc 1.96.0".into();
+        std::fs::write(rebuilt_dir.join(&arm.name), &ours).unwrap();
+        let index = ReleaseIndex {
+            sums: crate::archive::index::sums(&m),
+            manifest: m,
+        };
+        let selected: Vec<String> = index
+            .manifest
+            .artifacts
+            .iter()
+            .map(|a| a.target.clone())
+            .collect();
+        let skipped = [(mac.target.clone(), "needs a Mac".to_owned())];
+        let rebuilt = Rebuilt {
+            selected: &selected,
+            skipped: &skipped,
+            artifacts: &[linux.clone(), rebuilt_arm],
+            dir: &rebuilt_dir,
+            installer: &("tool-installer.sh".into(), String::new()),
+        };
+        let source = Source::Dir(published_dir);
+        let lines = said(|f| compare(&source, &index, &rebuilt, f));
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(lines[0].starts_with("  identical (sha256 "), "{}", lines[0]);
+        assert!(
+            lines[1]
+                .starts_with("! tool-1.0-aarch64-unknown-linux-musl.tar.xz: the rebuild differs")
+                && lines[1].contains("tool-1.0/tool")
+                && lines[1].contains("a different Rust compiler"),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(lines[2], "  not rebuilt on this machine: needs a Mac");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

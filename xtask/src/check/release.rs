@@ -11,7 +11,8 @@ use xtask_inspect::target::Target;
 use xtask_inspect::unpack::Limits;
 
 use crate::archive::files::read_regular;
-use crate::archive::manifest::{self, Manifest};
+use crate::archive::index::{self, ReleaseIndex, Source, plain_name};
+use crate::archive::manifest;
 use crate::archive::{atomic, checksum, release};
 use crate::check::Findings;
 use crate::check::archive::{ExpectedArchive, check_archive, check_sidecar, stem_of};
@@ -30,21 +31,6 @@ pub(crate) struct Expected {
     pub(crate) list_deps: bool,
 }
 
-/// A name `SHA256SUMS` or the manifest may hold: a plain file of the
-/// release directory, not a path out of it.
-pub(crate) fn plain_name(name: &str) -> bool {
-    !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.starts_with('.')
-        && !name.contains(['/', '\\'])
-        && !name.chars().any(char::is_control)
-}
-
-/// Checks a release directory as `dist` or `merge` left it: sums,
-/// manifest, archives, binaries, the installer, and nothing else in it.
-/// Checks `dir`; an error only when it holds no release to check (no
-/// directory, no readable manifest or sums), else problems are findings.
 /// What to say of a release an older xtask left beside the release
 /// directory `dir` (in `target/dist`, which cargo also writes to): that it is
 /// not read. Empty when there is none.
@@ -61,6 +47,10 @@ fn older_release_beside(dir: &Path) -> String {
     }
 }
 
+/// Checks a release directory as `dist` or `merge` left it: sums,
+/// manifest, archives, binaries, the installer, and nothing else in it.
+/// An error only when it holds no release to check (no directory, no
+/// readable manifest or sums), else problems are findings.
 pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>) -> Result<()> {
     if !dir.is_dir() {
         bail!(
@@ -69,36 +59,23 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
             older_release_beside(dir)
         );
     }
-    let text_limit = 16 << 20;
-    let read_text = |name: &str| -> Result<String> {
-        let path = dir.join(name);
-        let bytes = read_regular(&path, text_limit)
-            .map_err(|why| anyhow::anyhow!("{} {why}", path.display()))
-            .with_context(|| "run `cargo xtask dist` first".to_owned())?;
-        String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
-    };
-    let manifest = Manifest::from_json(&read_text(manifest::FILE_NAME)?)
-        .with_context(|| format!("{} is malformed", dir.join(manifest::FILE_NAME).display()))?;
-    let sums = checksum::parse_sums(&read_text(checksum::SUMS_FILE)?)
-        .with_context(|| format!("{} is malformed", dir.join(checksum::SUMS_FILE).display()))?;
+    let index =
+        ReleaseIndex::read(&Source::Dir(dir.to_owned())).context("run `cargo xtask dist` first")?;
+    let (manifest, sums) = (&index.manifest, &index.sums);
 
     // Every file of the directory must belong to the release.
     let mut known: Vec<String> = vec![manifest::FILE_NAME.into(), checksum::SUMS_FILE.into()];
-    for name in manifest
-        .artifacts
-        .iter()
-        .flat_map(|a| std::iter::once(&a.name).chain(a.sbom.iter().map(|s| &s.name)))
-        .chain(manifest.installers.iter().map(|i| &i.name))
-    {
-        if !plain_name(name) {
+    for file in index::listed(manifest) {
+        if !plain_name(file.name) {
             findings.problem(format!(
-                "{}: names `{name}`, which is not a plain file name",
-                manifest::FILE_NAME
+                "{}: names `{}`, which is not a plain file name",
+                manifest::FILE_NAME,
+                file.name
             ));
             continue;
         }
-        known.push(name.clone());
-        known.push(format!("{name}.sha256"));
+        known.push(file.name.to_owned());
+        known.push(index::sidecar(file.name));
     }
     let mut entries: Vec<(String, fs::FileType)> = fs::read_dir(dir)
         .with_context(|| format!("listing {}", dir.display()))?
@@ -131,7 +108,7 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
         limit: expected.limits.total,
         read: BTreeMap::new(),
     };
-    for (hex, name) in &sums {
+    for (hex, name) in sums {
         if !plain_name(name) {
             findings.problem(format!(
                 "{}: names `{name}`, which is not a plain file name",
@@ -170,13 +147,9 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
     for artifact in manifest.artifacts.iter().filter(|a| plain_name(&a.name)) {
         findings.heading(artifact.name.clone());
         let before = findings.count();
-        let Some((bytes, archive_sha)) = read_listed(
-            &mut files,
-            &artifact.name,
-            &artifact.sha256,
-            &sums,
-            findings,
-        ) else {
+        let Some((bytes, archive_sha)) =
+            read_listed(&mut files, &artifact.name, &artifact.sha256, sums, findings)
+        else {
             continue;
         };
         let target = match Target::parse(&artifact.target) {
@@ -212,8 +185,7 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
         if !plain_name(&sbom.name) {
             continue;
         }
-        if let Some((text, _)) = read_listed(&mut files, &sbom.name, &sbom.sha256, &sums, findings)
-        {
+        if let Some((text, _)) = read_listed(&mut files, &sbom.name, &sbom.sha256, sums, findings) {
             check_sbom(
                 &sbom.name,
                 text,
@@ -232,7 +204,7 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
             &mut files,
             &installer.name,
             &installer.sha256,
-            &sums,
+            sums,
             findings,
         ) else {
             continue;
@@ -312,25 +284,6 @@ impl HashedFiles<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_plain_names_of_the_release_directory() {
-        for ok in ["SHA256SUMS", "tool-1.0.0-x86_64-unknown-linux-musl.tar.xz"] {
-            assert!(plain_name(ok), "{ok}");
-        }
-        for bad in [
-            "../../etc/shadow",
-            "/etc/shadow",
-            "a/b",
-            "a\\b",
-            ".hidden",
-            "..",
-            "",
-            "x\ny",
-        ] {
-            assert!(!plain_name(bad), "{bad:?}");
-        }
-    }
 
     #[test]
     fn a_release_an_older_xtask_left_in_target_dist_is_named_not_read() {

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use xtask_inspect::target::Os;
 
+use crate::archive::index::{self, Kind};
 use crate::archive::manifest::{self, Manifest, ManifestInstaller};
 use crate::archive::release::{self, Release, human_size};
 use crate::archive::{atomic, checksum};
@@ -103,31 +104,16 @@ fn write_installer(project: &Project, dist_dir: &Path) -> Result<ManifestInstall
 
 fn print_table(manifest: &Manifest, dist_dir: &Path, skipped: &[(String, String)]) {
     // Each archive, then its SBOM, then the installers: name, size, hash, what it is.
-    let rows: Vec<(&str, u64, &str, &str)> = manifest
-        .artifacts
-        .iter()
-        .flat_map(|a| {
-            std::iter::once((
-                a.name.as_str(),
-                a.size,
-                a.sha256.as_str(),
-                a.linkage.as_str(),
-            ))
-            .chain(a.sbom.iter().map(|s| {
-                (
-                    s.name.as_str(),
-                    s.size,
-                    s.sha256.as_str(),
-                    "SBOM (CycloneDX)",
-                )
-            }))
+    let rows: Vec<(&str, u64, &str, &str)> = index::listed(manifest)
+        .into_iter()
+        .map(|f| {
+            let what = match f.kind {
+                Kind::Archive(a) => a.linkage.as_str(),
+                Kind::Sbom(_) => "SBOM (CycloneDX)",
+                Kind::Installer => "installer",
+            };
+            (f.name, f.size, f.sha256, what)
         })
-        .chain(
-            manifest
-                .installers
-                .iter()
-                .map(|i| (i.name.as_str(), i.size, i.sha256.as_str(), "installer")),
-        )
         .collect();
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);
     println!(

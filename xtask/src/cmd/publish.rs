@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::archive::checksum;
-use crate::archive::manifest::{self, Manifest};
+use crate::archive::index::{self, Source};
 use crate::model::github;
 use crate::project::Project;
 
@@ -23,18 +23,9 @@ pub(crate) struct Options {
 
 pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     let Project { sh, config, .. } = project;
-    let manifest_path = options.dir.join(manifest::FILE_NAME);
-    let manifest = fs::read_to_string(&manifest_path)
-        .with_context(|| {
-            format!(
-                "reading {}; run `cargo xtask merge` or `dist` first",
-                manifest_path.display()
-            )
-        })
-        .and_then(|t| {
-            Manifest::from_json(&t)
-                .with_context(|| format!("{} is malformed", manifest_path.display()))
-        })?;
+    let manifest = Source::Dir(options.dir.clone())
+        .manifest()
+        .context("run `cargo xtask merge` or `dist` first")?;
     let tag = options.tag;
     let expected = config.tag_pattern.tag_for(&manifest.version);
     if tag != expected {
@@ -45,7 +36,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             options.dir.display()
         );
     }
-    let files = release_files(&manifest);
+    let files = index::published_files(&manifest);
     for name in &files {
         let path = options.dir.join(name);
         if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
@@ -113,21 +104,6 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     Ok(())
 }
 
-/// Every file a release publishes: the archives, their SBOMs and the
-/// installers with their `.sha256`, `SHA256SUMS` and the manifest.
-pub(crate) fn release_files(manifest: &Manifest) -> Vec<String> {
-    let named = manifest
-        .artifacts
-        .iter()
-        .flat_map(|a| std::iter::once(a.name.clone()).chain(a.sbom.iter().map(|s| s.name.clone())))
-        .chain(manifest.installers.iter().map(|i| i.name.clone()));
-    let mut files: Vec<String> = named.flat_map(|n| [format!("{n}.sha256"), n]).collect();
-    files.push(checksum::SUMS_FILE.to_owned());
-    files.push(manifest::FILE_NAME.to_owned());
-    files.sort();
-    files
-}
-
 /// The files of `files` the release lacks. A file it has must be the same
 /// (`same` compares one), or nothing is uploaded: a published asset people
 /// may have downloaded is never replaced.
@@ -193,7 +169,7 @@ fn tempdir_for(dir: &Path) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::manifest::{ManifestArtifact, ManifestInstaller};
+    use crate::archive::manifest::{Manifest, ManifestArtifact, ManifestInstaller};
 
     fn manifest() -> Manifest {
         Manifest {
@@ -224,25 +200,8 @@ mod tests {
     }
 
     #[test]
-    fn a_release_is_every_file_with_its_checksums() {
-        assert_eq!(
-            release_files(&manifest()),
-            [
-                "SHA256SUMS",
-                "dist-manifest.json",
-                "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz",
-                "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz.cdx.json",
-                "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz.cdx.json.sha256",
-                "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz.sha256",
-                "toolbox-installer.sh",
-                "toolbox-installer.sh.sha256",
-            ]
-        );
-    }
-
-    #[test]
     fn a_rerun_uploads_what_is_missing_and_never_replaces() {
-        let files = release_files(&manifest());
+        let files = index::published_files(&manifest());
         let published = vec!["SHA256SUMS".to_owned(), "toolbox-installer.sh".to_owned()];
         let missing = missing_assets(&files, &published, |_| Ok(true)).unwrap();
         assert_eq!(missing.len(), files.len() - published.len());

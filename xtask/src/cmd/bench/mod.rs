@@ -16,9 +16,10 @@ use xshell::cmd;
 
 use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::target::{Arch, Os, Target};
-use xtask_inspect::unpack::{self, MemberKind};
+use xtask_inspect::unpack::Limits;
 
-use crate::archive::manifest::{self, Manifest};
+use crate::archive::index::Source;
+use crate::archive::manifest::Manifest;
 use crate::archive::package::ArchiveFile;
 use crate::archive::release::{self, ArchiveInput, Release};
 use crate::build::{compile, ctool};
@@ -88,17 +89,11 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     let Project { sh, ws, config, .. } = project;
     let app = project.app();
     let dist_dir = project.dist_dir();
-    let manifest_path = dist_dir.join(manifest::FILE_NAME);
-    let manifest = fs::read_to_string(&manifest_path)
-        .ok()
-        .and_then(|t| Manifest::from_json(&t).ok())
-        .with_context(|| {
-            format!(
-                "no release in {}: run `cargo xtask dist` first",
-                dist_dir.display()
-            )
-        })?;
-    let items = load_items(&dist_dir, &manifest)?;
+    let release = Source::Dir(dist_dir.clone());
+    let manifest = release
+        .manifest()
+        .context("no release to measure: run `cargo xtask dist` first")?;
+    let items = load_items(&release, &manifest)?;
     if items.is_empty() {
         bail!(
             "{} holds no archives: run `cargo xtask dist` first",
@@ -138,10 +133,8 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         for item in &items {
             let archive = bare_dir.join(item.input.file_name());
             let stem = &item.input.stem;
-            let flag = match item.input.format {
-                ArchiveFormat::TarXz => "-cJf",
-                ArchiveFormat::TarGz => "-czf",
-                ArchiveFormat::Zip => continue,
+            let Some(flag) = item.input.format.tar_create_flag() else {
+                continue;
             };
             cmd!(sh, "tar {flag} {archive} -C {sources} {stem}")
                 .quiet()
@@ -295,42 +288,12 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
 }
 
 /// Each archive of the release, read back into the files it was made from.
-fn load_items(dist_dir: &Path, manifest: &Manifest) -> Result<Vec<Item>> {
+fn load_items(release: &Source, manifest: &Manifest) -> Result<Vec<Item>> {
+    let limit = Limits::default().total;
     let mut items = Vec::new();
     for artifact in &manifest.artifacts {
-        let path = dist_dir.join(&artifact.name);
-        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let format = ArchiveFormat::of_file(&artifact.name).context("not an archive")?;
-        let stem = artifact
-            .name
-            .strip_suffix(format.extension())
-            .unwrap_or(&artifact.name)
-            .to_owned();
-        let members = unpack::read(format, bytes.as_slice(), Default::default())
-            .with_context(|| format!("reading {}", path.display()))?
-            .members;
-        let files: Vec<ArchiveFile> = members
-            .into_iter()
-            .filter(|m| m.kind == MemberKind::File)
-            .filter_map(|m| {
-                let path = m.path.strip_prefix(&format!("{stem}/"))?.to_owned();
-                Some(ArchiveFile {
-                    path,
-                    data: m.data,
-                    executable: m.mode & 0o111 != 0,
-                })
-            })
-            .collect();
-        let input = ArchiveInput {
-            triple: artifact.target.clone(),
-            format,
-            stem,
-            files,
-            binaries: artifact.binaries.clone(),
-            linkage: artifact.linkage.clone(),
-            toolchain: artifact.toolchain.clone(),
-            sbom: None,
-        };
+        let bytes = release.read(&artifact.name, limit)?;
+        let input = ArchiveInput::read_back(artifact, &bytes)?;
         items.push(Item { input, bytes });
     }
     Ok(items)
@@ -377,4 +340,48 @@ fn run_quiet(command: &mut Command) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(values: &[f64]) -> Samples {
+        Samples(
+            values
+                .iter()
+                .map(|&v| Duration::from_secs_f64(v / 1000.0))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_median_of_odd_and_even_counts() {
+        assert_eq!(ms(&[30.0, 10.0, 20.0]).median(), 0.020);
+        assert!((ms(&[40.0, 10.0, 20.0, 30.0]).median() - 0.025).abs() < 1e-12);
+    }
+
+    #[test]
+    fn start_ups_show_in_milliseconds_and_workloads_in_seconds() {
+        assert_eq!(ms(&[0.5, 0.9, 0.7]).show(), "0.70 ms [0.50–0.90]");
+        assert_eq!(ms(&[650.0, 120.0, 99.0]).show(), "0.120 s [0.099–0.650]");
+    }
+
+    #[test]
+    fn every_run_is_timed_and_a_failing_run_stops_the_sample() {
+        let mut calls = 0;
+        assert_eq!(
+            sample(3, || {
+                calls += 1;
+                Ok(())
+            })
+            .unwrap()
+            .0
+            .len(),
+            3
+        );
+        assert_eq!(calls, 3);
+        let err = sample(3, || bail!("the app failed")).err().unwrap();
+        assert_eq!(err.to_string(), "the app failed");
+    }
 }

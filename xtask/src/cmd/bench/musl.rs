@@ -74,12 +74,17 @@ fn threads_label(workload: &BenchWorkload, threads: usize) -> String {
 }
 
 fn print_ratio(what: &str, musl: &Samples, glibc: &Samples) {
+    println!("{}", ratio_line(what, musl, glibc));
+}
+
+/// musl's median over glibc's, against the goal.
+fn ratio_line(what: &str, musl: &Samples, glibc: &Samples) -> String {
     let ratio = musl.median() / glibc.median();
-    println!(
+    format!(
         "  {what}: musl {} vs glibc {}: ratio {ratio:.2}x (goal <= {GOAL:.2})",
         musl.show(),
         glibc.show()
-    );
+    )
 }
 
 /// The app's main binary for `triple`, built as the release is but linked
@@ -122,4 +127,39 @@ fn time_both(
         g.extend(sample(1, || run_once(glibc, args, dir))?.0);
     }
     Ok((Samples(m), Samples(g)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn ms(values: &[u64]) -> Samples {
+        Samples(values.iter().map(|&v| Duration::from_millis(v)).collect())
+    }
+
+    #[test]
+    fn the_ratio_is_musl_over_glibc_by_median() {
+        let line = ratio_line(
+            "1 thread `words`",
+            &ms(&[600, 500, 700]),
+            &ms(&[1000, 900, 5000]),
+        );
+        assert_eq!(
+            line,
+            "  1 thread `words`: musl 0.600 s [0.500–0.700] vs glibc 1.000 s [0.900–5.000]: ratio 0.60x (goal <= 1.20)"
+        );
+    }
+
+    #[test]
+    fn a_workload_without_threads_is_one_run_and_with_them_says_how_many() {
+        let workload = |run: &[&str]| BenchWorkload {
+            setup: None,
+            run: run.iter().map(|s| s.to_string()).collect(),
+        };
+        let threaded = workload(&["words", "-j", "{threads}", "."]);
+        assert_eq!(threads_label(&threaded, 1), "1 thread");
+        assert_eq!(threads_label(&threaded, 8), "8 threads");
+        assert_eq!(threads_label(&workload(&["words", "."]), 8), "workload");
+    }
 }
