@@ -16,6 +16,7 @@ use crate::build::{cargo, compile, ctool, docs, toolchain};
 use crate::model::plan::{ArtifactPlan, Plan};
 use crate::model::workspace::{Package, Workspace};
 use crate::project::Project;
+use crate::run::launch::{self, Emulator, Launch};
 
 /// Builds every archive of `plan` into `dir`, dated and named by `stamp`,
 /// with cargo's output in `target_dir`: what `dist` publishes and
@@ -240,7 +241,7 @@ impl Builder<'_> {
             return Ok(Vec::new());
         }
         let target = &artifact.target;
-        let (launch, exes) = match docs::launch_for(target) {
+        let (launch, exes) = match launch::launch(target.os, target.arch, Emulator::Any) {
             Ok(launch) => (launch, executables.to_vec()),
             Err(why) => {
                 eprintln!(
@@ -256,10 +257,7 @@ impl Builder<'_> {
                         &plan.features,
                     )?);
                 }
-                (
-                    docs::Launch::Native,
-                    self.host_build.clone().unwrap_or_default(),
-                )
+                (Launch::Native, self.host_build.clone().unwrap_or_default())
             }
         };
         let dir = cargo::build_dir(self.ws).join("docs").join(target.triple);
@@ -272,8 +270,8 @@ impl Builder<'_> {
             return Ok(files);
         }
         let how = match &launch {
-            docs::Launch::Native => String::new(),
-            docs::Launch::Qemu(qemu) => format!(" under {}", qemu.display()),
+            Launch::Native => String::new(),
+            Launch::Qemu(qemu) => format!(" under {}", qemu.display()),
         };
         eprintln!(
             "    generating {} [dist.docs] file(s) with the built binary{how}",

@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+use crate::build::needs::Need;
 use crate::build::zig;
 use crate::model::config::CCompiler;
 use crate::model::workspace::{Package, Workspace};
@@ -170,6 +171,21 @@ pub(crate) fn choose(
             )
         }
         CCompiler::MuslGcc => Ok(Some(Compiler::MuslGcc)),
+    }
+}
+
+/// The compiler `cargo xtask dist` will give build scripts under `setting`
+/// (as [`choose`] gives it): what `setup` installs.
+pub(crate) fn needs(target: &Target, setting: &CCompiler) -> Vec<Need> {
+    let why = format!("a build script compiles C for {}", target.triple);
+    match setting {
+        CCompiler::Auto | CCompiler::Zig => vec![Need::Zig { why }],
+        CCompiler::MuslGcc => vec![Need::Program {
+            program: "musl-gcc",
+            package: "musl-tools",
+            why,
+        }],
+        CCompiler::None | CCompiler::Path(_) => vec![],
     }
 }
 
@@ -342,6 +358,27 @@ mod tests {
 
     fn t(triple: &str) -> Target {
         Target::parse(triple).unwrap()
+    }
+
+    #[test]
+    fn c_compilers_follow_the_setting() {
+        let x86 = t("x86_64-unknown-linux-musl");
+        let arm = t("aarch64-unknown-linux-musl");
+        // The default is the pinned zig on every CPU, as dist gives it.
+        for target in [&x86, &arm] {
+            for setting in [CCompiler::Auto, CCompiler::Zig] {
+                assert!(matches!(&needs(target, &setting)[..], [Need::Zig { .. }]));
+            }
+        }
+        assert!(matches!(
+            &needs(&x86, &CCompiler::MuslGcc)[..],
+            [Need::Program {
+                package: "musl-tools",
+                ..
+            }]
+        ));
+        assert!(needs(&arm, &CCompiler::None).is_empty());
+        assert!(needs(&arm, &CCompiler::Path("/opt/zig/zig".into())).is_empty());
     }
 
     #[test]

@@ -13,45 +13,10 @@ use anyhow::{Context, Result, bail};
 use crate::archive::package::ArchiveFile;
 use crate::model::plan::DocFile;
 use crate::run::exec;
-use crate::run::exec::find_on_path;
-use xtask_inspect::target::{Arch, Os, Target};
+use crate::run::launch::Launch;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 const LIMIT: usize = 64 << 20;
-
-/// How this machine starts a binary.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Launch {
-    Native,
-    /// Under this qemu-user emulator (a Linux binary of another CPU).
-    Qemu(PathBuf),
-}
-
-/// How a binary of `target` runs here, or why it cannot.
-pub(crate) fn launch_for(target: &Target) -> Result<Launch, String> {
-    let host_os = Os::host();
-    if host_os != Some(target.os) {
-        return Err(format!(
-            "a {:?} binary does not run on this machine",
-            target.os
-        ));
-    }
-    match Arch::host() {
-        Some(host) if target.arch.runs_on(host) => Ok(Launch::Native),
-        // Apple silicon runs x86_64 programs through Rosetta, Windows on Arm through emulation.
-        _ if target.os != Os::Linux => Ok(Launch::Native),
-        _ => {
-            // The static one verify's sandbox uses, else the usual one.
-            let qemu = target.arch.qemu_static();
-            find_on_path(qemu)
-                .or_else(|| find_on_path(target.arch.qemu()))
-                .map(Launch::Qemu)
-                .ok_or_else(|| {
-                    format!("{qemu} is not installed (apt-get install qemu-user-static)")
-                })
-        }
-    }
-}
 
 /// Runs `exe_of(bin) args` for each doc file, in `scratch` (an empty
 /// directory, also its HOME), and returns the files with their output.
@@ -196,6 +161,7 @@ fn command(launch: &Launch, exe: &Path, args: &[String], scratch: &Path, sde: u6
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use crate::run::exec::find_on_path;
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("xtask-docs-{name}-{}", std::process::id()));

@@ -7,5 +7,6 @@ pub(crate) mod commit;
 pub(crate) mod compile;
 pub(crate) mod ctool;
 pub(crate) mod docs;
+pub(crate) mod needs;
 pub(crate) mod toolchain;
 pub(crate) mod zig;

@@ -2,5 +2,6 @@
 
 pub(crate) mod download;
 pub(crate) mod exec;
+pub(crate) mod launch;
 pub(crate) mod sandbox;
 pub(crate) mod smoke;

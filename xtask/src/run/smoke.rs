@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::run::exec;
-use crate::run::exec::find_on_path;
+use crate::run::launch::{self, Emulator, Route};
 use crate::run::sandbox::{self, Outcome};
 use xtask_inspect::report::escape;
 use xtask_inspect::target::{Arch, Os};
@@ -52,49 +52,39 @@ pub(crate) fn run(
     expect: Option<&str>,
     provenance: Provenance,
 ) -> SmokeOutcome {
-    if Os::host() != Some(os) {
-        return SmokeOutcome::NotApplicable(format!(
-            "a {os:?} binary; the release workflow runs it on a {} runner",
-            os.runner()
-        ));
-    }
+    let qemu = match launch::route_here(os, arch) {
+        Route::Elsewhere(os) => {
+            return SmokeOutcome::NotApplicable(format!(
+                "a {os:?} binary; the release workflow runs it on a {} runner",
+                os.runner()
+            ));
+        }
+        Route::UnknownCpu => return SmokeOutcome::Skipped("an ELF for an unknown CPU".into()),
+        Route::Native => None,
+        Route::Qemu(arch) => match launch::qemu(arch, Emulator::StaticOnly) {
+            Some(qemu) => Some(qemu),
+            None => return SmokeOutcome::Skipped(launch::qemu_missing(arch)),
+        },
+    };
     let shown = format!(
         "`{exe_name}{}{}`",
         if args.is_empty() { "" } else { " " },
         args.join(" ")
     );
     let out = match os {
-        Os::Linux => {
-            let Some(arch) = arch else {
-                return SmokeOutcome::Skipped("an ELF for an unknown CPU".into());
-            };
-            let qemu = match Arch::host() {
-                Some(host) if arch.runs_on(host) => None,
-                _ => match find_on_path(arch.qemu_static()) {
-                    Some(q) => Some(q),
-                    None => {
-                        return SmokeOutcome::Skipped(format!(
-                            "{} binaries need `{}` to run here (apt-get install qemu-user-static)",
-                            arch.name(),
-                            arch.qemu_static()
-                        ));
-                    }
-                },
-            };
-            match sandbox::run(binary, exe_name, args, qemu.as_deref()) {
-                Outcome::Ran(out) => out,
-                Outcome::Stopped(stopped) => {
-                    return SmokeOutcome::Failed(format!("{shown}: {stopped}"));
-                }
-                Outcome::Unavailable(why) => return SmokeOutcome::Skipped(why),
-                Outcome::NotStarted(why) => {
-                    return SmokeOutcome::Failed(format!(
-                        "it did not start in an empty root: {} (its ELF interpreter or libraries are missing there)",
-                        escape(&why)
-                    ));
-                }
+        Os::Linux => match sandbox::run(binary, exe_name, args, qemu.as_deref()) {
+            Outcome::Ran(out) => out,
+            Outcome::Stopped(stopped) => {
+                return SmokeOutcome::Failed(format!("{shown}: {stopped}"));
             }
-        }
+            Outcome::Unavailable(why) => return SmokeOutcome::Skipped(why),
+            Outcome::NotStarted(why) => {
+                return SmokeOutcome::Failed(format!(
+                    "it did not start in an empty root: {} (its ELF interpreter or libraries are missing there)",
+                    escape(&why)
+                ));
+            }
+        },
         Os::Windows | Os::Macos if provenance == Provenance::Ours => {
             match native(binary, exe_name, args) {
                 Ok(out) => out,

@@ -1,0 +1,160 @@
+//! The launch policy: how a binary built for a target runs on this machine
+//! — natively, under which qemu-user emulator, or not here and why. `docs`
+//! (running the built binary for its completions), `smoke` (verify's runs)
+//! and `setup` (what to install) all ask here; nothing else decides it.
+
+use std::path::PathBuf;
+
+use xtask_inspect::target::{Arch, Os};
+
+use crate::run::exec::find_on_path;
+
+/// How a target's binary would run on a host, whatever is installed there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// The host's own CPU (or one it runs natively: i686 on x86_64; Apple
+    /// silicon runs x86_64 Macs' programs through Rosetta, Windows on Arm
+    /// through its own emulation).
+    Native,
+    /// A Linux binary of another CPU: it runs under qemu-user.
+    Qemu(Arch),
+    /// Another OS's binary: it runs only on that OS (its release runner).
+    Elsewhere(Os),
+    /// A Linux binary for a CPU this tool does not know: no emulator to pick.
+    UnknownCpu,
+}
+
+/// The route of a binary for `os` and `arch` on a host of `host_os` and
+/// `host_arch` (`None`: one this tool does not know). Pure, so the rules
+/// are testable for runners this machine is not.
+pub(crate) fn route(
+    os: Os,
+    arch: Option<Arch>,
+    host_os: Option<Os>,
+    host_arch: Option<Arch>,
+) -> Route {
+    if host_os != Some(os) {
+        return Route::Elsewhere(os);
+    }
+    match (arch, host_arch) {
+        (Some(arch), Some(host)) if arch.runs_on(host) => Route::Native,
+        _ if os != Os::Linux => Route::Native,
+        (Some(arch), _) => Route::Qemu(arch),
+        (None, _) => Route::UnknownCpu,
+    }
+}
+
+/// The route on this machine.
+pub(crate) fn route_here(os: Os, arch: Option<Arch>) -> Route {
+    route(os, arch, Os::host(), Arch::host())
+}
+
+/// Which emulator a binary of another CPU may run under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Emulator {
+    /// Only the static build (Debian's qemu-user-static): verify copies it
+    /// into its sandbox's empty root, where a dynamic one cannot start.
+    StaticOnly,
+    /// The static build, else the usual one: running outside a sandbox.
+    Any,
+}
+
+/// How this machine starts a binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Launch {
+    Native,
+    /// Under this qemu-user emulator.
+    Qemu(PathBuf),
+}
+
+/// How a binary for `os` and `arch` starts here, or why it cannot.
+pub(crate) fn launch(os: Os, arch: Arch, emulator: Emulator) -> Result<Launch, String> {
+    match route_here(os, Some(arch)) {
+        Route::Native => Ok(Launch::Native),
+        Route::Elsewhere(os) => Err(format!("a {os:?} binary does not run on this machine")),
+        Route::UnknownCpu => Err("a binary for a CPU this tool does not know".into()),
+        Route::Qemu(arch) => qemu(arch, emulator)
+            .map(Launch::Qemu)
+            .ok_or_else(|| qemu_missing(arch)),
+    }
+}
+
+/// The qemu-user emulator installed here for `arch`'s Linux binaries.
+pub(crate) fn qemu(arch: Arch, emulator: Emulator) -> Option<PathBuf> {
+    find_on_path(arch.qemu_static()).or_else(|| match emulator {
+        Emulator::Any => find_on_path(arch.qemu()),
+        Emulator::StaticOnly => None,
+    })
+}
+
+/// Why a binary of `arch` does not run here for want of its emulator, with
+/// how to install it.
+pub(crate) fn qemu_missing(arch: Arch) -> String {
+    format!(
+        "{} binaries need `{}` to run here (apt-get install qemu-user-static)",
+        arch.name(),
+        arch.qemu_static()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_binary_runs_natively_under_qemu_or_on_its_own_os() {
+        use Arch::*;
+        let linux = Some(Os::Linux);
+        assert_eq!(
+            route(Os::Linux, Some(X86_64), linux, Some(X86_64)),
+            Route::Native
+        );
+        assert_eq!(
+            route(Os::Linux, Some(I686), linux, Some(X86_64)),
+            Route::Native
+        );
+        assert_eq!(
+            route(Os::Linux, Some(Aarch64), linux, Some(X86_64)),
+            Route::Qemu(Aarch64)
+        );
+        assert_eq!(
+            route(Os::Linux, Some(X86_64), linux, None),
+            Route::Qemu(X86_64),
+            "an unknown host CPU runs nothing natively"
+        );
+        assert_eq!(
+            route(Os::Macos, Some(X86_64), linux, Some(X86_64)),
+            Route::Elsewhere(Os::Macos)
+        );
+        assert_eq!(
+            route(Os::Macos, Some(X86_64), Some(Os::Macos), Some(Aarch64)),
+            Route::Native,
+            "Rosetta"
+        );
+        assert_eq!(
+            route(Os::Windows, Some(X86_64), Some(Os::Windows), Some(Aarch64)),
+            Route::Native,
+            "Windows on Arm emulates x86_64 itself"
+        );
+        assert_eq!(
+            route(Os::Linux, Some(X86_64), None, None),
+            Route::Elsewhere(Os::Linux)
+        );
+        assert_eq!(
+            route(Os::Linux, None, linux, Some(X86_64)),
+            Route::UnknownCpu
+        );
+        assert_eq!(
+            route(Os::Windows, None, Some(Os::Windows), Some(X86_64)),
+            Route::Native
+        );
+    }
+
+    #[test]
+    fn a_missing_emulator_says_what_to_install() {
+        assert_eq!(
+            qemu_missing(Arch::Aarch64),
+            "aarch64 binaries need `qemu-aarch64-static` to run here (apt-get install qemu-user-static)"
+        );
+    }
+}
