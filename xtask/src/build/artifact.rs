@@ -18,13 +18,12 @@ use crate::model::workspace::{Package, Workspace};
 use crate::project::Project;
 use crate::run::launch::{self, Emulator, Launch};
 
-/// Builds every archive of `plan` into `dir`, dated and named by `stamp`,
-/// with cargo's output in `target_dir`: what `dist` publishes and
+/// Builds every archive of `plan` into `dir`, dated and named by its
+/// stamp, with cargo's output in `target_dir`: what `dist` publishes and
 /// `reproduce` rebuilds (from scratch, in a target directory of its own).
 pub(crate) fn build_archives(
     project: &Project,
     plan: &Plan,
-    stamp: compile::Stamp,
     target_dir: &std::path::Path,
     dir: &std::path::Path,
 ) -> Result<Vec<ManifestArtifact>> {
@@ -40,11 +39,9 @@ pub(crate) fn build_archives(
         app,
         plan,
         installed: toolchain::installed_targets(sh)?,
-        stamp,
         rustc: toolchain::rustc_version(sh, &ws.root)?,
         host_build: None,
         c_versions: Default::default(),
-        repository: project.repository()?,
     };
     let compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
     // Cargo builds one target at a time (each already uses every core);
@@ -64,7 +61,7 @@ pub(crate) fn build_archives(
         };
         inputs.push(built.input);
     }
-    release::pack_all(&inputs, plan.source_date_epoch, dir)
+    release::pack_all(&inputs, plan.stamp.source_date_epoch, dir)
 }
 
 /// A target's build, ready to be packed.
@@ -82,7 +79,6 @@ pub(crate) struct Builder<'a> {
     pub(crate) plan: &'a Plan,
     /// rustup's installed targets, asked once.
     pub(crate) installed: Vec<String>,
-    pub(crate) stamp: compile::Stamp,
     /// `rustc -V`, recorded with every archive.
     pub(crate) rustc: String,
     /// A build of the app for this machine, made once when some target's
@@ -90,8 +86,6 @@ pub(crate) struct Builder<'a> {
     pub(crate) host_build: Option<Vec<compile::BuiltBinary>>,
     /// Each C compiler's description with its version, asked once per run.
     pub(crate) c_versions: BTreeMap<String, String>,
-    /// Where releases are published: it names the workspace's own crates in SBOMs.
-    pub(crate) repository: Option<String>,
 }
 
 impl Builder<'_> {
@@ -126,7 +120,6 @@ impl Builder<'_> {
             app,
             plan,
             installed,
-            stamp,
             ..
         } = self;
         let target = &artifact.target;
@@ -138,7 +131,8 @@ impl Builder<'_> {
             plan.app, plan.version, target.triple
         );
         toolchain::ensure_target(sh, target, installed)?;
-        let compiled = compile::build(sh, ws, app, target, stamp, c_compiler, &plan.features)?;
+        let compiled =
+            compile::build(sh, ws, app, target, &plan.stamp, c_compiler, &plan.features)?;
         let built = compiled.binaries;
         let built_names: Vec<&str> = built.iter().map(|b| b.name.as_str()).collect();
         if let Some(missing) = artifact
@@ -221,7 +215,7 @@ impl Builder<'_> {
                 },
                 sbom: Some(SbomInput {
                     crates: compiled.crates,
-                    repository: self.repository.clone(),
+                    repository: self.plan.repository.clone(),
                 }),
             },
             executables: built,
@@ -253,7 +247,7 @@ impl Builder<'_> {
                         self.sh,
                         self.ws,
                         self.app,
-                        &self.stamp,
+                        &self.plan.stamp,
                         &plan.features,
                     )?);
                 }
@@ -264,7 +258,7 @@ impl Builder<'_> {
         let exe_of = |bin: &str| exes.iter().find(|b| b.name == bin).map(|b| b.path.clone());
         // The files depend on the binaries and the commands only: a no-op dist
         // reuses them instead of starting each binary (under qemu) again.
-        let key = docs::inputs_key(&plan.docs, &exe_of, &launch, plan.source_date_epoch)?;
+        let key = docs::inputs_key(&plan.docs, &exe_of, &launch, plan.stamp.source_date_epoch)?;
         if let Some(files) = docs::cached(&dir, &key, &plan.docs) {
             eprintln!("    [dist.docs] files: binary unchanged, reused");
             return Ok(files);
@@ -287,7 +281,7 @@ impl Builder<'_> {
             exe_of,
             &launch,
             &scratch,
-            plan.source_date_epoch,
+            plan.stamp.source_date_epoch,
         )?;
         docs::store(&dir, &key, &files)?;
         Ok(files)

@@ -13,6 +13,7 @@ use xshell::{Shell, cmd};
 use crate::build::cargo::{self, run_checked};
 use crate::build::{audit, commit, ctool};
 use crate::model::deps::Crates;
+use crate::model::plan::Stamp;
 use crate::model::workspace::{Package, Workspace};
 use xtask_inspect::target::{Os, Target};
 
@@ -149,14 +150,6 @@ pub(crate) fn flags_via(
             .collect::<Vec<_>>()
             .join("\x1f"),
     )
-}
-
-/// What a build may embed about itself: both fixed per commit, never the
-/// clock, so rebuilding a commit gives the same bytes.
-pub(crate) struct Stamp {
-    pub(crate) source_date_epoch: u64,
-    /// The commit id, or `unknown` outside a git checkout.
-    pub(crate) commit: String,
 }
 
 /// A target's build: its executables, and the crates they were built from

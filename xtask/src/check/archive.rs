@@ -16,7 +16,7 @@ use crate::archive::index;
 use crate::check::Findings;
 use crate::check::binary::{check_binary, smoke_check};
 use crate::check::deps::{check_embedded, check_sbom};
-use crate::model::plan::{Expect, SmokeRun};
+use crate::model::smoke::{SmokeRequest, SmokeRun};
 use crate::run::smoke::Provenance;
 use xtask_inspect::audit::DepList;
 
@@ -143,54 +143,55 @@ pub(crate) fn check_archive(
         let triple = policy.target.as_ref()?.triple;
         version_in(stem.strip_suffix(&format!("-{triple}"))?).map(str::to_owned)
     });
-    let runs: Vec<(String, Vec<String>, Option<String>)> = match expected.smoke {
-        Some(runs) => runs
-            .iter()
-            .map(|run| {
-                let exe = match &policy.target {
-                    Some(target) => target.exe_name(&run.bin),
-                    None => run.bin.clone(),
-                };
-                let expect = match &run.expect {
-                    Expect::Success => None,
-                    // `{version}` stands for the release's version.
-                    Expect::Text(text) => Some(match &version {
-                        Some(v) => text.replace("{version}", v),
-                        None => text.clone(),
-                    }),
-                    Expect::Version => version.clone(),
-                };
-                (exe, run.args.clone(), expect)
-            })
-            .collect(),
-        None => checked
-            .iter()
-            .map(|(exe, ..)| {
-                (
-                    (*exe).to_owned(),
-                    vec!["--version".to_owned()],
-                    version.clone(),
-                )
-            })
-            .collect(),
-    };
-    for (exe, args, expect) in runs {
-        let Some((_, data, report)) = checked.iter().find(|(e, ..)| *e == exe) else {
+    let exes: Vec<&str> = checked.iter().map(|(exe, ..)| *exe).collect();
+    let requests = smoke_requests(
+        expected.smoke,
+        policy.target.as_ref(),
+        &exes,
+        version.as_deref(),
+    );
+    for request in requests {
+        let Some((_, data, report)) = checked.iter().find(|(e, ..)| *e == request.exe) else {
             continue; // missing or unreadable: reported above
         };
-        let label = format!("{name}: {exe}");
+        let label = format!("{name}: {}", request.exe);
         smoke_check(
             &label,
             data,
             report,
-            &exe,
-            &args,
-            expect.as_deref(),
+            &request,
             expected.provenance,
             findings,
         );
     }
     carried
+}
+
+/// What to run on an archive's binaries `exes`: the configured smoke runs
+/// (`smoke`), each for its binary's executable name on `target`; without
+/// them, each binary's `--version`. `version` is the release's, if known.
+fn smoke_requests(
+    smoke: Option<&[SmokeRun]>,
+    target: Option<&Target>,
+    exes: &[&str],
+    version: Option<&str>,
+) -> Vec<SmokeRequest> {
+    match smoke {
+        Some(runs) => runs
+            .iter()
+            .map(|run| {
+                let exe = match target {
+                    Some(target) => target.exe_name(&run.bin),
+                    None => run.bin.clone(),
+                };
+                run.request(exe, version)
+            })
+            .collect(),
+        None => exes
+            .iter()
+            .map(|exe| SmokeRun::version_of(exe).request((*exe).to_owned(), version))
+            .collect(),
+    }
 }
 
 /// The version in `<package>-<version>`: from the first `-` followed by
@@ -273,14 +274,13 @@ pub(crate) fn check_path(path: &Path, look: Look, limits: Limits, findings: &mut
         } else {
             name
         };
-        let args = ["--version".to_owned()];
+        // Whose version it is, nobody says: exiting with 0 is the check.
+        let request = SmokeRun::version_of(&exe).request(exe.clone(), None);
         smoke_check(
             &shown,
             &bytes,
             &report,
-            &exe,
-            &args,
-            None,
+            &request,
             Provenance::Untrusted,
             findings,
         );
@@ -319,6 +319,41 @@ pub(crate) fn check_sidecar(dir: &Path, name: &str, hex: &str, findings: &mut Fi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configured_smoke_runs_name_the_target_s_executable_and_else_every_binary_shows_its_version()
+    {
+        let windows = Target::parse("x86_64-pc-windows-gnu").ok();
+        let runs = [SmokeRun {
+            bin: "tb".into(),
+            args: vec!["check".into()],
+            expect: crate::model::smoke::Expect::Success,
+        }];
+        let got = smoke_requests(Some(&runs), windows.as_ref(), &["tb.exe"], Some("1.0.0"));
+        assert_eq!(
+            got,
+            [SmokeRequest {
+                exe: "tb.exe".into(),
+                args: vec!["check".into()],
+                expect: None,
+            }]
+        );
+        let got = smoke_requests(
+            None,
+            windows.as_ref(),
+            &["tb.exe", "tbx.exe"],
+            Some("1.0.0"),
+        );
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            (
+                got[1].exe.as_str(),
+                got[1].args.as_slice(),
+                got[1].expect.as_deref()
+            ),
+            ("tbx.exe", &["--version".to_owned()][..], Some("1.0.0"))
+        );
+    }
 
     #[test]
     fn finds_triple_and_version_in_archive_names() {

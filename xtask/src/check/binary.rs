@@ -4,6 +4,7 @@ use xtask_inspect::linkage::{self, LinkagePolicy, Report, Verdict};
 use xtask_inspect::report::escape;
 
 use crate::check::Findings;
+use crate::model::smoke::SmokeRequest;
 use crate::run::smoke::{self, Provenance, SmokeOutcome};
 
 /// Prints the linkage report and verdict of one binary; returns the report
@@ -44,26 +45,17 @@ pub(crate) fn check_binary(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Runs `request` on the binary `data` (its linkage `report` says where
+/// it runs) and reports what happened.
 pub(crate) fn smoke_check(
     label: &str,
     data: &[u8],
     report: &Report,
-    exe: &str,
-    args: &[String],
-    expect: Option<&str>,
+    request: &SmokeRequest,
     provenance: Provenance,
     findings: &mut Findings<'_>,
 ) {
-    match smoke::run(
-        data,
-        report.arch(),
-        report.os(),
-        exe,
-        args,
-        expect,
-        provenance,
-    ) {
+    match smoke::run(data, report.arch(), report.os(), request, provenance) {
         SmokeOutcome::Passed(line) => findings.note(format!(
             "smoke: {line} (sandboxed: an empty root, no network)"
         )),

@@ -17,6 +17,7 @@ use crate::archive::files::read_regular;
 use crate::archive::index::{ReleaseIndex, Source};
 use crate::archive::manifest::{self, Manifest, ManifestArtifact, Toolchain};
 use crate::check::Findings;
+use crate::model::plan::Installer;
 use crate::project::stamp::Checkout;
 
 /// The checkout must be the release's app, version and commit, unchanged.
@@ -108,8 +109,8 @@ pub(crate) struct Rebuilt<'a> {
     pub(crate) artifacts: &'a [ManifestArtifact],
     /// Where the rebuilt files are.
     pub(crate) dir: &'a Path,
-    /// The installer's name and the text this checkout's configuration generates.
-    pub(crate) installer: &'a (String, String),
+    /// The installer this checkout's configuration generates.
+    pub(crate) installer: &'a Installer,
 }
 
 /// Holds each rebuilt file against the hash the release publishes for it:
@@ -182,7 +183,10 @@ pub(crate) fn compare(
     }
 
     // The installer is made from the configuration alone.
-    let (installer_name, installer_text) = rebuilt.installer;
+    let Installer {
+        name: installer_name,
+        text: installer_text,
+    } = rebuilt.installer;
     if let Some(i) = release
         .manifest
         .installers
@@ -547,7 +551,10 @@ mod tests {
             skipped: &skipped,
             artifacts: &[linux.clone(), rebuilt_arm],
             dir: &rebuilt_dir,
-            installer: &("tool-installer.sh".into(), String::new()),
+            installer: &Installer {
+                name: "tool-installer.sh".into(),
+                text: String::new(),
+            },
         };
         let source = Source::Dir(published_dir);
         let lines = said(|f| compare(&source, &index, &rebuilt, f));

@@ -17,15 +17,16 @@ use crate::archive::{atomic, checksum, release};
 use crate::check::Findings;
 use crate::check::archive::{ExpectedArchive, check_archive, check_sidecar, stem_of};
 use crate::check::deps::check_sbom;
-use crate::model::plan::SmokeRun;
+use crate::model::plan::Installer;
+use crate::model::smoke::SmokeRun;
 use crate::model::workspace::{OLD_RELEASE_DIR, RELEASE_DIR};
 use crate::run::smoke::Provenance;
 
 /// What the configuration says a release directory must hold.
 pub(crate) struct Expected {
     pub(crate) smoke: Vec<SmokeRun>,
-    /// The installer's name and the exact text the configuration generates.
-    pub(crate) installer: (String, String),
+    /// The installer the configuration generates, byte for byte.
+    pub(crate) installer: Installer,
     pub(crate) limits: Limits,
     /// Whether to list every crate each binary carries.
     pub(crate) list_deps: bool,
@@ -197,7 +198,10 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
         }
     }
 
-    let (installer_name, installer_text) = &expected.installer;
+    let Installer {
+        name: installer_name,
+        text: installer_text,
+    } = &expected.installer;
     for installer in manifest.installers.iter().filter(|i| plain_name(&i.name)) {
         findings.heading(installer.name.clone());
         let Some((bytes, _)) = read_listed(

@@ -10,12 +10,12 @@ use crate::archive::index::{self, Kind};
 use crate::archive::manifest::{self, Manifest, ManifestInstaller};
 use crate::archive::release::{self, Release, human_size};
 use crate::archive::{atomic, checksum};
-use crate::build::{artifact, compile};
+use crate::build::artifact;
 use crate::check::{self, Findings};
-use crate::cmd::{expected, show_finding};
+use crate::cmd::{release_plan, show_finding};
 use crate::generate::installer;
-use crate::model::plan;
-use crate::project::{Project, stamp};
+use crate::model::plan::{self, Installer, Plan};
+use crate::project::Project;
 use crate::run::exec::on_path;
 
 pub(crate) struct Options {
@@ -24,10 +24,8 @@ pub(crate) struct Options {
 }
 
 pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
-    let Project { sh, ws, .. } = project;
-    let app = project.app();
-    let sde = stamp::source_date_epoch(sh, &ws.root)?;
-    let mut plan = project.plan(&options.targets, sde)?;
+    let ws = &project.ws;
+    let mut plan = release_plan(project, &options.targets, project.stamp()?)?;
     let explicit = !options.targets.is_empty();
     let skipped = plan::keep_buildable(&mut plan, explicit, Os::host(), on_path)?;
     for (triple, why) in &skipped {
@@ -40,32 +38,32 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     let dist_dir = project.dist_dir();
     fs::create_dir_all(&dist_dir).with_context(|| format!("creating {}", dist_dir.display()))?;
     let _lock = release::lock(&dist_dir)?;
-    let installer_name = installer::file_name(&app.name);
     let keep: Vec<String> = plan
         .artifacts
         .iter()
         .map(|a| a.file_name())
-        .chain([installer_name])
+        .chain([plan.installer.name.clone()])
         .collect();
     release::remove_stale(&dist_dir, &keep)?;
 
-    let stamp = compile::Stamp {
-        source_date_epoch: sde,
-        commit: stamp::commit(sh, &ws.root),
-    };
-    let commit = stamp.commit.clone();
-    let artifacts = artifact::build_archives(project, &plan, stamp, &ws.target_dir, &dist_dir)?;
+    let artifacts = artifact::build_archives(project, &plan, &ws.target_dir, &dist_dir)?;
     let release = Release {
         app: plan.app.clone(),
         version: plan.version.clone(),
-        source_date_epoch: sde,
-        commit,
+        source_date_epoch: plan.stamp.source_date_epoch,
+        commit: plan.stamp.commit.clone(),
         artifacts,
-        installers: vec![write_installer(project, &dist_dir)?],
+        installers: vec![write_installer(project, &plan, &dist_dir)?],
     };
     release::write_index(&dist_dir, &release)?;
 
-    let expected = expected(project, Default::default(), false)?;
+    // What was just written is checked as `verify` would, against the plan.
+    let expected = check::release::Expected {
+        smoke: plan.smoke.clone(),
+        installer: plan.installer.clone(),
+        limits: Default::default(),
+        list_deps: false,
+    };
     let mut show = show_finding;
     let mut findings = Findings::new(&mut show);
     findings.heading(format!("verifying {}", dist_dir.display()));
@@ -82,10 +80,10 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
 
 /// Writes `<package>-installer.sh` for every configured Unix target (not only
 /// the ones built here: the installer serves the whole release) and its sidecar.
-fn write_installer(project: &Project, dist_dir: &Path) -> Result<ManifestInstaller> {
+fn write_installer(project: &Project, plan: &Plan, dist_dir: &Path) -> Result<ManifestInstaller> {
     let app = project.app();
-    let (name, text) = installer::for_config(&project.config, app)?;
-    if project.repository()?.is_none() {
+    let Installer { name, text } = &plan.installer;
+    if plan.repository.is_none() {
         eprintln!(
             "    note: no repository in dist-workspace.toml or {}: the installer needs {}_DOWNLOAD_URL to find releases",
             app.manifest_path.display(),
@@ -93,10 +91,10 @@ fn write_installer(project: &Project, dist_dir: &Path) -> Result<ManifestInstall
         );
     }
     let sha256 = checksum::sha256_hex(text.as_bytes());
-    atomic::write(&dist_dir.join(&name), text.as_bytes())?;
-    checksum::write_sidecar(dist_dir, &name, &sha256)?;
+    atomic::write(&dist_dir.join(name), text.as_bytes())?;
+    checksum::write_sidecar(dist_dir, name, &sha256)?;
     Ok(ManifestInstaller {
-        name,
+        name: name.clone(),
         size: text.len() as u64,
         sha256,
     })

@@ -16,6 +16,7 @@ use xtask_inspect::unpack::Limits;
 
 use crate::check::{self, Finding};
 use crate::generate::installer;
+use crate::model::plan::{Plan, Stamp};
 use crate::project::Project;
 
 /// A mistake on the command line found after parsing: exit code 2, like clap's.
@@ -55,4 +56,11 @@ pub(crate) fn expected(
         limits,
         list_deps,
     })
+}
+
+/// The release plan of `project` for the `selected` targets (all when
+/// empty), built with `stamp`, with its installer made from the configuration.
+pub(crate) fn release_plan(project: &Project, selected: &[String], stamp: Stamp) -> Result<Plan> {
+    let installer = installer::for_config(&project.config, project.app())?;
+    project.plan(selected, stamp, installer)
 }

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::model::github::{self, github_run, is_prerelease};
+use crate::model::plan::Stamp;
 use crate::project::Project;
 
 pub(crate) struct Options {
@@ -21,7 +22,7 @@ pub(crate) struct Options {
 /// `cargo xtask plan`.
 pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     let app = project.app();
-    let plan = project.plan(&[], 0)?;
+    let plan = crate::cmd::release_plan(project, &[], Stamp::none())?;
     let release_tag = project.config.tag_pattern.tag_for(&plan.version);
 
     let mut tag = options.tag;

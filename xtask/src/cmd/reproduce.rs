@@ -10,12 +10,11 @@ use xtask_inspect::target::Os;
 
 use crate::archive::index::{ReleaseIndex, Source};
 use crate::archive::release;
-use crate::build::{artifact, compile};
+use crate::build::artifact;
 use crate::check::Findings;
 use crate::check::rebuild::{self, Rebuilt};
-use crate::cmd::{UsageError, show_finding};
-use crate::generate::installer;
-use crate::model::plan;
+use crate::cmd::{UsageError, release_plan, show_finding};
+use crate::model::plan::{self, Stamp};
 use crate::project::{Project, stamp};
 use crate::run::exec::on_path;
 
@@ -65,7 +64,11 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     }
     let configured = |t: &str| config.targets.iter().any(|c| c.triple == t);
     let selected = rebuild::select(manifest, &options.targets, configured, &mut findings);
-    let mut plan = project.plan(&selected, manifest.source_date_epoch)?;
+    let stamp = Stamp {
+        source_date_epoch: manifest.source_date_epoch,
+        commit: manifest.commit.clone(),
+    };
+    let mut plan = release_plan(project, &selected, stamp)?;
     let skipped = plan::keep_buildable(&mut plan, false, Os::host(), on_path)?;
     // From scratch, in a target directory of its own: nothing a local
     // build left behind may stand in for the rebuild.
@@ -81,18 +84,14 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     let artifacts = if plan.artifacts.is_empty() {
         Vec::new()
     } else {
-        let stamp = compile::Stamp {
-            source_date_epoch: manifest.source_date_epoch,
-            commit: manifest.commit.clone(),
-        };
-        artifact::build_archives(project, &plan, stamp, &cargo_target, &out)?
+        artifact::build_archives(project, &plan, &cargo_target, &out)?
     };
     let rebuilt = Rebuilt {
         selected: &selected,
         skipped: &skipped,
         artifacts: &artifacts,
         dir: &out,
-        installer: &installer::for_config(config, app)?,
+        installer: &plan.installer,
     };
     rebuild::compare(&published, &release, &rebuilt, &mut findings);
     findings.finish(&format!(

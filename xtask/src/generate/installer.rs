@@ -5,6 +5,7 @@
 //! failure) — and installs nothing it has not checked against the release's
 //! published SHA-256. Pure: text in, text out.
 
+use crate::model::plan::Installer;
 use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::target::{Arch, Os, Target};
 
@@ -27,7 +28,7 @@ pub(crate) struct Spec<'a> {
 pub(crate) fn for_config(
     config: &crate::model::config::DistConfig,
     app: &crate::model::workspace::Package,
-) -> anyhow::Result<(String, String)> {
+) -> anyhow::Result<Installer> {
     let repository = crate::model::github::repository(config, app)?;
     let text = render(&Spec {
         package: &app.name,
@@ -38,7 +39,10 @@ pub(crate) fn for_config(
         repository: repository.as_deref(),
         tag_prefix: config.tag_pattern.prefix(),
     });
-    Ok((file_name(&app.name), text))
+    Ok(Installer {
+        name: file_name(&app.name),
+        text,
+    })
 }
 
 pub(crate) fn file_name(package: &str) -> String {

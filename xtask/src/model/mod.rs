@@ -5,4 +5,5 @@ pub(crate) mod config;
 pub(crate) mod deps;
 pub(crate) mod github;
 pub(crate) mod plan;
+pub(crate) mod smoke;
 pub(crate) mod workspace;

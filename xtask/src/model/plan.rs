@@ -11,6 +11,8 @@ use xtask_inspect::suggest::did_you_mean;
 use xtask_inspect::target::{Os, Target};
 
 use crate::model::config::{DistConfig, Features};
+use crate::model::github;
+use crate::model::smoke::{self, SmokeRun};
 use crate::model::workspace::Package;
 
 /// The build matrix for GitHub Actions: one job per target, on its runner.
@@ -23,17 +25,51 @@ pub(crate) fn matrix(plan: &Plan) -> Value {
     json!({ "include": include })
 }
 
-/// Everything `dist` will produce.
+/// Everything `dist` will produce, and all a build of it needs to know:
+/// what `dist`, `reproduce` and `bench` hand the build and the checks.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) app: String,
     pub(crate) version: String,
-    pub(crate) source_date_epoch: u64,
+    /// The date and commit every build embeds.
+    pub(crate) stamp: Stamp,
+    /// Where releases are published: it names the workspace's own crates in SBOMs.
+    pub(crate) repository: Option<String>,
+    /// The commands run on every released binary before it ships.
+    pub(crate) smoke: Vec<SmokeRun>,
+    /// The installer script, made from the configuration alone.
+    pub(crate) installer: Installer,
     pub(crate) artifacts: Vec<ArtifactPlan>,
     /// `cargo build` arguments choosing the configured features.
     pub(crate) features: Vec<String>,
     /// Files made by running the built binary, the same list for every archive.
     pub(crate) docs: Vec<DocFile>,
+}
+
+/// What a build may embed about itself: both fixed per commit, never the
+/// clock, so rebuilding a commit gives the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) source_date_epoch: u64,
+    /// The commit id, or `unknown` outside a git checkout.
+    pub(crate) commit: String,
+}
+
+impl Stamp {
+    /// For a plan that builds nothing (`cargo xtask plan`'s matrix), and tests.
+    pub(crate) fn none() -> Stamp {
+        Stamp {
+            source_date_epoch: 0,
+            commit: "unknown".into(),
+        }
+    }
+}
+
+/// The installer script of a release: its file name and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Installer {
+    pub(crate) name: String,
+    pub(crate) text: String,
 }
 
 /// One archive: which target, what goes in, what it is called.
@@ -94,12 +130,13 @@ pub(crate) fn make(
     includes: Vec<IncludeFile>,
     root: &Path,
     selected: &[String],
-    source_date_epoch: u64,
+    stamp: Stamp,
+    installer: Installer,
 ) -> Result<Plan> {
     let targets = select_targets(config, selected)?;
     check_features(&config.features, app)?;
     let docs = docs(config, app)?;
-    check_smoke(config, app)?;
+    let smoke = smoke::configured(config, app)?;
     for target in &targets {
         check_archive_paths(target, app, root, &includes, &docs)?;
     }
@@ -116,7 +153,10 @@ pub(crate) fn make(
     Ok(Plan {
         app: app.name.clone(),
         version: app.version.clone(),
-        source_date_epoch,
+        stamp,
+        repository: github::repository(config, app)?,
+        smoke,
+        installer,
         artifacts,
         features: config.features.cargo_args(),
         docs,
@@ -143,20 +183,6 @@ fn check_features(features: &Features, app: &Package) -> Result<()> {
     Ok(())
 }
 
-/// The binary a `bin` key names, or the main binary.
-fn binary_of<'a>(app: &'a Package, bin: Option<&'a str>, key: &str) -> Result<&'a str> {
-    match bin {
-        None => Ok(app.main_bin()),
-        Some(bin) if app.bins.iter().any(|b| b == bin) => Ok(bin),
-        Some(bin) => bail!(
-            "`[dist].{key}`: `bin = \"{bin}\"` is not a binary of {}{} (binaries: {})",
-            app.name,
-            did_you_mean(bin, app.bins.iter().map(String::as_str)),
-            app.bins.join(", ")
-        ),
-    }
-}
-
 fn docs(config: &DistConfig, app: &Package) -> Result<Vec<DocFile>> {
     config
         .docs
@@ -164,53 +190,8 @@ fn docs(config: &DistConfig, app: &Package) -> Result<Vec<DocFile>> {
         .map(|d| {
             Ok(DocFile {
                 path: d.path.clone(),
-                bin: binary_of(app, d.bin.as_deref(), "docs")?.to_owned(),
+                bin: app.binary(d.bin.as_deref(), "docs")?.to_owned(),
                 args: d.args.clone(),
-            })
-        })
-        .collect()
-}
-
-fn check_smoke(config: &DistConfig, app: &Package) -> Result<()> {
-    smoke(config, app).map(drop)
-}
-
-/// What a smoke run's output must show.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Expect {
-    /// Only that the command exits with 0.
-    Success,
-    /// This text, on stdout or stderr.
-    Text(String),
-    /// The release's version: the default `--version` check.
-    Version,
-}
-
-/// A command run on a released binary, in an empty root, before publishing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SmokeRun {
-    pub(crate) bin: String,
-    pub(crate) args: Vec<String>,
-    pub(crate) expect: Expect,
-}
-
-/// `[dist].smoke`, or by default the main binary's `--version`, which must
-/// print the version.
-pub(crate) fn smoke(config: &DistConfig, app: &Package) -> Result<Vec<SmokeRun>> {
-    let Some(commands) = &config.smoke else {
-        return Ok(vec![SmokeRun {
-            bin: app.main_bin().to_owned(),
-            args: vec!["--version".to_owned()],
-            expect: Expect::Version,
-        }]);
-    };
-    commands
-        .iter()
-        .map(|c| {
-            Ok(SmokeRun {
-                bin: binary_of(app, c.bin.as_deref(), "smoke")?.to_owned(),
-                args: c.args.clone(),
-                expect: c.expect.clone().map_or(Expect::Success, Expect::Text),
             })
         })
         .collect()
@@ -361,7 +342,11 @@ mod tests {
             Vec::new(),
             Path::new("/w"),
             &selected,
-            0,
+            Stamp::none(),
+            Installer {
+                name: "toolbox-installer.sh".into(),
+                text: "#!/bin/sh\n".into(),
+            },
         )
     }
 
@@ -439,37 +424,6 @@ mod tests {
         assert!(
             err.to_string().contains("`[dist].smoke`: `bin = \"nope\"`"),
             "{err}"
-        );
-
-        let config = |text: &str| {
-            config::parse(
-                &format!("[dist]\napp = \"toolbox\"\n{text}"),
-                Path::new("x"),
-            )
-            .unwrap()
-        };
-        let default = smoke(&config(""), &Package::sample()).unwrap();
-        assert_eq!(
-            default,
-            [SmokeRun {
-                bin: "tb".into(),
-                args: vec!["--version".into()],
-                expect: Expect::Version
-            }]
-        );
-        let mine = smoke(
-            &config("smoke = [[\"--help\"], { args = [\"x\"], expect = \"y\" }]\n"),
-            &Package::sample(),
-        )
-        .unwrap();
-        assert_eq!(mine[0].expect, Expect::Success);
-        assert_eq!(
-            mine[1],
-            SmokeRun {
-                bin: "tb".into(),
-                args: vec!["x".into()],
-                expect: Expect::Text("y".into())
-            }
         );
     }
 

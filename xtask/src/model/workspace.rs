@@ -60,6 +60,20 @@ impl Package {
             .find(|b| **b == self.name)
             .unwrap_or(&self.bins[0])
     }
+
+    /// The binary a `bin` key of `[dist].<key>` names, or the main binary.
+    pub(crate) fn binary<'a>(&'a self, bin: Option<&'a str>, key: &str) -> Result<&'a str> {
+        match bin {
+            None => Ok(self.main_bin()),
+            Some(bin) if self.bins.iter().any(|b| b == bin) => Ok(bin),
+            Some(bin) => bail!(
+                "`[dist].{key}`: `bin = \"{bin}\"` is not a binary of {}{} (binaries: {})",
+                self.name,
+                did_you_mean(bin, self.bins.iter().map(String::as_str)),
+                self.bins.join(", ")
+            ),
+        }
+    }
 }
 
 impl Workspace {

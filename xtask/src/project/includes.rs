@@ -131,7 +131,7 @@ fn check_include_source(from: &str, source: &Path, root_real: &Path) -> Result<(
 mod tests {
     use super::*;
     use crate::model::config;
-    use crate::model::plan::{Plan, make};
+    use crate::model::plan::{Installer, Plan, Stamp, make};
 
     /// A workspace on disk with the files include rules look at: a root
     /// README and licence, and the app's own README and changelog.
@@ -171,7 +171,20 @@ mod tests {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             let selected: Vec<String> = selected.iter().map(|s| s.to_string()).collect();
             let includes = resolve(&config, &self.app(), &self.0)?;
-            make(&config, &self.app(), includes, &self.0, &selected, 0)
+            let installer = Installer {
+                name: "toolbox-installer.sh".into(),
+                text: String::new(),
+            };
+            let root = &self.0;
+            make(
+                &config,
+                &self.app(),
+                includes,
+                root,
+                &selected,
+                Stamp::none(),
+                installer,
+            )
         }
     }
 

@@ -14,7 +14,8 @@ use xshell::Shell;
 
 use crate::model::config::{self, ConfigError, DistConfig};
 use crate::model::github;
-use crate::model::plan::{self, Plan};
+use crate::model::plan::{self, Installer, Plan, Stamp};
+use crate::model::smoke::{self, SmokeRun};
 use crate::model::workspace::{Package, Workspace};
 
 /// What every command starts from.
@@ -66,8 +67,8 @@ impl Project {
     }
 
     /// The configured smoke runs (`[dist.smoke]`), checked against the app.
-    pub(crate) fn smoke(&self) -> Result<Vec<plan::SmokeRun>> {
-        plan::smoke(&self.config, self.app()).map_err(|e| self.config_error(e).into())
+    pub(crate) fn smoke(&self) -> Result<Vec<SmokeRun>> {
+        smoke::configured(&self.config, self.app()).map_err(|e| self.config_error(e).into())
     }
 
     /// Where release artifacts go: `dist/` inside the target directory.
@@ -76,9 +77,14 @@ impl Project {
     }
 
     /// The release plan for the `selected` targets (all configured when
-    /// empty): include files found on disk, then planned; every mistake is
-    /// the configuration's.
-    pub(crate) fn plan(&self, selected: &[String], source_date_epoch: u64) -> Result<Plan> {
+    /// empty), built with `stamp`, shipping `installer`: include files
+    /// found on disk, then planned; every mistake is the configuration's.
+    pub(crate) fn plan(
+        &self,
+        selected: &[String],
+        stamp: Stamp,
+        installer: Installer,
+    ) -> Result<Plan> {
         let app = self.app();
         let root = &self.ws.root;
         includes::resolve(&self.config, app, root)
@@ -89,10 +95,19 @@ impl Project {
                     includes,
                     root,
                     selected,
-                    source_date_epoch,
+                    stamp,
+                    installer,
                 )
             })
             .map_err(|e| self.config_error(e).into())
+    }
+
+    /// The stamp of a build of this checkout: its source date and commit.
+    pub(crate) fn stamp(&self) -> Result<Stamp> {
+        Ok(Stamp {
+            source_date_epoch: stamp::source_date_epoch(&self.sh, &self.ws.root)?,
+            commit: stamp::commit(&self.sh, &self.ws.root),
+        })
     }
 }
 

@@ -9,6 +9,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::model::smoke::SmokeRequest;
 use crate::run::exec;
 use crate::run::launch::{self, Emulator, Route};
 use crate::run::sandbox::{self, Outcome};
@@ -42,16 +43,20 @@ pub(crate) enum Provenance {
     Untrusted,
 }
 
-/// Runs `binary` as `<exe_name> args` and passes when it exits 0 and prints `expect`.
+/// Runs `binary` as the request's `<exe> args` and passes when it exits 0
+/// and prints what the request expects.
 pub(crate) fn run(
     binary: &[u8],
     arch: Option<Arch>,
     os: Os,
-    exe_name: &str,
-    args: &[String],
-    expect: Option<&str>,
+    request: &SmokeRequest,
     provenance: Provenance,
 ) -> SmokeOutcome {
+    let SmokeRequest {
+        exe: exe_name,
+        args,
+        expect,
+    } = request;
     let qemu = match launch::route_here(os, arch) {
         Route::Elsewhere(os) => {
             return SmokeOutcome::NotApplicable(format!(
@@ -97,7 +102,7 @@ pub(crate) fn run(
             ));
         }
     };
-    judge(&shown, &out, expect)
+    judge(&shown, &out, expect.as_deref())
 }
 
 /// Whether the run did what was asked of it.

@@ -24,7 +24,7 @@ use crate::archive::package::ArchiveFile;
 use crate::archive::release::{self, ArchiveInput, Release};
 use crate::build::{compile, ctool};
 use crate::model::plan;
-use crate::project::{Project, stamp};
+use crate::project::Project;
 use crate::run::exec::on_path;
 
 pub(crate) struct Options {
@@ -203,12 +203,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     let quiet_dist = || run_quiet(Command::new(&exe).arg("dist").current_dir(&ws.root));
     quiet_dist().context("warming up: `cargo xtask dist` failed")?;
     let noop_dist = sample(runs, quiet_dist)?;
-    let sde = stamp::source_date_epoch(sh, &ws.root)?;
-    let stamp = compile::Stamp {
-        source_date_epoch: sde,
-        commit: stamp::commit(sh, &ws.root),
-    };
-    let mut plan = project.plan(&[], sde)?;
+    let mut plan = crate::cmd::release_plan(project, &[], project.stamp()?)?;
     plan::keep_buildable(&mut plan, false, Os::host(), on_path)?;
     let compilers = ctool::Choice::for_app(ws, app, &config.c_compiler);
     let features = &plan.features;
@@ -216,7 +211,15 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         for artifact in &plan.artifacts {
             let c = compilers.compiler(&artifact.target)?;
             compilers.prepare(c.as_ref(), &artifact.target)?;
-            compile::build(sh, ws, app, &artifact.target, &stamp, c.as_ref(), features)?;
+            compile::build(
+                sh,
+                ws,
+                app,
+                &artifact.target,
+                &plan.stamp,
+                c.as_ref(),
+                features,
+            )?;
         }
         Ok(())
     })?;

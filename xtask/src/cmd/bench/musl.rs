@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use xshell::cmd;
 
 use crate::model::config::BenchWorkload;
+use crate::model::smoke::SmokeRun;
 use crate::project::Project;
 
 use super::{Samples, reset, run_quiet, sample};
@@ -59,7 +60,8 @@ pub(super) fn compare(
             }
         }
     }
-    let version = ["--version".to_owned()];
+    // Start-up is timed on the default smoke run, the one every binary answers.
+    let version = SmokeRun::version_of(project.app().main_bin()).args;
     let (m, g) = time_both(musl, &gnu, &version, &work, runs * STARTUP_RUNS_PER_RUN)?;
     print_ratio("start-up `--version`", &m, &g);
     Ok(())
