@@ -225,3 +225,127 @@ fn no_module_is_longer_than_a_reader_holds() {
         long.join("\n")
     );
 }
+
+/// Every non-test source of the xtask and the inspector.
+fn all_sources() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    sources(&root.join("src"))
+        .into_iter()
+        .chain(sources(&root.join("inspect/src")))
+        .collect()
+}
+
+#[test]
+fn only_the_release_index_reads_a_manifest_or_sha256sums() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    // Where each is defined, and the release index that reads them.
+    let homes = [
+        src.join("archive/index.rs"),
+        src.join("archive/manifest.rs"),
+        src.join("archive/checksum.rs"),
+    ];
+    let mut wrong = Vec::new();
+    for path in all_sources() {
+        if homes.contains(&path) {
+            continue;
+        }
+        let code = code(&path);
+        for reader in ["Manifest::from_json", "parse_sums("] {
+            if code.contains(reader) {
+                wrong.push(format!(
+                    "{}: calls {reader}; read a release through archive::index",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_layer_folders_are_the_layers_and_nothing_else() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut folders: Vec<String> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    let mut layers: Vec<&str> = LAYERS.to_vec();
+    layers.sort();
+    assert_eq!(
+        folders, layers,
+        "a new folder under src/ is a new layer: add it to ARCHITECTURE.md and LAYERS, or put the module in a layer"
+    );
+}
+
+/// The enums the compiler must point at when one grows a variant.
+const EXHAUSTIVE: &[&str] = &["Arch::", "Os::", "ArchiveFormat::"];
+
+/// Arms of one `match` start at one indentation (the code is rustfmt'ed):
+/// the pattern of each arm beside line `at`, up to the `match` line.
+fn sibling_patterns<'a>(lines: &[&'a str], at: usize) -> Vec<&'a str> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let own = indent(lines[at]);
+    let mut patterns = Vec::new();
+    let above = lines[..at].iter().rev();
+    let below = lines[at + 1..].iter();
+    for side in [
+        Box::new(above) as Box<dyn Iterator<Item = &&str>>,
+        Box::new(below),
+    ] {
+        for line in side {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with("//") {
+                continue;
+            }
+            if indent(line) < own {
+                break;
+            }
+            if indent(line) == own
+                && let Some((pattern, _)) = trimmed.split_once("=>")
+            {
+                patterns.push(pattern);
+            }
+        }
+    }
+    patterns
+}
+
+#[test]
+fn cpu_system_and_format_lists_are_exhaustive() {
+    let target_rs = Path::new(env!("CARGO_MANIFEST_DIR")).join("inspect/src/target.rs");
+    let mut wrong = Vec::new();
+    for path in all_sources() {
+        let code = code(&path);
+        let lines: Vec<&str> = code.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            // A wildcard arm beside arms naming variants: a new variant would fall into it unseen.
+            if trimmed.starts_with("_ =>") {
+                let siblings = sibling_patterns(&lines, i);
+                if let Some(named) = siblings
+                    .iter()
+                    .find(|p| EXHAUSTIVE.iter().any(|e| p.contains(e)))
+                {
+                    wrong.push(format!(
+                        "{}:{}: `_ =>` beside `{}`; name every variant",
+                        path.display(),
+                        i + 1,
+                        named.trim()
+                    ));
+                }
+            }
+        }
+        // A hand-written list of CPUs instead of `Arch::ALL`.
+        let squeezed: String = code.split_whitespace().collect();
+        if path != target_rs && squeezed.contains("[Arch::X86_64,Arch::Aarch64,Arch::I686") {
+            wrong.push(format!(
+                "{}: lists CPUs by hand; use Arch::ALL",
+                path.display()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

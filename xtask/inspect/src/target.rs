@@ -1,5 +1,6 @@
-//! Target triples: which ones we release for, where they can be built, and
-//! what their binaries must look like.
+//! Target triples the inspector knows, and facts about their CPUs and
+//! systems: what their binaries must look like, and how they run. Release
+//! policy (the default targets, refusals, CI runners) is the xtask's.
 
 use anyhow::{Result, bail};
 
@@ -16,6 +17,27 @@ pub enum Arch {
 }
 
 impl Arch {
+    /// Every CPU. A new variant does not compile until `index` handles it,
+    /// which points here; then every `match` on `Arch` points at the rest.
+    pub const ALL: [Arch; 5] = [
+        Arch::X86_64,
+        Arch::Aarch64,
+        Arch::I686,
+        Arch::Armv7,
+        Arch::Riscv64,
+    ];
+
+    /// Its place in [`Arch::ALL`].
+    pub const fn index(self) -> usize {
+        match self {
+            Arch::X86_64 => 0,
+            Arch::Aarch64 => 1,
+            Arch::I686 => 2,
+            Arch::Armv7 => 3,
+            Arch::Riscv64 => 4,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64",
@@ -80,21 +102,24 @@ pub enum Os {
 }
 
 impl Os {
+    /// Every system, as [`Arch::ALL`] is every CPU.
+    pub const ALL: [Os; 3] = [Os::Linux, Os::Windows, Os::Macos];
+
+    /// Its place in [`Os::ALL`].
+    pub const fn index(self) -> usize {
+        match self {
+            Os::Linux => 0,
+            Os::Windows => 1,
+            Os::Macos => 2,
+        }
+    }
+
     pub fn host() -> Option<Os> {
         match std::env::consts::OS {
             "linux" => Some(Os::Linux),
             "windows" => Some(Os::Windows),
             "macos" => Some(Os::Macos),
             _ => None,
-        }
-    }
-
-    /// The GitHub Actions runner family for this OS.
-    pub fn runner(self) -> &'static str {
-        match self {
-            Os::Linux => "ubuntu",
-            Os::Windows => "windows",
-            Os::Macos => "macos",
         }
     }
 }
@@ -111,7 +136,7 @@ const fn t(triple: &'static str, arch: Arch, os: Os) -> Target {
     Target { triple, arch, os }
 }
 
-/// Targets `cargo xtask dist` can release.
+/// Targets the xtask can build and this crate can check.
 const SUPPORTED: &[Target] = &[
     t("x86_64-unknown-linux-musl", Arch::X86_64, Os::Linux),
     t("aarch64-unknown-linux-musl", Arch::Aarch64, Os::Linux),
@@ -124,61 +149,32 @@ const SUPPORTED: &[Target] = &[
     t("aarch64-apple-darwin", Arch::Aarch64, Os::Macos),
 ];
 
-/// Released when `dist-workspace.toml` names no targets.
-const DEFAULTS: &[&str] = &[
-    "x86_64-unknown-linux-musl",
-    "aarch64-unknown-linux-musl",
-    "x86_64-pc-windows-msvc",
-    "x86_64-apple-darwin",
-    "aarch64-apple-darwin",
-];
-
-/// Real triples we do not release for yet; naming one is a clear error, not a typo.
-const NOT_YET: &[&str] = &[
-    "arm-unknown-linux-musleabihf",
-    "powerpc64le-unknown-linux-musl",
-    "aarch64-pc-windows-msvc",
-];
-
-/// Glibc triples: real, but exactly what this template exists to avoid.
-const GNU: &[&str] = &[
-    "x86_64-unknown-linux-gnu",
-    "aarch64-unknown-linux-gnu",
-    "i686-unknown-linux-gnu",
-    "armv7-unknown-linux-gnueabihf",
-    "riscv64gc-unknown-linux-gnu",
-];
-
 impl Target {
+    /// A supported triple; any other is an error naming the nearest and
+    /// the supported ones.
     pub fn parse(triple: &str) -> Result<Target> {
         if let Some(t) = SUPPORTED.iter().find(|t| t.triple == triple) {
             return Ok(t.clone());
         }
-        let supported = SUPPORTED
+        bail!(
+            "unknown target `{triple}`{} (supported: {})",
+            did_you_mean(triple, Target::supported().iter().map(|t| t.triple)),
+            Target::supported_list()
+        )
+    }
+
+    /// Every supported target.
+    pub fn supported() -> &'static [Target] {
+        SUPPORTED
+    }
+
+    /// The supported triples, comma-separated, for messages.
+    pub fn supported_list() -> String {
+        SUPPORTED
             .iter()
             .map(|t| t.triple)
             .collect::<Vec<_>>()
-            .join(", ");
-        if NOT_YET.contains(&triple) {
-            bail!("target `{triple}` is not supported yet (supported: {supported})");
-        }
-        if GNU.contains(&triple) {
-            let musl = triple
-                .replace("gnueabihf", "musleabihf")
-                .replace("gnu", "musl");
-            bail!(
-                "target `{triple}` links against the build machine's glibc and will not start on \
-                 systems without it (NixOS, Alpine); release `{musl}` instead"
-            );
-        }
-        let known = SUPPORTED
-            .iter()
-            .map(|t| t.triple)
-            .chain(NOT_YET.iter().copied());
-        bail!(
-            "unknown target `{triple}`{} (supported: {supported})",
-            did_you_mean(triple, known)
-        )
+            .join(", ")
     }
 
     pub fn is_musl(&self) -> bool {
@@ -200,28 +196,6 @@ impl Target {
             bin.to_owned()
         }
     }
-
-    /// The GitHub-hosted runner that builds and checks this target. Each OS
-    /// builds its own, and each macOS CPU gets its own runner, so `verify`
-    /// runs every binary natively (Linux foreign CPUs under qemu). windows-gnu
-    /// is cross-linked with MinGW on Linux, as it is on a developer's machine.
-    pub fn github_runner(&self) -> &'static str {
-        match (self.os, self.arch) {
-            (Os::Linux, _) => "ubuntu-latest",
-            (Os::Windows, _) if self.triple.ends_with("-gnu") => "ubuntu-latest",
-            (Os::Windows, _) => "windows-latest",
-            (Os::Macos, Arch::X86_64) => "macos-15-intel",
-            (Os::Macos, _) => "macos-latest",
-        }
-    }
-}
-
-/// The targets released when `dist-workspace.toml` names none.
-pub fn default_targets() -> Vec<Target> {
-    DEFAULTS
-        .iter()
-        .map(|d| Target::parse(d).expect("defaults are supported"))
-        .collect()
 }
 
 #[cfg(test)]
@@ -229,7 +203,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_supported_and_explains_the_rest() {
+    fn parses_supported_and_names_the_nearest_for_the_rest() {
         assert_eq!(
             Target::parse("x86_64-unknown-linux-musl").unwrap().arch,
             Arch::X86_64
@@ -242,17 +216,19 @@ mod tests {
             err.contains("did you mean `x86_64-unknown-linux-musl`"),
             "{err}"
         );
-        let err = Target::parse("x86_64-unknown-linux-gnu")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("release `x86_64-unknown-linux-musl` instead"),
-            "{err}"
-        );
-        let err = Target::parse("aarch64-pc-windows-msvc")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("not supported yet"), "{err}");
+    }
+
+    #[test]
+    fn every_cpu_and_system_is_listed_once_in_its_place() {
+        for (i, arch) in Arch::ALL.into_iter().enumerate() {
+            assert_eq!(arch.index(), i, "{arch:?}");
+        }
+        for (i, os) in Os::ALL.into_iter().enumerate() {
+            assert_eq!(os.index(), i, "{os:?}");
+        }
+        for target in Target::supported() {
+            assert!(Arch::ALL.contains(&target.arch) && Os::ALL.contains(&target.os));
+        }
     }
 
     #[test]
@@ -273,34 +249,5 @@ mod tests {
             t("x86_64-unknown-linux-musl").exe_name("toolbox"),
             "toolbox"
         );
-    }
-
-    #[test]
-    fn every_target_has_a_runner_of_its_own_os() {
-        for target in SUPPORTED {
-            let runner = target.github_runner();
-            let family = if target.triple.ends_with("windows-gnu") {
-                Os::Linux
-            } else {
-                target.os
-            };
-            assert!(
-                runner.starts_with(family.runner()),
-                "{} -> {runner}",
-                target.triple
-            );
-        }
-        assert_eq!(
-            Target::parse("x86_64-apple-darwin")
-                .unwrap()
-                .github_runner(),
-            "macos-15-intel"
-        );
-    }
-
-    #[test]
-    fn defaults_are_the_five_platforms() {
-        let d: Vec<&str> = default_targets().iter().map(|t| t.triple).collect();
-        assert_eq!(d, DEFAULTS);
     }
 }

@@ -125,7 +125,7 @@ pub(crate) fn object_file(target: &Target, section: &[u8]) -> Result<Vec<u8>> {
             Arch::Armv7 => 0x0500_0400,
             // Compressed instructions, double-precision float ABI (riscv64gc).
             Arch::Riscv64 => 0x0005,
-            _ => 0,
+            Arch::X86_64 | Arch::Aarch64 | Arch::I686 => 0,
         };
         file.flags = object::FileFlags::Elf {
             os_abi: object::elf::ELFOSABI_NONE,

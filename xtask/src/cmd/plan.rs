@@ -99,7 +99,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             println!(
                 "  {:<32} on {:<15} -> {}",
                 a.target.triple,
-                a.target.github_runner(),
+                github::runner(&a.target),
                 a.file_name()
             );
         }

@@ -62,18 +62,24 @@ pub(crate) struct Platform {
     pub(crate) triple: &'static str,
 }
 
-/// Which configured target each platform gets. Windows has no sh installer.
+/// The name the installer gives `os` after normalising `uname`; `None` for
+/// Windows, which has no sh installer.
+fn installer_os(os: Os) -> Option<&'static str> {
+    match os {
+        Os::Linux => Some("linux"),
+        Os::Macos => Some("macos"),
+        Os::Windows => None,
+    }
+}
+
+/// Which configured target each platform gets.
 pub(crate) fn platforms(targets: &[Target]) -> Vec<Platform> {
-    let archs = [
-        Arch::X86_64,
-        Arch::Aarch64,
-        Arch::I686,
-        Arch::Armv7,
-        Arch::Riscv64,
-    ];
     let mut found = Vec::new();
-    for (os, os_name) in [(Os::Linux, "linux"), (Os::Macos, "macos")] {
-        for arch in archs {
+    for os in Os::ALL {
+        let Some(os_name) = installer_os(os) else {
+            continue;
+        };
+        for arch in Arch::ALL {
             let exact = targets.iter().find(|t| t.os == os && t.arch == arch);
             // A 64-bit x86 Linux runs i686 binaries natively: better than nothing.
             let fallback = || {
@@ -199,7 +205,7 @@ mod tests {
 
     #[test]
     fn linux_always_gets_musl_and_each_mac_cpu_its_own_build() {
-        let targets = xtask_inspect::target::default_targets();
+        let targets = crate::model::config::targets::defaults();
         let p = platforms(&targets);
         let pairs: Vec<(&str, &str, &str)> = p.iter().map(|p| (p.os, p.arch, p.triple)).collect();
         assert_eq!(
@@ -228,7 +234,7 @@ mod tests {
 
     #[test]
     fn render_fills_every_placeholder() {
-        let targets = xtask_inspect::target::default_targets();
+        let targets = crate::model::config::targets::defaults();
         let bins = ["my-cli".to_owned(), "helper".to_owned()];
         let text = render(&spec(&targets, &bins));
         assert!(text.starts_with(&format!("#!/bin/sh\n{HEADER}\n")));

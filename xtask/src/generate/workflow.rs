@@ -6,6 +6,7 @@
 
 use crate::generate::pins::Pins;
 use crate::model::config::DistConfig;
+use crate::model::github;
 use crate::model::plan;
 use xtask_inspect::target::{Arch, Os, Target};
 
@@ -75,7 +76,7 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
     let targets: String = config
         .targets
         .iter()
-        .map(|t| format!("#   {:<width$}  {}\n", t.triple, t.github_runner()))
+        .map(|t| format!("#   {:<width$}  {}\n", t.triple, github::runner(t)))
         .collect();
     let mut values = uses(pins);
     let attest = config.github_attestations;
@@ -128,14 +129,15 @@ fn ci_yml(config: &DistConfig, pins: &Pins) -> String {
         .iter()
         .map(|target| {
             let mut job = uses(pins);
+            // native_targets holds no Linux target: ci.yml's Linux job checks those.
             let os = match target.os {
                 Os::Windows => "Windows",
-                _ => "macOS",
+                Os::Macos | Os::Linux => "macOS",
             };
             job.push(("job", os.to_ascii_lowercase()));
             job.push(("os-name", os.to_owned()));
             job.push(("target", target.triple.to_owned()));
-            job.push(("runner", target.github_runner().to_owned()));
+            job.push(("runner", github::runner(target).to_owned()));
             crate::generate::template::fill(CI_NATIVE_JOB, &job)
         })
         .collect();
@@ -151,7 +153,7 @@ pub(crate) fn native_targets(config: &DistConfig) -> Vec<Target> {
     let windows = config
         .targets
         .iter()
-        .find(|t| t.os == Os::Windows && t.github_runner().starts_with("windows"));
+        .find(|t| t.os == Os::Windows && github::runner(t).starts_with("windows"));
     let macos = config
         .targets
         .iter()

@@ -1,10 +1,36 @@
-//! How a release meets GitHub: which run publishes, the release tag, and
-//! the repository the installer and binstall metadata download from. Pure.
+//! How a release meets GitHub: the runner each target is built and checked
+//! on, which run publishes, the release tag, and the repository the
+//! installer and binstall metadata download from. Pure.
 
 use anyhow::{Result, bail};
 
+use xtask_inspect::target::{Arch, Os, Target};
+
 use crate::model::config::DistConfig;
 use crate::model::workspace::Package;
+
+/// The GitHub-hosted runner that builds and checks `target`. Each OS builds
+/// its own, and each macOS CPU gets its own runner, so `verify` runs every
+/// binary natively (Linux foreign CPUs under qemu). windows-gnu is
+/// cross-linked with MinGW on Linux, as it is on a developer's machine.
+pub(crate) fn runner(target: &Target) -> &'static str {
+    match (target.os, target.arch) {
+        (Os::Linux, _) => "ubuntu-latest",
+        (Os::Windows, _) if target.triple.ends_with("-gnu") => "ubuntu-latest",
+        (Os::Windows, _) => "windows-latest",
+        (Os::Macos, Arch::X86_64) => "macos-15-intel",
+        (Os::Macos, Arch::Aarch64 | Arch::I686 | Arch::Armv7 | Arch::Riscv64) => "macos-latest",
+    }
+}
+
+/// The family of GitHub's runners for `os`: what a message names.
+pub(crate) fn runner_family(os: Os) -> &'static str {
+    match os {
+        Os::Linux => "ubuntu",
+        Os::Windows => "windows",
+        Os::Macos => "macos",
+    }
+}
 
 /// What a GitHub Actions run of the release workflow does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +104,27 @@ pub(crate) fn check_repository_is_here(configured: Option<&str>, here: Option<&s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_target_has_a_runner_of_its_own_os() {
+        for target in Target::supported() {
+            let runner = runner(target);
+            let family = if target.triple.ends_with("windows-gnu") {
+                Os::Linux
+            } else {
+                target.os
+            };
+            assert!(
+                runner.starts_with(runner_family(family)),
+                "{} -> {runner}",
+                target.triple
+            );
+        }
+        assert_eq!(
+            runner(&Target::parse("x86_64-apple-darwin").unwrap()),
+            "macos-15-intel"
+        );
+    }
 
     #[test]
     fn only_the_versions_own_tag_releases_it() {

@@ -10,7 +10,7 @@ use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::suggest::did_you_mean;
 use xtask_inspect::target::{Os, Target};
 
-use crate::model::config::{DistConfig, Features};
+use crate::model::config::{DistConfig, Features, targets};
 use crate::model::github;
 use crate::model::smoke::{self, SmokeRun};
 use crate::model::workspace::Package;
@@ -20,7 +20,7 @@ pub(crate) fn matrix(plan: &Plan) -> Value {
     let include: Vec<Value> = plan
         .artifacts
         .iter()
-        .map(|a| json!({ "target": a.target.triple, "runner": a.target.github_runner(), "archive": a.file_name() }))
+        .map(|a| json!({ "target": a.target.triple, "runner": github::runner(&a.target), "archive": a.file_name() }))
         .collect();
     json!({ "include": include })
 }
@@ -241,7 +241,7 @@ pub(crate) fn select_targets(config: &DistConfig, selected: &[String]) -> Result
     }
     let mut chosen: Vec<Target> = Vec::new();
     for triple in selected {
-        let target = Target::parse(triple)?;
+        let target = targets::parse(triple)?;
         if !config.targets.contains(&target) {
             let configured: Vec<&str> = config.targets.iter().map(|t| t.triple).collect();
             bail!(
@@ -292,7 +292,7 @@ pub(crate) fn buildable(
         }
         (os, _) => elsewhere(format!(
             "built by the release workflow on a {} runner",
-            os.runner()
+            github::runner_family(os)
         )),
     }
 }

@@ -9,6 +9,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::model::github;
 use crate::model::smoke::SmokeRequest;
 use crate::run::exec;
 use crate::run::launch::{self, Emulator, Route};
@@ -61,7 +62,7 @@ pub(crate) fn run(
         Route::Elsewhere(os) => {
             return SmokeOutcome::NotApplicable(format!(
                 "a {os:?} binary; the release workflow runs it on a {} runner",
-                os.runner()
+                github::runner_family(os)
             ));
         }
         Route::UnknownCpu => return SmokeOutcome::Skipped("an ELF for an unknown CPU".into()),

@@ -7,6 +7,7 @@
 mod lists;
 mod parse;
 mod syntax;
+pub(crate) mod targets;
 
 pub(crate) use self::parse::parse;
 pub(crate) use self::syntax::{toml_field, toml_string};
@@ -309,7 +310,7 @@ mod tests {
     #[test]
     fn defaults_when_keys_are_absent() {
         let cfg = parse("[dist]\napp = \"toolbox\"\n", Path::new("x")).unwrap();
-        assert_eq!(cfg.targets, xtask_inspect::target::default_targets());
+        assert_eq!(cfg.targets, targets::defaults());
         assert_eq!(cfg.include, None);
         assert_eq!(cfg.unix_archive, ArchiveFormat::TarXz);
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use toml::de::{DeTable, DeValue};
 use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::suggest::did_you_mean;
-use xtask_inspect::target::{self, Target};
+use xtask_inspect::target::Target;
 
 use super::lists::{bench_workload, doc_files, includes, smoke_commands};
 use super::syntax::{Reader, sorted};
@@ -101,7 +101,7 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
     };
 
     let targets = match get("targets") {
-        None => target::default_targets(),
+        None => targets::defaults(),
         Some(v) => {
             let items = reader.strings(v, "targets")?;
             if items.is_empty() {
@@ -112,7 +112,7 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
             }
             let mut targets: Vec<Target> = Vec::new();
             for (triple, span) in items {
-                let target = Target::parse(triple)
+                let target = targets::parse(triple)
                     .map_err(|e| reader.error(span.clone(), format!("`[dist].targets`: {e}")))?;
                 if targets.contains(&target) {
                     return Err(
