@@ -100,28 +100,14 @@ pub enum Relro {
 
 impl Report {
     pub fn arch(&self) -> Option<Arch> {
-        let m = self.machine;
-        match self.format {
-            Format::Elf => match (m, self.bits) {
-                (m, 64) if m == u32::from(elf::EM_X86_64.0) => Some(Arch::X86_64),
-                (m, 64) if m == u32::from(elf::EM_AARCH64.0) => Some(Arch::Aarch64),
-                (m, 32) if m == u32::from(elf::EM_386.0) => Some(Arch::I686),
-                (m, 32) if m == u32::from(elf::EM_ARM.0) => Some(Arch::Armv7),
-                (m, 64) if m == u32::from(elf::EM_RISCV.0) => Some(Arch::Riscv64),
-                _ => None,
-            },
-            Format::Pe => match m {
-                m if m == u32::from(pe::IMAGE_FILE_MACHINE_AMD64.0) => Some(Arch::X86_64),
-                m if m == u32::from(pe::IMAGE_FILE_MACHINE_ARM64.0) => Some(Arch::Aarch64),
-                m if m == u32::from(pe::IMAGE_FILE_MACHINE_I386.0) => Some(Arch::I686),
-                _ => None,
-            },
-            Format::MachO => match m {
-                m if m == macho::CPU_TYPE_X86_64.0 => Some(Arch::X86_64),
-                m if m == macho::CPU_TYPE_ARM64.0 => Some(Arch::Aarch64),
-                _ => None,
-            },
-        }
+        let machine = |arch: Arch| match self.format {
+            Format::Elf => Some(elf_machine(arch)),
+            Format::Pe => pe_machine(arch).map(|m| (m, self.bits)),
+            Format::MachO => macho_cpu(arch).map(|m| (m, self.bits)),
+        };
+        Arch::ALL
+            .into_iter()
+            .find(|&arch| machine(arch) == Some((self.machine, self.bits)))
     }
 
     pub fn os(&self) -> Os {
@@ -152,6 +138,39 @@ impl Report {
             Format::MachO => "Mach-O",
         };
         format!("{kind} {}-bit, {}", self.bits, self.machine_name())
+    }
+}
+
+/// The ELF machine and word size of `arch`'s binaries. Exhaustive, as are
+/// the PE and Mach-O ones: a new CPU is not recognised until it is here.
+fn elf_machine(arch: Arch) -> (u32, u8) {
+    let machine = match arch {
+        Arch::X86_64 => elf::EM_X86_64,
+        Arch::Aarch64 => elf::EM_AARCH64,
+        Arch::I686 => elf::EM_386,
+        Arch::Armv7 => elf::EM_ARM,
+        Arch::Riscv64 => elf::EM_RISCV,
+    };
+    (u32::from(machine.0), if arch.is_64_bit() { 64 } else { 32 })
+}
+
+/// The PE machine of `arch`'s Windows binaries; `None`: no Windows target has it.
+fn pe_machine(arch: Arch) -> Option<u32> {
+    let machine = match arch {
+        Arch::X86_64 => pe::IMAGE_FILE_MACHINE_AMD64,
+        Arch::Aarch64 => pe::IMAGE_FILE_MACHINE_ARM64,
+        Arch::I686 => pe::IMAGE_FILE_MACHINE_I386,
+        Arch::Armv7 | Arch::Riscv64 => return None,
+    };
+    Some(u32::from(machine.0))
+}
+
+/// The Mach-O CPU type of `arch`'s macOS binaries; `None`: no Mac has it.
+fn macho_cpu(arch: Arch) -> Option<u32> {
+    match arch {
+        Arch::X86_64 => Some(macho::CPU_TYPE_X86_64.0),
+        Arch::Aarch64 => Some(macho::CPU_TYPE_ARM64.0),
+        Arch::I686 | Arch::Armv7 | Arch::Riscv64 => None,
     }
 }
 
@@ -215,6 +234,41 @@ mod tests {
 
     fn musl() -> LinkagePolicy {
         policy("x86_64-unknown-linux-musl")
+    }
+
+    #[test]
+    fn each_cpu_is_known_by_its_header_and_only_by_its_own() {
+        let linking = Linking::Static;
+        for arch in Arch::ALL {
+            let (machine, bits) = elf_machine(arch);
+            let elf = Report {
+                machine,
+                bits,
+                ..report(linking)
+            };
+            assert_eq!(elf.arch(), Some(arch), "ELF");
+            // The same machine with the other word size is no CPU we know.
+            let other = Report {
+                bits: 96 - bits,
+                ..elf
+            };
+            assert_eq!(other.arch(), None, "{arch:?} with {} bits", 96 - bits);
+            for (format, machine) in [
+                (Format::Pe, pe_machine(arch)),
+                (Format::MachO, macho_cpu(arch)),
+            ] {
+                if let Some(machine) = machine {
+                    let bits = if arch.is_64_bit() { 64 } else { 32 };
+                    let found = Report {
+                        format,
+                        machine,
+                        bits,
+                        ..report(linking)
+                    };
+                    assert_eq!(found.arch(), Some(arch), "{format:?}");
+                }
+            }
+        }
     }
 
     #[test]
