@@ -48,16 +48,22 @@ impl Arch {
         }
     }
 
+    /// Rust's name for it (`std::env::consts::ARCH`, `target_arch`).
+    pub fn rust_name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+            Arch::I686 => "x86",
+            Arch::Armv7 => "arm",
+            Arch::Riscv64 => "riscv64",
+        }
+    }
+
     /// The architecture this xtask runs on, if it is one we know.
     pub fn host() -> Option<Arch> {
-        match std::env::consts::ARCH {
-            "x86_64" => Some(Arch::X86_64),
-            "aarch64" => Some(Arch::Aarch64),
-            "x86" => Some(Arch::I686),
-            "arm" => Some(Arch::Armv7),
-            "riscv64" => Some(Arch::Riscv64),
-            _ => None,
-        }
+        Arch::ALL
+            .into_iter()
+            .find(|a| a.rust_name() == std::env::consts::ARCH)
     }
 
     /// Whether a binary of this architecture runs natively on `host`.
@@ -89,7 +95,10 @@ impl Arch {
     }
 
     pub fn is_64_bit(self) -> bool {
-        !matches!(self, Arch::I686 | Arch::Armv7)
+        match self {
+            Arch::X86_64 | Arch::Aarch64 | Arch::Riscv64 => true,
+            Arch::I686 | Arch::Armv7 => false,
+        }
     }
 }
 
@@ -229,6 +238,9 @@ mod tests {
         for target in Target::supported() {
             assert!(Arch::ALL.contains(&target.arch) && Os::ALL.contains(&target.os));
         }
+        // This machine is one of them: the tests run on a CPU the xtask knows.
+        let host = Arch::host().expect("a known CPU");
+        assert_eq!(host.rust_name(), std::env::consts::ARCH);
     }
 
     #[test]
