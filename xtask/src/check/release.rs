@@ -6,12 +6,13 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use xtask_inspect::audit::DepList;
 use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::target::Target;
 use xtask_inspect::unpack::Limits;
 
 use crate::archive::files::read_regular;
-use crate::archive::index::{self, ReleaseIndex, Source, plain_name};
+use crate::archive::index::{self, Kind, ReleaseIndex, Source, plain_name};
 use crate::archive::manifest;
 use crate::archive::{atomic, checksum, release};
 use crate::check::Findings;
@@ -145,87 +146,99 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
         }
     }
 
-    for artifact in manifest.artifacts.iter().filter(|a| plain_name(&a.name)) {
-        findings.heading(artifact.name.clone());
-        let before = findings.count();
-        let Some((bytes, archive_sha)) =
-            read_listed(&mut files, &artifact.name, &artifact.sha256, sums, findings)
-        else {
-            continue;
-        };
-        let target = match Target::parse(&artifact.target) {
-            Ok(t) => Some(t),
-            Err(err) => {
-                findings.problem(format!("{}: {err:#}", artifact.name));
-                None
-            }
-        };
-        let expected_archive = ExpectedArchive {
-            stem: stem_of(&artifact.name),
-            target,
-            binaries: Some(&artifact.binaries),
-            version: Some(manifest.version.as_str()),
-            smoke: Some(&expected.smoke),
-            provenance: Provenance::Ours,
-            run: true,
-            list_deps: expected.list_deps,
-            limits: expected.limits,
-        };
-        // Read once already: the SBOM is checked against this hash.
-        let archive_sha = archive_sha.clone();
-        let carried = check_archive(&artifact.name, bytes, &expected_archive, before, findings);
-        let Some(sbom) = &artifact.sbom else {
-            findings.problem(format!(
-                "{}: has no SBOM in {}; `cargo xtask dist` writes `{}` beside every archive",
-                artifact.name,
-                manifest::FILE_NAME,
-                crate::archive::sbom::file_name(&artifact.name)
-            ));
-            continue;
-        };
-        if !plain_name(&sbom.name) {
-            continue;
-        }
-        if let Some((text, _)) = read_listed(&mut files, &sbom.name, &sbom.sha256, sums, findings) {
-            check_sbom(
-                &sbom.name,
-                text,
-                &artifact.name,
-                &archive_sha,
-                carried.as_ref(),
-                findings,
-            );
-        }
-    }
-
+    // Each file the manifest lists, checked as what it is. An archive's SBOM
+    // follows it in the list, and is checked against the archive's hash and
+    // the crates its binaries carry.
     let Installer {
         name: installer_name,
         text: installer_text,
     } = &expected.installer;
-    for installer in manifest.installers.iter().filter(|i| plain_name(&i.name)) {
-        findings.heading(installer.name.clone());
-        let Some((bytes, _)) = read_listed(
-            &mut files,
-            &installer.name,
-            &installer.sha256,
-            sums,
-            findings,
-        ) else {
-            continue;
-        };
-        // It is generated from the configuration alone: any other byte is a change someone made.
-        if installer.name != *installer_name {
-            findings.problem(format!(
-                "{}: the configuration's installer is {installer_name}",
-                installer.name
-            ));
-        } else if bytes != installer_text.as_bytes() {
-            findings.problem(format!(
-                "{}: differs from the installer dist-workspace.toml generates; it was changed after `dist` wrote it",
-                installer.name
-            ));
-        } else {
-            findings.note("byte for byte the installer dist-workspace.toml generates".into());
+    let mut archives: BTreeMap<&str, (String, Option<DepList>)> = BTreeMap::new();
+    for file in index::listed(manifest)
+        .into_iter()
+        .filter(|f| plain_name(f.name))
+    {
+        match file.kind {
+            Kind::Archive(artifact) => {
+                findings.heading(artifact.name.clone());
+                let before = findings.count();
+                let Some((bytes, archive_sha)) =
+                    read_listed(&mut files, file.name, file.sha256, sums, findings)
+                else {
+                    continue;
+                };
+                let target = match Target::parse(&artifact.target) {
+                    Ok(t) => Some(t),
+                    Err(err) => {
+                        findings.problem(format!("{}: {err:#}", artifact.name));
+                        None
+                    }
+                };
+                let expected_archive = ExpectedArchive {
+                    stem: stem_of(&artifact.name),
+                    target,
+                    binaries: Some(&artifact.binaries),
+                    version: Some(manifest.version.as_str()),
+                    smoke: Some(&expected.smoke),
+                    provenance: Provenance::Ours,
+                    run: true,
+                    list_deps: expected.list_deps,
+                    limits: expected.limits,
+                };
+                let archive_sha = archive_sha.clone();
+                let carried =
+                    check_archive(&artifact.name, bytes, &expected_archive, before, findings);
+                if artifact.sbom.is_none() {
+                    findings.problem(format!(
+                        "{}: has no SBOM in {}; `cargo xtask dist` writes `{}` beside every archive",
+                        artifact.name,
+                        manifest::FILE_NAME,
+                        crate::archive::sbom::file_name(&artifact.name)
+                    ));
+                }
+                archives.insert(file.name, (archive_sha, carried));
+            }
+            Kind::Sbom(artifact) => {
+                // An archive that could not be read was reported; its SBOM has nothing to match.
+                let Some((archive_sha, carried)) = archives.get(artifact.name.as_str()) else {
+                    continue;
+                };
+                if let Some((text, _)) =
+                    read_listed(&mut files, file.name, file.sha256, sums, findings)
+                {
+                    check_sbom(
+                        file.name,
+                        text,
+                        &artifact.name,
+                        archive_sha,
+                        carried.as_ref(),
+                        findings,
+                    );
+                }
+            }
+            Kind::Installer => {
+                findings.heading(file.name.to_owned());
+                let Some((bytes, _)) =
+                    read_listed(&mut files, file.name, file.sha256, sums, findings)
+                else {
+                    continue;
+                };
+                // It is generated from the configuration alone: any other byte is a change someone made.
+                if file.name != installer_name {
+                    findings.problem(format!(
+                        "{}: the configuration's installer is {installer_name}",
+                        file.name
+                    ));
+                } else if bytes != installer_text.as_bytes() {
+                    findings.problem(format!(
+                        "{}: differs from the installer dist-workspace.toml generates; it was changed after `dist` wrote it",
+                        file.name
+                    ));
+                } else {
+                    findings
+                        .note("byte for byte the installer dist-workspace.toml generates".into());
+                }
+            }
         }
     }
     Ok(())
