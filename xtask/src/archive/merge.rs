@@ -60,62 +60,48 @@ pub(crate) fn gather(jobs: &Path) -> Result<Merged> {
             None => release = Some((manifest.clone(), job.clone())),
             Some((first, first_job)) => same_release(first, first_job, &manifest, job)?,
         }
-        for artifact in manifest.artifacts {
-            let bytes = checked_file(job, &artifact.name, &artifact.sha256)?;
-            let sbom = match &artifact.sbom {
-                Some(s) => Some(checked_file(job, &s.name, &s.sha256)?),
-                None => None,
-            };
-            if let Some(other) = accepted.iter().find(|a| a.artifact.name == artifact.name) {
-                let how = if other.bytes == bytes {
-                    "both"
-                } else {
-                    "with other bytes in each"
-                };
-                bail!(
-                    "{} is in {} and in {}, {how}; each build job must build one target",
-                    artifact.name,
-                    other.job.display(),
-                    job.display()
-                );
-            }
-            if let Some(other) = accepted
-                .iter()
-                .find(|a| a.artifact.target == artifact.target)
-            {
-                bail!(
-                    "{} was built twice, in {} and {}; each build job must build one target",
-                    artifact.target,
-                    other.job.display(),
-                    job.display()
-                );
-            }
-            eprintln!("    {} from {}", artifact.name, job.display());
-            accepted.push(Accepted {
-                artifact,
-                job: job.clone(),
-                bytes,
-                sbom,
-            });
-        }
-        for installer in manifest.installers {
-            let bytes = checked_file(job, &installer.name, &installer.sha256)?;
-            match installers
-                .iter()
-                .find(|i| i.installer.name == installer.name)
-            {
-                Some(same) if same.installer.sha256 == installer.sha256 => {}
-                Some(other) => bail!(
-                    "{} differs between {} and {}; every job must build the same commit with the same configuration",
-                    installer.name,
-                    other.job.display(),
-                    job.display()
-                ),
-                None => installers.push(AcceptedInstaller {
-                    installer,
-                    job: job.clone(),
-                    bytes,
-                }),
+        // Each file the job's manifest lists, checked against it and its
+        // sidecar, then taken as what it is.
+        for file in index::listed(&manifest) {
+            let bytes = checked_file(job, file.name, file.sha256)?;
+            match file.kind {
+                Kind::Archive(artifact) => {
+                    accept_archive(&accepted, artifact, job)?;
+                    eprintln!("    {} from {}", artifact.name, job.display());
+                    accepted.push(Accepted {
+                        artifact: artifact.clone(),
+                        job: job.clone(),
+                        bytes,
+                        sbom: None,
+                    });
+                }
+                Kind::Sbom(artifact) => {
+                    let archive = accepted
+                        .iter_mut()
+                        .rfind(|a| a.artifact.name == artifact.name)
+                        .expect("an SBOM is listed after its archive");
+                    archive.sbom = Some(bytes);
+                }
+                Kind::Installer => {
+                    match installers.iter().find(|i| i.installer.name == file.name) {
+                        Some(same) if same.installer.sha256 == file.sha256 => {}
+                        Some(other) => bail!(
+                            "{} differs between {} and {}; every job must build the same commit with the same configuration",
+                            file.name,
+                            other.job.display(),
+                            job.display()
+                        ),
+                        None => installers.push(AcceptedInstaller {
+                            installer: ManifestInstaller {
+                                name: file.name.to_owned(),
+                                size: file.size,
+                                sha256: file.sha256.to_owned(),
+                            },
+                            job: job.clone(),
+                            bytes,
+                        }),
+                    }
+                }
             }
         }
     }
@@ -129,6 +115,36 @@ pub(crate) fn gather(jobs: &Path) -> Result<Merged> {
         installers,
         jobs,
     })
+}
+
+/// An archive from `job` may join the release only if no other job made
+/// it, or another archive for its target.
+fn accept_archive(accepted: &[Accepted], artifact: &ManifestArtifact, job: &Path) -> Result<()> {
+    if let Some(other) = accepted.iter().find(|a| a.artifact.name == artifact.name) {
+        let how = if other.artifact.sha256 == artifact.sha256 {
+            "both"
+        } else {
+            "with other bytes in each"
+        };
+        bail!(
+            "{} is in {} and in {}, {how}; each build job must build one target",
+            artifact.name,
+            other.job.display(),
+            job.display()
+        );
+    }
+    if let Some(other) = accepted
+        .iter()
+        .find(|a| a.artifact.target == artifact.target)
+    {
+        bail!(
+            "{} was built twice, in {} and {}; each build job must build one target",
+            artifact.target,
+            other.job.display(),
+            job.display()
+        );
+    }
+    Ok(())
 }
 
 /// `dir` itself if it holds a manifest, else its subdirectories that do.
