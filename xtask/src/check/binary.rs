@@ -68,6 +68,10 @@ pub(crate) fn smoke_check(
         SmokeOutcome::Skipped(why) => {
             findings.note(format!("smoke test SKIPPED: {}", escape(&why)))
         }
-        SmokeOutcome::Failed(why) => findings.problem(format!("{label}: smoke test failed: {why}")),
+        SmokeOutcome::Failed(why) => {
+            // The first line says what failed; the rest is what the binary printed.
+            let (first, output) = why.split_once('\n').unwrap_or((&why, ""));
+            findings.problem_with_output(format!("{label}: smoke test failed: {first}"), output)
+        }
     }
 }

@@ -47,9 +47,23 @@ impl<'s> Findings<'s> {
     }
 
     /// Names from archives and binaries reach here: escaped, so a member
-    /// name cannot rewrite the terminal.
+    /// name cannot rewrite the terminal (or start a line of its own).
     pub(crate) fn problem(&mut self, text: String) {
-        let text = escape(&text);
+        self.push_problem(escape(&text));
+    }
+
+    /// A problem with what a program printed below it, a line each (a
+    /// failing smoke run): every line escaped on its own.
+    pub(crate) fn problem_with_output(&mut self, text: String, output: &str) {
+        let mut shown = escape(&text);
+        for line in output.lines() {
+            shown.push('\n');
+            shown.push_str(&escape(line));
+        }
+        self.push_problem(shown);
+    }
+
+    fn push_problem(&mut self, text: String) {
         (self.show)(&Finding::Problem(text.clone()));
         self.problems.push(text);
     }
@@ -65,12 +79,47 @@ impl<'s> Findings<'s> {
             (self.show)(&Finding::Heading(format!("{what}: all checks passed")));
             return Ok(());
         }
-        let first = &self.problems[0];
+        // One line: the first line of the first problem; the rest was shown above.
+        let first = self.problems[0].lines().next().unwrap_or_default();
         let more = if self.problems.len() > 1 {
             format!(" (and {} more above)", self.problems.len() - 1)
         } else {
             String::new()
         };
         bail!("verification of {what} failed: {first}{more}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_program_s_output_is_shown_a_line_each_and_a_name_never_breaks_a_line() {
+        let mut shown = Vec::new();
+        let mut show = |f: &Finding| {
+            if let Finding::Problem(p) = f {
+                shown.push(p.clone());
+            }
+        };
+        let mut findings = Findings::new(&mut show);
+        findings.problem("a\nb.tar.xz: \x1b[2Jnot a plain name".into());
+        findings.problem_with_output(
+            "tool: smoke test failed: `tool` exited with exit status: 1".into(),
+            "error: \x1b]0;title\x07\n\nCaused by:\n    refused",
+        );
+        let err = findings.finish("target/dist.out").unwrap_err().to_string();
+        assert_eq!(
+            shown,
+            [
+                "a\\nb.tar.xz: \\u{1b}[2Jnot a plain name",
+                "tool: smoke test failed: `tool` exited with exit status: 1\nerror: \\u{1b}]0;title\\u{7}\n\nCaused by:\n    refused",
+            ]
+        );
+        assert_eq!(
+            err,
+            "verification of target/dist.out failed: a\\nb.tar.xz: \\u{1b}[2Jnot a plain name (and 1 more above)"
+        );
+        assert_eq!(err.lines().count(), 1);
     }
 }

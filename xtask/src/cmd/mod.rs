@@ -40,7 +40,14 @@ pub(crate) fn show_finding(finding: &Finding) {
                 eprintln!("    {line}");
             }
         }
-        Finding::Problem(text) => eprintln!("    FAIL {text}"),
+        // Further lines (a failing command's output) indented under the first.
+        Finding::Problem(text) => {
+            let mut lines = text.lines();
+            eprintln!("    FAIL {}", lines.next().unwrap_or_default());
+            for line in lines {
+                eprintln!("         | {line}");
+            }
+        }
     }
 }
 

@@ -106,6 +106,11 @@ pub(crate) fn run(
     judge(&shown, &out, expect.as_deref())
 }
 
+/// How much of a failing run's output a report shows: enough to see why,
+/// not a log to scroll past.
+const SHOWN_LINES: usize = 20;
+const SHOWN_LINE_CHARS: usize = 200;
+
 /// Whether the run did what was asked of it.
 fn judge(shown: &str, out: &exec::Captured, expect: Option<&str>) -> SmokeOutcome {
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -119,7 +124,13 @@ fn judge(shown: &str, out: &exec::Captured, expect: Option<&str>) -> SmokeOutcom
                 escape(stderr)
             )
         } else {
-            format!("{shown} exited with {}: {}", out.status, escape(stderr))
+            // The command and status first, then what it said, a line each.
+            let said = if stderr.is_empty() {
+                stdout.trim()
+            } else {
+                stderr
+            };
+            format!("{shown} exited with {}{}", out.status, output_lines(said))
         };
         return SmokeOutcome::Failed(detail);
     }
@@ -134,10 +145,30 @@ fn judge(shown: &str, out: &exec::Captured, expect: Option<&str>) -> SmokeOutcom
         && !stderr.contains(expect)
     {
         return SmokeOutcome::Failed(format!(
-            "{shown} printed `{first}`, which does not contain `{expect}`"
+            "{shown} printed `{first}`, which does not contain `{expect}`{}",
+            output_lines(stdout.trim())
         ));
     }
     SmokeOutcome::Passed(format!("{shown}: {first}"))
+}
+
+/// `text` as lines to show under a report's first line: each escaped (a
+/// binary's output must not steer the terminal), long ones cut, and no more
+/// than [`SHOWN_LINES`], saying how many more there were.
+fn output_lines(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut shown = String::new();
+    for line in lines.iter().take(SHOWN_LINES) {
+        let cut: String = line.chars().take(SHOWN_LINE_CHARS).collect();
+        let more = if cut.len() < line.len() { " …" } else { "" };
+        shown.push('\n');
+        shown.push_str(&escape(&cut));
+        shown.push_str(more);
+    }
+    if lines.len() > SHOWN_LINES {
+        shown.push_str(&format!("\n… and {} more lines", lines.len() - SHOWN_LINES));
+    }
+    shown
 }
 
 /// Our own Windows or macOS build, on its own OS: from a directory that
@@ -159,4 +190,69 @@ fn native(binary: &[u8], exe_name: &str, args: &[String]) -> Result<exec::Captur
     let result = exec::run(command, sandbox::timeout(), OUTPUT_LIMIT).map_err(|s| s.to_string());
     let _ = fs::remove_dir_all(&dir);
     result
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    fn captured(code: i32, stdout: &str, stderr: &str) -> exec::Captured {
+        exec::Captured {
+            status: std::process::ExitStatus::from_raw(code << 8),
+            stdout: stdout.as_bytes().to_vec(),
+            stderr: stderr.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_failing_run_shows_the_command_and_status_then_what_it_said_line_by_line() {
+        let out = captured(
+            1,
+            "",
+            "builder error\n\nCaused by:\n    unexpected error: \x1b[2Jgone\n",
+        );
+        let SmokeOutcome::Failed(why) = judge("`tool fetch`", &out, None) else {
+            panic!("a failure");
+        };
+        assert_eq!(
+            why,
+            "`tool fetch` exited with exit status: 1\nbuilder error\n\nCaused by:\n    unexpected error: \\u{1b}[2Jgone"
+        );
+    }
+
+    #[test]
+    fn long_output_is_capped_and_says_how_much_more_there_was() {
+        let many: String = (1..=50).map(|i| format!("line {i}\n")).collect();
+        let long = "x".repeat(500);
+        let out = captured(2, &format!("{long}\n{many}"), "");
+        let SmokeOutcome::Failed(why) = judge("`tool`", &out, None) else {
+            panic!("a failure");
+        };
+        let lines: Vec<&str> = why.lines().collect();
+        assert_eq!(lines[0], "`tool` exited with exit status: 2");
+        assert_eq!(
+            lines[1].chars().count(),
+            SHOWN_LINE_CHARS + 2,
+            "cut, with ` …`"
+        );
+        assert_eq!(lines.len(), 1 + SHOWN_LINES + 1);
+        assert_eq!(lines[SHOWN_LINES + 1], "… and 31 more lines");
+    }
+
+    #[test]
+    fn output_without_the_expected_text_is_shown_under_the_report() {
+        let out = captured(0, "tool 0.9.0\nbuilt today\n", "");
+        let SmokeOutcome::Failed(why) = judge("`tool --version`", &out, Some("1.0.0")) else {
+            panic!("a failure");
+        };
+        assert_eq!(
+            why,
+            "`tool --version` printed `tool 0.9.0`, which does not contain `1.0.0`\ntool 0.9.0\nbuilt today"
+        );
+        assert_eq!(
+            judge("`tool --version`", &out, Some("0.9.0")),
+            SmokeOutcome::Passed("`tool --version`: tool 0.9.0".into())
+        );
+    }
 }
