@@ -5,10 +5,15 @@ use sha2::{Digest, Sha256};
 
 pub(crate) const SUMS_FILE: &str = "SHA256SUMS";
 
-/// Writes `<name>.sha256` in `dir`: the one-line sums file next to a release file.
+/// `<name>.sha256`: the one-line sums file beside each release file.
+pub(crate) fn sidecar_name(name: &str) -> String {
+    format!("{name}.sha256")
+}
+
+/// Writes `name`'s sidecar in `dir`.
 pub(crate) fn write_sidecar(dir: &std::path::Path, name: &str, sha256: &str) -> Result<()> {
     let text = format_sums(&[(sha256.to_owned(), name.to_owned())]);
-    crate::archive::atomic::write(&dir.join(format!("{name}.sha256")), text.as_bytes())
+    crate::archive::atomic::write(&dir.join(sidecar_name(name)), text.as_bytes())
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {

@@ -32,7 +32,7 @@ pub(crate) enum Kind<'m> {
 
 /// A file the manifest lists, with the size and SHA-256 it gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Listed<'m> {
+pub(crate) struct ReleaseFile<'m> {
     pub(crate) name: &'m str,
     pub(crate) size: u64,
     pub(crate) sha256: &'m str,
@@ -41,15 +41,15 @@ pub(crate) struct Listed<'m> {
 
 /// Every file the manifest lists, in the order `SHA256SUMS` has them: each
 /// archive followed by its SBOM, then the installers.
-pub(crate) fn listed(manifest: &Manifest) -> Vec<Listed<'_>> {
+pub(crate) fn listed(manifest: &Manifest) -> Vec<ReleaseFile<'_>> {
     let archives = manifest.artifacts.iter().flat_map(|a| {
-        let archive = Listed {
+        let archive = ReleaseFile {
             name: &a.name,
             size: a.size,
             sha256: &a.sha256,
             kind: Kind::Archive(a),
         };
-        let sbom = a.sbom.iter().map(move |s| Listed {
+        let sbom = a.sbom.iter().map(move |s| ReleaseFile {
             name: &s.name,
             size: s.size,
             sha256: &s.sha256,
@@ -57,7 +57,7 @@ pub(crate) fn listed(manifest: &Manifest) -> Vec<Listed<'_>> {
         });
         std::iter::once(archive).chain(sbom)
     });
-    let installers = manifest.installers.iter().map(|i| Listed {
+    let installers = manifest.installers.iter().map(|i| ReleaseFile {
         name: &i.name,
         size: i.size,
         sha256: &i.sha256,
@@ -74,17 +74,12 @@ pub(crate) fn sums(manifest: &Manifest) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The `.sha256` file written beside each listed file.
-pub(crate) fn sidecar(name: &str) -> String {
-    format!("{name}.sha256")
-}
-
 /// Every file a release publishes, sorted: each listed file and its
 /// sidecar, `SHA256SUMS` and the manifest.
 pub(crate) fn published_files(manifest: &Manifest) -> Vec<String> {
     let mut files: Vec<String> = listed(manifest)
         .iter()
-        .flat_map(|f| [sidecar(f.name), f.name.to_owned()])
+        .flat_map(|f| [checksum::sidecar_name(f.name), f.name.to_owned()])
         .chain([
             checksum::SUMS_FILE.to_owned(),
             manifest::FILE_NAME.to_owned(),
@@ -98,7 +93,12 @@ pub(crate) fn published_files(manifest: &Manifest) -> Vec<String> {
 /// manifest exists: the archive, its SBOM and both sidecars.
 pub(crate) fn files_of_archive(archive: &str) -> [String; 4] {
     let sbom = sbom::file_name(archive);
-    [sidecar(archive), archive.to_owned(), sidecar(&sbom), sbom]
+    [
+        checksum::sidecar_name(archive),
+        archive.to_owned(),
+        checksum::sidecar_name(&sbom),
+        sbom,
+    ]
 }
 
 /// A name `SHA256SUMS` or a manifest may hold: a plain, visible file of the
@@ -213,10 +213,10 @@ impl ReleaseIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::manifest::Listed as File;
+    use crate::archive::manifest::Listed;
 
     fn manifest() -> Manifest {
-        let file = |name: &str, sha: &str| File {
+        let file = |name: &str, sha: &str| Listed {
             name: name.into(),
             size: 3,
             sha256: sha.repeat(64),

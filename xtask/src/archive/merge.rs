@@ -3,6 +3,7 @@
 //! it (its manifest and sidecar), every job the same app, version and
 //! commit, each target built once; then one SHA256SUMS and one manifest.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -16,35 +17,26 @@ use crate::archive::{atomic, checksum};
 /// The largest archive a job may hold.
 const FILE_LIMIT: u64 = 2 << 30;
 
-/// An archive accepted from a job, with its bytes.
+/// An archive accepted from a job.
 struct Accepted {
     artifact: ManifestArtifact,
     job: PathBuf,
-    bytes: Vec<u8>,
-    /// Its SBOM's bytes, checked like the archive's.
-    sbom: Option<Vec<u8>>,
 }
 
 /// An installer: every job writes the same one, so it is kept once.
 struct AcceptedInstaller {
     installer: ManifestInstaller,
     job: PathBuf,
-    bytes: Vec<u8>,
 }
 
 /// The release the jobs under `jobs` made, checked, ready to write.
 pub(crate) struct Merged {
-    first: Manifest,
-    accepted: Vec<Accepted>,
-    installers: Vec<AcceptedInstaller>,
+    manifest: Manifest,
+    /// Every file the manifest lists, by name, as its job's manifest and
+    /// sidecar vouched for it.
+    files: BTreeMap<String, Vec<u8>>,
     /// The job directories read.
     pub(crate) jobs: Vec<PathBuf>,
-}
-
-impl Merged {
-    pub(crate) fn archives(&self) -> usize {
-        self.accepted.len()
-    }
 }
 
 /// Reads and checks every job output under `jobs` (a directory of them, as
@@ -54,6 +46,7 @@ pub(crate) fn gather(jobs: &Path) -> Result<Merged> {
     let mut release: Option<(Manifest, PathBuf)> = None;
     let mut accepted: Vec<Accepted> = Vec::new();
     let mut installers: Vec<AcceptedInstaller> = Vec::new();
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for job in &jobs {
         let manifest = Source::Dir(job.clone()).manifest()?;
         match &release {
@@ -71,17 +64,10 @@ pub(crate) fn gather(jobs: &Path) -> Result<Merged> {
                     accepted.push(Accepted {
                         artifact: artifact.clone(),
                         job: job.clone(),
-                        bytes,
-                        sbom: None,
                     });
                 }
-                Kind::Sbom(artifact) => {
-                    let archive = accepted
-                        .iter_mut()
-                        .rfind(|a| a.artifact.name == artifact.name)
-                        .expect("an SBOM is listed after its archive");
-                    archive.sbom = Some(bytes);
-                }
+                // Checked with its archive's bytes above; it travels with them.
+                Kind::Sbom(_) => {}
                 Kind::Installer => {
                     match installers.iter().find(|i| i.installer.name == file.name) {
                         Some(same) if same.installer.sha256 == file.sha256 => {}
@@ -98,21 +84,25 @@ pub(crate) fn gather(jobs: &Path) -> Result<Merged> {
                                 sha256: file.sha256.to_owned(),
                             },
                             job: job.clone(),
-                            bytes,
                         }),
                     }
                 }
             }
+            files.entry(file.name.to_owned()).or_insert(bytes);
         }
     }
     let Some((first, _)) = release else {
         unreachable!("job_dirs returns at least one directory")
     };
     accepted.sort_by(|a, b| a.artifact.name.cmp(&b.artifact.name));
+    let manifest = Manifest {
+        artifacts: accepted.into_iter().map(|a| a.artifact).collect(),
+        installers: installers.into_iter().map(|i| i.installer).collect(),
+        ..first
+    };
     Ok(Merged {
-        first,
-        accepted,
-        installers,
+        manifest,
+        files,
         jobs,
     })
 }
@@ -227,7 +217,7 @@ fn checked_file(job: &Path, name: &str, sha256: &str) -> Result<Vec<u8>> {
             path.display(),
         );
     }
-    let sidecar = job.join(index::sidecar(name));
+    let sidecar = job.join(checksum::sidecar_name(name));
     let text = read_regular(&sidecar, TEXT_LIMIT)
         .map_err(|why| anyhow::anyhow!("{} {why}", sidecar.display()))?;
     let found = checksum::parse_sidecar(&String::from_utf8_lossy(&text), name)
@@ -242,15 +232,13 @@ fn checked_file(job: &Path, name: &str, sha256: &str) -> Result<Vec<u8>> {
 }
 
 impl Merged {
+    pub(crate) fn archives(&self) -> usize {
+        self.manifest.artifacts.len()
+    }
+
     /// Writes archives, sidecars, SHA256SUMS and the manifest into `into`, which
     /// must be empty, so nothing from another release slips in.
     pub(crate) fn write(&self, into: &Path) -> Result<()> {
-        let Merged {
-            first,
-            accepted,
-            installers,
-            ..
-        } = self;
         fs::create_dir_all(into).with_context(|| format!("creating {}", into.display()))?;
         if let Some(entry) = fs::read_dir(into)
             .with_context(|| format!("listing {}", into.display()))?
@@ -262,31 +250,11 @@ impl Merged {
                 entry?.file_name().to_string_lossy()
             );
         }
-        let manifest = Manifest {
-            artifacts: accepted.iter().map(|a| a.artifact.clone()).collect(),
-            installers: installers.iter().map(|i| i.installer.clone()).collect(),
-            ..first.clone()
-        };
-        for file in index::listed(&manifest) {
-            let bytes = match file.kind {
-                Kind::Archive(a) => accepted
-                    .iter()
-                    .find(|x| x.artifact.name == a.name)
-                    .map(|x| &x.bytes),
-                Kind::Sbom(a) => accepted
-                    .iter()
-                    .find(|x| x.artifact.name == a.name)
-                    .and_then(|x| x.sbom.as_ref()),
-                Kind::Installer => installers
-                    .iter()
-                    .find(|i| i.installer.name == file.name)
-                    .map(|i| &i.bytes),
-            };
-            let bytes = bytes.expect("every listed file was accepted with its bytes");
-            atomic::write(&into.join(file.name), bytes)?;
+        for file in index::listed(&self.manifest) {
+            atomic::write(&into.join(file.name), &self.files[file.name])?;
             checksum::write_sidecar(into, file.name, file.sha256)?;
         }
-        crate::archive::release::write_index(into, &manifest)
+        crate::archive::release::write_index(into, &self.manifest)
     }
 }
 

@@ -235,7 +235,7 @@ impl Builder<'_> {
             return Ok(Vec::new());
         }
         let target = &artifact.target;
-        let (launch, exes) = match launch::launch(target.os, target.arch, Emulator::Any) {
+        let (launch, exes) = match launch::launch(target.os, Some(target.arch), Emulator::Any) {
             Ok(launch) => (launch, executables.to_vec()),
             Err(why) => {
                 eprintln!(

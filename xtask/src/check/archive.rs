@@ -241,7 +241,7 @@ pub(crate) fn check_path(path: &Path, look: Look, limits: Limits, findings: &mut
     if ArchiveFormat::of_file(&name).is_some() {
         let hex = checksum::sha256_hex(&bytes);
         let dir = path.parent().unwrap_or(Path::new("."));
-        if dir.join(index::sidecar(&name)).exists() {
+        if dir.join(checksum::sidecar_name(&name)).exists() {
             check_sidecar(dir, &name, &hex, findings);
         }
         let stem = stem_of(&name);
@@ -304,7 +304,7 @@ fn triple_in(stem: &str) -> Option<&str> {
 /// `<name>.sha256` next to the file must hold exactly one line naming it,
 /// with its hash: the installer reads it the same way.
 pub(crate) fn check_sidecar(dir: &Path, name: &str, hex: &str, findings: &mut Findings<'_>) {
-    let sidecar = format!("{name}.sha256");
+    let sidecar = checksum::sidecar_name(name);
     let text = match read_regular(&dir.join(&sidecar), 1 << 16) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(why) => return findings.problem(format!("{sidecar}: {why}")),

@@ -77,7 +77,7 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
             continue;
         }
         known.push(file.name.to_owned());
-        known.push(index::sidecar(file.name));
+        known.push(checksum::sidecar_name(file.name));
     }
     let mut entries: Vec<(String, fs::FileType)> = fs::read_dir(dir)
         .with_context(|| format!("listing {}", dir.display()))?

@@ -45,7 +45,7 @@ pub(crate) fn route(
 }
 
 /// The route on this machine.
-pub(crate) fn route_here(os: Os, arch: Option<Arch>) -> Route {
+fn route_here(os: Os, arch: Option<Arch>) -> Route {
     route(os, arch, Os::host(), Arch::host())
 }
 
@@ -67,34 +67,50 @@ pub(crate) enum Launch {
     Qemu(PathBuf),
 }
 
+/// Why a binary does not start on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotHere {
+    /// Another OS's binary.
+    Elsewhere(Os),
+    /// A Linux binary for a CPU this tool does not know.
+    UnknownCpu,
+    /// A Linux binary of another CPU, and its qemu-user is not installed.
+    NoEmulator(Arch),
+}
+
+impl std::fmt::Display for NotHere {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotHere::Elsewhere(os) => write!(f, "a {os:?} binary does not run on this machine"),
+            NotHere::UnknownCpu => f.write_str("an ELF for an unknown CPU"),
+            NotHere::NoEmulator(arch) => write!(
+                f,
+                "{} binaries need `{}` to run here (apt-get install qemu-user-static)",
+                arch.name(),
+                arch.qemu_static()
+            ),
+        }
+    }
+}
+
 /// How a binary for `os` and `arch` starts here, or why it cannot.
-pub(crate) fn launch(os: Os, arch: Arch, emulator: Emulator) -> Result<Launch, String> {
-    match route_here(os, Some(arch)) {
+pub(crate) fn launch(os: Os, arch: Option<Arch>, emulator: Emulator) -> Result<Launch, NotHere> {
+    match route_here(os, arch) {
         Route::Native => Ok(Launch::Native),
-        Route::Elsewhere(os) => Err(format!("a {os:?} binary does not run on this machine")),
-        Route::UnknownCpu => Err("a binary for a CPU this tool does not know".into()),
+        Route::Elsewhere(os) => Err(NotHere::Elsewhere(os)),
+        Route::UnknownCpu => Err(NotHere::UnknownCpu),
         Route::Qemu(arch) => qemu(arch, emulator)
             .map(Launch::Qemu)
-            .ok_or_else(|| qemu_missing(arch)),
+            .ok_or(NotHere::NoEmulator(arch)),
     }
 }
 
 /// The qemu-user emulator installed here for `arch`'s Linux binaries.
-pub(crate) fn qemu(arch: Arch, emulator: Emulator) -> Option<PathBuf> {
+fn qemu(arch: Arch, emulator: Emulator) -> Option<PathBuf> {
     find_on_path(arch.qemu_static()).or_else(|| match emulator {
         Emulator::Any => find_on_path(arch.qemu()),
         Emulator::StaticOnly => None,
     })
-}
-
-/// Why a binary of `arch` does not run here for want of its emulator, with
-/// how to install it.
-pub(crate) fn qemu_missing(arch: Arch) -> String {
-    format!(
-        "{} binaries need `{}` to run here (apt-get install qemu-user-static)",
-        arch.name(),
-        arch.qemu_static()
-    )
 }
 
 #[cfg(test)]
@@ -153,7 +169,7 @@ mod tests {
     #[test]
     fn a_missing_emulator_says_what_to_install() {
         assert_eq!(
-            qemu_missing(Arch::Aarch64),
+            NotHere::NoEmulator(Arch::Aarch64).to_string(),
             "aarch64 binaries need `qemu-aarch64-static` to run here (apt-get install qemu-user-static)"
         );
     }

@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::model::github;
 use crate::model::smoke::SmokeRequest;
 use crate::run::exec;
-use crate::run::launch::{self, Emulator, Route};
+use crate::run::launch::{self, Emulator, Launch, NotHere};
 use crate::run::sandbox::{self, Outcome};
 use xtask_inspect::report::escape;
 use xtask_inspect::target::{Arch, Os};
@@ -58,19 +58,16 @@ pub(crate) fn run(
         args,
         expect,
     } = request;
-    let qemu = match launch::route_here(os, arch) {
-        Route::Elsewhere(os) => {
+    let qemu = match launch::launch(os, arch, Emulator::StaticOnly) {
+        Ok(Launch::Native) => None,
+        Ok(Launch::Qemu(qemu)) => Some(qemu),
+        Err(NotHere::Elsewhere(os)) => {
             return SmokeOutcome::NotApplicable(format!(
                 "a {os:?} binary; the release workflow runs it on a {} runner",
                 github::runner_family(os)
             ));
         }
-        Route::UnknownCpu => return SmokeOutcome::Skipped("an ELF for an unknown CPU".into()),
-        Route::Native => None,
-        Route::Qemu(arch) => match launch::qemu(arch, Emulator::StaticOnly) {
-            Some(qemu) => Some(qemu),
-            None => return SmokeOutcome::Skipped(launch::qemu_missing(arch)),
-        },
+        Err(why) => return SmokeOutcome::Skipped(why.to_string()),
     };
     let shown = format!(
         "`{exe_name}{}{}`",
