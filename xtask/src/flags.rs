@@ -14,6 +14,7 @@ pub(crate) enum Command {
     Verify(cmd::verify::Options),
     Bench(cmd::bench::Options),
     Plan(cmd::plan::Options),
+    CiScope(cmd::ci_scope::Options),
     Codegen(cmd::codegen::Options),
     Rename(cmd::rename::Options),
     Setup(cmd::setup::Options),
@@ -45,6 +46,7 @@ const JOBS: &str = "jobs";
 const INTO: &str = "into";
 const TARGET: &str = "target";
 const RELEASE: &str = "release";
+const BASE: &str = "base";
 
 /// Parses the process's arguments; exits with clap's usage error (code 2)
 /// on a mistake, or after printing help.
@@ -85,6 +87,10 @@ fn from_matches(matches: &ArgMatches) -> Command {
         "plan" => Command::Plan(cmd::plan::Options {
             json: m.get_flag(JSON),
             tag: string(TAG),
+            github_output: m.get_flag(GITHUB_OUTPUT),
+        }),
+        "ci-scope" => Command::CiScope(cmd::ci_scope::Options {
+            base: string(BASE).unwrap_or_default(),
             github_output: m.get_flag(GITHUB_OUTPUT),
         }),
         "codegen" => Command::Codegen(cmd::codegen::Options {
@@ -169,6 +175,17 @@ fn cli() -> clap::Command {
                     GITHUB_OUTPUT,
                     "Write matrix, publish and tag to $GITHUB_OUTPUT; a tag push (GITHUB_REF_TYPE=tag) is checked",
                 )),
+        )
+        .subcommand(
+            clap::Command::new("ci-scope")
+                .about("Say whether CI runs the xtask's own suite for the change since BASE (ci.yml's changes job)")
+                .arg(
+                    Arg::new(BASE)
+                        .long(BASE)
+                        .value_name("REV")
+                        .help("The commit to compare HEAD with; absent, empty or all zeros: run everything"),
+                )
+                .arg(flag(GITHUB_OUTPUT, "Also write xtask=true|false to $GITHUB_OUTPUT")),
         )
         .subcommand(
             clap::Command::new("codegen")

@@ -71,6 +71,7 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Verify(options) => cmd::verify::run(Some(&Project::load()?), options),
         Command::Bench(options) => cmd::bench::run(&Project::load()?, options),
         Command::Plan(options) => cmd::plan::run(&Project::load()?, options),
+        Command::CiScope(options) => cmd::ci_scope::run(&Project::load()?, options),
         Command::Codegen(options) => cmd::codegen::run(&Project::load()?, options),
         Command::Rename(options) => cmd::rename::run(&Project::load()?, options),
         Command::Setup(options) => cmd::setup::run(&Project::load()?, options),

@@ -13,7 +13,11 @@ use std::process::{Command, Output};
 
 use common::*;
 
-const WORKFLOWS: &[&str] = &[".github/workflows/release.yml", ".github/workflows/ci.yml"];
+const WORKFLOWS: &[&str] = &[
+    ".github/workflows/release.yml",
+    ".github/workflows/build.yml",
+    ".github/workflows/ci.yml",
+];
 
 fn run(program: &str, args: &[&str], cwd: &Path) -> Output {
     Command::new(program)

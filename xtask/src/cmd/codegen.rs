@@ -80,7 +80,7 @@ mod tests {
     fn checked_in_generated_files_are_up_to_date() {
         let project = Project::load().unwrap();
         let files = generated(&project).unwrap();
-        assert_eq!(files.len(), 4);
+        assert_eq!(files.len(), 5);
         if let Some((path, diff)) = generate::stale(&project.ws.root, &files).first() {
             panic!(
                 "{} is stale; run `cargo xtask codegen`:\n{diff}",

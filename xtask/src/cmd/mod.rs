@@ -1,6 +1,7 @@
 //! The commands: each sequences the layers below and talks to the user.
 
 pub(crate) mod bench;
+pub(crate) mod ci_scope;
 pub(crate) mod codegen;
 pub(crate) mod dist;
 pub(crate) mod merge;
@@ -30,6 +31,25 @@ impl std::fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// Appends `lines` to the file GitHub Actions reads a step's outputs from.
+pub(crate) fn write_github_output(lines: &str) -> Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let path = std::env::var_os("GITHUB_OUTPUT")
+        .context("--github-output needs GITHUB_OUTPUT to be set (GitHub Actions sets it)")?;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(lines.as_bytes()))
+        .with_context(|| {
+            format!(
+                "writing the step's outputs to GITHUB_OUTPUT ({})",
+                std::path::Path::new(&path).display()
+            )
+        })
+}
 
 /// How `verify` and `dist` show what the checks find.
 pub(crate) fn show_finding(finding: &Finding) {

@@ -1,10 +1,7 @@
 //! `cargo xtask plan`: what a release builds, where, and which tag
 //! releases it; hands the build matrix to the release workflow.
 
-use std::io::Write;
-use std::path::Path;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
 
 use crate::model::github::{self, github_run, is_prerelease};
@@ -53,8 +50,6 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
 
     let matrix = crate::model::plan::matrix(&plan);
     if options.github_output {
-        let path = std::env::var_os("GITHUB_OUTPUT")
-            .context("--github-output needs GITHUB_OUTPUT to be set")?;
         let lines = format!(
             "matrix={}\npublish={publish}\ntag={}\nprerelease={}\nversion={}\n",
             serde_json::to_string(&matrix).expect("JSON values always serialise"),
@@ -62,17 +57,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             is_prerelease(&plan.version),
             plan.version
         );
-        std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(lines.as_bytes()))
-            .with_context(|| {
-                format!(
-                    "writing the plan to GITHUB_OUTPUT ({})",
-                    Path::new(&path).display()
-                )
-            })?;
+        crate::cmd::write_github_output(&lines)?;
         let kind = if is_prerelease(&plan.version) {
             "a pre-release"
         } else {

@@ -18,6 +18,7 @@ use crate::generate::rewrite::{
     Names, check_name, package_metadata, replace_sample_blocks, rewrite, set_key,
 };
 use crate::model::config;
+use crate::model::config::XtaskTests;
 use crate::model::config::toml_string;
 use crate::project::Project;
 use crate::project::files::{check_clean, project_files, rename_dirs};
@@ -107,10 +108,21 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
                 options.author.as_deref(),
             )?;
         }
-        if path.as_path() == Path::new(config::FILE_NAME)
-            && let Some(url) = &repository
-        {
-            updated = set_key(&updated, "[dist]", "repository", &toml_string(url), "app")?;
+        if path.as_path() == Path::new(config::FILE_NAME) {
+            if let Some(url) = &repository {
+                updated = set_key(&updated, "[dist]", "repository", &toml_string(url), "app")?;
+            }
+            // The template tests its xtask on every change; a fork's CI
+            // spends its minutes on the fork's app (`model::scope`).
+            if project.config.xtask_tests == XtaskTests::Always {
+                updated = set_key(
+                    &updated,
+                    "[dist]",
+                    "xtask-tests",
+                    &toml_string("when-changed"),
+                    "app",
+                )?;
+            }
         }
         if updated != text {
             changes.push((path.clone(), updated));

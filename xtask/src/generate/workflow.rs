@@ -5,14 +5,16 @@
 //! cargo, or `gh release`), so what CI does can be run and tested on a laptop.
 
 use crate::generate::pins::Pins;
-use crate::model::config::DistConfig;
+use crate::model::config::{DistConfig, PrRunMode};
 use crate::model::github;
 use crate::model::plan;
 use xtask_inspect::target::{Arch, Os, Target};
 
 pub(crate) const RELEASE: &str = ".github/workflows/release.yml";
+/// The build jobs release.yml and ci.yml both call (a reusable workflow).
+pub(crate) const BUILD: &str = ".github/workflows/build.yml";
 pub(crate) const CI: &str = ".github/workflows/ci.yml";
-pub(crate) const FILES: &[&str] = &[RELEASE, CI];
+pub(crate) const FILES: &[&str] = &[RELEASE, BUILD, CI];
 
 /// Every generated file with its text. `current` reads a file's checked-in
 /// text (None when absent), from which bumped action pins are carried over.
@@ -34,6 +36,7 @@ pub(crate) fn generate(
             let pins = Pins::carried_over(texts[i].as_deref(), &siblings);
             let text = match *path {
                 RELEASE => release_yml(config, &pins),
+                BUILD => build_yml(config, &pins),
                 _ => ci_yml(config, &pins),
             };
             (*path, text)
@@ -60,13 +63,16 @@ fn uses(pins: &Pins) -> Vec<(&'static str, String)> {
 }
 
 const RELEASE_TEMPLATE: &str = include_str!("templates/release.yml");
+const BUILD_TEMPLATE: &str = include_str!("templates/build.yml");
 const ATTEST_PERMISSIONS: &str = include_str!("templates/release-attest-permissions.yml");
 const ATTEST_STEP: &str = include_str!("templates/release-attest-step.yml");
 const ATTEST_SBOM_STEP: &str = include_str!("templates/release-attest-sbom-step.yml");
 const CI_TEMPLATE: &str = include_str!("templates/ci.yml");
 const CI_NATIVE_JOB: &str = include_str!("templates/ci-native-job.yml");
+const CI_RELEASE_PLAN: &str = include_str!("templates/ci-release-plan.yml");
+const CI_RELEASE_SKIP: &str = include_str!("templates/ci-release-skip.yml");
 
-fn release_yml(config: &DistConfig, pins: &Pins) -> String {
+fn build_yml(config: &DistConfig, pins: &Pins) -> String {
     let width = config
         .targets
         .iter()
@@ -79,6 +85,13 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
         .map(|t| format!("#   {:<width$}  {}\n", t.triple, github::runner(t)))
         .collect();
     let mut values = uses(pins);
+    values.push(("header", HEADER.to_owned()));
+    values.push(("targets", targets));
+    crate::generate::template::fill(BUILD_TEMPLATE, &values)
+}
+
+fn release_yml(config: &DistConfig, pins: &Pins) -> String {
+    let mut values = uses(pins);
     let attest = config.github_attestations;
     let attest_step = if attest {
         let mut values = uses(pins);
@@ -88,7 +101,6 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
         String::new()
     };
     values.push(("header", HEADER.to_owned()));
-    values.push(("targets", targets));
     values.push(("tag-pattern", config.tag_pattern.as_str().to_owned()));
     values.push((
         "attest-permissions",
@@ -114,7 +126,7 @@ fn sbom_steps(config: &DistConfig, pins: &Pins) -> String {
                 |version: &str| format!("{}{ext}", plan::stem(&config.app, version, target.triple));
             let mut values = uses(pins);
             values.push(("target", target.triple.to_owned()));
-            values.push(("archive", archive("${{ needs.plan.outputs.version }}")));
+            values.push(("archive", archive("${{ needs.build.outputs.version }}")));
             // The same name as a `format()` pattern, for an expression.
             values.push(("archive-format", archive("{0}")));
             crate::generate::template::fill(ATTEST_SBOM_STEP, &values)
@@ -129,25 +141,35 @@ fn ci_yml(config: &DistConfig, pins: &Pins) -> String {
         .iter()
         .map(|target| {
             let mut job = uses(pins);
-            // native_targets holds no Linux target: ci.yml's Linux job checks those.
+            // native_targets holds no Linux target: ci.yml's test job tests the xtask there.
             let os = match target.os {
                 Os::Windows => "Windows",
                 Os::Macos | Os::Linux => "macOS",
             };
             job.push(("job", os.to_ascii_lowercase()));
             job.push(("os-name", os.to_owned()));
-            job.push(("target", target.triple.to_owned()));
             job.push(("runner", github::runner(target).to_owned()));
             crate::generate::template::fill(CI_NATIVE_JOB, &job)
         })
         .collect();
     values.push(("native-jobs", jobs));
+    values.push(("release-when", release_when(config.pr_run_mode).to_owned()));
     crate::generate::template::fill(CI_TEMPLATE, &values)
 }
 
-/// The targets CI builds on their own runners besides Linux: one for each
-/// other OS the release has (the native arm64 Mac first), since the release
-/// workflow runs the xtask there too.
+/// What the release dry run job of ci.yml says for `pr-run-mode`: pushes to
+/// main build and verify everything whatever the mode.
+fn release_when(mode: PrRunMode) -> &'static str {
+    match mode {
+        PrRunMode::Upload => "",
+        PrRunMode::Plan => CI_RELEASE_PLAN,
+        PrRunMode::Skip => CI_RELEASE_SKIP,
+    }
+}
+
+/// The targets whose runners CI tests the xtask on besides Linux: one for
+/// each other OS the release has (the native arm64 Mac first), since the
+/// release workflow runs the xtask there too.
 pub(crate) fn native_targets(config: &DistConfig) -> Vec<Target> {
     let mut found = Vec::new();
     let windows = config
@@ -211,8 +233,11 @@ mod tests {
                     .strip_prefix("uses: ")
                     .or_else(|| line.strip_prefix("- uses: "))
                 {
+                    // A workflow of this repository is called at the same commit.
+                    let called = action.split(" #").next().unwrap_or_default();
+                    let local = FILES.iter().any(|f| called == format!("./{f}"));
                     assert!(
-                        crate::generate::pins::scan(&format!("uses: {action}")).len() == 1,
+                        local || crate::generate::pins::scan(&format!("uses: {action}")).len() == 1,
                         "{path}: unpinned {action}"
                     );
                 }
@@ -230,13 +255,14 @@ mod tests {
             "[dist]\napp = \"a\"\ntargets = [\"i686-unknown-linux-musl\"]\ntag-pattern = \"a-v*\"\n",
             |_| None,
         );
-        let release = &files.iter().find(|(p, _)| *p == RELEASE).unwrap().1;
+        let text = |path: &str| files.iter().find(|(p, _)| *p == path).unwrap().1.clone();
+        let build = text(BUILD);
         assert!(
-            release.contains("#   i686-unknown-linux-musl  ubuntu-latest\n"),
-            "{release}"
+            build.contains("#   i686-unknown-linux-musl  ubuntu-latest\n"),
+            "{build}"
         );
-        assert!(!release.contains("x86_64-unknown-linux-musl"), "{release}");
-        assert!(release.contains("      - \"a-v*\"\n"), "{release}");
+        assert!(!build.contains("x86_64-unknown-linux-musl"), "{build}");
+        assert!(text(RELEASE).contains("      - \"a-v*\"\n"));
     }
 
     #[test]
@@ -252,7 +278,7 @@ mod tests {
                 (*p, t.replace(&pin.uses(), bumped))
             })
             .collect();
-        assert!(edited[0].1.contains(bumped));
+        assert!(edited.iter().any(|(_, text)| text.contains(bumped)));
         let again = generated_for("[dist]\napp = \"a\"\n", |p| {
             edited.iter().find(|(q, _)| *q == p).map(|(_, t)| t.clone())
         });
@@ -281,7 +307,7 @@ mod tests {
             ci(&with).contains("runs-on: windows-latest")
                 && ci(&with).contains("runs-on: macos-latest")
         );
-        assert!(ci(&with).contains("TARGET: aarch64-apple-darwin"));
+        assert!(ci(&with).contains("name: Test the xtask on macOS"));
         let linux = generated_for(
             "[dist]\napp = \"a\"\ntargets = [\"x86_64-unknown-linux-musl\"]\n",
             |_| None,
@@ -291,6 +317,49 @@ mod tests {
             "{}",
             ci(&linux)
         );
-        assert!(ci(&linux).ends_with("cargo xtask codegen --check\n"));
+        assert!(
+            ci(&linux).ends_with(
+                "    uses: ./.github/workflows/build.yml # zizmor: ignore[self-repository]\n    permissions:\n      contents: read # check out the sources\n"
+            ),
+            "{}",
+            ci(&linux)
+        );
+    }
+
+    #[test]
+    fn release_and_ci_call_the_same_build_jobs_and_pr_run_mode_chooses_how_much() {
+        let files = generated_for("[dist]\napp = \"a\"\n", |_| None);
+        let text = |files: &[(&str, String)], path: &str| {
+            files.iter().find(|(p, _)| *p == path).unwrap().1.clone()
+        };
+        let call = "    uses: ./.github/workflows/build.yml # zizmor: ignore[self-repository]\n";
+        assert!(text(&files, RELEASE).contains(call) && text(&files, CI).contains(call));
+        // The build jobs are build.yml's alone, and ask only to read.
+        assert!(!text(&files, RELEASE).contains("cargo xtask dist"));
+        assert!(!text(&files, CI).contains("cargo xtask dist"));
+        let build = text(&files, BUILD);
+        assert!(build.contains("run: cargo xtask dist --target \"$TARGET\""));
+        assert!(build.contains("  workflow_call:\n") && !build.contains(": write"));
+        // Default ("upload"): every pull request builds and verifies everything.
+        let release_job = |files: &[(&str, String)]| {
+            let ci = text(files, CI);
+            ci[ci.find("\n  release:\n").unwrap()..].to_owned()
+        };
+        assert!(!release_job(&files).contains("if:") && !release_job(&files).contains("with:"));
+        let plan = generated_for("[dist]\napp = \"a\"\npr-run-mode = \"plan\"\n", |_| None);
+        assert!(
+            release_job(&plan)
+                .contains("    with:\n      # pr-run-mode = \"plan\": a pull request only plans.\n      build: ${{ github.event_name != 'pull_request' }}\n"),
+            "{}",
+            release_job(&plan)
+        );
+        let skip = generated_for("[dist]\napp = \"a\"\npr-run-mode = \"skip\"\n", |_| None);
+        assert!(
+            release_job(&skip).contains("    if: github.event_name != 'pull_request'\n"),
+            "{}",
+            release_job(&skip)
+        );
+        // Only the build, never the plan, waits on the input.
+        assert!(build.contains("    needs: plan\n    if: inputs.build\n"));
     }
 }

@@ -5,5 +5,6 @@ pub(crate) mod config;
 pub(crate) mod deps;
 pub(crate) mod github;
 pub(crate) mod plan;
+pub(crate) mod scope;
 pub(crate) mod smoke;
 pub(crate) mod workspace;

@@ -2,6 +2,7 @@
 //! workspace as cargo describes it, its release configuration, the app, the
 //! include files, the date and commit (runs cargo and git, reads files).
 
+pub(crate) mod changes;
 pub(crate) mod files;
 pub(crate) mod includes;
 pub(crate) mod stamp;

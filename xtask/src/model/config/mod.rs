@@ -50,6 +50,51 @@ pub(crate) struct DistConfig {
     /// Whether the release workflow attests build provenance; private
     /// repositories on GitHub's Free, Pro and Team plans cannot.
     pub(crate) github_attestations: bool,
+    /// How much of the release ci.yml's dry run does on a pull request.
+    pub(crate) pr_run_mode: PrRunMode,
+    /// When ci.yml runs the xtask's own test suite.
+    pub(crate) xtask_tests: XtaskTests,
+}
+
+/// `[dist].pr-run-mode`, with cargo-dist's values and meaning: what the
+/// release dry run in ci.yml does on a pull request. A push to the default
+/// branch always builds and verifies every target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PrRunMode {
+    /// No release jobs on pull requests.
+    Skip,
+    /// Only the plan: the configuration, the generated files, the matrix.
+    Plan,
+    /// Every target built, packaged, verified (smoke runs included) and
+    /// uploaded as the run's artifacts; nothing published.
+    Upload,
+}
+
+impl PrRunMode {
+    pub(crate) const ALL: [(&'static str, PrRunMode); 3] = [
+        ("skip", PrRunMode::Skip),
+        ("plan", PrRunMode::Plan),
+        ("upload", PrRunMode::Upload),
+    ];
+}
+
+/// `[dist].xtask-tests`: when ci.yml runs the xtask's own suite (its
+/// integration tests and the tools only they need). The app's tests, fmt,
+/// clippy and `codegen --check` run on every change either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum XtaskTests {
+    /// On every change: the template repository itself.
+    Always,
+    /// When a change can affect the xtask: its files, CI's, the toolchain,
+    /// or its crates in Cargo.lock (`model::scope`). What `rename` sets.
+    WhenChanged,
+}
+
+impl XtaskTests {
+    pub(crate) const ALL: [(&'static str, XtaskTests); 2] = [
+        ("always", XtaskTests::Always),
+        ("when-changed", XtaskTests::WhenChanged),
+    ];
 }
 
 /// One `[dist].include` entry: a file of the workspace and where it goes
@@ -459,6 +504,26 @@ mod tests {
             err.contains(":3: `[dist].c-compiler = \"zgi\"` is not known; did you mean `zig`?"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn ci_choices_have_their_defaults_and_name_the_values() {
+        let cfg = parse("[dist]\napp = \"a\"\n", Path::new("x")).unwrap();
+        assert_eq!(cfg.pr_run_mode, PrRunMode::Upload);
+        assert_eq!(cfg.xtask_tests, XtaskTests::WhenChanged);
+        let cfg = parse(
+            "[dist]\napp = \"a\"\npr-run-mode = \"plan\"\nxtask-tests = \"always\"\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        assert_eq!(cfg.pr_run_mode, PrRunMode::Plan);
+        assert_eq!(cfg.xtask_tests, XtaskTests::Always);
+        assert_eq!(
+            parse_err("[dist]\napp = \"a\"\npr-run-mode = \"uplaod\"\n"),
+            "dist-workspace.toml:3: `[dist].pr-run-mode = \"uplaod\"` is not known; did you mean `upload`?; \
+             use \"skip\" or \"plan\" or \"upload\""
+        );
+        assert!(parse_err("[dist]\napp = \"a\"\nxtask-tests = true\n").contains("xtask-tests"),);
     }
 
     #[test]

@@ -29,6 +29,8 @@ const DIST_KEYS: &[&str] = &[
     "docs",
     "bench",
     "github-attestations",
+    "pr-run-mode",
+    "xtask-tests",
 ];
 
 /// Parses configuration text; `file` only labels errors.
@@ -240,8 +242,15 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         .transpose()?
         .unwrap_or(true);
 
+    let pr_run_mode = choice(&reader, get("pr-run-mode"), "pr-run-mode", &PrRunMode::ALL)?
+        .unwrap_or(PrRunMode::Upload);
+    let xtask_tests = choice(&reader, get("xtask-tests"), "xtask-tests", &XtaskTests::ALL)?
+        .unwrap_or(XtaskTests::WhenChanged);
+
     Ok(DistConfig {
         github_attestations,
+        pr_run_mode,
+        xtask_tests,
         app,
         targets,
         include,
@@ -255,4 +264,28 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         repository,
         c_compiler,
     })
+}
+
+/// A key whose value is one of a few names.
+fn choice<T: Copy>(
+    reader: &Reader,
+    value: Option<&toml::Spanned<DeValue>>,
+    key: &str,
+    choices: &[(&str, T)],
+) -> Result<Option<T>, ConfigError> {
+    let Some(v) = value else { return Ok(None) };
+    let given = reader.string(v, key)?;
+    if let Some((_, choice)) = choices.iter().find(|(name, _)| *name == given) {
+        return Ok(Some(*choice));
+    }
+    let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+    let hint = did_you_mean(given, names.iter().copied());
+    let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    Err(reader.error(
+        v.span(),
+        format!(
+            "`[dist].{key} = \"{given}\"` is not known{hint}; use {}",
+            quoted.join(" or ")
+        ),
+    ))
 }
