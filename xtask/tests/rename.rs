@@ -157,6 +157,11 @@ fn a_renamed_copy_releases_under_the_new_name_and_keeps_nothing_of_the_sample() 
             && config.contains(&format!("\"doc/{NEW}.1\"")),
         "{config}"
     );
+    // A fork's CI tests the xtask only where a change can reach it.
+    assert!(
+        config.contains("\nxtask-tests = \"when-changed\"\n") && !config.contains("\"always\""),
+        "{config}"
+    );
 
     // Renaming again to the same name changes nothing.
     git(&ws, &["add", "-A"]);

@@ -2,10 +2,13 @@
 //! ci.yml replayed job by job as GitHub runs them (see `actions/mod.rs` for
 //! what is faithful and what is not), on a repository made of this one with
 //! the `greeter` fixture as its app, so the replay's time does not grow
-//! with the app. Scenarios: a push to main (ci.yml, whose `cargo test` runs
-//! with the workflow's `CARGO_TERM_COLOR=always`), a release tag, a tag of
-//! another version, a pre-release tag, manual runs on main and on a tag, and
-//! a publish job that fails half-way and is re-run.
+//! with the app. Scenarios: pull requests of a fork (ci.yml): one changing
+//! only the app, in a way that breaks its aarch64 build, and one changing
+//! the xtask, whose `cargo test` runs with the workflow's
+//! `CARGO_TERM_COLOR=always`; a release tag, a tag of another version, a
+//! pre-release tag, manual runs on main and on a tag, and a publish job
+//! that fails half-way and is re-run. Both workflows run their builds
+//! through build.yml, the reusable workflow they call.
 //!
 //! It takes minutes: CI (`CI=true`) runs it; elsewhere `XTASK_REPLAY=1` does.
 
@@ -124,8 +127,74 @@ fn origin() -> &'static PathBuf {
         );
         git(&origin, &["tag", &format!("v{RC_VERSION}")]);
         git(&origin, &["checkout", "--quiet", "main"]);
+
+        // Two pull requests of the fork, each with the merge commit GitHub
+        // keeps at refs/pull/<n>/merge. #1 changes only the app: a new
+        // option written for x86_64 alone, so its aarch64 build breaks.
+        let main_rs = origin.join("crates/fixture-greeter/src/main.rs");
+        let text = fs::read_to_string(&main_rs).unwrap();
+        let app_change = text
+            .replacen(
+                "        [\"--commit\"] =>",
+                "        [\"--cpu\"] => println!(\"{}\", cpu()),\n        [\"--commit\"] =>",
+                1,
+            )
+            .replacen(
+                "\nfn main() -> ExitCode {",
+                "\n#[cfg(target_arch = \"x86_64\")]\nfn cpu() -> &'static str {\n    \"x86_64\"\n}\n\nfn main() -> ExitCode {",
+                1,
+            );
+        assert_ne!(app_change, text, "the greeter fixture changed: update the app change");
+        pull_request(&origin, APP_PR, "app-change", &[("crates/fixture-greeter/src/main.rs", &app_change)]);
+        // #2 changes the xtask.
+        let xtask_main = fs::read_to_string(origin.join("xtask/src/main.rs")).unwrap();
+        pull_request(
+            &origin,
+            XTASK_PR,
+            "xtask-change",
+            &[("xtask/src/main.rs", &format!("{xtask_main}// A change to the xtask.\n"))],
+        );
         origin
     })
+}
+
+const APP_PR: u32 = 1;
+const XTASK_PR: u32 = 2;
+
+/// Branch `branch` off main with `files` changed, and its merge into main
+/// at refs/pull/<number>/merge, as GitHub makes it.
+fn pull_request(origin: &Path, number: u32, branch: &str, files: &[(&str, &str)]) {
+    git(origin, &["checkout", "--quiet", "-b", branch, "main"]);
+    for (path, text) in files {
+        fs::write(origin.join(path), text).unwrap();
+    }
+    git(origin, &["commit", "--quiet", "-am", branch]);
+    git(origin, &["checkout", "--quiet", "--detach", "main"]);
+    git(
+        origin,
+        &[
+            "merge",
+            "--quiet",
+            "--no-ff",
+            "-m",
+            &format!("Merge {branch} into main"),
+            branch,
+        ],
+    );
+    git(
+        origin,
+        &["update-ref", &format!("refs/pull/{number}/merge"), "HEAD"],
+    );
+    git(origin, &["checkout", "--quiet", "main"]);
+}
+
+fn main_sha() -> String {
+    let out = Command::new("git")
+        .args(["rev-parse", "main"])
+        .current_dir(origin())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// A scenario's own fake GitHub (releases, scratch space) around the shared repository.
@@ -164,18 +233,24 @@ fn release_files(version: &str) -> Vec<String> {
 }
 
 /// The build matrix ran the Linux targets and left the others to their runners.
-fn assert_builds(report: &actions::RunReport) {
-    let builds = report.jobs_of("build");
-    let ran: Vec<&str> = builds
+fn assert_builds(report: &actions::RunReport, caller: &str) {
+    let builds = report.jobs_of(&format!("{caller}/build"));
+    let ran: Vec<String> = builds
         .iter()
         .filter(|j| j.status == Status::Success)
-        .map(|j| j.name.as_str())
+        .map(|j| j.name.clone())
         .collect();
     assert_eq!(
         ran,
         [
-            "Build x86_64-unknown-linux-musl",
-            "Build aarch64-unknown-linux-musl"
+            format!(
+                "{} / Build x86_64-unknown-linux-musl",
+                report.job(caller).name
+            ),
+            format!(
+                "{} / Build aarch64-unknown-linux-musl",
+                report.job(caller).name
+            ),
         ],
         "{}",
         report.logs()
@@ -203,11 +278,14 @@ fn a_release_tag_publishes_and_a_failed_publish_is_finished_by_a_rerun() {
         &Event::push_tag(&tag),
         "first",
     );
-    let plan = first.job("plan");
+    let plan = first.job("build/plan");
     assert_eq!(plan.status, Status::Success, "{}", first.logs());
     assert_eq!(plan.outputs["publish"], "true");
     assert_eq!(plan.outputs["tag"], tag);
-    assert_builds(&first);
+    // build.yml hands the plan to release.yml's publish job.
+    assert_eq!(first.job("build").outputs["publish"], "true");
+    assert_eq!(first.job("build").outputs["version"], VERSION);
+    assert_builds(&first, "build");
     let publish = first.job("publish");
     assert!(
         matches!(publish.status, Status::Failure(_)),
@@ -316,7 +394,7 @@ fn a_tag_of_another_version_stops_at_the_plan() {
         &Event::push_tag("v9.9.9"),
         "run",
     );
-    let plan = report.job("plan");
+    let plan = report.job("build/plan");
     let step = plan.step("Check the tag against the version and plan the builds");
     assert!(
         matches!(step.status, Status::Failure(_)),
@@ -329,7 +407,11 @@ fn a_tag_of_another_version_stops_at_the_plan() {
         "{}",
         step.log
     );
-    for job in report.jobs.iter().filter(|j| j.id != "plan") {
+    for job in report
+        .jobs
+        .iter()
+        .filter(|j| j.id != "build/plan" && j.id != "build")
+    {
         assert!(
             matches!(job.status, Status::Skipped(_)),
             "{}: {:?}",
@@ -350,7 +432,7 @@ fn a_pre_release_tag_is_published_as_a_pre_release_never_the_latest() {
     let tag = format!("v{RC_VERSION}");
     let report = actions::run(&world, &release_yml(&world), &Event::push_tag(&tag), "run");
     report.assert_success();
-    assert_builds(&report);
+    assert_builds(&report, "build");
     let release = actions::release(&world, &tag).expect("published");
     assert!(
         release.flags.contains(&"--prerelease".to_owned()),
@@ -386,8 +468,8 @@ fn a_manual_run_is_a_dry_run_on_a_branch_and_on_a_tag() {
             "run",
         );
         report.assert_success();
-        assert_eq!(report.job("plan").outputs["publish"], "false", "{name}");
-        assert_builds(&report);
+        assert_eq!(report.job("build").outputs["publish"], "false", "{name}");
+        assert_builds(&report, "build");
         let publish = report.job("publish");
         for step in ["Attest build provenance", "Publish the GitHub release"] {
             assert!(
@@ -406,38 +488,161 @@ fn a_manual_run_is_a_dry_run_on_a_branch_and_on_a_tag() {
     }
 }
 
-/// ci.yml's test job in full, `cargo test --workspace` included, with the
-/// workflow's `CARGO_TERM_COLOR=always`: the xtask must find what it looks
-/// for in cargo's output however it is coloured.
+/// The tools `.ci/run tools` installs: only the xtask's suite needs them.
+const TOOLS_STEP: &str = "Install the tools the xtask's tests use";
+
+/// A fork's pull request that changes only its app, and breaks the app's
+/// aarch64 build: the release dry run fails on that target and names it,
+/// while the tests run without the xtask's tools or integration suite.
 #[test]
-fn ci_passes_on_a_push_to_main_with_cargo_colouring_its_output() {
+fn a_pull_request_changing_only_the_app_skips_the_xtask_suite_and_its_broken_aarch64_build_fails() {
     if !enabled() {
         return;
     }
     let _turn = one_at_a_time();
-    let world = world("ci");
+    let world = world("pr-app");
     let ci = world.origin.join(".github/workflows/ci.yml");
-    assert_eq!(actions::load(&ci)["env"]["CARGO_TERM_COLOR"], "always");
-    let report = actions::run(&world, &ci, &Event::push_branch("main"), "run");
-    report.assert_success();
+    let event = Event::pull_request(APP_PR, "main", &main_sha(), "app-change");
+    let report = actions::run(&world, &ci, &event, "run");
+    assert!(
+        report.startup_failure.is_none(),
+        "{:?}",
+        report.startup_failure
+    );
+    let changes = report.job("changes");
+    assert_eq!(changes.outputs["xtask"], "false", "{}", report.logs());
     let test = report.job("test");
-    for step in [
-        "Install the tools the tests use",
+    assert_eq!(test.status, Status::Success, "{}", report.logs());
+    for skipped in [TOOLS_STEP, "Test everything, the xtask's suite included"] {
+        assert!(
+            matches!(test.step(skipped).status, Status::Skipped(_)),
+            "{skipped} ran"
+        );
+    }
+    for ran in [
         "Format",
         "Lint",
-        "Test",
+        "Test the app",
+        "Check that the generated files match dist-workspace.toml",
+    ] {
+        assert_eq!(test.step(ran).status, Status::Success, "{ran}");
+    }
+    // The app's tests only: no test of the xtask ran.
+    let log = &test.step("Test the app").log;
+    assert!(
+        log.contains("fixture-greeter") || log.contains("test result"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("Running tests/"),
+        "an xtask integration test ran:\n{log}"
+    );
+    for other in ["xtask-windows", "xtask-macos"] {
+        assert!(
+            matches!(&report.job(other).status, Status::Skipped(why) if why.contains("needs.changes.outputs.xtask")),
+            "{other}: {:?}",
+            report.job(other).status
+        );
+    }
+    // The dry run: x86_64 built and verified, aarch64 failed, by name.
+    let builds = report.jobs_of("release/build");
+    let by_target = |triple: &str| {
+        builds
+            .iter()
+            .find(|j| j.matrix["target"] == triple)
+            .unwrap_or_else(|| panic!("no build of {triple}"))
+    };
+    assert_eq!(
+        by_target("x86_64-unknown-linux-musl").status,
+        Status::Success,
+        "{}",
+        report.logs()
+    );
+    let aarch64 = by_target("aarch64-unknown-linux-musl");
+    assert_eq!(
+        aarch64.name,
+        "Release dry run / Build aarch64-unknown-linux-musl"
+    );
+    assert!(
+        matches!(aarch64.status, Status::Failure(_)),
+        "{}",
+        report.logs()
+    );
+    let log = &aarch64.step("Build, package and check").log;
+    assert!(
+        log.contains("`cargo build` of fixture-greeter for aarch64-unknown-linux-musl failed")
+            && log.contains("cannot find function `cpu`"),
+        "{log}"
+    );
+    assert!(matches!(report.job("release").status, Status::Failure(_)));
+    assert!(
+        !world.gh_state.join("calls.log").exists(),
+        "a dry run called gh"
+    );
+    eprintln!("{}", timings(&report));
+}
+
+/// A pull request that changes the xtask: its tools are installed and its
+/// whole suite runs, `cargo test --workspace`, with the workflow's
+/// `CARGO_TERM_COLOR=always` (the xtask must find what it looks for in
+/// cargo's output however it is coloured), and the dry run passes.
+#[test]
+fn a_pull_request_changing_the_xtask_runs_its_whole_suite() {
+    if !enabled() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let world = world("pr-xtask");
+    let ci = world.origin.join(".github/workflows/ci.yml");
+    assert_eq!(actions::load(&ci)["env"]["CARGO_TERM_COLOR"], "always");
+    let event = Event::pull_request(XTASK_PR, "main", &main_sha(), "xtask-change");
+    let report = actions::run(&world, &ci, &event, "run");
+    report.assert_success();
+    assert_eq!(report.job("changes").outputs["xtask"], "true");
+    assert!(
+        report
+            .job("changes")
+            .step("Decide whether the xtask's own suite runs")
+            .log
+            .contains("xtask/src/main.rs changed")
+    );
+    let test = report.job("test");
+    for step in [
+        TOOLS_STEP,
+        "Format",
+        "Lint",
+        "Test everything, the xtask's suite included",
         "Check that the generated files match dist-workspace.toml",
     ] {
         assert_eq!(test.step(step).status, Status::Success, "{step}");
     }
+    assert!(matches!(
+        test.step("Test the app").status,
+        Status::Skipped(_)
+    ));
+    let log = &test.step("Test everything, the xtask's suite included").log;
     assert!(
-        test.step("Test").log.contains("test result: ok"),
-        "{}",
-        test.step("Test").log
+        log.contains("test result: ok") && log.contains("Running tests/replay.rs"),
+        "{log}"
     );
-    for other in ["windows", "macos"] {
+    for other in ["xtask-windows", "xtask-macos"] {
         assert!(
-            matches!(&report.job(other).status, Status::Skipped(why) if why.contains("not replayed"))
+            matches!(&report.job(other).status, Status::Skipped(why) if why.contains("not replayed")),
+            "{other}: {:?}",
+            report.job(other).status
         );
     }
+    assert_builds(&report, "release");
+    assert_eq!(report.job("release").outputs["publish"], "false");
+    eprintln!("{}", timings(&report));
+}
+
+/// Each job's wall time, for the log of a passing run.
+fn timings(report: &actions::RunReport) -> String {
+    report
+        .jobs
+        .iter()
+        .filter(|j| !j.elapsed.is_zero())
+        .map(|j| format!("  {:>6.1} s  {}\n", j.elapsed.as_secs_f64(), j.name))
+        .collect()
 }

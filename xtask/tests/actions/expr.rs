@@ -11,7 +11,7 @@ use serde_json::Value;
 
 const CONTEXTS: &[&str] = &[
     "github", "env", "matrix", "needs", "steps", "runner", "job", "secrets", "inputs", "vars",
-    "strategy",
+    "strategy", "jobs",
 ];
 
 /// `text` with every `${{ expr }}` replaced by its value; a text that is one

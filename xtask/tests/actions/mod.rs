@@ -27,6 +27,7 @@
 //! every job as on GitHub.
 #![allow(dead_code)] // each scenario uses a different part
 
+pub mod calls;
 pub mod expr;
 
 use std::collections::BTreeMap;
@@ -43,35 +44,62 @@ pub const REPOSITORY: &str = "example/fixture-greeter";
 /// What starts a run.
 #[derive(Debug, Clone)]
 pub struct Event {
-    /// `push` or `workflow_dispatch`.
+    /// `push`, `pull_request` or `workflow_dispatch`.
     pub name: &'static str,
-    /// `refs/tags/v1.2.3` or `refs/heads/main`.
+    /// `refs/tags/v1.2.3`, `refs/heads/main` or `refs/pull/1/merge`.
     pub git_ref: String,
+    /// The event's payload, `github.event`.
+    pub payload: Value,
 }
+
+/// A push's `before` when the ref is new: GitHub's all-zero commit.
+pub const NO_COMMIT: &str = "0000000000000000000000000000000000000000";
 
 impl Event {
     pub fn push_tag(tag: &str) -> Event {
         Event {
             name: "push",
             git_ref: format!("refs/tags/{tag}"),
+            payload: json!({ "before": NO_COMMIT, "created": true }),
         }
     }
-    pub fn push_branch(branch: &str) -> Event {
+    /// A push to `branch` that moved it from `before` (NO_COMMIT: a new branch).
+    pub fn push_branch(branch: &str, before: &str) -> Event {
         Event {
             name: "push",
             git_ref: format!("refs/heads/{branch}"),
+            payload: json!({ "before": before }),
+        }
+    }
+    /// Pull request `number`, whose merge commit GitHub keeps at
+    /// `refs/pull/<number>/merge`, onto `base` (a branch at commit `base_sha`).
+    pub fn pull_request(number: u32, base: &str, base_sha: &str, head: &str) -> Event {
+        Event {
+            name: "pull_request",
+            git_ref: format!("refs/pull/{number}/merge"),
+            payload: json!({
+                "action": "synchronize",
+                "number": number,
+                "pull_request": {
+                    "number": number,
+                    "base": { "ref": base, "sha": base_sha },
+                    "head": { "ref": head },
+                },
+            }),
         }
     }
     pub fn dispatch(git_ref: &str) -> Event {
         Event {
             name: "workflow_dispatch",
             git_ref: git_ref.to_owned(),
+            payload: json!({}),
         }
     }
     fn ref_name(&self) -> &str {
         self.git_ref
             .strip_prefix("refs/tags/")
             .or_else(|| self.git_ref.strip_prefix("refs/heads/"))
+            .or_else(|| self.git_ref.strip_prefix("refs/pull/"))
             .unwrap_or(&self.git_ref)
     }
     fn ref_type(&self) -> &str {
@@ -119,6 +147,8 @@ pub struct JobReport {
     pub steps: Vec<StepReport>,
     pub outputs: BTreeMap<String, String>,
     pub workspace: PathBuf,
+    /// How long its steps ran (zero for a job that did not run here).
+    pub elapsed: Duration,
 }
 
 impl JobReport {
@@ -144,6 +174,8 @@ pub struct RunReport {
     pub jobs: Vec<JobReport>,
     /// One line per attestation the attest stand-in made.
     pub attestations: Vec<String>,
+    /// Why GitHub refused to start the run (no job ran), as it says it.
+    pub startup_failure: Option<String>,
 }
 
 impl RunReport {
@@ -151,6 +183,7 @@ impl RunReport {
         self.jobs.iter().filter(|j| j.id == id).collect()
     }
 
+    /// A job by its id; a job of a called workflow is `caller/called`.
     pub fn job(&self, id: &str) -> &JobReport {
         let jobs = self.jobs_of(id);
         assert_eq!(jobs.len(), 1, "job {id} ran {} times", jobs.len());
@@ -159,6 +192,9 @@ impl RunReport {
 
     /// Every job that was replayed succeeded (or was skipped on purpose).
     pub fn assert_success(&self) {
+        if let Some(why) = &self.startup_failure {
+            panic!("{}: the run did not start: {why}", self.workflow.display());
+        }
         for job in &self.jobs {
             if let Status::Failure(why) = &job.status {
                 panic!(
@@ -369,6 +405,7 @@ pub fn run(world: &World, workflow: &Path, event: &Event, name: &str) -> RunRepo
         run_dir,
         jobs: Vec::new(),
         attestations: Vec::new(),
+        startup_failure: None,
     };
     run_jobs(world, &mut report, None);
     report
@@ -392,9 +429,43 @@ fn run_jobs(world: &World, report: &mut RunReport, only: Option<&str>) {
         report.event,
         report.workflow.display()
     );
-    let jobs = workflow["jobs"].as_object().expect("jobs").clone();
-    let mut done: Vec<String> = report.jobs.iter().map(|j| j.id.clone()).collect();
-    done.dedup();
+    if let Err(why) = calls::validate(&report.workflow, &workflow) {
+        report.startup_failure = Some(why);
+        return;
+    }
+    let frame = Frame {
+        workflow: &workflow,
+        name: workflow["name"].as_str().unwrap_or("workflow").to_owned(),
+        prefix: String::new(),
+        name_prefix: String::new(),
+        inputs: json!({}),
+    };
+    run_frame(world, report, &frame, only);
+}
+
+/// The workflow whose jobs are running: the one the event started, or one
+/// a job of it calls (`jobs.<id>.uses`), whose jobs are reported as
+/// `caller/called` and named `Caller name / Called name`, as GitHub shows them.
+struct Frame<'a> {
+    workflow: &'a Value,
+    /// `github.workflow`: the started workflow's name, also inside a call.
+    name: String,
+    prefix: String,
+    name_prefix: String,
+    /// The `inputs` context of a called workflow.
+    inputs: Value,
+}
+
+fn run_frame(world: &World, report: &mut RunReport, frame: &Frame, only: Option<&str>) {
+    let jobs = frame.workflow["jobs"].as_object().expect("jobs").clone();
+    let mut done: Vec<String> = jobs
+        .keys()
+        .filter(|id| {
+            let full = format!("{}{id}", frame.prefix);
+            report.jobs.iter().any(|j| j.id == full)
+        })
+        .cloned()
+        .collect();
     while done.len() < jobs.len() {
         let ready = jobs
             .iter()
@@ -406,9 +477,117 @@ fn run_jobs(world: &World, report: &mut RunReport, only: Option<&str>) {
         if only.is_some_and(|o| o != id) {
             continue;
         }
-        let reports = run_job(world, report, &workflow, id, job);
-        report.jobs.extend(reports);
+        if job.get("uses").is_some() {
+            let caller = run_call(world, report, frame, id, job);
+            report.jobs.push(caller);
+        } else {
+            let reports = run_job(world, report, frame, id, job);
+            report.jobs.extend(reports);
+        }
     }
+}
+
+/// A job that calls a reusable workflow: the called jobs run as jobs of
+/// this run (same artifacts, same event); the calling job's result is
+/// theirs and its outputs are the called workflow's `on.workflow_call.outputs`.
+fn run_call(
+    world: &World,
+    report: &mut RunReport,
+    frame: &Frame,
+    id: &str,
+    job: &Value,
+) -> JobReport {
+    let full_id = format!("{}{id}", frame.prefix);
+    let mut ctx = base_context(world, report, frame, id);
+    let (needs, blocked) = needs_context(report, &needs_of(job), &frame.prefix);
+    ctx["needs"] = needs;
+    let name = expr::to_string(
+        &job.get("name")
+            .map_or(Ok(Value::String(id.to_owned())), |n| {
+                interpolate_value(n, &ctx)
+            })
+            .unwrap_or_else(|e| panic!("job {id}: name: {e}")),
+    );
+    let mut caller = JobReport {
+        id: full_id.clone(),
+        name: format!("{}{name}", frame.name_prefix),
+        matrix: Value::Null,
+        status: Status::Success,
+        steps: Vec::new(),
+        outputs: BTreeMap::new(),
+        workspace: PathBuf::new(),
+        elapsed: Duration::ZERO,
+    };
+    assert!(
+        job.get("strategy").is_none(),
+        "job {id}: the replay does not run a matrix of calls"
+    );
+    if let Some(why) = blocked {
+        caller.status = Status::Skipped(why);
+        return caller;
+    }
+    if let Some(cond) = job.get("if").and_then(Value::as_str)
+        && !expr::condition(cond, &ctx).unwrap_or_else(|e| panic!("job {id}: if: {e}"))
+    {
+        caller.status = Status::Skipped(format!("if: {cond}"));
+        return caller;
+    }
+    let uses = job["uses"].as_str().expect("uses is a string");
+    // Checked when the run started (calls::validate).
+    let path = calls::called_path(&calls::repository_root(&report.workflow), uses).unwrap();
+    let called = load(&path);
+    let declared = calls::workflow_call(&called, uses).unwrap();
+    let mut inputs = Map::new();
+    for (input, spec) in declared["inputs"].as_object().into_iter().flatten() {
+        if let Some(default) = spec.get("default") {
+            let value = interpolate_value(default, &ctx)
+                .unwrap_or_else(|e| panic!("{uses}: input {input}: {e}"));
+            inputs.insert(input.clone(), value);
+        }
+    }
+    for (input, value) in job["with"].as_object().into_iter().flatten() {
+        let value = interpolate_value(value, &ctx)
+            .unwrap_or_else(|e| panic!("job {id}: with.{input}: {e}"));
+        let typed = match (declared["inputs"][input]["type"].as_str(), &value) {
+            (Some("boolean"), Value::String(s)) => json!(s == "true"),
+            _ => value,
+        };
+        inputs.insert(input.clone(), typed);
+    }
+    let inner = Frame {
+        workflow: &called,
+        name: frame.name.clone(),
+        prefix: format!("{full_id}/"),
+        name_prefix: format!("{} / ", caller.name),
+        inputs: Value::Object(inputs),
+    };
+    let first = report.jobs.len();
+    run_frame(world, report, &inner, None);
+    let nested = &report.jobs[first..];
+    if let Some(failed) = nested
+        .iter()
+        .find(|j| matches!(j.status, Status::Failure(_)))
+    {
+        caller.status = Status::Failure(format!("called job `{}` failed", failed.name));
+    } else if nested
+        .iter()
+        .all(|j| matches!(j.status, Status::Skipped(_)))
+    {
+        caller.status = Status::Skipped("every called job was skipped".to_owned());
+    }
+    // The `jobs` context of the called workflow's outputs.
+    let mut jobs = Map::new();
+    for (called_id, _) in called["jobs"].as_object().into_iter().flatten() {
+        let (context, _) = needs_context(report, std::slice::from_ref(called_id), &inner.prefix);
+        jobs.insert(called_id.clone(), context[called_id].clone());
+    }
+    ctx["jobs"] = Value::Object(jobs);
+    for (key, spec) in declared["outputs"].as_object().into_iter().flatten() {
+        let value = interpolate_value(&spec["value"], &ctx)
+            .unwrap_or_else(|e| panic!("{uses}: outputs.{key}: {e}"));
+        caller.outputs.insert(key.clone(), expr::to_string(&value));
+    }
+    caller
 }
 
 fn needs_of(job: &Value) -> Vec<String> {
@@ -424,11 +603,11 @@ fn needs_of(job: &Value) -> Vec<String> {
 }
 
 /// The `needs` context of a job: each needed job's result and outputs.
-fn needs_context(report: &RunReport, needs: &[String]) -> (Value, Option<String>) {
+fn needs_context(report: &RunReport, needs: &[String], prefix: &str) -> (Value, Option<String>) {
     let mut ctx = Map::new();
     let mut blocked = None;
     for need in needs {
-        let jobs = report.jobs_of(need);
+        let jobs = report.jobs_of(&format!("{prefix}{need}"));
         let result = if jobs.iter().any(|j| matches!(j.status, Status::Failure(_))) {
             "failure"
         } else if jobs.is_empty() || jobs.iter().all(|j| matches!(j.status, Status::Skipped(_))) {
@@ -453,15 +632,19 @@ fn needs_context(report: &RunReport, needs: &[String]) -> (Value, Option<String>
     (Value::Object(ctx), blocked)
 }
 
-fn base_context(world: &World, report: &RunReport, workflow: &Value, job_id: &str) -> Value {
+fn base_context(world: &World, report: &RunReport, frame: &Frame, job_id: &str) -> Value {
     let sha = git(
         &world.origin,
         &["rev-parse", &format!("{}^{{commit}}", report.event.git_ref)],
     );
+    let pull = &report.event.payload["pull_request"];
     json!({
         "github": {
-            "workflow": workflow["name"].as_str().unwrap_or("workflow"),
+            "workflow": frame.name,
             "event_name": report.event.name,
+            "event": report.event.payload,
+            "base_ref": pull["base"]["ref"].as_str().unwrap_or_default(),
+            "head_ref": pull["head"]["ref"].as_str().unwrap_or_default(),
             "ref": report.event.git_ref,
             "ref_name": report.event.ref_name(),
             "ref_type": report.event.ref_type(),
@@ -482,7 +665,7 @@ fn base_context(world: &World, report: &RunReport, workflow: &Value, job_id: &st
         "steps": {},
         "secrets": { "GITHUB_TOKEN": "ghs_replay_token" },
         "job": { "status": "success" },
-        "inputs": {},
+        "inputs": frame.inputs,
         "vars": {},
     })
 }
@@ -490,21 +673,23 @@ fn base_context(world: &World, report: &RunReport, workflow: &Value, job_id: &st
 fn run_job(
     world: &World,
     report: &RunReport,
-    workflow: &Value,
+    frame: &Frame,
     id: &str,
     job: &Value,
 ) -> Vec<JobReport> {
-    let mut ctx = base_context(world, report, workflow, id);
-    let (needs, blocked) = needs_context(report, &needs_of(job));
+    let workflow = frame.workflow;
+    let mut ctx = base_context(world, report, frame, id);
+    let (needs, blocked) = needs_context(report, &needs_of(job), &frame.prefix);
     ctx["needs"] = needs;
     let skipped = |name: String, why: String| JobReport {
-        id: id.to_owned(),
-        name,
+        id: format!("{}{id}", frame.prefix),
+        name: format!("{}{name}", frame.name_prefix),
         matrix: Value::Null,
         status: Status::Skipped(why),
         steps: Vec::new(),
         outputs: BTreeMap::new(),
         workspace: PathBuf::new(),
+        elapsed: Duration::ZERO,
     };
     if let Some(why) = blocked {
         return vec![skipped(id.to_owned(), why)];
@@ -536,13 +721,7 @@ fn run_job(
             &interpolate_value(&job["runs-on"], &ctx)
                 .unwrap_or_else(|e| panic!("job {id}: runs-on: {e}")),
         );
-        if !runs_on.starts_with("ubuntu") {
-            reports.push(JobReport {
-                matrix,
-                ..skipped(name, format!("runs on {runs_on}: not replayed here"))
-            });
-            continue;
-        }
+        // GitHub evaluates a job's `if:` before it looks for a runner.
         if let Some(cond) = job.get("if").and_then(Value::as_str)
             && !expr::condition(cond, &ctx).unwrap_or_else(|e| panic!("job {id}: if: {e}"))
         {
@@ -552,15 +731,26 @@ fn run_job(
             });
             continue;
         }
+        if !runs_on.starts_with("ubuntu") {
+            reports.push(JobReport {
+                matrix,
+                ..skipped(name, format!("runs on {runs_on}: not replayed here"))
+            });
+            continue;
+        }
         let dir_name = if has_matrix(job) {
-            format!("{id}-{index}")
+            format!("{}{id}-{index}", frame.prefix)
         } else {
-            id.to_owned()
-        };
+            format!("{}{id}", frame.prefix)
+        }
+        .replace('/', "-");
         let job_dir = report.run_dir.join("jobs").join(dir_name);
-        reports.push(run_steps(
+        let mut done = run_steps(
             world, report, workflow, id, job, ctx, name, matrix, &job_dir,
-        ));
+        );
+        done.id = format!("{}{id}", frame.prefix);
+        done.name = format!("{}{}", frame.name_prefix, done.name);
+        reports.push(done);
     }
     reports
 }
@@ -597,6 +787,7 @@ fn run_steps(
     matrix: Value,
     job_dir: &Path,
 ) -> JobReport {
+    let started = Instant::now();
     let _ = fs::remove_dir_all(job_dir);
     let workspace = job_dir.join("work");
     let temp = job_dir.join("tmp");
@@ -800,6 +991,7 @@ fn run_steps(
         steps: steps_report,
         outputs,
         workspace,
+        elapsed: started.elapsed(),
     }
 }
 
@@ -947,20 +1139,45 @@ fn run_action(
                 .unwrap_or(&git_ref);
             let depth = input("fetch-depth").unwrap_or_else(|| "1".to_owned());
             let _ = fs::remove_dir_all(workspace);
-            let mut clone = Command::new("git");
-            clone.args(["clone", "--quiet", "--no-tags", "--branch", branch]);
-            if depth != "0" {
-                clone.args(["--depth", &depth]);
-            }
-            let out = clone
-                .arg(format!("file://{}", world.origin.display()))
-                .arg(workspace)
-                .output()
-                .unwrap();
-            let log = String::from_utf8_lossy(&out.stderr).into_owned();
-            if !out.status.success() {
-                return Err(("git clone failed".to_owned(), log));
-            }
+            let origin = format!("file://{}", world.origin.display());
+            let log = if git_ref.starts_with("refs/pull/") {
+                // A pull request's merge commit is no branch: fetched by its ref.
+                let mut fetch = vec!["fetch", "--quiet", "--no-tags"];
+                if depth != "0" {
+                    fetch.extend(["--depth", &depth]);
+                }
+                fetch.extend([origin.as_str(), git_ref.as_str()]);
+                let mut log = String::new();
+                fs::create_dir_all(workspace).unwrap();
+                for args in [
+                    &["init", "--quiet"][..],
+                    &fetch,
+                    &["checkout", "--quiet", "--detach", "FETCH_HEAD"],
+                ] {
+                    let out = Command::new("git")
+                        .args(args)
+                        .current_dir(workspace)
+                        .output()
+                        .unwrap();
+                    log.push_str(&String::from_utf8_lossy(&out.stderr));
+                    if !out.status.success() {
+                        return Err((format!("git {} failed", args[0]), log));
+                    }
+                }
+                log
+            } else {
+                let mut clone = Command::new("git");
+                clone.args(["clone", "--quiet", "--no-tags", "--branch", branch]);
+                if depth != "0" {
+                    clone.args(["--depth", &depth]);
+                }
+                let out = clone.arg(&origin).arg(workspace).output().unwrap();
+                let log = String::from_utf8_lossy(&out.stderr).into_owned();
+                if !out.status.success() {
+                    return Err(("git clone failed".to_owned(), log));
+                }
+                log
+            };
             Ok(format!("checked out {git_ref} at depth {depth}\n{log}"))
         }
         "actions/cache" => {
