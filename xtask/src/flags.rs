@@ -90,7 +90,7 @@ fn from_matches(matches: &ArgMatches) -> Command {
             github_output: m.get_flag(GITHUB_OUTPUT),
         }),
         "ci-scope" => Command::CiScope(cmd::ci_scope::Options {
-            base: string(BASE).unwrap_or_default(),
+            base: string(BASE),
             github_output: m.get_flag(GITHUB_OUTPUT),
         }),
         "codegen" => Command::Codegen(cmd::codegen::Options {
@@ -183,7 +183,7 @@ fn cli() -> clap::Command {
                     Arg::new(BASE)
                         .long(BASE)
                         .value_name("REV")
-                        .help("The commit to compare HEAD with; absent, empty or all zeros: run everything"),
+                        .help("The commit to compare HEAD with (default with --github-output: the pull request's base or the push's `before`); empty or all zeros: run everything"),
                 )
                 .arg(flag(GITHUB_OUTPUT, "Also write xtask=true|false to $GITHUB_OUTPUT")),
         )

@@ -491,6 +491,17 @@ fn a_manual_run_is_a_dry_run_on_a_branch_and_on_a_tag() {
 /// The tools `.ci/run tools` installs: only the xtask's suite needs them.
 const TOOLS_STEP: &str = "Install the tools the xtask's tests use";
 
+/// ci.yml run for pull request `number` (branch `branch`) onto main, in a
+/// world of its own; its job times printed, to be seen with `--nocapture`.
+fn pull_request_run(name: &str, number: u32, branch: &str) -> (World, actions::RunReport) {
+    let world = world(name);
+    let ci = world.origin.join(".github/workflows/ci.yml");
+    let event = Event::pull_request(number, "main", &main_sha(), branch);
+    let report = actions::run(&world, &ci, &event, "run");
+    eprintln!("{}", timings(&report));
+    (world, report)
+}
+
 /// A fork's pull request that changes only its app, and breaks the app's
 /// aarch64 build: the release dry run fails on that target and names it,
 /// while the tests run without the xtask's tools or integration suite.
@@ -500,11 +511,7 @@ fn a_pull_request_changing_only_the_app_skips_the_xtask_suite_and_its_broken_aar
         return;
     }
     let _turn = one_at_a_time();
-    let world = world("pr-app");
-    let ci = world.origin.join(".github/workflows/ci.yml");
-    let event = Event::pull_request(APP_PR, "main", &main_sha(), "app-change");
-    let report = actions::run(&world, &ci, &event, "run");
-    eprintln!("{}", timings(&report));
+    let (world, report) = pull_request_run("pr-app", APP_PR, "app-change");
     assert!(
         report.startup_failure.is_none(),
         "{:?}",
@@ -588,12 +595,9 @@ fn a_pull_request_changing_the_xtask_runs_its_whole_suite() {
         return;
     }
     let _turn = one_at_a_time();
-    let world = world("pr-xtask");
+    let (world, report) = pull_request_run("pr-xtask", XTASK_PR, "xtask-change");
     let ci = world.origin.join(".github/workflows/ci.yml");
     assert_eq!(actions::load(&ci)["env"]["CARGO_TERM_COLOR"], "always");
-    let event = Event::pull_request(XTASK_PR, "main", &main_sha(), "xtask-change");
-    let report = actions::run(&world, &ci, &event, "run");
-    eprintln!("{}", timings(&report));
     report.assert_success();
     assert_eq!(report.job("changes").outputs["xtask"], "true");
     assert!(

@@ -50,6 +50,18 @@ pub(crate) fn github_run(event_name: &str, ref_type: &str, ref_name: &str) -> Gi
     }
 }
 
+/// The commit a run's change is compared with, from GitHub's event
+/// payload: a pull request's base, a push's `before` (all zeros when the
+/// push made the branch); none for other events, such as a manual run.
+pub(crate) fn change_base(event_name: &str, event: &serde_json::Value) -> Option<String> {
+    let base = match event_name {
+        "pull_request" | "pull_request_target" => event.pointer("/pull_request/base/sha"),
+        "push" => event.get("before"),
+        _ => None,
+    };
+    base.and_then(serde_json::Value::as_str).map(str::to_owned)
+}
+
 /// Whether `version` is a semver pre-release (`1.2.3-rc.1`): published as
 /// such, never as the latest release, which the installer downloads.
 pub(crate) fn is_prerelease(version: &str) -> bool {
@@ -189,6 +201,19 @@ mod tests {
                 tag: None
             }
         );
+    }
+
+    #[test]
+    fn a_change_is_compared_with_the_pull_requests_base_or_the_pushs_before() {
+        let pr = serde_json::json!({ "pull_request": { "base": { "sha": "abc" } }, "before": "x" });
+        assert_eq!(change_base("pull_request", &pr).as_deref(), Some("abc"));
+        let push = serde_json::json!({ "before": "0000000000000000000000000000000000000000" });
+        assert_eq!(
+            change_base("push", &push).as_deref(),
+            Some("0000000000000000000000000000000000000000")
+        );
+        assert_eq!(change_base("workflow_dispatch", &push), None);
+        assert_eq!(change_base("push", &serde_json::json!({})), None);
     }
 
     #[test]

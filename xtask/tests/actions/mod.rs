@@ -63,14 +63,6 @@ impl Event {
             payload: json!({ "before": NO_COMMIT, "created": true }),
         }
     }
-    /// A push to `branch` that moved it from `before` (NO_COMMIT: a new branch).
-    pub fn push_branch(branch: &str, before: &str) -> Event {
-        Event {
-            name: "push",
-            git_ref: format!("refs/heads/{branch}"),
-            payload: json!({ "before": before }),
-        }
-    }
     /// Pull request `number`, whose merge commit GitHub keeps at
     /// `refs/pull/<number>/merge`, onto `base` (a branch at commit `base_sha`).
     pub fn pull_request(number: u32, base: &str, base_sha: &str, head: &str) -> Event {
@@ -793,6 +785,9 @@ fn run_steps(
     let temp = job_dir.join("tmp");
     fs::create_dir_all(&workspace).unwrap();
     fs::create_dir_all(&temp).unwrap();
+    // The payload `github.event` is made of, as GitHub writes it for steps.
+    let event_path = job_dir.join("event.json");
+    fs::write(&event_path, report.event.payload.to_string()).unwrap();
     ctx["github"]["workspace"] = json!(workspace.to_string_lossy());
     ctx["runner"]["temp"] = json!(temp.to_string_lossy());
     let timeout = Duration::from_secs(60 * job["timeout-minutes"].as_u64().unwrap_or(360));
@@ -824,6 +819,10 @@ fn run_steps(
         ("RUNNER_OS", "Linux".to_owned()),
         ("RUNNER_ARCH", "X64".to_owned()),
         ("RUNNER_TEMP", temp.to_string_lossy().into_owned()),
+        (
+            "GITHUB_EVENT_PATH",
+            event_path.to_string_lossy().into_owned(),
+        ),
         // Not GitHub's: where the xtask's own compilation is shared between
         // jobs (see the module notes), and a marker that stops the replay
         // test from starting inside a replayed `cargo test`.
