@@ -2,9 +2,10 @@
 //! config so `cargo binstall <app>` downloads our archives instead of
 //! compiling, and never drifts from how `dist` names them.
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
+use toml::de::{DeTable, DeValue};
 
-use crate::model::config::DistConfig;
+use crate::model::config::{BinstallMetadata, DistConfig};
 use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::target::Os;
 
@@ -50,27 +51,146 @@ fn pkg_fmt(format: ArchiveFormat) -> &'static str {
 }
 
 /// `cargo_toml` with its generated block replaced by `block`, or `block`
-/// appended when there is none yet.
-pub(crate) fn splice(cargo_toml: &str, block: &str) -> Result<String> {
-    let begin = cargo_toml.find(BEGIN);
-    let end = cargo_toml.find(END);
-    match (begin, end) {
-        (None, None) => {
-            let mut text = cargo_toml.trim_end().to_owned();
-            text.push_str("\n\n");
-            text.push_str(block);
-            Ok(text)
-        }
+/// appended when there is none yet. The app's own binstall table (outside
+/// the markers, in any spelling) stops it unless `own` says to replace it,
+/// and the result is parsed before it is returned: codegen never writes a
+/// manifest cargo cannot read.
+pub(crate) fn splice(cargo_toml: &str, block: &str, own: BinstallMetadata) -> Result<String> {
+    let (before, after) = around_block(cargo_toml)?;
+    let outside = format!("{before}{after}");
+    // Lines in messages are the file's as it is on disk now.
+    let line_on_disk = |offset: usize| {
+        let offset = if offset >= before.len() {
+            offset + (cargo_toml.len() - before.len() - after.len())
+        } else {
+            offset
+        };
+        line_of(cargo_toml, offset)
+    };
+    let (before, after) = match own_table(&outside)
+        .map_err(|(at, why)| anyhow!("line {}: invalid TOML already: {why}", line_on_disk(at)))?
+    {
+        None => (before.to_owned(), after.to_owned()),
+        Some(at) => match own {
+            BinstallMetadata::Generate => bail!(
+                "line {}: the app has its own `[package.metadata.binstall]`, which the generated block \
+                 would define a second time; move what it needs into dist-workspace.toml and delete it, \
+                 or set `binstall-metadata = \"replace-own\"` in [dist] to let codegen replace it \
+                 (its overrides are dropped)",
+                line_on_disk(at)
+            ),
+            BinstallMetadata::ReplaceOwn => {
+                let (before, after) = (without_own_tables(before), without_own_tables(after));
+                if let Ok(Some(at)) = own_table(&format!("{before}{after}")) {
+                    bail!(
+                        "line {}: `package.metadata.binstall` is written as dotted keys or an inline \
+                         table, which codegen cannot take over; write it as a `[package.metadata.binstall]` \
+                         table or delete it",
+                        line_of(&format!("{before}{after}"), at)
+                    );
+                }
+                (before, after)
+            }
+        },
+    };
+    let text = if after.is_empty() && !cargo_toml.contains(BEGIN) {
+        let mut text = before.trim_end().to_owned();
+        text.push_str("\n\n");
+        text.push_str(block);
+        text
+    } else {
+        format!("{before}{block}{after}")
+    };
+    if let Err((at, why)) = own_table(&text) {
+        bail!(
+            "line {}: the generated block would make it invalid TOML ({why}); nothing was written. \
+             Check how the manifest defines `package.metadata`",
+            line_of(&text, at)
+        );
+    }
+    Ok(text)
+}
+
+/// The text before and after the generated block; all of it before when
+/// there is no block yet.
+fn around_block(cargo_toml: &str) -> Result<(&str, &str)> {
+    match (cargo_toml.find(BEGIN), cargo_toml.find(END)) {
+        (None, None) => Ok((cargo_toml, "")),
         (Some(begin), Some(end)) if begin < end => {
-            let after = cargo_toml[end + END.len()..]
-                .strip_prefix('\n')
-                .unwrap_or(&cargo_toml[end + END.len()..]);
-            Ok(format!("{}{block}{after}", &cargo_toml[..begin]))
+            let rest = &cargo_toml[end + END.len()..];
+            Ok((
+                &cargo_toml[..begin],
+                rest.strip_prefix('\n').unwrap_or(rest),
+            ))
         }
         _ => bail!(
             "the generated binstall block is damaged: keep both marker lines `{BEGIN}` and `{END}`, in order"
         ),
     }
+}
+
+/// Where `text` defines `package.metadata.binstall`, if it does, however it
+/// is spelled (a table header, dotted keys, an inline table); or where and
+/// why `text` is not TOML.
+fn own_table(text: &str) -> Result<Option<usize>, (usize, String)> {
+    let doc = DeTable::parse(text).map_err(|err| {
+        let at = err.span().map_or(0, |s| s.start);
+        (at, err.message().trim_end().replace('\n', " "))
+    })?;
+    let mut table = doc.get_ref();
+    let mut found = None;
+    for key in ["package", "metadata", "binstall"] {
+        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref() == key) else {
+            return Ok(None);
+        };
+        found = Some(k.span().start);
+        match v.get_ref() {
+            DeValue::Table(inner) => table = inner,
+            _ if key == "binstall" => {}
+            _ => return Ok(None),
+        }
+    }
+    Ok(found)
+}
+
+/// `text` without its `[package.metadata.binstall]` and
+/// `[package.metadata.binstall.*]` tables, each up to the next table header.
+fn without_own_tables(text: &str) -> String {
+    let mut kept = String::new();
+    let mut skipping = false;
+    for line in text.split_inclusive('\n') {
+        if let Some(path) = header_path(line) {
+            skipping = path == "package.metadata.binstall"
+                || path.starts_with("package.metadata.binstall.");
+        }
+        if !skipping {
+            kept.push_str(line);
+        }
+    }
+    kept
+}
+
+/// The dotted path of a `[table]` or `[[array]]` header line, quotes and
+/// spaces taken out.
+fn header_path(line: &str) -> Option<String> {
+    let line = line.trim();
+    let inner = line.strip_prefix('[')?;
+    let inner = inner.strip_prefix('[').unwrap_or(inner);
+    let end = inner.find(']')?;
+    Some(
+        inner[..end]
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '\t' | '"' | '\''))
+            .collect(),
+    )
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -79,6 +199,9 @@ mod tests {
 
     use super::*;
     use crate::model::config;
+
+    const GEN: BinstallMetadata = BinstallMetadata::Generate;
+    const REPLACE: BinstallMetadata = BinstallMetadata::ReplaceOwn;
 
     fn config(text: &str) -> DistConfig {
         config::parse(text, Path::new("dist-workspace.toml")).unwrap()
@@ -155,23 +278,135 @@ mod tests {
     fn splice_appends_then_replaces_in_place() {
         let cfg = config("[dist]\napp = \"a\"\n");
         let original = "[package]\nname = \"a\"\n\n[dependencies]\nclap = \"4\"\n";
-        let once = splice(original, &block(&cfg, "a", None)).unwrap();
+        let once = splice(original, &block(&cfg, "a", None), GEN).unwrap();
         assert!(
             once.starts_with(original) && once.contains("{ repo }/releases/download/v{ version }/"),
             "{once}"
         );
         assert_eq!(
-            splice(&once, &block(&cfg, "a", None)).unwrap(),
+            splice(&once, &block(&cfg, "a", None), GEN).unwrap(),
             once,
             "idempotent"
         );
         let moved = config("[dist]\napp = \"a\"\ntag-pattern = \"release-*\"\n");
-        let again = splice(&once, &block(&moved, "a", None)).unwrap();
+        let again = splice(&once, &block(&moved, "a", None), GEN).unwrap();
         assert!(
             again.contains("/download/release-{ version }/") && again.starts_with(original),
             "{again}"
         );
         assert_eq!(again.matches(BEGIN).count(), 1);
-        assert!(splice(&once.replace(END, ""), "x").is_err());
+        assert!(splice(&once.replace(END, ""), "x", GEN).is_err());
+    }
+
+    /// fd's own table, as its Cargo.toml carries it, in the middle of the file.
+    const FD: &str = "[package]\nname = \"fd-find\"\nversion = \"10.2.0\"\n\n\
+        [package.metadata.binstall]\n\
+        pkg-url = \"{ repo }/releases/download/v{ version }/fd-v{ version }-{ target }{ archive-suffix }\"\n\
+        bin-dir = \"fd-v{ version }-{ target }/{ bin }{ binary-ext }\"\n\
+        pkg-fmt = \"tgz\"\n\n\
+        [package.metadata.binstall.overrides.i686-pc-windows-msvc]\npkg-fmt = \"zip\"\n\n\
+        [dependencies]\nclap = \"4\"\n";
+
+    /// Parses `text` as cargo would (TOML, no key twice) and returns the
+    /// string at `path`, `None` when the path is absent.
+    fn parses(text: &str, path: &[&str]) -> Option<String> {
+        let doc = DeTable::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let mut table = doc.get_ref();
+        for (i, key) in path.iter().enumerate() {
+            let (_, v) = table.iter().find(|(k, _)| k.get_ref() == *key)?;
+            match v.get_ref() {
+                DeValue::Table(inner) => table = inner,
+                DeValue::String(s) if i + 1 == path.len() => return Some(s.to_string()),
+                _ => return None,
+            }
+        }
+        Some(String::new())
+    }
+
+    #[test]
+    fn the_apps_own_table_stops_codegen_in_any_spelling() {
+        let cfg = config("[dist]\napp = \"fd-find\"\n");
+        let block = block(&cfg, "fd-find", None);
+        let spellings = [
+            (FD, 5),
+            (
+                "[package]\nname = \"a\"\nmetadata.binstall.pkg-fmt = \"tgz\"\n",
+                3,
+            ),
+            (
+                "[package]\nname = \"a\"\n\n[package.metadata]\nbinstall = { pkg-fmt = \"zip\" }\n",
+                5,
+            ),
+            (
+                "[package]\nname = \"a\"\n[package.metadata.binstall.overrides.x86_64-pc-windows-msvc]\npkg-fmt = \"zip\"\n",
+                3,
+            ),
+        ];
+        for (manifest, line) in spellings {
+            let err = splice(manifest, &block, GEN).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!(
+                    "line {line}: the app has its own `[package.metadata.binstall]`"
+                )) && err.contains("binstall-metadata = \"replace-own\"")
+                    && !err.contains('\n'),
+                "{err}"
+            );
+            // Once generated, a table added by hand later is found too.
+            let plain = "[package]\nname = \"a\"\n";
+            let generated = splice(plain, &block, GEN).unwrap();
+            let added = format!(
+                "{generated}\n[package.metadata.binstall.overrides.x]\npkg-fmt = \"zip\"\n"
+            );
+            assert!(splice(&added, &block, GEN).is_err());
+        }
+    }
+
+    #[test]
+    fn replace_own_takes_the_header_tables_out_and_keeps_the_rest() {
+        let cfg = config("[dist]\napp = \"fd-find\"\n");
+        let block = block(&cfg, "fd-find", None);
+        let text = splice(FD, &block, REPLACE).unwrap();
+        let url = parses(&text, &["package", "metadata", "binstall", "pkg-url"]).unwrap();
+        assert!(url.contains("/fd-find-{ version }-{ target }"), "{text}");
+        let own = [
+            "package",
+            "metadata",
+            "binstall",
+            "overrides",
+            "i686-pc-windows-msvc",
+        ];
+        assert_eq!(parses(&text, &own), None, "{text}");
+        let fmt = parses(&text, &["package", "metadata", "binstall", "pkg-fmt"]);
+        assert_eq!(fmt.as_deref(), Some("txz"), "{text}");
+        assert_eq!(
+            parses(&text, &["dependencies", "clap"]).as_deref(),
+            Some("4")
+        );
+        assert_eq!(splice(&text, &block, REPLACE).unwrap(), text, "idempotent");
+        assert_eq!(splice(&text, &block, GEN).unwrap(), text);
+        // Dotted keys cannot be cut out line by line: say so.
+        let dotted = "[package]\nname = \"a\"\nmetadata.binstall.pkg-fmt = \"tgz\"\n";
+        let err = splice(dotted, &block, REPLACE).unwrap_err().to_string();
+        assert!(
+            err.starts_with("line 3: `package.metadata.binstall` is written as dotted keys"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_manifest_the_block_would_break_is_not_written() {
+        let cfg = config("[dist]\napp = \"a\"\n");
+        let block = block(&cfg, "a", None);
+        let inline = "[package]\nname = \"a\"\nmetadata = { docs = true }\n";
+        let err = splice(inline, &block, GEN).unwrap_err().to_string();
+        assert!(
+            err.contains("the generated block would make it invalid TOML"),
+            "{err}"
+        );
+        let broken = "[package]\nname = \"a\n";
+        let err = splice(broken, &block, GEN).unwrap_err().to_string();
+        assert!(err.starts_with("line 2: invalid TOML already"), "{err}");
+        let text = splice("[package]\nname = \"a\"\n", &block, GEN).unwrap();
+        assert_eq!(parses(&text, &["package", "name"]).as_deref(), Some("a"));
     }
 }

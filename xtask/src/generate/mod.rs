@@ -47,7 +47,7 @@ pub(crate) fn files(
     let current =
         read(&manifest).with_context(|| format!("reading {}", app.manifest_path.display()))?;
     let block = binstall::block(config, &app.name, repository);
-    let text = binstall::splice(&current, &block)
+    let text = binstall::splice(&current, &block, config.binstall_metadata)
         .with_context(|| format!("in {}", app.manifest_path.display()))?;
     files.push(Generated {
         path: manifest,

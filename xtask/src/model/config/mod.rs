@@ -54,6 +54,27 @@ pub(crate) struct DistConfig {
     pub(crate) pr_run_mode: PrRunMode,
     /// When ci.yml runs the xtask's own test suite.
     pub(crate) xtask_tests: XtaskTests,
+    /// What codegen does with the app's own `[package.metadata.binstall]`.
+    pub(crate) binstall_metadata: BinstallMetadata,
+}
+
+/// `[dist].binstall-metadata`: codegen writes the app's cargo-binstall
+/// metadata; this says what it does when the app's Cargo.toml already has
+/// a binstall table of its own (as fd's has).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BinstallMetadata {
+    /// Write the generated block; stop, naming the line, if the app has its
+    /// own table: taking it over would silently drop its overrides.
+    Generate,
+    /// Take the app's own table out and write the generated block.
+    ReplaceOwn,
+}
+
+impl BinstallMetadata {
+    pub(crate) const ALL: [(&'static str, BinstallMetadata); 2] = [
+        ("generate", BinstallMetadata::Generate),
+        ("replace-own", BinstallMetadata::ReplaceOwn),
+    ];
 }
 
 /// `[dist].pr-run-mode`, with cargo-dist's values and meaning: what the

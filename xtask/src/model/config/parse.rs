@@ -31,6 +31,7 @@ const DIST_KEYS: &[&str] = &[
     "github-attestations",
     "pr-run-mode",
     "xtask-tests",
+    "binstall-metadata",
 ];
 
 /// Parses configuration text; `file` only labels errors.
@@ -246,11 +247,19 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         .unwrap_or(PrRunMode::Upload);
     let xtask_tests = choice(&reader, get("xtask-tests"), "xtask-tests", &XtaskTests::ALL)?
         .unwrap_or(XtaskTests::WhenChanged);
+    let binstall_metadata = choice(
+        &reader,
+        get("binstall-metadata"),
+        "binstall-metadata",
+        &BinstallMetadata::ALL,
+    )?
+    .unwrap_or(BinstallMetadata::Generate);
 
     Ok(DistConfig {
         github_attestations,
         pr_run_mode,
         xtask_tests,
+        binstall_metadata,
         app,
         targets,
         include,
