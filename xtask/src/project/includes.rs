@@ -33,10 +33,27 @@ pub(crate) fn resolve(config: &DistConfig, app: &Package, root: &Path) -> Result
     let root_real = root
         .canonicalize()
         .with_context(|| format!("resolving {}", root.display()))?;
+    // Paths are the workspace root's; a fork listing its app's files as the
+    // app's own manifest sees them is pointed at the app's directory.
+    let app_dir = app
+        .manifest_path
+        .parent()
+        .and_then(|dir| dir.strip_prefix(root).ok())
+        .filter(|dir| !dir.as_os_str().is_empty());
     let mut files = Vec::new();
     for include in wanted {
         let source = root.join(&include.from);
-        check_include_source(&include.from, &source, &root_real)?;
+        let in_app = app_dir
+            .map(|dir| dir.join(&include.from))
+            .filter(|path| root.join(path).is_file());
+        if let (Some(in_app), true) = (&in_app, config.include.is_some() && source.is_file()) {
+            eprintln!(
+                "note: `[dist].include`: `{}` is the workspace root's; the app's own is `{}`",
+                include.from,
+                slashed(in_app)
+            );
+        }
+        check_include_source(&include.from, &source, &root_real, in_app.as_deref())?;
         files.push(IncludeFile {
             source,
             path: include.to,
@@ -92,10 +109,18 @@ fn default_includes(app_dir: &Path, root: &Path) -> Vec<PathBuf> {
 /// An include must be a regular file inside the workspace: a symlink may
 /// point at one (a crate's LICENSE linking to the root's), never outside it,
 /// where it could ship the build machine's secrets (`/proc/self/environ`).
-fn check_include_source(from: &str, source: &Path, root_real: &Path) -> Result<()> {
+fn check_include_source(
+    from: &str,
+    source: &Path,
+    root_real: &Path,
+    in_app: Option<&Path>,
+) -> Result<()> {
     let Ok(meta) = std::fs::symlink_metadata(source) else {
+        let hint = in_app
+            .map(|path| format!("; did you mean `{}`?", slashed(path)))
+            .unwrap_or_default();
         bail!(
-            "`[dist].include`: `{from}` does not exist in {}",
+            "`[dist].include`: `{from}` does not exist in {} (paths are relative to the workspace root){hint}",
             root_real.display()
         );
     };
@@ -125,6 +150,14 @@ fn check_include_source(from: &str, source: &Path, root_real: &Path) -> Result<(
         );
     }
     Ok(())
+}
+
+/// A relative path as written in dist-workspace.toml, `/`-separated.
+fn slashed(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[cfg(test)]
@@ -255,6 +288,12 @@ mod tests {
         let ws = Scratch::new("refuse");
         let err = |config: &str| ws.plan(config, &[]).unwrap_err().to_string();
         assert!(err("include = [\"NOPE.md\"]\n").contains("`NOPE.md` does not exist"));
+        // A path of the app's directory, written as the app's manifest sees it.
+        let e = err("include = [\"doc/GUIDE.md\"]\n");
+        assert!(
+            e.contains("(paths are relative to the workspace root); did you mean `crates/toolbox/doc/GUIDE.md`?"),
+            "{e}"
+        );
         assert!(err("include = [\"crates\"]\n").contains("is a directory"));
         #[cfg(unix)]
         {
