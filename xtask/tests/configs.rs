@@ -96,3 +96,83 @@ fn a_compile_error_in_the_app_is_shown_whole() {
         "{stderr}"
     );
 }
+
+/// A dependency that looks for the machine's OpenSSL (what `native-tls`,
+/// and so reqwest's default features, pull in): a stand-in named like the
+/// real crate whose build script fails with openssl-sys's own words for a
+/// musl target. The user gets one line naming the crate, the target and
+/// the vendored feature — not "install libssl-dev", which cannot help a
+/// static build — and the full output stays in the log.
+#[test]
+fn a_dependency_on_the_machines_openssl_gets_the_static_fix_in_one_line() {
+    let (ws, target) = fixture("greeter", "openssl-sys");
+    let stand_in = ws.join("vendor/openssl-sys");
+    fs::create_dir_all(stand_in.join("src")).unwrap();
+    fs::write(
+        stand_in.join("Cargo.toml"),
+        "[package]\nname = \"openssl-sys\"\nversion = \"0.9.999\"\nedition = \"2021\"\nlinks = \"openssl\"\n",
+    )
+    .unwrap();
+    fs::write(stand_in.join("src/lib.rs"), "").unwrap();
+    fs::write(
+        stand_in.join("build.rs"),
+        r#"fn main() {
+    println!("OPENSSL_DIR unset");
+    println!();
+    println!("Could not find openssl via pkg-config:");
+    println!("pkg-config has not been configured to support cross-compilation.");
+    eprintln!("Could not find directory of OpenSSL installation, and this `-sys` crate cannot");
+    eprintln!("proceed without this knowledge. If OpenSSL is installed and this crate had");
+    eprintln!("Make sure you also have the development packages of openssl installed.");
+    eprintln!("For example, `libssl-dev` on Ubuntu or `openssl-devel` on Fedora.");
+    std::process::exit(101);
+}
+"#,
+    )
+    .unwrap();
+    let manifest = ws.join("crates/greeter/Cargo.toml");
+    let own = fs::read_to_string(&manifest).unwrap();
+    fs::write(
+        &manifest,
+        format!(
+            "{own}\n[dependencies]\nopenssl-sys = {{ path = \"../../vendor/openssl-sys\" }}\n"
+        ),
+    )
+    .unwrap();
+    let update = Command::new("cargo")
+        .args(["update", "--offline", "--workspace"])
+        .current_dir(&ws)
+        .output()
+        .unwrap();
+    assert_ok("cargo update", &update);
+
+    let out = xtask(
+        &ws,
+        &target,
+        &["dist", "--target", "x86_64-unknown-linux-musl"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = text(&out.stderr);
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.contains(
+            "openssl-sys v0.9.999 (") && last.contains(
+            "looks for OpenSSL on this machine, which a static build for x86_64-unknown-linux-musl cannot link: \
+             enable the `vendored` feature"
+        ) && last.contains("needs perl and make"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("libssl-dev"),
+        "the script's advice is held back:\n{stderr}"
+    );
+    let log = last
+        .rsplit("cargo's full output: ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')');
+    assert!(
+        fs::read_to_string(log).unwrap().contains("libssl-dev"),
+        "the log keeps everything: {log}"
+    );
+}

@@ -1,13 +1,14 @@
 //! Running `cargo build`: its JSON messages read, its progress streamed to
 //! the terminal as cargo wrote it, and the failures we can explain in one
 //! line (a stale Cargo.lock, a missing C compiler, a program a build script
-//! runs and this machine lacks) explained (runs cargo).
+//! runs and this machine lacks, a library of the machine a static build
+//! cannot use) explained (runs cargo).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::build::ctool;
+use crate::build::{ctool, syslib};
 use crate::model::config::toml_string;
 use crate::model::workspace::Workspace;
 
@@ -186,6 +187,19 @@ pub(crate) fn run_checked(
             log: log.to_owned(),
         }
         .into());
+    }
+    // Only a static musl build is told to build the library from source.
+    let script = failing_build_script(held);
+    if triple.contains("-musl")
+        && let Some(found) = syslib::explain(
+            script.as_deref(),
+            held,
+            &stderr.all,
+            &triple,
+            log.to_owned(),
+        )
+    {
+        return Err(found.into());
     }
     eprint!("{}", stderr.held_raw);
     bail!("`cargo build` of {what} failed (cargo's messages are above)");

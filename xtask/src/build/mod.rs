@@ -8,5 +8,6 @@ pub(crate) mod compile;
 pub(crate) mod ctool;
 pub(crate) mod docs;
 pub(crate) mod needs;
+pub(crate) mod syslib;
 pub(crate) mod toolchain;
 pub(crate) mod zig;
