@@ -134,9 +134,7 @@ fn a_dependency_on_the_machines_openssl_gets_the_static_fix_in_one_line() {
     let own = fs::read_to_string(&manifest).unwrap();
     fs::write(
         &manifest,
-        format!(
-            "{own}\n[dependencies]\nopenssl-sys = {{ path = \"../../vendor/openssl-sys\" }}\n"
-        ),
+        format!("{own}\n[dependencies]\nopenssl-sys = {{ path = \"../../vendor/openssl-sys\" }}\n"),
     )
     .unwrap();
     let update = Command::new("cargo")

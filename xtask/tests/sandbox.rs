@@ -309,3 +309,58 @@ fn a_noexec_tmpdir_does_not_stop_the_smoke_run() {
     assert_ok("verify --run with a noexec TMPDIR", &out);
     assert!(stderr.contains("tiny 1.0.0"), "{stderr}");
 }
+
+/// `[dist].smoke-root`: an HTTPS client on the platform's certificate
+/// store (the greeter's `certs`, which loads the CA bundle as
+/// rustls-native-certs does) fails in the empty root, with the hint that
+/// names the key, and passes with the CA bundle every real Linux has; a
+/// time zone lookup passes with `tzdata`. Only x86_64: the root is the
+/// same under qemu.
+#[test]
+fn smoke_runs_get_what_a_minimal_real_system_has_when_asked() {
+    let (ws, target) = fixture("greeter", "smoke-root");
+    let config = ws.join("dist-workspace.toml");
+    let original = fs::read_to_string(&config).unwrap();
+    let start = original.find("smoke = [").unwrap();
+    let end = start + original[start..].find("]\n\n").unwrap() + 2;
+    let write = |root: &str| {
+        let smoke = "smoke = [\n    { args = [\"certs\"], expect = \"CA certificates from /etc/ssl/certs/ca-certificates.crt\" },\n    \
+                     { args = [\"zone\", \"Europe/Paris\"], expect = \"TZif\" },\n]\n";
+        fs::write(
+            &config,
+            format!("{}{smoke}{root}{}", &original[..start], &original[end..]),
+        )
+        .unwrap();
+    };
+    let dist = || {
+        xtask(
+            &ws,
+            &target,
+            &["dist", "--target", "x86_64-unknown-linux-musl"],
+        )
+    };
+
+    write("smoke-root = [\"ca-certificates\", \"tzdata\"]\n");
+    let out = dist();
+    let stderr = text(&out.stderr);
+    if skipped_smoke_runs(&stderr) > 0 {
+        return;
+    }
+    assert_ok("dist with the CA bundle and time zones in the root", &out);
+    assert!(
+        stderr.contains("smoke: `greet certs`: loaded ")
+            && stderr.contains("smoke: `greet zone Europe/Paris`: zone Europe/Paris: TZif"),
+        "{stderr}"
+    );
+
+    write("");
+    let out = dist();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("smoke test failed: `greet certs` exited with exit status: 1 (its output speaks of certificates")
+            && stderr.contains("add `smoke-root = [\"ca-certificates\"]` to [dist]")
+            && stderr.contains("No CA certificates were loaded from the system"),
+        "{stderr}"
+    );
+}

@@ -328,6 +328,7 @@ mod tests {
             bin: "tb".into(),
             args: vec!["check".into()],
             expect: crate::model::smoke::Expect::Success,
+            root: Vec::new(),
         }];
         let got = smoke_requests(Some(&runs), windows.as_ref(), &["tb.exe"], Some("1.0.0"));
         assert_eq!(
@@ -336,6 +337,7 @@ mod tests {
                 exe: "tb.exe".into(),
                 args: vec!["check".into()],
                 expect: None,
+                root: Vec::new(),
             }]
         );
         let got = smoke_requests(

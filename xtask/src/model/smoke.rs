@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use crate::model::config::DistConfig;
+use crate::model::config::{DistConfig, RootItem};
 use crate::model::workspace::Package;
 
 /// What a smoke run's output must show.
@@ -24,6 +24,8 @@ pub(crate) struct SmokeRun {
     pub(crate) bin: String,
     pub(crate) args: Vec<String>,
     pub(crate) expect: Expect,
+    /// `[dist].smoke-root`: what the root holds besides the binary.
+    pub(crate) root: Vec<RootItem>,
 }
 
 /// One smoke run made concrete for one binary: what `run::smoke` runs.
@@ -34,6 +36,8 @@ pub(crate) struct SmokeRequest {
     pub(crate) args: Vec<String>,
     /// Text the output must contain; `None`: exiting with 0 is enough.
     pub(crate) expect: Option<String>,
+    /// What the root holds besides the binary.
+    pub(crate) root: Vec<RootItem>,
 }
 
 impl SmokeRun {
@@ -43,6 +47,7 @@ impl SmokeRun {
             bin: bin.to_owned(),
             args: vec!["--version".to_owned()],
             expect: Expect::Version,
+            root: Vec::new(),
         }
     }
 
@@ -62,6 +67,7 @@ impl SmokeRun {
             exe,
             args: self.args.clone(),
             expect,
+            root: self.root.clone(),
         }
     }
 }
@@ -70,7 +76,10 @@ impl SmokeRun {
 /// print the version.
 pub(crate) fn configured(config: &DistConfig, app: &Package) -> Result<Vec<SmokeRun>> {
     let Some(commands) = &config.smoke else {
-        return Ok(vec![SmokeRun::version_of(app.main_bin())]);
+        return Ok(vec![SmokeRun {
+            root: config.smoke_root.clone(),
+            ..SmokeRun::version_of(app.main_bin())
+        }]);
     };
     commands
         .iter()
@@ -79,6 +88,7 @@ pub(crate) fn configured(config: &DistConfig, app: &Package) -> Result<Vec<Smoke
                 bin: app.binary(c.bin.as_deref(), "smoke")?.to_owned(),
                 args: c.args.clone(),
                 expect: c.expect.clone().map_or(Expect::Success, Expect::Text),
+                root: config.smoke_root.clone(),
             })
         })
         .collect()
@@ -99,6 +109,7 @@ mod tests {
                 exe: "tb.exe".into(),
                 args: vec!["--version".into()],
                 expect: Some("1.2.3".into()),
+                root: Vec::new(),
             }
         );
         assert_eq!(
@@ -110,6 +121,7 @@ mod tests {
             bin: "tb".into(),
             args: vec!["info".into()],
             expect: Expect::Text("tb {version} ready".into()),
+            root: Vec::new(),
         };
         assert_eq!(
             text.request("tb".into(), Some("2.0.0")).expect.as_deref(),
@@ -141,7 +153,8 @@ mod tests {
             [SmokeRun {
                 bin: "tb".into(),
                 args: vec!["--version".into()],
-                expect: Expect::Version
+                expect: Expect::Version,
+                root: Vec::new(),
             }]
         );
         let mine = configured(
@@ -155,7 +168,8 @@ mod tests {
             SmokeRun {
                 bin: "tb".into(),
                 args: vec!["x".into()],
-                expect: Expect::Text("y".into())
+                expect: Expect::Text("y".into()),
+                root: Vec::new(),
             }
         );
     }

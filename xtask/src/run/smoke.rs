@@ -9,6 +9,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::model::config::RootItem;
 use crate::model::github;
 use crate::model::smoke::SmokeRequest;
 use crate::run::exec;
@@ -57,6 +58,7 @@ pub(crate) fn run(
         exe: exe_name,
         args,
         expect,
+        root,
     } = request;
     let qemu = match launch::launch(os, arch, Emulator::StaticOnly) {
         Ok(Launch::Native) => None,
@@ -75,7 +77,7 @@ pub(crate) fn run(
         args.join(" ")
     );
     let out = match os {
-        Os::Linux => match sandbox::run(binary, exe_name, args, qemu.as_deref()) {
+        Os::Linux => match sandbox::run(binary, exe_name, args, qemu.as_deref(), root) {
             Outcome::Ran(out) => out,
             Outcome::Stopped(stopped) => {
                 return SmokeOutcome::Failed(format!("{shown}: {stopped}"));
@@ -100,7 +102,29 @@ pub(crate) fn run(
             ));
         }
     };
-    judge(&shown, &out, expect.as_deref())
+    with_root_hint(judge(&shown, &out, expect.as_deref()), root)
+}
+
+/// A failed run whose output speaks of certificates most likely wanted the
+/// CA bundle every real Linux has and the empty root lacks: say how to
+/// give it one, on the failure's first line.
+fn with_root_hint(outcome: SmokeOutcome, root: &[RootItem]) -> SmokeOutcome {
+    let SmokeOutcome::Failed(why) = outcome else {
+        return outcome;
+    };
+    let item = RootItem::CaCertificates;
+    if root.contains(&item) || !why.to_lowercase().contains("certificate") {
+        return SmokeOutcome::Failed(why);
+    }
+    let (first, rest) = why
+        .split_once('\n')
+        .map_or((why.as_str(), ""), |(f, r)| (f, r));
+    SmokeOutcome::Failed(format!(
+        "{first} (its output speaks of certificates: the root is empty, with no CA bundle; if it makes HTTPS \
+         requests, add `smoke-root = [\"{}\"]` to [dist] in dist-workspace.toml){}{rest}",
+        item.name(),
+        if rest.is_empty() { "" } else { "\n" }
+    ))
 }
 
 /// How much of a failing run's output a report shows: enough to see why,

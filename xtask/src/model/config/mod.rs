@@ -56,6 +56,34 @@ pub(crate) struct DistConfig {
     pub(crate) xtask_tests: XtaskTests,
     /// What codegen does with the app's own `[package.metadata.binstall]`.
     pub(crate) binstall_metadata: BinstallMetadata,
+    /// What a minimal real system has that smoke runs get in their root.
+    pub(crate) smoke_root: Vec<RootItem>,
+}
+
+/// `[dist].smoke-root`: a named part of every real Linux system, put into
+/// the smoke runs' otherwise empty root at its usual paths. Named items
+/// only, never host paths: a smoke run's output reaches CI logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RootItem {
+    /// The CA bundle, for HTTPS clients on the platform's certificate store.
+    CaCertificates,
+    /// `/usr/share/zoneinfo` and a UTC `/etc/localtime`.
+    Tzdata,
+}
+
+impl RootItem {
+    pub(crate) const ALL: [(&'static str, RootItem); 2] = [
+        ("ca-certificates", RootItem::CaCertificates),
+        ("tzdata", RootItem::Tzdata),
+    ];
+
+    /// Its name in dist-workspace.toml (the Debian package's).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            RootItem::CaCertificates => "ca-certificates",
+            RootItem::Tzdata => "tzdata",
+        }
+    }
 }
 
 /// `[dist].binstall-metadata`: codegen writes the app's cargo-binstall

@@ -32,6 +32,7 @@ const DIST_KEYS: &[&str] = &[
     "pr-run-mode",
     "xtask-tests",
     "binstall-metadata",
+    "smoke-root",
 ];
 
 /// Parses configuration text; `file` only labels errors.
@@ -254,12 +255,32 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         &BinstallMetadata::ALL,
     )?
     .unwrap_or(BinstallMetadata::Generate);
+    let mut smoke_root: Vec<RootItem> = Vec::new();
+    if let Some(v) = get("smoke-root") {
+        for (name, span) in reader.strings(v, "smoke-root")? {
+            let Some((_, item)) = RootItem::ALL.iter().find(|(n, _)| *n == name) else {
+                let names = RootItem::ALL.map(|(n, _)| n);
+                let hint = did_you_mean(name, names);
+                return Err(reader.error(
+                    span,
+                    format!(
+                        "`[dist].smoke-root`: `{name}` is not known{hint}; use \"ca-certificates\" or \"tzdata\" \
+                         (named parts of every Linux system; host paths are never given to smoke runs)"
+                    ),
+                ));
+            };
+            if !smoke_root.contains(item) {
+                smoke_root.push(*item);
+            }
+        }
+    }
 
     Ok(DistConfig {
         github_attestations,
         pr_run_mode,
         xtask_tests,
         binstall_metadata,
+        smoke_root,
         app,
         targets,
         include,

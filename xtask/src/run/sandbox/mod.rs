@@ -1,7 +1,7 @@
 //! Running a binary nobody vouches for: in new user, mount, PID, network,
 //! IPC and UTS namespaces, as an unprivileged uid with no capabilities, in
-//! an empty root (a small tmpfs holding only the binary, and a static qemu
-//! for another CPU), with limits on CPU time, memory, processes, file size
+//! an empty root (a small tmpfs holding only the binary, a static qemu for
+//! another CPU, and what `[dist].smoke-root` names), with limits on CPU time, memory, processes, file size
 //! and open files. When its first process ends, or at the timeout, the
 //! kernel kills every process it started. Where unprivileged user
 //! namespaces are forbidden (GitHub's Ubuntu runners), `sudo -n` creates
@@ -13,7 +13,13 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::model::config::RootItem;
 use crate::run::exec::{self, Captured, Stopped};
+
+mod root;
+
+/// The tree in the scratch directory the helper copies into the root.
+const EXTRA: &str = "extra";
 
 /// How long a sandboxed run may take (`XTASK_SMOKE_TIMEOUT_SECS` changes
 /// it), and how much it may print.
@@ -49,7 +55,14 @@ enum Mode {
 
 /// Runs `binary` as `/<exe_name> args…` (under `qemu`, a static qemu-user,
 /// for another CPU) in the sandbox.
-pub(crate) fn run(binary: &[u8], exe_name: &str, args: &[String], qemu: Option<&Path>) -> Outcome {
+/// `root` names what the root holds besides (`[dist].smoke-root`).
+pub(crate) fn run(
+    binary: &[u8],
+    exe_name: &str,
+    args: &[String],
+    qemu: Option<&Path>,
+    root: &[RootItem],
+) -> Outcome {
     let mode = match mode() {
         Ok(mode) => mode,
         Err(why) => return Outcome::Unavailable(why),
@@ -58,6 +71,11 @@ pub(crate) fn run(binary: &[u8], exe_name: &str, args: &[String], qemu: Option<&
         Ok(s) => s,
         Err(e) => return Outcome::Unavailable(format!("cannot prepare the sandbox's files: {e}")),
     };
+    if !root.is_empty()
+        && let Err(why) = root::stage(root, &scratch.path.join(EXTRA))
+    {
+        return Outcome::Unavailable(why);
+    }
     let mut command = helper(mode);
     command.arg(&scratch.path).arg(exe_name);
     if qemu.is_some() {
