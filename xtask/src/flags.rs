@@ -20,6 +20,7 @@ pub(crate) enum Command {
     Setup(cmd::setup::Options),
     Publish(cmd::publish::Options),
     Merge(cmd::merge::Options),
+    Migrate(cmd::migrate::Options),
     Reproduce(cmd::reproduce::Options),
     /// Internal: the helper that builds verify's sandbox (`run::sandbox`).
     SandboxExec(Vec<String>),
@@ -47,6 +48,8 @@ const INTO: &str = "into";
 const TARGET: &str = "target";
 const RELEASE: &str = "release";
 const BASE: &str = "base";
+const APP: &str = "app";
+const DRY_RUN: &str = "dry-run";
 
 /// Parses the process's arguments; exits with clap's usage error (code 2)
 /// on a mistake, or after printing help.
@@ -110,6 +113,10 @@ fn from_matches(matches: &ArgMatches) -> Command {
         "publish" => Command::Publish(cmd::publish::Options {
             dir: path(DIR),
             tag: string(TAG).expect("required"),
+        }),
+        "migrate" => Command::Migrate(cmd::migrate::Options {
+            app: string(APP),
+            dry_run: m.get_flag(DRY_RUN),
         }),
         "merge" => Command::Merge(cmd::merge::Options {
             jobs: path(JOBS),
@@ -201,6 +208,12 @@ fn cli() -> clap::Command {
                 .arg(Arg::new(REPOSITORY).long(REPOSITORY).value_name("URL").help("https://github.com/<owner>/<repo>: where releases are published"))
                 .arg(Arg::new(DESCRIPTION).long(DESCRIPTION).value_name("TEXT").help("The package description"))
                 .arg(Arg::new(AUTHOR).long(AUTHOR).value_name("NAME").help("The package author, e.g. \"Ada <ada@example.com>\"")),
+        )
+        .subcommand(
+            clap::Command::new("migrate")
+                .about("Convert cargo-dist's configuration (dist-workspace.toml or [workspace.metadata.dist]) into this xtask's, naming every key that does not carry over")
+                .arg(Arg::new(APP).long(APP).value_name("PACKAGE").help("The package to release, when several have binaries"))
+                .arg(flag(DRY_RUN, "Print the converted dist-workspace.toml and the account of each key; write nothing")),
         )
         .subcommand(
             clap::Command::new("setup")

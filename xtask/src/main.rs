@@ -77,6 +77,8 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Setup(options) => cmd::setup::run(&Project::load()?, options),
         Command::Publish(options) => cmd::publish::run(&Project::load()?, options),
         Command::Merge(options) => cmd::merge::run(options),
+        // Before there is a configuration of ours to read.
+        Command::Migrate(options) => cmd::migrate::run(options),
         Command::Reproduce(options) => cmd::reproduce::run(&Project::load()?, options),
         Command::SandboxExec(_) => unreachable!("handled before dispatch"),
     }

@@ -174,3 +174,77 @@ fn a_dependency_on_the_machines_openssl_gets_the_static_fix_in_one_line() {
         "the log keeps everything: {log}"
     );
 }
+
+/// A project releasing with cargo-dist today: its configuration as `dist
+/// init` writes it (in dist-workspace.toml, and in the older
+/// `[workspace.metadata.dist]` of Cargo.toml) is recognised in one line,
+/// and `migrate` turns it into ours, naming every key it does not keep.
+#[test]
+fn a_cargo_dist_configuration_is_recognised_and_migrated() {
+    const INIT: &str = "[workspace]\nmembers = [\"cargo:.\"]\n\n# Config for 'dist'\n[dist]\n\
+        cargo-dist-version = \"0.28.0\"\nci = \"github\"\ninstallers = [\"shell\", \"powershell\"]\n\
+        targets = [\"aarch64-apple-darwin\", \"aarch64-unknown-linux-gnu\", \"x86_64-apple-darwin\", \
+        \"x86_64-unknown-linux-gnu\", \"x86_64-pc-windows-msvc\"]\ninstall-path = \"CARGO_HOME\"\n\
+        install-updater = false\npr-run-mode = \"plan\"\n";
+    let (ws, target) = fixture("greeter", "cargo-dist");
+    let config = ws.join("dist-workspace.toml");
+    fs::write(&config, INIT).unwrap();
+    let out = xtask(&ws, &target, &["dist"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "this is cargo-dist's configuration (it has `[workspace]`): run `cargo xtask migrate`"
+        ),
+        "{stderr}"
+    );
+
+    let out = xtask(&ws, &target, &["migrate"]);
+    assert_ok("migrate", &out);
+    let stderr = text(&out.stderr);
+    for key in [
+        "not kept [workspace]",
+        "not kept cargo-dist-version",
+        "not kept installers: powershell",
+        "not kept install-path",
+        "not kept install-updater",
+        "kept     targets: x86_64-unknown-linux-gnu → x86_64-unknown-linux-musl",
+        "kept     pr-run-mode",
+    ] {
+        assert!(stderr.contains(key), "no `{key}` in:\n{stderr}");
+    }
+    let migrated = fs::read_to_string(&config).unwrap();
+    assert!(migrated.contains("app = \"fixture-greeter\""), "{migrated}");
+    let plan = xtask(&ws, &target, &["plan", "--json"]);
+    assert_ok("plan of the migrated configuration", &plan);
+    assert!(text(&plan.stdout).contains("aarch64-unknown-linux-musl"));
+
+    // The older home: [workspace.metadata.dist] in Cargo.toml.
+    fs::remove_file(&config).unwrap();
+    let manifest = ws.join("Cargo.toml");
+    let own = fs::read_to_string(&manifest).unwrap();
+    let dist = INIT.split_once("[dist]\n").unwrap().1;
+    fs::write(
+        &manifest,
+        format!("{own}\n[workspace.metadata.dist]\n{dist}"),
+    )
+    .unwrap();
+    let out = xtask(&ws, &target, &["dist"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "Cargo.toml has cargo-dist's [workspace.metadata.dist]: run `cargo xtask migrate`"
+        ),
+        "{stderr}"
+    );
+    assert_ok(
+        "migrate from Cargo.toml",
+        &xtask(&ws, &target, &["migrate"]),
+    );
+    assert_ok(
+        "plan after migrating from Cargo.toml",
+        &xtask(&ws, &target, &["plan"]),
+    );
+}

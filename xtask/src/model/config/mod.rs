@@ -9,7 +9,7 @@ mod parse;
 mod syntax;
 pub(crate) mod targets;
 
-pub(crate) use self::parse::parse;
+pub(crate) use self::parse::{cargo_dist_sign, parse};
 pub(crate) use self::syntax::{toml_field, toml_string};
 
 use std::fmt;
@@ -337,14 +337,40 @@ impl std::error::Error for ConfigError {}
 /// Reads and validates `dist-workspace.toml` in `root`.
 pub(crate) fn load(root: &Path) -> Result<DistConfig, ConfigError> {
     let file = root.join(FILE_NAME);
-    let text = std::fs::read_to_string(&file).map_err(|err| ConfigError {
-        file: file.clone(),
-        line: None,
-        message: format!(
-            "cannot read the release configuration ({err}); create it with a [dist] table"
-        ),
+    let text = std::fs::read_to_string(&file).map_err(|err| {
+        // cargo-dist's older home for its settings.
+        let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+        let message = if cargo_dist_in_manifest(&manifest) {
+            "cannot read the release configuration, and Cargo.toml has cargo-dist's \
+             [workspace.metadata.dist]: run `cargo xtask migrate` to convert it into dist-workspace.toml, \
+             keeping what maps and naming every key that does not"
+                .to_owned()
+        } else {
+            format!("cannot read the release configuration ({err}); create it with a [dist] table")
+        };
+        ConfigError {
+            file: file.clone(),
+            line: None,
+            message,
+        }
     })?;
     parse(&text, &file)
+}
+
+/// cargo-dist's `[workspace.metadata.dist]` table in a Cargo.toml, if any.
+pub(crate) fn cargo_dist_in_manifest(manifest: &str) -> bool {
+    use toml::de::{DeTable, DeValue};
+    let Ok(doc) = DeTable::parse(manifest) else {
+        return false;
+    };
+    let mut table = doc.get_ref();
+    for key in ["workspace", "metadata"] {
+        match toml_field(table, key) {
+            Some(DeValue::Table(inner)) => table = inner,
+            _ => return false,
+        }
+    }
+    toml_field(table, "dist").is_some()
 }
 
 /// The repository URL goes into a shell script and TOML as a literal, so it

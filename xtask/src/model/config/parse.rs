@@ -9,7 +9,7 @@ use xtask_inspect::suggest::did_you_mean;
 use xtask_inspect::target::Target;
 
 use super::lists::{bench_workload, doc_files, includes, smoke_commands};
-use super::syntax::{Reader, sorted};
+use super::syntax::{Reader, sorted, toml_field};
 use super::*;
 
 const DIST_KEYS: &[&str] = &[
@@ -52,6 +52,17 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         }
     })?;
     let doc = doc.get_ref();
+
+    if let Some(sign) = cargo_dist_sign(doc) {
+        return Err(ConfigError {
+            file: file.to_owned(),
+            line: None,
+            message: format!(
+                "this is cargo-dist's configuration (it has `{sign}`): run `cargo xtask migrate` to convert it, \
+                 keeping what maps and naming every key that does not"
+            ),
+        });
+    }
 
     for (key, _) in sorted(doc) {
         if key.get_ref() != "dist" {
@@ -294,6 +305,23 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         repository,
         c_compiler,
     })
+}
+
+/// What gives a `dist-workspace.toml` away as cargo-dist's.
+const CARGO_DIST_SIGNS: &[&str] = &["cargo-dist-version", "installers", "ci", "hosting"];
+
+/// Whether `doc` (a `dist-workspace.toml`) is cargo-dist's: the sign found.
+pub(crate) fn cargo_dist_sign(doc: &DeTable<'_>) -> Option<String> {
+    if toml_field(doc, "workspace").is_some() {
+        return Some("[workspace]".into());
+    }
+    let Some(DeValue::Table(dist)) = toml_field(doc, "dist") else {
+        return None;
+    };
+    CARGO_DIST_SIGNS
+        .iter()
+        .find(|sign| toml_field(dist, sign).is_some())
+        .map(|sign| format!("[dist].{sign}"))
 }
 
 /// A key whose value is one of a few names.

@@ -1,0 +1,470 @@
+//! Switching from cargo-dist: its configuration (`dist-workspace.toml`'s
+//! `[dist]`, or `[workspace.metadata.dist]`) read key by key into ours —
+//! what maps is kept, every other key is named with why it does not carry
+//! over. Pure: `cmd::migrate` reads the files and writes the result.
+
+use toml::de::{DeTable, DeValue};
+
+#[cfg(test)]
+use crate::model::config::{self, cargo_dist_sign};
+use crate::model::config::{targets, toml_string};
+
+/// The converted configuration and what became of each key.
+#[derive(Debug)]
+pub(crate) struct Migration {
+    /// The new `dist-workspace.toml`.
+    pub(crate) text: String,
+    /// `(key, what it became)` for keys carried over.
+    pub(crate) carried: Vec<(String, String)>,
+    /// `(key, why not)` for keys that do not carry over.
+    pub(crate) dropped: Vec<(String, String)>,
+}
+
+/// Keys with no counterpart here, and why.
+const DROPPED: &[(&str, &str)] = &[
+    (
+        "cargo-dist-version",
+        "the xtask in this repository is the release tool: there is nothing to install or pin",
+    ),
+    (
+        "cargo-dist-url-override",
+        "the xtask in this repository is the release tool: there is nothing to install",
+    ),
+    (
+        "rust-toolchain-version",
+        "rust-toolchain.toml pins the toolchain, and a release tag names it",
+    ),
+    (
+        "allow-dirty",
+        "`cargo xtask codegen --check` fails on any generated file that differs; edit dist-workspace.toml instead",
+    ),
+    (
+        "install-path",
+        "the shell installer installs into ~/.local/bin, or where `--to DIR` says",
+    ),
+    (
+        "install-updater",
+        "no updater: run the installer again to update",
+    ),
+    (
+        "install-success-msg",
+        "the installer prints what it installed and where",
+    ),
+    ("install-libraries", "only binaries are released"),
+    ("package-libraries", "only binaries are released"),
+    (
+        "bin-aliases",
+        "no aliases: each binary is installed under its own name",
+    ),
+    ("display", "the release notes list every archive"),
+    (
+        "display-name",
+        "the release notes name the app by its package name",
+    ),
+    ("tap", "no Homebrew formula yet"),
+    ("formula", "no Homebrew formula yet"),
+    ("npm-scope", "no npm package"),
+    ("npm-package", "no npm package"),
+    ("mac-pkg-config", "no macOS .pkg installer"),
+    (
+        "source-tarball",
+        "GitHub attaches the tag's source archive to every release",
+    ),
+    (
+        "dependencies",
+        "musl builds need no system packages (C compilers come from the pinned zig); a C library must come from its crate's vendored or bundled feature",
+    ),
+    (
+        "system-dependencies",
+        "musl builds need no system packages (C compilers come from the pinned zig); a C library must come from its crate's vendored or bundled feature",
+    ),
+    (
+        "precise-builds",
+        "the app's package is built alone (`cargo build -p <app>`)",
+    ),
+    ("merge-tasks", "each target builds on its own runner"),
+    (
+        "fail-fast",
+        "a release publishes only when every target built and verified",
+    ),
+    (
+        "cache-builds",
+        "builds start clean, so release bytes do not depend on a cache",
+    ),
+    (
+        "build-local-artifacts",
+        "the build jobs are generated (build.yml)",
+    ),
+    (
+        "dispatch-releases",
+        "releases start from a pushed tag that matches `tag-pattern`",
+    ),
+    (
+        "release-branch",
+        "releases start from a pushed tag that matches `tag-pattern`",
+    ),
+    (
+        "create-release",
+        "`cargo xtask publish` creates the GitHub release",
+    ),
+    (
+        "publish-prereleases",
+        "a version with a pre-release part (1.0.0-rc.1) is published as a GitHub pre-release",
+    ),
+    (
+        "force-latest",
+        "a version with a pre-release part (1.0.0-rc.1) is published as a GitHub pre-release",
+    ),
+    (
+        "github-releases-repo",
+        "releases go to `repository` (default: the app's package.repository)",
+    ),
+    (
+        "github-releases-submodule-path",
+        "releases go to `repository` (default: the app's package.repository)",
+    ),
+    (
+        "github-release",
+        "`cargo xtask publish` creates the GitHub release once every archive is verified",
+    ),
+    ("ssldotcom-windows-sign", "no code signing"),
+    ("macos-sign", "no code signing"),
+    ("msvc-crt-static", "not configurable here"),
+    (
+        "minimum-glibc-version",
+        "Linux builds are static musl: they need no glibc",
+    ),
+    (
+        "cargo-auditable",
+        "always on: every binary carries its dependency list in cargo-auditable's format",
+    ),
+    (
+        "cargo-cyclonedx",
+        "always on: a CycloneDX SBOM beside every archive",
+    ),
+    ("omnibor", "no OmniBOR identifiers"),
+    (
+        "github-custom-runners",
+        "runners are chosen per target (model::github::runner)",
+    ),
+    (
+        "github-build-setup",
+        "custom build steps are not generated; a C library must come from its crate's vendored or bundled feature",
+    ),
+    (
+        "github-custom-job-permissions",
+        "custom jobs are not generated",
+    ),
+    (
+        "plan-jobs",
+        "custom jobs are not generated: run them in a workflow of your own",
+    ),
+    (
+        "local-artifacts-jobs",
+        "custom jobs are not generated: run them in a workflow of your own",
+    ),
+    (
+        "global-artifacts-jobs",
+        "custom jobs are not generated: run them in a workflow of your own",
+    ),
+    (
+        "host-jobs",
+        "custom jobs are not generated: run them in a workflow of your own",
+    ),
+    (
+        "publish-jobs",
+        "custom jobs are not generated: run them in a workflow of your own",
+    ),
+    (
+        "post-announce-jobs",
+        "custom jobs are not generated: run them in a workflow of your own",
+    ),
+    (
+        "extra-artifacts",
+        "only the app's archives, SBOMs and installer are released",
+    ),
+    (
+        "dist",
+        "the app is named by `app`; other packages are not released",
+    ),
+    ("binaries", "every binary of the app is released"),
+];
+
+/// Converts cargo-dist's `[dist]` table for the app `app`.
+pub(crate) fn from_cargo_dist(dist: &DeTable<'_>, app: &str) -> Migration {
+    let mut out = Writer::default();
+    let mut entries: Vec<_> = dist.iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    for (key, value) in entries {
+        let key: &str = key.get_ref();
+        convert(key, value.get_ref(), &mut out);
+    }
+    let mut text = format!(
+        "# Release configuration read by `cargo xtask dist`, migrated from cargo-dist's by\n\
+         # `cargo xtask migrate`. Keys mean what cargo-dist's keys of the same name mean.\n\
+         [dist]\napp = {}\n",
+        toml_string(app)
+    );
+    text.push_str(&out.lines);
+    Migration {
+        text,
+        carried: out.carried,
+        dropped: out.dropped,
+    }
+}
+
+#[derive(Default)]
+struct Writer {
+    lines: String,
+    carried: Vec<(String, String)>,
+    dropped: Vec<(String, String)>,
+}
+
+impl Writer {
+    fn keep(&mut self, key: &str, line: String) {
+        self.lines.push_str(&line);
+        self.lines.push('\n');
+        self.carried.push((key.to_owned(), line));
+    }
+
+    fn note(&mut self, key: &str, what: &str) {
+        self.carried.push((key.to_owned(), what.to_owned()));
+    }
+
+    fn drop(&mut self, key: &str, why: impl Into<String>) {
+        self.dropped.push((key.to_owned(), why.into()));
+    }
+}
+
+fn strings<'a>(value: &'a DeValue<'_>) -> Option<Vec<&'a str>> {
+    match value {
+        DeValue::String(s) => Some(vec![s.as_ref()]),
+        DeValue::Array(items) => items
+            .iter()
+            .map(|i| match i.get_ref() {
+                DeValue::String(s) => Some(s.as_ref()),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+fn list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| toml_string(s)).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+fn convert(key: &str, value: &DeValue<'_>, out: &mut Writer) {
+    let same = |out: &mut Writer| match value {
+        DeValue::String(s) => out.keep(key, format!("{key} = {}", toml_string(s))),
+        DeValue::Boolean(b) => out.keep(key, format!("{key} = {b}")),
+        _ => out.drop(
+            key,
+            format!("expected a string or boolean, found {}", value.type_str()),
+        ),
+    };
+    match key {
+        "targets" => {
+            let Some(triples) = strings(value) else {
+                return out.drop(key, "expected an array of target triples");
+            };
+            let mut kept: Vec<String> = Vec::new();
+            for triple in triples {
+                // cargo-dist's glibc triples: ours builds their static musl twins.
+                let musl = triple.replace("gnueabihf", "musleabihf").replace("linux-gnu", "linux-musl");
+                match targets::parse(&musl) {
+                    Ok(target) if !kept.iter().any(|k| k == target.triple) => {
+                        if musl != triple {
+                            out.note(
+                                key,
+                                &format!("{triple} → {musl}: static, runs on every Linux of its CPU"),
+                            );
+                        }
+                        kept.push(target.triple.to_owned());
+                    }
+                    Ok(_) => {}
+                    Err(why) => out.drop(&format!("targets: {triple}"), format!("{why:#}")),
+                }
+            }
+            if !kept.is_empty() {
+                out.keep(key, format!("targets = {}", list(&kept)));
+            }
+        }
+        "include" | "features" => match strings(value) {
+            Some(items) => {
+                let items: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+                out.keep(key, format!("{key} = {}", list(&items)));
+                if key == "include" {
+                    out.note(key, "paths are relative to the workspace root; a directory must be listed file by file");
+                }
+            }
+            None => out.drop(key, "expected an array of strings"),
+        },
+        "default-features" | "all-features" | "github-attestations" => same(out),
+        "pr-run-mode" => same(out),
+        "unix-archive" | "windows-archive" => match value {
+            DeValue::String(s) if matches!(s.as_ref(), ".tar.xz" | ".tar.gz" | ".zip") => same(out),
+            DeValue::String(s) => out.drop(key, format!("`{s}` is not made here; the default is used (.tar.xz for Unix, .zip for Windows)")),
+            _ => out.drop(key, "expected a string"),
+        },
+        "checksum" => match value {
+            DeValue::String(s) if s.as_ref() == "sha256" => same(out),
+            _ => out.drop(key, "SHA-256 sums are always written (SHA256SUMS and one .sha256 per file)"),
+        },
+        "tag-namespace" => match value {
+            DeValue::String(ns) => {
+                let pattern = format!("{ns}-v[0-9]+.[0-9]+.[0-9]+*");
+                out.keep(key, format!("tag-pattern = {}", toml_string(&pattern)));
+                out.note(key, &format!("release tags are `{ns}-v<version>`; change `tag-pattern`'s prefix if yours are spelled otherwise"));
+            }
+            _ => out.drop(key, "expected a string"),
+        },
+        "ci" => match strings(value).as_deref() {
+            Some(["github"]) => out.note(key, "the generated workflows are GitHub's (release.yml, build.yml, ci.yml)"),
+            _ => out.drop(key, "only GitHub Actions workflows are generated"),
+        },
+        "hosting" => match strings(value).as_deref() {
+            Some(["github"]) => out.note(key, "releases are GitHub releases of `repository`"),
+            _ => out.drop(key, "releases are GitHub releases of `repository` only"),
+        },
+        "installers" => {
+            for installer in strings(value).unwrap_or_default() {
+                match installer {
+                    "shell" => out.note("installers: shell", "always made: `<app>-installer.sh`, checksum-verified"),
+                    other => out.drop(
+                        &format!("installers: {other}"),
+                        "not made here yet; the shell installer and `cargo binstall` are",
+                    ),
+                }
+            }
+        }
+        "auto-includes" => match value {
+            DeValue::Boolean(true) => out.note(key, "without `include`, the app's README, licence and changelog files ship"),
+            _ => out.drop(key, "without `include`, the app's README, licence and changelog files ship; list exactly the files you want in `include`"),
+        },
+        _ => match DROPPED.iter().find(|(k, _)| *k == key) {
+            Some((_, why)) => out.drop(key, *why),
+            None => out.drop(key, "not a cargo-dist key this migration knows; nothing carried"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// What `dist init` writes (cargo-dist 0.28), with a few choices made.
+    const INIT: &str = r#"[workspace]
+members = ["cargo:."]
+
+# Config for 'dist'
+[dist]
+# The preferred dist version to use in CI (Cargo.toml SemVer syntax)
+cargo-dist-version = "0.28.0"
+# CI backends to support
+ci = "github"
+# The installers to generate for each app
+installers = ["shell", "powershell", "homebrew"]
+# A GitHub repo to push Homebrew formulas to
+tap = "owner/homebrew-tap"
+# Target platforms to build apps for (Rust target-triple syntax)
+targets = ["aarch64-apple-darwin", "aarch64-unknown-linux-gnu", "x86_64-apple-darwin", "x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl", "x86_64-pc-windows-msvc", "aarch64-pc-windows-msvc"]
+# Path that installers should place binaries in
+install-path = "CARGO_HOME"
+# Publish jobs to run in CI
+publish-jobs = ["homebrew"]
+# Whether to install an updater program
+install-updater = false
+# Which actions to run on pull requests
+pr-run-mode = "plan"
+github-attestations = true
+include = ["doc/tool.1"]
+features = ["tls"]
+unix-archive = ".tar.gz"
+windows-archive = ".zip"
+checksum = "sha512"
+tag-namespace = "tool"
+[dist.github-custom-runners]
+aarch64-unknown-linux-gnu = "ubuntu-24.04-arm"
+"#;
+
+    #[test]
+    fn a_dist_init_configuration_keeps_what_maps_and_names_every_other_key() {
+        let doc = DeTable::parse(INIT).unwrap();
+        assert_eq!(
+            cargo_dist_sign(doc.get_ref()).as_deref(),
+            Some("[workspace]")
+        );
+        let Some(DeValue::Table(dist)) = config::toml_field(doc.get_ref(), "dist") else {
+            panic!()
+        };
+        let migration = from_cargo_dist(dist, "tool");
+        let cfg = config::parse(&migration.text, Path::new("dist-workspace.toml"))
+            .unwrap_or_else(|e| panic!("{e}\n{}", migration.text));
+        assert_eq!(cfg.app, "tool");
+        let triples: Vec<&str> = cfg.targets.iter().map(|t| t.triple).collect();
+        assert_eq!(
+            triples,
+            [
+                "aarch64-apple-darwin",
+                "aarch64-unknown-linux-musl",
+                "x86_64-apple-darwin",
+                "x86_64-unknown-linux-musl",
+                "x86_64-pc-windows-msvc"
+            ]
+        );
+        assert_eq!(cfg.features.features, ["tls"]);
+        assert_eq!(cfg.include.unwrap()[0].from, "doc/tool.1");
+        assert_eq!(cfg.pr_run_mode, config::PrRunMode::Plan);
+        assert_eq!(
+            cfg.unix_archive,
+            xtask_inspect::format::ArchiveFormat::TarGz
+        );
+        assert_eq!(cfg.tag_pattern.tag_for("1.2.0"), "tool-v1.2.0");
+        let dropped: Vec<&str> = migration.dropped.iter().map(|(k, _)| k.as_str()).collect();
+        for key in [
+            "cargo-dist-version",
+            "installers: powershell",
+            "installers: homebrew",
+            "tap",
+            "targets: aarch64-pc-windows-msvc",
+            "install-path",
+            "publish-jobs",
+            "install-updater",
+            "checksum",
+            "github-custom-runners",
+        ] {
+            assert!(dropped.contains(&key), "{key} not named in {dropped:?}");
+        }
+        // Every key of the input is accounted for, one way or the other.
+        for (key, _) in dist.iter() {
+            let key: &str = key.get_ref();
+            let named = |list: &[(String, String)]| {
+                list.iter()
+                    .any(|(k, _)| k == key || k.starts_with(&format!("{key}: ")))
+            };
+            assert!(
+                named(&migration.carried) || named(&migration.dropped),
+                "{key} neither carried nor dropped"
+            );
+        }
+        assert!(migration.dropped.iter().all(|(_, why)| !why.is_empty()));
+    }
+
+    #[test]
+    fn our_own_configuration_is_not_taken_for_cargo_dists() {
+        let ours = DeTable::parse(
+            "[dist]\napp = \"tool\"\npr-run-mode = \"plan\"\ntargets = [\"x86_64-unknown-linux-musl\"]\n",
+        )
+        .unwrap();
+        assert_eq!(cargo_dist_sign(ours.get_ref()), None);
+        let old = DeTable::parse("[dist]\ncargo-dist-version = \"0.14.0\"\n").unwrap();
+        assert_eq!(
+            cargo_dist_sign(old.get_ref()).as_deref(),
+            Some("[dist].cargo-dist-version")
+        );
+    }
+}
