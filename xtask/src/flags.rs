@@ -10,6 +10,7 @@ use crate::cmd;
 
 /// What was asked for on the command line.
 pub(crate) enum Command {
+    Adopt(cmd::adopt::Options),
     Dist(cmd::dist::Options),
     Verify(cmd::verify::Options),
     Bench(cmd::bench::Options),
@@ -114,6 +115,10 @@ fn from_matches(matches: &ArgMatches) -> Command {
             dir: path(DIR),
             tag: string(TAG).expect("required"),
         }),
+        "adopt" => Command::Adopt(cmd::adopt::Options {
+            dir: path(DIR),
+            app: string(APP),
+        }),
         "migrate" => Command::Migrate(cmd::migrate::Options {
             app: string(APP),
             dry_run: m.get_flag(DRY_RUN),
@@ -208,6 +213,12 @@ fn cli() -> clap::Command {
                 .arg(Arg::new(REPOSITORY).long(REPOSITORY).value_name("URL").help("https://github.com/<owner>/<repo>: where releases are published"))
                 .arg(Arg::new(DESCRIPTION).long(DESCRIPTION).value_name("TEXT").help("The package description"))
                 .arg(Arg::new(AUTHOR).long(AUTHOR).value_name("NAME").help("The package author, e.g. \"Ada <ada@example.com>\"")),
+        )
+        .subcommand(
+            clap::Command::new("adopt")
+                .about("Add the release tooling to an existing project at DIR (run from a template checkout); keeps the project's own toolchain pin, cargo config and workflows")
+                .arg(Arg::new(DIR).value_name("DIR").required(true).value_parser(clap::value_parser!(PathBuf)).help("The project's root directory"))
+                .arg(Arg::new(APP).long(APP).value_name("PACKAGE").help("The package to release, when several have binaries")),
         )
         .subcommand(
             clap::Command::new("migrate")

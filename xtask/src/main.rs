@@ -79,6 +79,7 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Merge(options) => cmd::merge::run(options),
         // Before there is a configuration of ours to read.
         Command::Migrate(options) => cmd::migrate::run(options),
+        Command::Adopt(options) => cmd::adopt::run(options),
         Command::Reproduce(options) => cmd::reproduce::run(&Project::load()?, options),
         Command::SandboxExec(_) => unreachable!("handled before dispatch"),
     }

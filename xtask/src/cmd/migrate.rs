@@ -8,10 +8,9 @@ use toml::de::{DeTable, DeValue};
 use xshell::Shell;
 
 use crate::archive::atomic;
-use crate::cmd::UsageError;
+use crate::cmd::choose_app;
 use crate::model::config::{self, toml_field};
 use crate::model::migrate;
-use crate::model::workspace::Workspace;
 use crate::project::workspace;
 
 pub(crate) struct Options {
@@ -105,32 +104,4 @@ pub(crate) fn run(options: Options) -> Result<()> {
         "next: `cargo xtask codegen` (replaces cargo-dist's release.yml with the generated workflows), then `cargo xtask dist`"
     );
     Ok(())
-}
-
-/// The package to release: the one named, else the only one with a binary
-/// outside xtask/.
-fn choose_app(ws: &Workspace, named: Option<&str>) -> Result<String> {
-    if let Some(name) = named {
-        return Ok(ws
-            .app(name)
-            .map_err(|e| UsageError(format!("--app: {e:#}")))?
-            .name
-            .clone());
-    }
-    let xtask_dir = ws.root.join("xtask");
-    let apps: Vec<&str> = ws
-        .packages
-        .iter()
-        .filter(|p| !p.bins.is_empty() && !p.manifest_path.starts_with(&xtask_dir))
-        .map(|p| p.name.as_str())
-        .collect();
-    match apps.as_slice() {
-        [one] => Ok((*one).to_owned()),
-        [] => Err(UsageError("no package of this workspace has a binary to release".into()).into()),
-        several => Err(UsageError(format!(
-            "several packages have binaries ({}); this xtask releases one app: name it with `--app <package>`",
-            several.join(", ")
-        ))
-        .into()),
-    }
 }

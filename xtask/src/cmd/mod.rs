@@ -1,5 +1,6 @@
 //! The commands: each sequences the layers below and talks to the user.
 
+pub(crate) mod adopt;
 pub(crate) mod bench;
 pub(crate) mod ci_scope;
 pub(crate) mod codegen;
@@ -19,6 +20,7 @@ use xtask_inspect::unpack::Limits;
 use crate::check::{self, Finding};
 use crate::generate::installer;
 use crate::model::plan::{Plan, Stamp};
+use crate::model::workspace::Workspace;
 use crate::project::Project;
 
 /// A mistake on the command line found after parsing: exit code 2, like clap's.
@@ -32,6 +34,34 @@ impl std::fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// The package to release: the one named, else the only one with a binary
+/// outside xtask/ (`migrate`, `adopt`).
+pub(crate) fn choose_app(ws: &Workspace, named: Option<&str>) -> Result<String> {
+    if let Some(name) = named {
+        return Ok(ws
+            .app(name)
+            .map_err(|e| UsageError(format!("--app: {e:#}")))?
+            .name
+            .clone());
+    }
+    let xtask_dir = ws.root.join("xtask");
+    let apps: Vec<&str> = ws
+        .packages
+        .iter()
+        .filter(|p| !p.bins.is_empty() && !p.manifest_path.starts_with(&xtask_dir))
+        .map(|p| p.name.as_str())
+        .collect();
+    match apps.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => Err(UsageError("no package of this workspace has a binary to release".into()).into()),
+        several => Err(UsageError(format!(
+            "several packages have binaries ({}); this xtask releases one app: name it with `--app <package>`",
+            several.join(", ")
+        ))
+        .into()),
+    }
+}
 
 /// Appends `lines` to the file GitHub Actions reads a step's outputs from.
 pub(crate) fn write_github_output(lines: &str) -> Result<()> {

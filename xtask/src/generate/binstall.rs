@@ -129,6 +129,15 @@ fn around_block(cargo_toml: &str) -> Result<(&str, &str)> {
     }
 }
 
+/// The line of `manifest` where the app's own binstall table (outside the
+/// generated block) starts, if it has one.
+pub(crate) fn own_table_line(manifest: &str) -> Option<usize> {
+    let (before, after) = around_block(manifest).ok()?;
+    let outside = format!("{before}{after}");
+    let at = own_table(&outside).ok()??;
+    Some(line_of(&outside, at))
+}
+
 /// Where `text` defines `package.metadata.binstall`, if it does, however it
 /// is spelled (a table header, dotted keys, an inline table); or where and
 /// why `text` is not TOML.

@@ -302,7 +302,7 @@ unsafe fn inside(alive: libc::c_int, request: &Request, say: Say) -> Result<Neve
             }
             let extra = Path::new(&base).join(super::EXTRA);
             if extra.is_dir() {
-                copy_tree(&extra, Path::new(&new_root))?;
+                super::root::install(&extra, Path::new(&new_root))?;
             }
         }
         std::fs::create_dir(format!("{new_root}/.old"))
@@ -367,34 +367,6 @@ fn copy(from: &str, to: &str) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o555))
         .map_err(|e| format!("chmod: {e}"))
-}
-
-/// The staged `smoke-root` tree into the root: directories the binary
-/// cannot write to, files it can only read, links as they were staged.
-fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let failed = |what: &Path, e: std::io::Error| {
-        format!("copying {} into the sandbox: {e}", what.display())
-    };
-    std::fs::create_dir_all(to).map_err(|e| failed(to, e))?;
-    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| failed(to, e))?;
-    for entry in std::fs::read_dir(from).map_err(|e| failed(from, e))? {
-        let entry = entry.map_err(|e| failed(from, e))?;
-        let (source, dest) = (entry.path(), to.join(entry.file_name()));
-        let kind = entry.file_type().map_err(|e| failed(&source, e))?;
-        if kind.is_dir() {
-            copy_tree(&source, &dest)?;
-        } else if kind.is_symlink() {
-            let target = std::fs::read_link(&source).map_err(|e| failed(&source, e))?;
-            std::os::unix::fs::symlink(target, &dest).map_err(|e| failed(&source, e))?;
-        } else {
-            std::fs::copy(&source, &dest).map_err(|e| failed(&source, e))?;
-            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o444))
-                .map_err(|e| failed(&dest, e))?;
-        }
-    }
-    Ok(())
 }
 
 /// CPU seconds, memory, processes, file size, open files; no core dumps.
