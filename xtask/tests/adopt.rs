@@ -28,6 +28,16 @@ fn cargo(project: &Path, target: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `cargo xtask adopt <project>`, run in this checkout.
+fn adopt(project: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("adopt")
+        .arg(project)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
 /// The project outside this checkout: a root package inside another
 /// workspace's directory would be taken for a member of it.
 fn project_dir() -> PathBuf {
@@ -54,12 +64,7 @@ fn an_existing_root_package_cli_adopts_the_tooling_and_releases() {
         (".github/workflows/ci.yml", own(".github/workflows/ci.yml")),
     ];
 
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("adopt")
-        .arg(&project)
-        .current_dir(root())
-        .output()
-        .unwrap();
+    let out = adopt(&project);
     assert_ok("adopt", &out);
     let said = text(&out.stderr);
     for line in [
@@ -80,12 +85,7 @@ fn an_existing_root_package_cli_adopts_the_tooling_and_releases() {
     }
     assert!(project.join("xtask/src/main.rs").is_file() && project.join(".ci/run").is_file());
     // Adopting twice is refused rather than half-done.
-    let again = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("adopt")
-        .arg(&project)
-        .current_dir(root())
-        .output()
-        .unwrap();
+    let again = adopt(&project);
     assert!(!again.status.success() && text(&again.stderr).contains("already has xtask/"));
 
     // What the note says to do.

@@ -79,10 +79,10 @@ impl RootItem {
 
     /// Its name in dist-workspace.toml (the Debian package's).
     pub(crate) fn name(self) -> &'static str {
-        match self {
-            RootItem::CaCertificates => "ca-certificates",
-            RootItem::Tzdata => "tzdata",
-        }
+        Self::ALL
+            .iter()
+            .find(|(_, item)| *item == self)
+            .map_or("", |(name, _)| name)
     }
 }
 

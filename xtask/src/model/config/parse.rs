@@ -272,10 +272,11 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
             let Some((_, item)) = RootItem::ALL.iter().find(|(n, _)| *n == name) else {
                 let names = RootItem::ALL.map(|(n, _)| n);
                 let hint = did_you_mean(name, names);
+                let quoted = names.map(|n| format!("\"{n}\"")).join(" or ");
                 return Err(reader.error(
                     span,
                     format!(
-                        "`[dist].smoke-root`: `{name}` is not known{hint}; use \"ca-certificates\" or \"tzdata\" \
+                        "`[dist].smoke-root`: `{name}` is not known{hint}; use {quoted} \
                          (named parts of every Linux system; host paths are never given to smoke runs)"
                     ),
                 ));
