@@ -59,6 +59,14 @@ pub(crate) fn run(options: Options) -> Result<()> {
         let _in = sh.push_dir(&dir);
         workspace::load(&sh).with_context(|| format!("reading the project at {}", dir.display()))?
     };
+    if project.root != dir {
+        return Err(UsageError(format!(
+            "{} is inside the workspace at {}: adopt at the workspace's root",
+            dir.display(),
+            project.root.display()
+        ))
+        .into());
+    }
     let app = choose_app(&project, options.app.as_deref())?;
     let app_package = project.app(&app)?;
 
