@@ -110,7 +110,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
         Ok(text) => {
             let cargo_dist = DeTable::parse(&text)
                 .ok()
-                .is_some_and(|doc| config::cargo_dist_sign(doc.get_ref()).is_some());
+                .is_some_and(|doc| config::cargo_dist::sign(doc.get_ref()).is_some());
             notes.push(if cargo_dist {
                 format!(
                     "{} is cargo-dist's: run `cargo xtask migrate` there next",

@@ -36,7 +36,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let doc = DeTable::parse(&text)
         .map_err(|e| anyhow::anyhow!("{}: invalid TOML: {}", source.display(), e.message()))?;
     let dist = if source == ours {
-        if config::cargo_dist_sign(doc.get_ref()).is_none() {
+        if config::cargo_dist::sign(doc.get_ref()).is_none() {
             bail!(
                 "{} is not cargo-dist's configuration (no [workspace], `cargo-dist-version`, `installers` or `ci`): \
                  nothing to migrate",

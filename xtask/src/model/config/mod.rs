@@ -4,12 +4,13 @@
 //! `include`, `checksum`, `unix-archive`). Every mistake is reported as one
 //! line naming the file, the line and the key, and exits with code 2.
 
+pub(crate) mod cargo_dist;
 mod lists;
 mod parse;
 mod syntax;
 pub(crate) mod targets;
 
-pub(crate) use self::parse::{cargo_dist_sign, parse};
+pub(crate) use self::parse::parse;
 pub(crate) use self::syntax::{toml_field, toml_string};
 
 use std::fmt;

@@ -8,8 +8,9 @@ use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::suggest::did_you_mean;
 use xtask_inspect::target::Target;
 
+use super::cargo_dist;
 use super::lists::{bench_workload, doc_files, includes, smoke_commands};
-use super::syntax::{Reader, sorted, toml_field};
+use super::syntax::{Reader, sorted};
 use super::*;
 
 const DIST_KEYS: &[&str] = &[
@@ -53,7 +54,7 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
     })?;
     let doc = doc.get_ref();
 
-    if let Some(sign) = cargo_dist_sign(doc) {
+    if let Some(sign) = cargo_dist::sign(doc) {
         return Err(ConfigError {
             file: file.to_owned(),
             line: None,
@@ -91,7 +92,13 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
 
     for (key, _) in sorted(dist) {
         if !DIST_KEYS.contains(&key.get_ref().as_ref()) {
-            let hint = did_you_mean(key.get_ref(), DIST_KEYS.iter().copied());
+            let hint = if cargo_dist::DROPPED.iter().any(|(k, _)| k == key.get_ref()) {
+                "; it is cargo-dist's: run `cargo xtask migrate` to convert cargo-dist's configuration, \
+                 naming every key that does not carry over"
+                    .to_owned()
+            } else {
+                did_you_mean(key.get_ref(), DIST_KEYS.iter().copied())
+            };
             return Err(reader.error(
                 key.span(),
                 format!("unknown key `[dist].{}`{hint}", key.get_ref()),
@@ -306,23 +313,6 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         repository,
         c_compiler,
     })
-}
-
-/// What gives a `dist-workspace.toml` away as cargo-dist's.
-const CARGO_DIST_SIGNS: &[&str] = &["cargo-dist-version", "installers", "ci", "hosting"];
-
-/// Whether `doc` (a `dist-workspace.toml`) is cargo-dist's: the sign found.
-pub(crate) fn cargo_dist_sign(doc: &DeTable<'_>) -> Option<String> {
-    if toml_field(doc, "workspace").is_some() {
-        return Some("[workspace]".into());
-    }
-    let Some(DeValue::Table(dist)) = toml_field(doc, "dist") else {
-        return None;
-    };
-    CARGO_DIST_SIGNS
-        .iter()
-        .find(|sign| toml_field(dist, sign).is_some())
-        .map(|sign| format!("[dist].{sign}"))
 }
 
 /// A key whose value is one of a few names.
