@@ -50,8 +50,8 @@ pub(crate) fn run(options: Options) -> Result<()> {
     })?;
     if dir.join("xtask").exists() {
         bail!(
-            "{} already has xtask/; to update it, copy this checkout's xtask/ and .ci/ over it (README: \"Taking \
-             updates of the template\")",
+            "{} already has xtask/; to update it, copy this checkout's xtask/ and .ci/ over it (README: \"Updating \
+             a fork from the template\")",
             dir.display()
         );
     }
@@ -133,11 +133,11 @@ pub(crate) fn run(options: Options) -> Result<()> {
             ));
         }
     }
-    let app_manifest = std::fs::read_to_string(&app_package.manifest_path).unwrap_or_default();
+    // A root package's manifest as adoption leaves it; a member's as it is.
     let app_manifest = if app_package.manifest_path == manifest_path {
         edit.text.clone()
     } else {
-        app_manifest
+        std::fs::read_to_string(&app_package.manifest_path).unwrap_or_default()
     };
     if let Some(line) = binstall::own_table_line(&app_manifest) {
         notes.push(format!(
