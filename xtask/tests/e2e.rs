@@ -134,6 +134,8 @@ fn dist_prints_a_table_and_the_archive_holds_what_it_should() {
         "/LICENSE-MIT",
         "/CHANGELOG.md",
         "/complete/greet.bash",
+        "/complete/_greet",
+        "/complete/greet.fish",
         "/doc/greet.1",
     ] {
         assert!(
@@ -141,7 +143,7 @@ fn dist_prints_a_table_and_the_archive_holds_what_it_should() {
             "missing {entry}: {members:?}"
         );
     }
-    assert_eq!(members.len(), 9, "{members:?}");
+    assert_eq!(members.len(), 11, "{members:?}");
 
     // Third-party tools must agree with us: coreutils, and GNU tar with xz.
     let check = Command::new("sha256sum")
@@ -811,7 +813,7 @@ fn config_mistakes_exit_2_with_one_line_and_write_nothing() {
 /// What the installer needs from the system, besides a downloader.
 const INSTALLER_TOOLS: &[&str] = &[
     "uname", "mktemp", "rm", "mkdir", "cp", "chmod", "mv", "sed", "head", "tr", "cut", "tar", "xz",
-    "cat",
+    "cat", "grep", "rmdir",
 ];
 
 struct Install {
@@ -844,6 +846,29 @@ impl Install {
 /// Runs the installer from `dist` (served at `url`) with `path` as PATH.
 fn install(name: &str, dist: &Path, url: &str, path: &Path, args: &[&str]) -> Install {
     install_with_env(name, dist, url, path, args, &[])
+}
+
+/// Runs the installer with `shell` in `home` (made if missing, never
+/// emptied: a second run sees the first's files).
+fn run_installer<S: AsRef<std::ffi::OsStr>>(
+    shell: &[S],
+    home: &Path,
+    url: &str,
+    path: &Path,
+    args: &[&str],
+) -> Output {
+    fs::create_dir_all(home).unwrap();
+    let dist = dist_run().target_dir.join(DIST);
+    Command::new(&shell[0])
+        .args(&shell[1..])
+        .arg(dist.join(format!("{PACKAGE}-installer.sh")))
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", path)
+        .env("FIXTURE_GREETER_DOWNLOAD_URL", url)
+        .output()
+        .unwrap()
 }
 
 /// As [`install`], with more environment variables.
@@ -879,6 +904,12 @@ fn installer_tools(extra: &[&str]) -> bool {
         "curl" => "apt-get install curl",
         "wget" => "apt-get install wget",
         "sed" => "apt-get install sed",
+        "grep" => "apt-get install grep",
+        "busybox" => "apt-get install busybox",
+        "man" => "apt-get install man-db",
+        "bash" => "apt-get install bash",
+        "zsh" => "apt-get install zsh",
+        "fish" => "apt-get install fish",
         _ => "apt-get install coreutils",
     };
     let tools: Vec<(&str, &str)> = INSTALLER_TOOLS
@@ -1078,6 +1109,289 @@ fn the_installer_explains_what_it_cannot_do() {
         );
         run.assert_nothing_installed();
     }
+}
+
+/// Every file and directory below `dir`, as paths relative to it, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            found.push(path.strip_prefix(root).unwrap().display().to_string());
+            if entry.file_type().unwrap().is_dir() {
+                walk(root, &path, found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(dir, dir, &mut found);
+    found.sort();
+    found
+}
+
+/// Where the installer puts the fixture's docs for a user, below HOME.
+const USER_DOCS: [&str; 4] = [
+    ".local/share/bash-completion/completions/greet",
+    ".local/share/zsh/site-functions/_greet",
+    ".config/fish/completions/greet.fish",
+    ".local/share/man/man1/greet.1",
+];
+
+/// The shells the installer is run with: dash (Debian's sh) and bash with
+/// this machine's tools, and busybox sh with only busybox's, as on Alpine.
+fn installer_shells(name: &str) -> Vec<(&'static str, Vec<PathBuf>, PathBuf)> {
+    let host = tools_path(&format!("{name}-host"), &["curl", "sha256sum"], &[]);
+    let applets = e2e_dir(&format!("{name}-busybox")).join("bin");
+    let _ = fs::remove_dir_all(&applets);
+    fs::create_dir_all(&applets).unwrap();
+    let which = |program: &str| {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap())
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+            .unwrap()
+    };
+    let busybox = which("busybox");
+    for applet in INSTALLER_TOOLS.iter().chain(&["wget", "sha256sum"]) {
+        std::os::unix::fs::symlink(&busybox, applets.join(applet)).unwrap();
+    }
+    vec![
+        ("dash", vec!["/bin/sh".into()], host.clone()),
+        ("bash", vec![which("bash")], host),
+        ("busybox", vec![busybox, "sh".into()], applets),
+    ]
+}
+
+#[test]
+fn the_installer_places_completions_and_man_pages_and_uninstalls_exactly_them() {
+    if !installer_tools(&["curl", "sha256sum", "busybox", "bash"]) {
+        return;
+    }
+    let dist = dist_run().target_dir.join(DIST);
+    let url = serve(&dist);
+    for (shell, command, path) in installer_shells("install-docs") {
+        let home = e2e_dir(&format!("install-docs-{shell}")).join("home");
+        let _ = fs::remove_dir_all(&home);
+        fs::create_dir_all(&home).unwrap();
+        fs::write(home.join(".profile"), "# the user's own\n").unwrap();
+        let before = tree(&home);
+
+        let out = run_installer(&command, &home, &url, &path, &[]);
+        assert_ok(&format!("{shell}: the installer"), &out);
+        let stderr = text(&out.stderr);
+        for doc in USER_DOCS {
+            let file = home.join(doc);
+            assert!(file.is_file(), "{shell}: no {doc}:\n{stderr}");
+            assert!(
+                stderr.contains(&file.display().to_string()),
+                "{shell}: {doc} is not named:\n{stderr}"
+            );
+        }
+        assert!(
+            fs::read_to_string(home.join(USER_DOCS[3]))
+                .unwrap()
+                .contains("greet \\- says hello (loud)"),
+            "{shell}: the archive's man page"
+        );
+        let receipt =
+            fs::read_to_string(home.join(format!(".local/bin/.{PACKAGE}.install-receipt")))
+                .unwrap();
+        assert!(
+            receipt.contains(&format!("installed {PACKAGE} {VERSION} {TRIPLE}\n")),
+            "{shell}: {receipt}"
+        );
+        assert_eq!(receipt.matches("\nfile ").count(), 5, "{shell}: {receipt}");
+
+        // A page the user changed is theirs: uninstall keeps it and says so.
+        let page = home.join(USER_DOCS[3]);
+        fs::write(&page, ".TH MINE 1\n").unwrap();
+        let out = run_installer(&command, &home, &url, &path, &["--uninstall"]);
+        assert_ok(&format!("{shell}: --uninstall"), &out);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "kept {}: it changed since it was installed",
+                page.display()
+            )),
+            "{shell}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("uninstalled {PACKAGE} from ")),
+            "{shell}: {stderr}"
+        );
+        fs::remove_file(&page).unwrap();
+        // The page's directories stayed while it was there; nothing else did.
+        for dir in ["man/man1", "man"] {
+            let _ = fs::remove_dir(home.join(".local/share").join(dir));
+        }
+        let _ = fs::remove_dir(home.join(".local/share"));
+        let _ = fs::remove_dir(home.join(".local"));
+        assert_eq!(
+            tree(&home),
+            before,
+            "{shell}: uninstall leaves HOME as it was"
+        );
+
+        // Again, then with --no-docs: the second install removes the first's
+        // docs, and uninstall still removes every directory either made.
+        let out = run_installer(&command, &home, &url, &path, &[]);
+        assert_ok(&format!("{shell}: the installer again"), &out);
+        let out = run_installer(&command, &home, &url, &path, &["--no-docs"]);
+        assert_ok(&format!("{shell}: --no-docs"), &out);
+        for doc in USER_DOCS {
+            assert!(!home.join(doc).exists(), "{shell}: --no-docs left {doc}");
+        }
+        assert!(home.join(".local/bin").join(BIN).is_file());
+        let out = run_installer(&command, &home, &url, &path, &["--uninstall"]);
+        assert_ok(&format!("{shell}: --uninstall after --no-docs"), &out);
+        assert_eq!(
+            tree(&home),
+            before,
+            "{shell}: uninstall leaves HOME as it was"
+        );
+
+        // Nothing to uninstall: one line, exit 1, nothing touched.
+        let out = run_installer(&command, &home, &url, &path, &["--uninstall"]);
+        assert_eq!(out.status.code(), Some(1), "{shell}");
+        assert!(
+            text(&out.stderr).contains("there is no receipt of fixture-greeter in "),
+            "{shell}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_system_wide_install_puts_docs_below_its_prefix() {
+    if !installer_tools(&["curl", "sha256sum"]) {
+        return;
+    }
+    let dist = dist_run().target_dir.join(DIST);
+    let url = serve(&dist);
+    let scratch = e2e_dir("install-system");
+    let root = scratch.join("root");
+    let _ = fs::remove_dir_all(&root);
+    // A zsh whose fpath does not have the user's directory: the hint.
+    let path = tools_path(
+        "install-system",
+        &["curl", "sha256sum"],
+        &[("zsh", "exit 0")],
+    );
+    let home = scratch.join("home");
+    let _ = fs::remove_dir_all(&home);
+    let out = run_installer(&["/bin/sh"], &home, &url, &path, &[]);
+    assert_ok("a user install", &out);
+    let hint = format!(
+        "fpath=(\"{}\" $fpath)",
+        home.join(".local/share/zsh/site-functions").display()
+    );
+    assert!(text(&out.stderr).contains(&hint), "{}", text(&out.stderr));
+
+    let to = root.join("usr/local/bin");
+    let out = run_installer(
+        &["/bin/sh"],
+        &home,
+        &url,
+        &path,
+        &["--to", to.to_str().unwrap()],
+    );
+    assert_ok("--to <root>/usr/local/bin", &out);
+    let share = root.join("usr/local/share");
+    for file in [
+        "bash-completion/completions/greet",
+        "zsh/site-functions/_greet",
+        "fish/vendor_completions.d/greet.fish",
+        "man/man1/greet.1",
+    ] {
+        assert!(
+            share.join(file).is_file(),
+            "no {file}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(
+        !text(&out.stderr).contains("fpath=("),
+        "zsh looks in /usr/local/share/zsh/site-functions by itself"
+    );
+    let out = run_installer(
+        &["/bin/sh"],
+        &home,
+        &url,
+        &path,
+        &["--uninstall", "--to", to.to_str().unwrap()],
+    );
+    assert_ok("--uninstall --to", &out);
+    assert!(
+        !root.exists(),
+        "every directory it made is gone: {:?}",
+        tree(&root)
+    );
+}
+
+/// Proven to work, not only to copy: bash-completion, man, zsh and fish each
+/// find what the installer placed in a HOME of its own.
+#[test]
+fn shells_and_man_find_what_the_installer_placed() {
+    if !installer_tools(&["curl", "sha256sum", "bash", "man", "zsh", "fish"]) {
+        return;
+    }
+    let bash_completion = Path::new("/usr/share/bash-completion/bash_completion");
+    if !bash_completion.is_file() {
+        skip("needs bash-completion (apt-get install bash-completion)");
+        return;
+    }
+    let dist = dist_run().target_dir.join(DIST);
+    let url = serve(&dist);
+    let path = tools_path("install-found", &["curl", "sha256sum"], &[]);
+    let home = e2e_dir("install-found").join("home");
+    let _ = fs::remove_dir_all(&home);
+    let out = run_installer(&["/bin/sh"], &home, &url, &path, &[]);
+    assert_ok("the installer", &out);
+    // As a user's shell starts: ~/.local/bin on PATH, Debian's ~/.bashrc.
+    fs::write(
+        home.join(".bashrc"),
+        format!(". {}\n", bash_completion.display()),
+    )
+    .unwrap();
+    let user_path = format!("{}:/usr/bin:/bin", home.join(".local/bin").display());
+    let shell = |program: &str, args: &[&str]| {
+        let out = Command::new(program)
+            .args(args)
+            .env_clear()
+            .env("HOME", &home)
+            .env("PATH", &user_path)
+            .env("HISTFILE", "/dev/null")
+            .current_dir(&home)
+            .output()
+            .unwrap();
+        (text(&out.stdout), text(&out.stderr))
+    };
+    // bash-completion loads a command's completion on its first TAB.
+    let (stdout, stderr) = shell(
+        "bash",
+        &["-ic", "__load_completion greet; complete -p greet"],
+    );
+    assert!(
+        stdout.contains("complete -W 'hello --version --generate' greet"),
+        "bash: {stdout}{stderr}"
+    );
+    let (stdout, stderr) = shell("man", &["-w", "greet"]);
+    assert_eq!(
+        stdout.trim(),
+        home.join(USER_DOCS[3]).display().to_string(),
+        "man: {stderr}"
+    );
+    let fpath = home.join(".local/share/zsh/site-functions");
+    let script = format!(
+        "fpath=({} $fpath); autoload -Uz compinit; compinit -u -d {}; print -r -- $_comps[greet]",
+        fpath.display(),
+        e2e_dir("install-found").join("zcompdump").display()
+    );
+    let (stdout, stderr) = shell("zsh", &["-fc", &script]);
+    assert_eq!(stdout.trim(), "_greet", "zsh: {stderr}");
+    let (stdout, stderr) = shell("fish", &["-c", "complete -C 'greet '"]);
+    assert!(stdout.contains("hello"), "fish: {stdout}{stderr}");
 }
 
 #[test]

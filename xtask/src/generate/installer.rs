@@ -5,6 +5,7 @@
 //! failure) — and installs nothing it has not checked against the release's
 //! published SHA-256. Pure: text in, text out.
 
+use crate::model::install::{self, InstalledDoc};
 use crate::model::plan::Installer;
 use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::target::{Arch, Os, Target};
@@ -22,6 +23,8 @@ pub(crate) struct Spec<'a> {
     pub(crate) repository: Option<&'a str>,
     /// Release tags are this prefix and the version (`v1.2.3`).
     pub(crate) tag_prefix: &'a str,
+    /// Completions and man pages of the archives, installed beside the binaries.
+    pub(crate) docs: &'a [InstalledDoc],
 }
 
 /// The installer of `app` as `config` generates it: its file name and text.
@@ -30,6 +33,7 @@ pub(crate) fn for_config(
     app: &crate::model::workspace::Package,
 ) -> anyhow::Result<Installer> {
     let repository = crate::model::github::repository(config, app)?;
+    let docs = install::installed_docs(config);
     let text = render(&Spec {
         package: &app.name,
         bin: app.main_bin(),
@@ -38,6 +42,7 @@ pub(crate) fn for_config(
         unix_archive: config.unix_archive,
         repository: repository.as_deref(),
         tag_prefix: config.tag_pattern.prefix(),
+        docs: &docs,
     });
     Ok(Installer {
         name: file_name(&app.name),
@@ -155,7 +160,13 @@ pub(crate) fn render(spec: &Spec<'_>) -> String {
         ArchiveFormat::TarGz => ("tar -xzf", ""),
         ArchiveFormat::Zip => ("unzip -q", " (is unzip installed?)"),
     };
-    let values: [(&str, String); 14] = [
+    // Plain words (`installed_docs` keeps only such paths), one file a line.
+    let docs: Vec<String> = spec
+        .docs
+        .iter()
+        .map(|d| format!("{} {} {}", d.kind.key(), d.path, d.name))
+        .collect();
+    let values: [(&str, String); 15] = [
         ("header", HEADER.to_owned()),
         ("package", spec.package.to_owned()),
         ("bin", spec.bin.to_owned()),
@@ -170,6 +181,7 @@ pub(crate) fn render(spec: &Spec<'_>) -> String {
         ("cases", cases),
         ("supported", format!("{supported}{windows_hint}")),
         ("rosetta", rosetta.to_owned()),
+        ("docs", docs.join("\n")),
     ];
     crate::generate::template::fill(TEMPLATE, &values)
 }
@@ -200,6 +212,7 @@ mod tests {
             unix_archive: ArchiveFormat::TarXz,
             repository: Some("https://github.com/o/my-cli"),
             tag_prefix: "v",
+            docs: &[],
         }
     }
 
@@ -250,6 +263,25 @@ mod tests {
         );
         assert!(text.contains("sysctl.proc_translated"));
         assert!(!text.contains("gnu"), "never a glibc build");
+    }
+
+    #[test]
+    fn docs_are_listed_one_a_line_as_kind_archive_path_and_name() {
+        let targets = [t("x86_64-unknown-linux-musl")];
+        let bins = ["mc".to_owned()];
+        let docs: Vec<InstalledDoc> = ["complete/mc.bash", "doc/mc.1"]
+            .into_iter()
+            .filter_map(install::classify)
+            .collect();
+        let text = render(&Spec {
+            docs: &docs,
+            ..spec(&targets, &bins)
+        });
+        assert!(
+            text.contains("DOCS=\"bash complete/mc.bash mc\nman1 doc/mc.1 mc.1\"\n"),
+            "{text}"
+        );
+        assert!(render(&spec(&targets, &bins)).contains("DOCS=\"\"\n"));
     }
 
     #[test]

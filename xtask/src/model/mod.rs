@@ -4,6 +4,7 @@
 pub(crate) mod config;
 pub(crate) mod deps;
 pub(crate) mod github;
+pub(crate) mod install;
 pub(crate) mod migrate;
 pub(crate) mod plan;
 pub(crate) mod scope;

@@ -1,0 +1,170 @@
+//! Which files of an archive an installer puts in place besides the
+//! binaries, and as what: shell completions and man pages, recognised by
+//! the names the shells and `man` look for. Pure: names in, kinds out.
+
+use crate::model::config::DistConfig;
+
+/// What a file of an archive is to an installer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum DocKind {
+    /// bash-completion loads `completions/<command>` on first use.
+    Bash,
+    /// zsh autoloads `_<command>` from a directory on its `fpath`.
+    Zsh,
+    /// fish loads `completions/<command>.fish`.
+    Fish,
+    /// `man<section>/<name>.<section>`.
+    Man(u8),
+}
+
+impl DocKind {
+    /// The installer's name for the kind, also its destination variable.
+    pub(crate) fn key(self) -> String {
+        match self {
+            DocKind::Bash => "bash".into(),
+            DocKind::Zsh => "zsh".into(),
+            DocKind::Fish => "fish".into(),
+            DocKind::Man(section) => format!("man{section}"),
+        }
+    }
+}
+
+/// A file of every archive that is installed, and the name it gets there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InstalledDoc {
+    /// Below the archive's top directory, `/`-separated.
+    pub(crate) path: String,
+    pub(crate) kind: DocKind,
+    /// The file name in its destination directory.
+    pub(crate) name: String,
+}
+
+/// The kind of the file at archive path `path`, and its installed name;
+/// `None` for files no installer places (README, licences, PowerShell or
+/// elvish completions, which have no standard per-user directory).
+pub(crate) fn classify(path: &str) -> Option<InstalledDoc> {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let plain = file.strip_suffix(".gz").unwrap_or(file);
+    // The command each file is for, and the name it is installed as.
+    let (kind, command, name) = if let Some(command) = file.strip_suffix(".bash") {
+        (DocKind::Bash, command, command.to_owned())
+    } else if let Some(command) = file.strip_suffix(".fish") {
+        (DocKind::Fish, command, file.to_owned())
+    } else if let Some(command) = file.strip_suffix(".zsh") {
+        (DocKind::Zsh, command, format!("_{command}"))
+    } else if let Some(command) = file.strip_prefix('_').filter(|c| !c.contains('.')) {
+        (DocKind::Zsh, command, file.to_owned())
+    } else if let Some((command, section)) = man_page(plain) {
+        (DocKind::Man(section), command, file.to_owned())
+    } else {
+        return None;
+    };
+    if command.is_empty() || command.starts_with('.') {
+        return None;
+    }
+    Some(InstalledDoc {
+        path: path.to_owned(),
+        kind,
+        name,
+    })
+}
+
+/// `("fd", 1)` for `fd.1`; `None` unless the name ends in a one-digit
+/// section, as man pages are named.
+fn man_page(name: &str) -> Option<(&str, u8)> {
+    let (stem, section) = name.rsplit_once('.')?;
+    match section.as_bytes() {
+        [d @ b'1'..=b'9'] => Some((stem, d - b'0')),
+        _ => None,
+    }
+}
+
+/// Characters an installed file's archive path may hold: the installer
+/// writes the list into a script, and a shell word of these needs no quoting.
+fn plain_path(path: &str) -> bool {
+    path.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._/+-@".contains(&b))
+}
+
+/// The files of every archive of `config`'s release that installers put in
+/// place: `[dist.docs]` and the configured `include` files, by archive path,
+/// the first of two that would land on one destination winning.
+pub(crate) fn installed_docs(config: &DistConfig) -> Vec<InstalledDoc> {
+    let docs = config.docs.iter().map(|d| d.path.as_str());
+    let includes = config.include.iter().flatten().map(|i| i.to.as_str());
+    let mut found: Vec<InstalledDoc> = Vec::new();
+    for path in docs.chain(includes).filter(|p| plain_path(p)) {
+        let Some(doc) = classify(path) else { continue };
+        if !found
+            .iter()
+            .any(|f| f.kind == doc.kind && f.name == doc.name)
+        {
+            found.push(doc);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(path: &str) -> Option<(DocKind, String)> {
+        classify(path).map(|d| (d.kind, d.name))
+    }
+
+    #[test]
+    fn completions_and_man_pages_are_known_by_the_names_shells_look_for() {
+        assert_eq!(kind("complete/fd.bash"), Some((DocKind::Bash, "fd".into())));
+        assert_eq!(kind("autocomplete/_fd"), Some((DocKind::Zsh, "_fd".into())));
+        assert_eq!(kind("complete/fd.zsh"), Some((DocKind::Zsh, "_fd".into())));
+        assert_eq!(
+            kind("autocomplete/fd.fish"),
+            Some((DocKind::Fish, "fd.fish".into()))
+        );
+        assert_eq!(kind("doc/fd.1"), Some((DocKind::Man(1), "fd.1".into())));
+        assert_eq!(
+            kind("doc/fdd.8.gz"),
+            Some((DocKind::Man(8), "fdd.8.gz".into()))
+        );
+    }
+
+    #[test]
+    fn other_files_are_not_installed() {
+        for path in [
+            "README.md",
+            "LICENSE-MIT",
+            "complete/_fd.ps1",
+            "complete/fd.elv",
+            "doc/CHANGELOG.md",
+            "doc/.1",
+            "doc/x.10",
+            "complete/.bash",
+            "complete/.fish",
+            "_",
+        ] {
+            assert_eq!(classify(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn docs_and_includes_are_listed_once_per_destination() {
+        let cfg = crate::model::config::parse(
+            "[dist]\napp = \"a\"\ninclude = [\"README.md\", { from = \"x/a.1\", to = \"doc/a.1\" }, { from = \"y\", to = \"other/a.bash\" }, { from = \"z\", to = \"odd name.fish\" }]\n[dist.docs]\n\"complete/a.bash\" = [\"c\"]\n\"complete/_a\" = [\"z\"]\n",
+            std::path::Path::new("dist-workspace.toml"),
+        )
+        .unwrap();
+        let listed: Vec<(String, DocKind)> = installed_docs(&cfg)
+            .into_iter()
+            .map(|d| (d.path, d.kind))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("complete/a.bash".into(), DocKind::Bash),
+                ("complete/_a".into(), DocKind::Zsh),
+                ("doc/a.1".into(), DocKind::Man(1)),
+            ]
+        );
+    }
+}
