@@ -26,6 +26,8 @@ pub(crate) enum Kind<'m> {
     Archive(&'m ManifestArtifact),
     /// The CycloneDX SBOM beside the archive it describes.
     Sbom(&'m ManifestArtifact),
+    /// A .deb or .rpm made of the archive's files.
+    Package(&'m ManifestArtifact),
     /// An installer script, made from the configuration alone.
     Installer,
 }
@@ -40,7 +42,7 @@ pub(crate) struct ReleaseFile<'m> {
 }
 
 /// Every file the manifest lists, in the order `SHA256SUMS` has them: each
-/// archive followed by its SBOM, then the installers.
+/// archive followed by its SBOM and packages, then the installers.
 pub(crate) fn listed(manifest: &Manifest) -> Vec<ReleaseFile<'_>> {
     let archives = manifest.artifacts.iter().flat_map(|a| {
         let archive = ReleaseFile {
@@ -55,7 +57,13 @@ pub(crate) fn listed(manifest: &Manifest) -> Vec<ReleaseFile<'_>> {
             sha256: &s.sha256,
             kind: Kind::Sbom(a),
         });
-        std::iter::once(archive).chain(sbom)
+        let packages = a.packages.iter().map(move |p| ReleaseFile {
+            name: &p.name,
+            size: p.size,
+            sha256: &p.sha256,
+            kind: Kind::Package(a),
+        });
+        std::iter::once(archive).chain(sbom).chain(packages)
     });
     let installers = manifest.installers.iter().map(|i| ReleaseFile {
         name: &i.name,
@@ -230,6 +238,7 @@ mod tests {
             linkage: "static".into(),
             toolchain: Default::default(),
             sbom: Some(file(&format!("tool-1.0.0-{target}.tar.xz.cdx.json"), "b")),
+            packages: vec![],
         };
         Manifest {
             app: "tool".into(),
@@ -253,6 +262,7 @@ mod tests {
                 let kind = match f.kind {
                     Kind::Archive(_) => "archive",
                     Kind::Sbom(_) => "sbom",
+                    Kind::Package(_) => "package",
                     Kind::Installer => "installer",
                 };
                 (f.name, kind)

@@ -1,6 +1,6 @@
 //! `dist-manifest.json`: what was released, for people, CI jobs and `verify`.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 pub(crate) const FILE_NAME: &str = "dist-manifest.json";
@@ -37,6 +37,8 @@ pub(crate) struct ManifestArtifact {
     pub(crate) toolchain: Toolchain,
     /// Its CycloneDX SBOM, published beside it.
     pub(crate) sbom: Option<Listed>,
+    /// The .deb and .rpm made of it (Linux archives).
+    pub(crate) packages: Vec<Listed>,
 }
 
 /// A file published beside the archives: an installer, or an archive's SBOM.
@@ -73,6 +75,12 @@ impl Manifest {
                     "sbom": a.sbom.as_ref().map(|s| json!({
                         "name": s.name, "kind": "sbom", "format": "CycloneDX", "size": s.size, "sha256": s.sha256,
                     })),
+                    "packages": a.packages.iter().map(|p| json!({
+                        "name": p.name,
+                        "kind": if p.name.ends_with(".deb") { "deb" } else { "rpm" },
+                        "size": p.size,
+                        "sha256": p.sha256,
+                    })).collect::<Vec<Value>>(),
                 })
             })
             .collect();
@@ -131,6 +139,23 @@ impl Manifest {
                             sha256: s(sbom, "sha256")?,
                         }),
                     },
+                    // Absent from manifests of releases made before packages were.
+                    packages: a["packages"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| {
+                            let name = s(p, "name")?;
+                            if !name.ends_with(".deb") && !name.ends_with(".rpm") {
+                                bail!("package `{name}` is neither a .deb nor an .rpm");
+                            }
+                            Ok(Listed {
+                                name,
+                                size: p["size"].as_u64().context("missing package `size`")?,
+                                sha256: s(p, "sha256")?,
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -186,6 +211,7 @@ mod tests {
                     size: 20,
                     sha256: "ef".repeat(32),
                 }),
+                packages: vec![],
             }],
             installers: vec![ManifestInstaller {
                 name: "toolbox-installer.sh".into(),

@@ -67,7 +67,7 @@ pub(crate) fn gather(jobs: &Path) -> Result<Merged> {
                     });
                 }
                 // Checked with its archive's bytes above; it travels with them.
-                Kind::Sbom(_) => {}
+                Kind::Sbom(_) | Kind::Package(_) => {}
                 Kind::Installer => {
                     match installers.iter().find(|i| i.installer.name == file.name) {
                         Some(same) if same.installer.sha256 == file.sha256 => {}
@@ -312,6 +312,7 @@ mod tests {
                 linkage: "static".into(),
                 toolchain: Default::default(),
                 sbom: Some(sbom),
+                packages: vec![],
             }],
             installers: vec![installer],
         };

@@ -56,7 +56,7 @@ pub(crate) fn write_archive(
 /// than the data finds no more matches, but preset 9's 64 MiB one (and its
 /// ~670 MiB match finder) must still be allocated and cleared, which costs
 /// more than compressing a few MiB, and two at once thrash memory.
-fn xz_stream(input_len: usize) -> Result<xz2::stream::Stream> {
+pub(crate) fn xz_stream(input_len: usize) -> Result<xz2::stream::Stream> {
     let mut options = xz2::stream::LzmaOptions::new_preset(XZ_PRESET).context("xz preset")?;
     let dict = (input_len as u64)
         .next_power_of_two()

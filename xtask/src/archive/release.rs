@@ -15,7 +15,10 @@ use crate::archive::index;
 use crate::archive::manifest::{self, Listed, Manifest, ManifestArtifact, Toolchain};
 use crate::archive::package::{self, ArchiveFile};
 use crate::archive::sbom;
+use crate::archive::{deb, rpm, syspkg};
+use crate::model::config::PackageFormat;
 use crate::model::deps::Crates;
+use crate::model::package::{self as package_model, PackagesPlan};
 
 /// One archive to pack: its files, and what the release says about them.
 #[derive(Debug, Clone)]
@@ -34,6 +37,8 @@ pub(crate) struct ArchiveInput {
     /// What its SBOM is made of; `None` when the input was read back from
     /// an archive (`bench`).
     pub(crate) sbom: Option<SbomInput>,
+    /// The .deb and .rpm made of it.
+    pub(crate) packages: Option<PackagesPlan>,
 }
 
 /// The crates an archive's binaries were built from, and the repository
@@ -81,6 +86,7 @@ impl ArchiveInput {
             linkage: artifact.linkage.clone(),
             toolchain: artifact.toolchain.clone(),
             sbom: None,
+            packages: None,
         })
     }
 }
@@ -180,6 +186,10 @@ fn pack_one(input: &ArchiveInput, mtime: u64, dir: &Path) -> Result<ManifestArti
             })
         }
     };
+    let packages = match &input.packages {
+        None => Vec::new(),
+        Some(plan) => write_packages(input, plan, &key, dir)?,
+    };
     Ok(ManifestArtifact {
         name,
         target: input.triple.clone(),
@@ -189,7 +199,66 @@ fn pack_one(input: &ArchiveInput, mtime: u64, dir: &Path) -> Result<ManifestArti
         linkage: input.linkage.clone(),
         toolchain: input.toolchain.clone(),
         sbom,
+        packages,
     })
+}
+
+/// The archive's .deb and .rpm, from its very files, each with its sidecar;
+/// reused like the archive when nothing they are made of changed.
+fn write_packages(
+    input: &ArchiveInput,
+    plan: &PackagesPlan,
+    archive_key: &str,
+    dir: &Path,
+) -> Result<Vec<Listed>> {
+    let target = xtask_inspect::target::Target::parse(&input.triple)?;
+    let top = format!("{}/", input.stem);
+    let bins: Vec<String> = input
+        .binaries
+        .iter()
+        .map(|b| b.strip_prefix(&top).unwrap_or(b).to_owned())
+        .collect();
+    let mut listed = Vec::new();
+    let mut payload = None;
+    for format in &plan.formats {
+        let Some(arch) = package_model::arch(*format, &target) else {
+            continue;
+        };
+        let name = package_model::file_name(*format, &plan.meta, arch);
+        let key = checksum::sha256_hex(
+            format!("xtask-package-v1 {archive_key} {arch} {:?}", plan.meta).as_bytes(),
+        );
+        let record = dir.join(format!(".{name}.inputs"));
+        let (size, sha256) = match reusable(&dir.join(&name), &record, &key) {
+            Some((bytes, sha256)) => (bytes.len(), sha256),
+            None => {
+                if payload.is_none() {
+                    payload = Some(
+                        syspkg::payload(&input.files, &bins, &plan.meta.name)
+                            .with_context(|| format!("packaging {name}"))?,
+                    );
+                }
+                let files = payload.as_deref().unwrap_or_default();
+                let bytes = match format {
+                    PackageFormat::Deb => deb::write(&plan.meta, arch, files),
+                    PackageFormat::Rpm => rpm::write(&plan.meta, arch, files),
+                }
+                .with_context(|| format!("packaging {name}"))?;
+                let sha256 = checksum::sha256_hex(&bytes);
+                atomic::write(&dir.join(&name), &bytes)?;
+                atomic::write(&record, format!("{key} {sha256}\n").as_bytes())?;
+                eprintln!("    wrote {name} ({})", human_size(bytes.len() as u64));
+                (bytes.len(), sha256)
+            }
+        };
+        checksum::write_sidecar(dir, &name, &sha256)?;
+        listed.push(Listed {
+            name,
+            size: size as u64,
+            sha256,
+        });
+    }
+    Ok(listed)
 }
 
 /// The archive and its SHA-256, if `record` says it was made from inputs
@@ -223,6 +292,8 @@ pub(crate) fn remove_stale(dir: &Path, keep: &[String]) -> Result<()> {
             || ArchiveFormat::of_file(&name).is_some()
             || name.ends_with(".sha256")
             || name.ends_with(sbom::SUFFIX)
+            || name.ends_with(".deb")
+            || name.ends_with(".rpm")
             || (name.starts_with('.') && name.ends_with(".inputs"));
         if ours && !keep.contains(&name) && entry.file_type()?.is_file() {
             eprintln!("    removing stale {name}");
@@ -324,6 +395,7 @@ mod tests {
                 linkage: "static".into(),
                 toolchain: Default::default(),
                 sbom: None,
+                packages: vec![],
             };
             let input = ArchiveInput::read_back(&artifact, &bytes).unwrap();
             assert_eq!((input.stem.as_str(), input.format), (stem, format));
@@ -352,6 +424,7 @@ mod tests {
             linkage: String::new(),
             toolchain: Default::default(),
             sbom: None,
+            packages: vec![],
         };
         let err = ArchiveInput::read_back(&not_archive, b"").unwrap_err();
         assert!(

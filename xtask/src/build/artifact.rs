@@ -217,6 +217,7 @@ impl Builder<'_> {
                     crates: compiled.crates,
                     repository: self.plan.repository.clone(),
                 }),
+                packages: artifact.packages.clone(),
             },
             executables: built,
         })

@@ -7,6 +7,7 @@
 pub(crate) mod archive;
 pub(crate) mod binary;
 pub(crate) mod deps;
+pub(crate) mod package;
 pub(crate) mod rebuild;
 pub(crate) mod release;
 

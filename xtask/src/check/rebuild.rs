@@ -169,6 +169,28 @@ pub(crate) fn compare(
                 None => {}
             }
         }
+        // So are its packages.
+        for their_package in &theirs.packages {
+            let Some(our_package) = ours.packages.iter().find(|p| p.name == their_package.name)
+            else {
+                findings.problem(format!(
+                    "{}: this checkout makes no package of that name",
+                    their_package.name
+                ));
+                continue;
+            };
+            match published_sum(&their_package.name, &their_package.sha256, findings) {
+                Some(listed) if listed == our_package.sha256 => {
+                    findings.note(format!("{}: identical", their_package.name))
+                }
+                Some(_) => findings.problem(format!(
+                    "{}: the rebuilt package differs from the published one (compare {} with it)",
+                    their_package.name,
+                    rebuilt.dir.join(&our_package.name).display()
+                )),
+                None => {}
+            }
+        }
         if ours.sha256 == expected {
             findings.note(format!("identical (sha256 {expected})"));
             continue;
@@ -434,6 +456,7 @@ mod tests {
                 c_compiler: None,
             },
             sbom: None,
+            packages: vec![],
         }
     }
 

@@ -18,6 +18,7 @@ use crate::archive::{atomic, checksum, release};
 use crate::check::Findings;
 use crate::check::archive::{ExpectedArchive, check_archive, check_sidecar, stem_of};
 use crate::check::deps::check_sbom;
+use crate::check::package::check_package;
 use crate::model::plan::Installer;
 use crate::model::smoke::SmokeRun;
 use crate::model::workspace::{OLD_RELEASE_DIR, RELEASE_DIR};
@@ -212,6 +213,34 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
                         &artifact.name,
                         archive_sha,
                         carried.as_ref(),
+                        findings,
+                    );
+                }
+            }
+            Kind::Package(artifact) => {
+                // An archive that could not be read was reported; its package has nothing to match.
+                if !archives.contains_key(artifact.name.as_str()) {
+                    continue;
+                }
+                let archive_files = match files.get(&artifact.name) {
+                    Ok((bytes, _)) => release::ArchiveInput::read_back(artifact, bytes)
+                        .map(|input| input.files)
+                        .ok(),
+                    Err(_) => None,
+                };
+                let Some(archive_files) = archive_files else {
+                    continue;
+                };
+                if let Some((bytes, _)) =
+                    read_listed(&mut files, file.name, file.sha256, sums, findings)
+                {
+                    check_package(
+                        file.name,
+                        bytes,
+                        artifact,
+                        &archive_files,
+                        &manifest.app,
+                        expected.limits,
                         findings,
                     );
                 }

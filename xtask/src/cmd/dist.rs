@@ -41,7 +41,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     let keep: Vec<String> = plan
         .artifacts
         .iter()
-        .map(|a| a.file_name())
+        .flat_map(|a| std::iter::once(a.file_name()).chain(a.package_names()))
         .chain([plan.installer.name.clone()])
         .collect();
     release::remove_stale(&dist_dir, &keep)?;
@@ -108,6 +108,8 @@ fn print_table(manifest: &Manifest, dist_dir: &Path, skipped: &[(String, String)
             let what = match f.kind {
                 Kind::Archive(a) => a.linkage.as_str(),
                 Kind::Sbom(_) => "SBOM (CycloneDX)",
+                Kind::Package(_) if f.name.ends_with(".deb") => "Debian package",
+                Kind::Package(_) => "RPM package",
                 Kind::Installer => "installer",
             };
             (f.name, f.size, f.sha256, what)

@@ -190,6 +190,7 @@ mod tests {
                     size: 1,
                     sha256: "0".repeat(64),
                 }),
+                packages: vec![],
             }],
             installers: vec![ManifestInstaller {
                 name: "toolbox-installer.sh".into(),

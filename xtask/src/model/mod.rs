@@ -6,6 +6,7 @@ pub(crate) mod deps;
 pub(crate) mod github;
 pub(crate) mod install;
 pub(crate) mod migrate;
+pub(crate) mod package;
 pub(crate) mod plan;
 pub(crate) mod scope;
 pub(crate) mod smoke;

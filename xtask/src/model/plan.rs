@@ -12,6 +12,7 @@ use xtask_inspect::target::{Os, Target};
 
 use crate::model::config::{DistConfig, Features, targets};
 use crate::model::github;
+use crate::model::package::{self, PackagesPlan};
 use crate::model::smoke::{self, SmokeRun};
 use crate::model::workspace::Package;
 
@@ -82,11 +83,31 @@ pub(crate) struct ArtifactPlan {
     pub(crate) stem: String,
     pub(crate) bins: Vec<String>,
     pub(crate) includes: Vec<IncludeFile>,
+    /// The .deb and .rpm made of the archive (Linux targets).
+    pub(crate) packages: Option<PackagesPlan>,
 }
 
 impl ArtifactPlan {
     pub(crate) fn file_name(&self) -> String {
         format!("{}{}", self.stem, self.format.extension())
+    }
+
+    /// The file names of its packages.
+    pub(crate) fn package_names(&self) -> Vec<String> {
+        let Some(packages) = &self.packages else {
+            return Vec::new();
+        };
+        packages
+            .formats
+            .iter()
+            .filter_map(|f| {
+                Some(package::file_name(
+                    *f,
+                    &packages.meta,
+                    package::arch(*f, &self.target)?,
+                ))
+            })
+            .collect()
     }
 }
 
@@ -137,6 +158,7 @@ pub(crate) fn make(
     check_features(&config.features, app)?;
     let docs = docs(config, app)?;
     let smoke = smoke::configured(config, app)?;
+    let packages = package::plan(config, app, stamp.source_date_epoch)?;
     for target in &targets {
         check_archive_paths(target, app, root, &includes, &docs)?;
     }
@@ -147,6 +169,7 @@ pub(crate) fn make(
             format: archive_format(config, &target),
             bins: app.bins.clone(),
             includes: includes.clone(),
+            packages: packages.clone().filter(|_| target.os == Os::Linux),
             target,
         })
         .collect();

@@ -35,6 +35,17 @@ pub(crate) struct Package {
     pub(crate) repository: Option<String>,
     /// Its `[features]`, optional dependencies' implicit ones included.
     pub(crate) features: Vec<String>,
+    /// What its Cargo.toml says about it, for system packages.
+    pub(crate) about: About,
+}
+
+/// `description`, `license`, `homepage` and `authors` of a Cargo.toml.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct About {
+    pub(crate) description: Option<String>,
+    pub(crate) license: Option<String>,
+    pub(crate) homepage: Option<String>,
+    pub(crate) authors: Vec<String>,
 }
 
 impl Package {
@@ -49,6 +60,10 @@ impl Package {
             bins: vec!["tb".into()],
             repository: None,
             features: vec!["fancy".into()],
+            about: About {
+                authors: vec!["Toolbox Maker <maker@example.com>".into()],
+                ..About::default()
+            },
         }
     }
 
@@ -152,6 +167,17 @@ pub(crate) fn parse_metadata(json: &str) -> Result<Workspace> {
                 .as_object()
                 .map(|f| f.keys().cloned().collect())
                 .unwrap_or_default(),
+            about: About {
+                description: p["description"].as_str().map(str::to_owned),
+                license: p["license"].as_str().map(str::to_owned),
+                homepage: p["homepage"].as_str().map(str::to_owned),
+                authors: p["authors"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.as_str().map(str::to_owned))
+                    .collect(),
+            },
         });
     }
     Ok(Workspace {

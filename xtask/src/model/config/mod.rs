@@ -59,6 +59,24 @@ pub(crate) struct DistConfig {
     pub(crate) binstall_metadata: BinstallMetadata,
     /// What a minimal real system has that smoke runs get in their root.
     pub(crate) smoke_root: Vec<RootItem>,
+    /// The system packages made of each Linux archive.
+    pub(crate) packages: Vec<PackageFormat>,
+    /// `Name <email>` for the packages; else the app's `authors`.
+    pub(crate) maintainer: Option<String>,
+}
+
+/// `[dist].packages`: a system package made of each Linux archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum PackageFormat {
+    /// Debian, Ubuntu: `apt install ./x.deb`.
+    Deb,
+    /// Fedora, RHEL, openSUSE: `dnf install x.rpm`.
+    Rpm,
+}
+
+impl PackageFormat {
+    pub(crate) const ALL: [(&'static str, PackageFormat); 2] =
+        [("deb", PackageFormat::Deb), ("rpm", PackageFormat::Rpm)];
 }
 
 /// `[dist].smoke-root`: a named part of every real Linux system, put into

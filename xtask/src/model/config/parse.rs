@@ -34,6 +34,8 @@ const DIST_KEYS: &[&str] = &[
     "xtask-tests",
     "binstall-metadata",
     "smoke-root",
+    "packages",
+    "maintainer",
 ];
 
 /// Parses configuration text; `file` only labels errors.
@@ -294,7 +296,41 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         }
     }
 
+    let packages = match get("packages") {
+        None => PackageFormat::ALL.iter().map(|(_, f)| *f).collect(),
+        Some(v) => {
+            let mut packages: Vec<PackageFormat> = Vec::new();
+            for (name, span) in reader.strings(v, "packages")? {
+                let Some((_, format)) = PackageFormat::ALL.iter().find(|(n, _)| *n == name) else {
+                    let names = PackageFormat::ALL.map(|(n, _)| n);
+                    let hint = did_you_mean(name, names);
+                    return Err(reader.error(
+                        span,
+                        format!(
+                            "`[dist].packages`: `{name}` is not a package format made here{hint}; use \"deb\", \"rpm\", both, or `packages = []` for none"
+                        ),
+                    ));
+                };
+                if !packages.contains(format) {
+                    packages.push(*format);
+                }
+            }
+            packages.sort();
+            packages
+        }
+    };
+    let maintainer = get("maintainer")
+        .map(|v| {
+            let text = reader.string(v, "maintainer")?;
+            crate::model::package::check_maintainer(text)
+                .map(|()| text.to_owned())
+                .map_err(|why| reader.error(v.span(), format!("`[dist].maintainer`: {why}")))
+        })
+        .transpose()?;
+
     Ok(DistConfig {
+        packages,
+        maintainer,
         github_attestations,
         pr_run_mode,
         xtask_tests,
