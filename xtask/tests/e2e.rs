@@ -251,8 +251,8 @@ fn older_versions_do_not_reach_sha256sums() {
     let sums = fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
     assert_eq!(
         sums.lines().count(),
-        5,
-        "x86_64 and aarch64 musl with their SBOMs, and the installer:\n{sums}"
+        9,
+        "x86_64 and aarch64 musl with their SBOMs, .debs and .rpms, and the installer:\n{sums}"
     );
     assert!(
         sums.contains(&format!("  {PACKAGE}-installer.sh\n")),
@@ -355,7 +355,14 @@ fn per_target_job_outputs_merge_into_one_verified_release() {
         fs::create_dir_all(&job).unwrap();
         // Every job writes the same installer.
         let sbom = format!("{name}.cdx.json");
-        for file in [name, &sbom, &installer] {
+        let packages: Vec<&str> = artifact["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(packages.len(), 2, "a .deb and an .rpm: {artifact}");
+        for file in [name, &sbom, &installer].into_iter().chain(packages) {
             for file in [file.to_owned(), format!("{file}.sha256")] {
                 fs::copy(dist.join(&file), job.join(&file)).unwrap();
             }
@@ -1392,6 +1399,234 @@ fn shells_and_man_find_what_the_installer_placed() {
     assert_eq!(stdout.trim(), "_greet", "zsh: {stderr}");
     let (stdout, stderr) = shell("fish", &["-c", "complete -C 'greet '"]);
     assert!(stdout.contains("hello"), "fish: {stdout}{stderr}");
+}
+
+// The .deb and .rpm of each Linux archive, checked with each format's own
+// tools, installed and removed as an administrator would.
+
+const DEB: &str = "fixture-greeter_0.3.0_amd64.deb";
+const RPM: &str = "fixture-greeter-0.3.0-1.x86_64.rpm";
+
+/// What the fixture's packages install besides the package's own files.
+const PACKAGED: [&str; 7] = [
+    "/usr/bin/greet",
+    "/usr/share/bash-completion/completions/greet",
+    "/usr/share/zsh/vendor-completions/_greet",
+    "/usr/share/fish/vendor_completions.d/greet.fish",
+    "/usr/share/man/man1/greet.1.gz",
+    "/usr/share/doc/fixture-greeter/LICENSE-MIT",
+    "/usr/share/doc/fixture-greeter/README.md",
+];
+
+#[test]
+fn the_deb_is_what_dpkg_deb_and_lintian_expect() {
+    if !require_tools(&[
+        ("dpkg-deb", "apt-get install dpkg"),
+        ("lintian", "apt-get install lintian"),
+    ]) {
+        return;
+    }
+    let dist = dist_run().target_dir.join(DIST);
+    let deb = dist.join(DEB);
+    let info = Command::new("dpkg-deb")
+        .arg("--info")
+        .arg(&deb)
+        .output()
+        .unwrap();
+    assert_ok("dpkg-deb --info", &info);
+    let info = text(&info.stdout);
+    for field in [
+        "Package: fixture-greeter\n",
+        "Version: 0.3.0\n",
+        "Architecture: amd64\n",
+        "Maintainer: Greeter Maintainer <greeter@example.com>\n",
+        "Homepage: https://github.com/example/fixture-greeter\n",
+        "Description: Says hello, loudly if asked\n",
+    ] {
+        assert!(info.contains(field), "no `{}` in:\n{info}", field.trim());
+    }
+    let contents = Command::new("dpkg-deb")
+        .arg("--contents")
+        .arg(&deb)
+        .output()
+        .unwrap();
+    assert_ok("dpkg-deb --contents", &contents);
+    let contents = text(&contents.stdout);
+    for path in PACKAGED.iter().chain(&[
+        "/usr/share/doc/fixture-greeter/copyright",
+        "/usr/share/doc/fixture-greeter/changelog.gz",
+    ]) {
+        assert!(
+            contents
+                .lines()
+                .any(|l| l.ends_with(&format!(" .{path}")) && l.starts_with("-r")),
+            "no {path} in:\n{contents}"
+        );
+    }
+    assert!(
+        contents.contains("-rwxr-xr-x root/root") && contents.contains("./usr/bin/greet"),
+        "{contents}"
+    );
+    // No error but for static binaries (which lintian expects to be dynamic).
+    let lintian = Command::new("lintian")
+        .args(["--no-cfg", "--fail-on", "none"])
+        .arg(&deb)
+        .output()
+        .unwrap();
+    let report = text(&lintian.stdout);
+    let errors: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("E: ") && !l.contains("statically-linked-binary"))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "lintian:\n{report}{}",
+        text(&lintian.stderr)
+    );
+}
+
+#[test]
+fn the_rpm_is_what_rpm_reads_installs_and_erases() {
+    if !require_tool("rpm", "apt-get install rpm") {
+        return;
+    }
+    let dist = dist_run().target_dir.join(DIST);
+    let rpm = dist.join(RPM);
+    let rpm_cmd = |args: &[&str]| {
+        let out = Command::new("rpm").args(args).arg(&rpm).output().unwrap();
+        assert_ok(&format!("rpm {}", args.join(" ")), &out);
+        text(&out.stdout)
+    };
+    let info = rpm_cmd(&["-qip"]);
+    for field in [
+        "fixture-greeter",
+        "0.3.0",
+        "x86_64",
+        "Says hello, loudly if asked",
+        "MIT",
+    ] {
+        assert!(info.contains(field), "no `{field}` in:\n{info}");
+    }
+    let listed = rpm_cmd(&["-qlp"]);
+    for path in PACKAGED {
+        assert!(listed.lines().any(|l| l == path), "no {path} in:\n{listed}");
+    }
+    // The digests rpm checks before it installs anything.
+    let checked = rpm_cmd(&["-Kv"]);
+    assert!(
+        checked.contains("Header SHA256 digest: OK")
+            && checked.contains("Payload SHA256 digest: OK"),
+        "{checked}"
+    );
+
+    // Installed into an empty root, checked, erased: nothing of it is left.
+    let root = e2e_dir("rpm-root");
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(&root).unwrap();
+    let in_root = |args: &[&str], with_package: bool| {
+        let mut command = Command::new("rpm");
+        command.arg("--root").arg(&root).args(args);
+        if with_package {
+            command.arg(&rpm);
+        }
+        command.output().unwrap()
+    };
+    assert_ok("rpm --initdb", &in_root(&["--initdb"], false));
+    assert_ok("rpm -i", &in_root(&["-i", "--nodeps"], true));
+    let installed = root.join("usr/bin/greet");
+    let out = Command::new(&installed).arg("--version").output().unwrap();
+    assert_ok("the installed greet --version", &out);
+    assert_ok("rpm -V", &in_root(&["-V", "fixture-greeter"], false));
+    assert_ok("rpm -e", &in_root(&["-e", "fixture-greeter"], false));
+    for path in PACKAGED {
+        assert!(
+            !root.join(&path[1..]).exists(),
+            "{path} is left after rpm -e"
+        );
+    }
+    assert!(!root.join("usr/share/doc/fixture-greeter").exists());
+}
+
+/// As an administrator of a Debian system does it: `dpkg -i`, the binary
+/// and its man page found, `dpkg -r` leaving nothing behind.
+#[test]
+fn the_deb_installs_runs_and_removes_cleanly_in_a_debian_root() {
+    let Some(root) = debian::root("bookworm", &["man-db"]) else {
+        return;
+    };
+    let dist = dist_run().target_dir.join(DIST);
+    let setup = r#"
+deb=$1
+mkdir -p "$root/pkg"
+cp "$deb" "$root/pkg/"
+"#;
+    let inside = r#"
+shift 1
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+dpkg -i /pkg/*.deb >/dev/null
+echo "version: $(greet --version)"
+echo "man: $(man -w greet)"
+echo "listed: $(dpkg -L fixture-greeter | sort | tr '\n' ' ')"
+dpkg -r fixture-greeter >/dev/null
+for path in "$@"; do
+    if [ -e "$path" ]; then echo "left: $path"; fi
+done
+if [ -e /usr/share/doc/fixture-greeter ]; then echo "left: /usr/share/doc/fixture-greeter"; fi
+echo done
+"#;
+    let mut args = vec![dist.join(DEB).to_str().unwrap().to_owned()];
+    args.extend(PACKAGED.iter().map(|p| (*p).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = root.run(&e2e_dir("deb-root"), setup, inside, &args);
+    assert_ok("dpkg -i, run, dpkg -r in a Debian root", &out);
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(&format!("version: greet {VERSION} (loud)")),
+        "{said}"
+    );
+    assert!(
+        said.contains("man: /usr/share/man/man1/greet.1.gz"),
+        "{said}"
+    );
+    assert!(
+        said.contains("/usr/share/bash-completion/completions/greet"),
+        "{said}"
+    );
+    assert!(!said.contains("left: "), "dpkg -r left files:\n{said}");
+    assert!(said.trim_end().ends_with("done"), "{said}");
+}
+
+/// A package whose binary is not its archive's fails verify, naming both.
+#[test]
+fn verify_refuses_a_package_whose_binary_is_another_archive_s() {
+    let copy = dist_copy("package-swapped");
+    let dist = copy.join(DIST);
+    let arm = fs::read(dist.join("fixture-greeter_0.3.0_arm64.deb")).unwrap();
+    let old = fs::read(dist.join(DEB)).unwrap();
+    let (old_sha, new_sha) = (sha256_hex(&old), sha256_hex(&arm));
+    fs::write(dist.join(DEB), &arm).unwrap();
+    for file in ["SHA256SUMS", "dist-manifest.json", &format!("{DEB}.sha256")] {
+        let listed = fs::read_to_string(dist.join(file)).unwrap();
+        fs::write(dist.join(file), listed.replace(&old_sha, &new_sha)).unwrap();
+    }
+    let manifest = fs::read_to_string(dist.join("dist-manifest.json")).unwrap();
+    let size = |n: usize| format!("\"size\": {n}");
+    fs::write(
+        dist.join("dist-manifest.json"),
+        manifest.replacen(&size(old.len()), &size(arm.len()), 1),
+    )
+    .unwrap();
+    let run = dist_run();
+    let out = xtask(&run.ws, &copy, &["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{DEB}: /usr/bin/greet is not byte for byte the one in {}",
+            archive_name()
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -168,17 +168,27 @@ impl TarWriter {
     }
 
     fn dir(&mut self, path: &str) -> Result<()> {
-        let mut h = self.header(tar::EntryType::Directory, 0o755, 0);
-        self.builder
-            .append_data(&mut h, path, std::io::empty())
-            .with_context(|| format!("adding {path}"))
+        let h = self.header(tar::EntryType::Directory, 0o755, 0);
+        self.append(h, path, &[])
     }
 
     fn file(&mut self, path: &str, mode: u32, data: &[u8]) -> Result<()> {
-        let mut h = self.header(tar::EntryType::Regular, mode, data.len() as u64);
-        self.builder
-            .append_data(&mut h, path, data)
-            .with_context(|| format!("adding {path}"))
+        let h = self.header(tar::EntryType::Regular, mode, data.len() as u64);
+        self.append(h, path, data)
+    }
+
+    /// Keeps the `./` the tar crate's path setter would drop, as dpkg-deb
+    /// writes it, where the name fits the header; a longer one gets a GNU
+    /// long name without it, which dpkg reads the same.
+    fn append(&mut self, mut h: tar::Header, path: &str, data: &[u8]) -> Result<()> {
+        let appended = if path.len() <= 100 {
+            h.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+            h.set_cksum();
+            self.builder.append(&h, data)
+        } else {
+            self.builder.append_data(&mut h, path, data)
+        };
+        appended.with_context(|| format!("adding {path}"))
     }
 
     fn finish(self) -> Result<Vec<u8>> {

@@ -105,11 +105,10 @@ pub(crate) fn plan(
             maintainer,
             summary,
             license: app.about.license.clone(),
-            homepage: app
-                .about
-                .homepage
-                .clone()
-                .or_else(|| app.repository.clone()),
+            homepage: match &app.about.homepage {
+                Some(homepage) => Some(homepage.clone()),
+                None => crate::model::github::repository(config, app)?,
+            },
             source_date_epoch,
         },
     }))
