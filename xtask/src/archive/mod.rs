@@ -2,6 +2,7 @@
 
 pub(crate) mod atomic;
 pub(crate) mod checksum;
+pub(crate) mod cpio;
 pub(crate) mod deb;
 pub(crate) mod files;
 pub(crate) mod index;

@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use anyhow::{Context, Result, bail};
 
 use crate::archive::checksum::sha256_hex;
+use crate::archive::cpio;
 use crate::archive::package::xz_stream;
 use crate::archive::syspkg::{DocFlag, PayloadFile};
 use crate::model::package::PackageMeta;
@@ -126,7 +127,15 @@ pub(crate) fn write(meta: &PackageMeta, arch: &str, payload: &[PayloadFile]) -> 
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     let mtime = meta.source_date_epoch as u32;
 
-    let cpio = cpio(&entries, mtime);
+    let members: Vec<cpio::Member> = entries
+        .iter()
+        .map(|e| cpio::Member {
+            path: format!(".{}", e.path),
+            mode: u32::from(e.mode),
+            data: e.data,
+        })
+        .collect();
+    let cpio = cpio::write(&members, mtime);
     let mut enc = xz2::write::XzEncoder::new_stream(Vec::new(), xz_stream(cpio.len())?);
     enc.write_all(&cpio)?;
     let compressed = enc.finish().context("finishing the xz stream")?;
@@ -289,53 +298,6 @@ fn lead(nevr: &str) -> Vec<u8> {
     lead
 }
 
-/// The payload as cpio `newc` with `./` paths, in the header's order.
-fn cpio(entries: &[Entry], mtime: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut put = |name: &str, mode: u32, ino: u32, data: &[u8], nlink: u32| {
-        let fields = [
-            ino,
-            mode,
-            0,
-            0,
-            nlink,
-            mtime,
-            data.len() as u32,
-            0,
-            0,
-            0,
-            0,
-            name.len() as u32 + 1,
-            0,
-        ];
-        out.extend(b"070701");
-        for f in fields {
-            out.extend(format!("{f:08x}").as_bytes());
-        }
-        out.extend(name.as_bytes());
-        out.push(0);
-        while !out.len().is_multiple_of(4) {
-            out.push(0);
-        }
-        out.extend(data);
-        while !out.len().is_multiple_of(4) {
-            out.push(0);
-        }
-    };
-    for (i, e) in entries.iter().enumerate() {
-        let nlink = if e.mode & 0o040_000 != 0 { 2 } else { 1 };
-        put(
-            &format!(".{}", e.path),
-            u32::from(e.mode),
-            i as u32 + 1,
-            e.data,
-            nlink,
-        );
-    }
-    put("TRAILER!!!", 0, 0, &[], 1);
-    out
-}
-
 /// The files an .rpm installs, as `(path, mode, bytes)`: the payload's
 /// regular files, read bounded; anything else (links, devices, paths out
 /// of `/`) is refused.
@@ -357,7 +319,7 @@ pub(crate) fn read(bytes: &[u8], limit: u64) -> Result<Vec<(String, u32, Vec<u8>
     if cpio.len() as u64 > limit {
         bail!("the payload unpacks to more than {limit} bytes");
     }
-    read_cpio(&cpio)
+    cpio::read(&cpio)
 }
 
 /// The length of the header at the start of `bytes`, checked to be within it.
@@ -380,52 +342,6 @@ fn header_len(bytes: &[u8]) -> Result<usize> {
         bail!("cut short");
     }
     Ok(len)
-}
-
-fn read_cpio(mut rest: &[u8]) -> Result<Vec<(String, u32, Vec<u8>)>> {
-    let mut files = Vec::new();
-    let mut at = 0usize;
-    loop {
-        let header = rest.get(..110).context("the payload is cut short")?;
-        if &header[..6] != b"070701" {
-            bail!("the payload is not cpio newc at byte {at}");
-        }
-        let field = |i: usize| -> Result<usize> {
-            let hex = std::str::from_utf8(&header[6 + 8 * i..14 + 8 * i]).ok();
-            hex.and_then(|h| usize::from_str_radix(h, 16).ok())
-                .context("a cpio header field that is not hex")
-        };
-        let (mode, size, name_len) = (field(1)? as u32, field(6)?, field(11)?);
-        let name_end = 110usize.checked_add(name_len).context("a cpio name size")?;
-        let name = rest
-            .get(110..name_end)
-            .context("a cpio name is cut short")?;
-        let name = std::str::from_utf8(name.strip_suffix(b"\0").unwrap_or(name))
-            .context("a cpio name that is not UTF-8")?
-            .to_owned();
-        let data_start = name_end.div_ceil(4) * 4;
-        let data_end = data_start.checked_add(size).context("a cpio size")?;
-        let data = rest
-            .get(data_start..data_end)
-            .context("a cpio member is cut short")?;
-        if name == "TRAILER!!!" {
-            return Ok(files);
-        }
-        let Some(path) = name.strip_prefix('.').filter(|p| p.starts_with('/')) else {
-            bail!("the payload's `{name}` is not below /");
-        };
-        if path.split('/').any(|c| c == "..") {
-            bail!("the payload's `{name}` leaves /");
-        }
-        match mode & 0o170_000 {
-            0o040_000 => {}
-            0o100_000 => files.push((path.to_owned(), mode & 0o7777, data.to_vec())),
-            _ => bail!("the payload's `{name}` is not a plain file or directory"),
-        }
-        let next = data_end.div_ceil(4) * 4;
-        at += next;
-        rest = rest.get(next..).unwrap_or_default();
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use anyhow::{Result, bail};
 use xtask_inspect::target::{Arch, Os, Target};
 
-use crate::model::config::{DistConfig, PackageFormat};
+use crate::model::config::{self, DistConfig, PackageFormat};
 use crate::model::install::{self, DocKind};
 use crate::model::workspace::Package;
 
@@ -46,23 +46,6 @@ pub(crate) struct Placement {
     pub(crate) gzip: bool,
 }
 
-/// `Name <email>`, as both formats want a maintainer or packager.
-pub(crate) fn check_maintainer(text: &str) -> Result<(), String> {
-    let well_formed = text
-        .strip_suffix('>')
-        .and_then(|t| t.split_once(" <"))
-        .is_some_and(|(name, email)| {
-            !name.trim().is_empty() && email.contains('@') && !email.contains(['<', '>', ' '])
-        });
-    if well_formed && !text.contains(['\n', '\r']) {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{text}` is not `Name <email>`, as Debian and RPM packages name their maintainer"
-        ))
-    }
-}
-
 /// The packages `config` asks of `app`'s Linux archives; `None` for
 /// `packages = []`. Fails, naming both places it can come from, when there
 /// is no maintainer.
@@ -76,7 +59,7 @@ pub(crate) fn plan(
     }
     let maintainer = match (&config.maintainer, app.about.authors.first()) {
         (Some(m), _) => m.clone(),
-        (None, Some(author)) if check_maintainer(author).is_ok() => author.clone(),
+        (None, Some(author)) if config::check_maintainer(author).is_ok() => author.clone(),
         (None, author) => {
             let found = author
                 .map(|a| format!(" (its first author, `{a}`, is not `Name <email>`)"))
@@ -295,9 +278,9 @@ mod tests {
 
     #[test]
     fn a_maintainer_is_name_and_email() {
-        assert!(check_maintainer("Ada Lovelace <ada@example.com>").is_ok());
+        assert!(config::check_maintainer("Ada Lovelace <ada@example.com>").is_ok());
         for bad in ["ada@example.com", "Ada", "<ada@example.com>", "Ada <ada>"] {
-            assert!(check_maintainer(bad).is_err(), "{bad}");
+            assert!(config::check_maintainer(bad).is_err(), "{bad}");
         }
     }
 

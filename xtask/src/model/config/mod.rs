@@ -6,10 +6,12 @@
 
 pub(crate) mod cargo_dist;
 mod lists;
+mod packages;
 mod parse;
 mod syntax;
 pub(crate) mod targets;
 
+pub(crate) use self::packages::{PackageFormat, check_maintainer};
 pub(crate) use self::parse::parse;
 pub(crate) use self::syntax::{toml_field, toml_string};
 
@@ -63,20 +65,6 @@ pub(crate) struct DistConfig {
     pub(crate) packages: Vec<PackageFormat>,
     /// `Name <email>` for the packages; else the app's `authors`.
     pub(crate) maintainer: Option<String>,
-}
-
-/// `[dist].packages`: a system package made of each Linux archive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum PackageFormat {
-    /// Debian, Ubuntu: `apt install ./x.deb`.
-    Deb,
-    /// Fedora, RHEL, openSUSE: `dnf install x.rpm`.
-    Rpm,
-}
-
-impl PackageFormat {
-    pub(crate) const ALL: [(&'static str, PackageFormat); 2] =
-        [("deb", PackageFormat::Deb), ("rpm", PackageFormat::Rpm)];
 }
 
 /// `[dist].smoke-root`: a named part of every real Linux system, put into

@@ -322,7 +322,7 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
     let maintainer = get("maintainer")
         .map(|v| {
             let text = reader.string(v, "maintainer")?;
-            crate::model::package::check_maintainer(text)
+            check_maintainer(text)
                 .map(|()| text.to_owned())
                 .map_err(|why| reader.error(v.span(), format!("`[dist].maintainer`: {why}")))
         })
