@@ -996,7 +996,7 @@ fn the_installer_refuses_a_tampered_archive_and_installs_nothing() {
     assert_eq!(run.out.status.code(), Some(1), "{}", run.stderr());
     assert!(
         run.stderr()
-            .contains("does not match its published SHA-256"),
+            .contains("does not match the SHA-256 this installer carries"),
         "{}",
         run.stderr()
     );
@@ -1008,6 +1008,8 @@ fn the_installer_refuses_a_tampered_archive_and_installs_nothing() {
     run.assert_nothing_installed();
 }
 
+/// Another version than the installer's own: checked against its sidecar,
+/// which must be exactly one line.
 #[test]
 fn the_installer_refuses_a_sidecar_of_more_than_one_line() {
     if !installer_tools(&["curl", "sha256sum"]) {
@@ -1015,17 +1017,64 @@ fn the_installer_refuses_a_sidecar_of_more_than_one_line() {
     }
     let copy = dist_copy("install-two-lines");
     let dist = copy.join(DIST);
+    let older = format!("{PACKAGE}-0.2.9-{TRIPLE}.tar.xz");
+    fs::copy(dist.join(archive_name()), dist.join(&older)).unwrap();
     // The first line is right; a second names the same archive with other bytes.
-    let sidecar = dist.join(format!("{}.sha256", archive_name()));
-    let mut text = fs::read_to_string(&sidecar).unwrap();
-    text.push_str(&format!("{}  {}\n", "1".repeat(64), archive_name()));
-    fs::write(&sidecar, text).unwrap();
+    let sha = sha256_hex(&fs::read(dist.join(&older)).unwrap());
+    fs::write(
+        dist.join(format!("{older}.sha256")),
+        format!("{sha}  {older}\n{}  {older}\n", "1".repeat(64)),
+    )
+    .unwrap();
     let url = serve(&dist);
     let path = tools_path("install-two-lines", &["curl", "sha256sum"], &[]);
-    let run = install("install-two-lines", &dist, &url, &path, &[]);
+    let run = install(
+        "install-two-lines",
+        &dist,
+        &url,
+        &path,
+        &["--version", "0.2.9"],
+    );
     assert_eq!(run.out.status.code(), Some(1), "{}", run.stderr());
     assert!(
+        run.stderr().contains(&format!(
+            "checking {older} against its published .sha256: this installer carries the hashes of {PACKAGE} {VERSION} only"
+        )),
+        "{}",
+        run.stderr()
+    );
+    assert!(
         run.stderr().contains("does not hold one line"),
+        "{}",
+        run.stderr()
+    );
+    run.assert_nothing_installed();
+}
+
+/// A mirror (or anyone who can change the release's files) serving another
+/// archive with a `.sha256` to match cannot pass the hashes the installer
+/// carries.
+#[test]
+fn the_installer_refuses_another_archive_even_with_a_matching_sidecar() {
+    if !installer_tools(&["curl", "sha256sum"]) {
+        return;
+    }
+    let copy = dist_copy("install-mirror");
+    let dist = copy.join(DIST);
+    let other = fs::read(dist.join(format!("{}.tar.xz", stem(ARM)))).unwrap();
+    fs::write(dist.join(archive_name()), &other).unwrap();
+    fs::write(
+        dist.join(format!("{}.sha256", archive_name())),
+        format!("{}  {}\n", sha256_hex(&other), archive_name()),
+    )
+    .unwrap();
+    let url = serve(&dist);
+    let path = tools_path("install-mirror", &["curl", "sha256sum"], &[]);
+    let run = install("install-mirror", &dist, &url, &path, &[]);
+    assert_eq!(run.out.status.code(), Some(1), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("does not match the SHA-256 this installer carries"),
         "{}",
         run.stderr()
     );

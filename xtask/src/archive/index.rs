@@ -74,6 +74,14 @@ pub(crate) fn listed(manifest: &Manifest) -> Vec<ReleaseFile<'_>> {
     archives.chain(installers).collect()
 }
 
+/// `(name, sha256)` of each archive: what an installer carries.
+pub(crate) fn archive_sums(artifacts: &[ManifestArtifact]) -> Vec<(&str, &str)> {
+    artifacts
+        .iter()
+        .map(|a| (a.name.as_str(), a.sha256.as_str()))
+        .collect()
+}
+
 /// The `SHA256SUMS` lines of a release: `(sha256, name)` of every listed file.
 pub(crate) fn sums(manifest: &Manifest) -> Vec<(String, String)> {
     listed(manifest)

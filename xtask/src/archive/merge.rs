@@ -13,6 +13,7 @@ use crate::archive::files::read_regular;
 use crate::archive::index::{self, Kind, Source, TEXT_LIMIT, plain_name};
 use crate::archive::manifest::{self, Manifest, ManifestArtifact, ManifestInstaller};
 use crate::archive::{atomic, checksum};
+use crate::model::plan::Installer;
 
 /// The largest archive a job may hold.
 const FILE_LIMIT: u64 = 2 << 30;
@@ -26,6 +27,8 @@ struct Accepted {
 /// An installer: every job writes the same one, so it is kept once.
 struct AcceptedInstaller {
     installer: ManifestInstaller,
+    /// Its text with the release's version and sums taken out.
+    unreleased: String,
     job: PathBuf,
 }
 
@@ -69,8 +72,16 @@ pub(crate) fn gather(jobs: &Path) -> Result<Merged> {
                 // Checked with its archive's bytes above; it travels with them.
                 Kind::Sbom(_) | Kind::Package(_) => {}
                 Kind::Installer => {
+                    // Each job's carries its own archives' hashes; the rest
+                    // comes from the configuration and must be the same.
+                    let text = String::from_utf8_lossy(&bytes);
+                    let unreleased = Installer {
+                        name: file.name.to_owned(),
+                        text: text.into_owned(),
+                    }
+                    .for_release("", &[]);
                     match installers.iter().find(|i| i.installer.name == file.name) {
-                        Some(same) if same.installer.sha256 == file.sha256 => {}
+                        Some(same) if same.unreleased == unreleased => {}
                         Some(other) => bail!(
                             "{} differs between {} and {}; every job must build the same commit with the same configuration",
                             file.name,
@@ -83,6 +94,7 @@ pub(crate) fn gather(jobs: &Path) -> Result<Merged> {
                                 size: file.size,
                                 sha256: file.sha256.to_owned(),
                             },
+                            unreleased,
                             job: job.clone(),
                         }),
                     }
@@ -95,9 +107,29 @@ pub(crate) fn gather(jobs: &Path) -> Result<Merged> {
         unreachable!("job_dirs returns at least one directory")
     };
     accepted.sort_by(|a, b| a.artifact.name.cmp(&b.artifact.name));
+    let artifacts: Vec<ManifestArtifact> = accepted.into_iter().map(|a| a.artifact).collect();
+    // Every installer carries the whole release's hashes.
+    let sums = index::archive_sums(&artifacts);
+    let installers = installers
+        .into_iter()
+        .map(|i| {
+            let text = Installer {
+                name: i.installer.name.clone(),
+                text: i.unreleased,
+            }
+            .for_release(&first.version, &sums);
+            let listed = ManifestInstaller {
+                sha256: checksum::sha256_hex(text.as_bytes()),
+                size: text.len() as u64,
+                name: i.installer.name,
+            };
+            files.insert(listed.name.clone(), text.into_bytes());
+            listed
+        })
+        .collect();
     let manifest = Manifest {
-        artifacts: accepted.into_iter().map(|a| a.artifact).collect(),
-        installers: installers.into_iter().map(|i| i.installer).collect(),
+        artifacts,
+        installers,
         ..first
     };
     Ok(Merged {

@@ -205,10 +205,12 @@ pub(crate) fn compare(
     }
 
     // The installer is made from the configuration alone.
-    let Installer {
-        name: installer_name,
-        text: installer_text,
-    } = rebuilt.installer;
+    let installer_name = &rebuilt.installer.name;
+    // As this checkout makes it for the published release: its archives' hashes.
+    let installer_text = rebuilt.installer.for_release(
+        &release.manifest.version,
+        &crate::archive::index::archive_sums(&release.manifest.artifacts),
+    );
     if let Some(i) = release
         .manifest
         .installers

@@ -150,10 +150,7 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
     // Each file the manifest lists, checked as what it is. An archive's SBOM
     // follows it in the list, and is checked against the archive's hash and
     // the crates its binaries carry.
-    let Installer {
-        name: installer_name,
-        text: installer_text,
-    } = &expected.installer;
+    let installer_name = &expected.installer.name;
     let mut archives: BTreeMap<&str, (String, Option<DepList>)> = BTreeMap::new();
     for file in index::listed(manifest)
         .into_iter()
@@ -258,7 +255,12 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
                         "{}: the configuration's installer is {installer_name}",
                         file.name
                     ));
-                } else if bytes != installer_text.as_bytes() {
+                } else if *bytes
+                    != expected
+                        .installer
+                        .for_release(&manifest.version, &index::archive_sums(&manifest.artifacts))
+                        .as_bytes()
+                {
                     findings.problem(format!(
                         "{}: differs from the installer dist-workspace.toml generates; it was changed after `dist` wrote it",
                         file.name

@@ -7,14 +7,14 @@ use anyhow::{Context, Result, bail};
 use xtask_inspect::target::Os;
 
 use crate::archive::index::{self, Kind};
-use crate::archive::manifest::{self, Manifest, ManifestInstaller};
+use crate::archive::manifest::{self, Manifest, ManifestArtifact, ManifestInstaller};
 use crate::archive::release::{self, Release, human_size};
 use crate::archive::{atomic, checksum};
 use crate::build::artifact;
 use crate::check::{self, Findings};
 use crate::cmd::{release_plan, show_finding};
 use crate::generate::installer;
-use crate::model::plan::{self, Installer, Plan};
+use crate::model::plan::{self, Plan};
 use crate::project::Project;
 use crate::run::exec::on_path;
 
@@ -47,13 +47,14 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     release::remove_stale(&dist_dir, &keep)?;
 
     let artifacts = artifact::build_archives(project, &plan, &ws.target_dir, &dist_dir)?;
+    let installer = write_installer(project, &plan, &artifacts, &dist_dir)?;
     let release = Release {
         app: plan.app.clone(),
         version: plan.version.clone(),
         source_date_epoch: plan.stamp.source_date_epoch,
         commit: plan.stamp.commit.clone(),
         artifacts,
-        installers: vec![write_installer(project, &plan, &dist_dir)?],
+        installers: vec![installer],
     };
     release::write_index(&dist_dir, &release)?;
 
@@ -79,10 +80,20 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
 }
 
 /// Writes `<package>-installer.sh` for every configured Unix target (not only
-/// the ones built here: the installer serves the whole release) and its sidecar.
-fn write_installer(project: &Project, plan: &Plan, dist_dir: &Path) -> Result<ManifestInstaller> {
+/// the ones built here: the installer serves the whole release), carrying the
+/// hashes of the archives built here (`merge` gives it every job's), and its
+/// sidecar.
+fn write_installer(
+    project: &Project,
+    plan: &Plan,
+    artifacts: &[ManifestArtifact],
+    dist_dir: &Path,
+) -> Result<ManifestInstaller> {
     let app = project.app();
-    let Installer { name, text } = &plan.installer;
+    let name = &plan.installer.name;
+    let text = &plan
+        .installer
+        .for_release(&plan.version, &index::archive_sums(artifacts));
     if plan.repository.is_none() {
         eprintln!(
             "    note: no repository in dist-workspace.toml or {}: the installer needs {}_DOWNLOAD_URL to find releases",

@@ -285,6 +285,43 @@ mod tests {
     }
 
     #[test]
+    fn a_published_installer_carries_its_release_and_every_archive_s_hash() {
+        let targets = crate::model::config::targets::defaults();
+        let bins = ["mc".to_owned()];
+        let installer = Installer {
+            name: "my-cli-installer.sh".into(),
+            text: render(&spec(&targets, &bins)),
+        };
+        assert!(
+            installer
+                .text
+                .contains("\nRELEASE_VERSION=\"\"\nRELEASE_SUMS=\"\"\n")
+        );
+        let sha = "a".repeat(64);
+        let released = installer.for_release(
+            "1.2.3-rc.1",
+            &[
+                ("my-cli-1.2.3-rc.1-x86_64-unknown-linux-musl.tar.xz", &sha),
+                ("odd name$(x).tar.xz", &sha),
+            ],
+        );
+        assert!(released.contains(&format!(
+            "\nRELEASE_VERSION=\"1.2.3-rc.1\"\nRELEASE_SUMS=\"my-cli-1.2.3-rc.1-x86_64-unknown-linux-musl.tar.xz:{sha}\"\n"
+        )));
+        assert_eq!(
+            released.len(),
+            installer.text.len() + "1.2.3-rc.1".len() + 50 + 1 + 64,
+            "nothing else changes"
+        );
+        // Taking the release out again gives the configuration's installer.
+        let back = Installer {
+            text: released,
+            ..installer.clone()
+        };
+        assert_eq!(back.for_release("", &[]), installer.text);
+    }
+
+    #[test]
     fn rosetta_switch_only_when_there_is_a_native_build() {
         let targets = [t("x86_64-apple-darwin")];
         let bins = ["my-cli".to_owned()];

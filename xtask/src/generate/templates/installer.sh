@@ -21,6 +21,11 @@ EXT="@ext@"
 # Files of the archive installed besides the binaries: kind, path in the
 # archive, installed name.
 DOCS="@docs@"
+# The release this installer was published with, and the SHA-256 of each of
+# its archives (`name:sha256`): what it checks the download against, so a
+# changed .sha256 or a mirror cannot slip another archive in.
+RELEASE_VERSION=""
+RELEASE_SUMS=""
 
 usage() {
     cat <<EOF
@@ -257,6 +262,10 @@ main() {
         esac
     done
     version=${version#"$TAG_PREFIX"}
+    # Without --version: the release this installer came with.
+    if [ -z "$version" ]; then
+        version=$RELEASE_VERSION
+    fi
     if [ -z "$to" ]; then
         [ -n "${HOME:-}" ] || die "HOME is not set; choose a directory with --to DIR"
         to="$HOME/.local/bin"
@@ -325,18 +334,34 @@ main() {
 
     say "downloading $archive for $target"
     download "$base/$archive" "$tmp/$archive"
-    download "$base/$archive.sha256" "$tmp/$archive.sha256"
-    # Exactly one line `<sha256>  <archive>`, as `cargo xtask verify` reads it.
-    sums="$tmp/$archive.sha256"
-    line=$(sed -n '/[^[:space:]]/p' "$sums")
-    expected=$(printf '%s\n' "$line" | sed -n 's/^\([0-9a-fA-F]\{64\}\) [ *]\(.*\)$/\1/p' | tr 'A-F' 'a-f')
-    named=$(printf '%s\n' "$line" | sed -n 's/^[0-9a-fA-F]\{64\} [ *]\(.*\)$/\1/p')
-    if [ "$(printf '%s\n' "$line" | sed -n '$=')" != 1 ] || [ -z "$expected" ] || [ "$named" != "$archive" ]; then
-        die "$archive.sha256 does not hold one line \`<sha256>  $archive\`; nothing was installed"
+    expected=""
+    if [ -n "$RELEASE_VERSION" ] && [ "$version" = "$RELEASE_VERSION" ]; then
+        for pair in $RELEASE_SUMS; do
+            if [ "${pair%%:*}" = "$archive" ]; then
+                expected=${pair#*:}
+            fi
+        done
+    fi
+    if [ -n "$expected" ]; then
+        known="the SHA-256 this installer carries"
+    else
+        if [ -n "$RELEASE_VERSION" ]; then
+            say "checking $archive against its published .sha256: this installer carries the hashes of $PACKAGE $RELEASE_VERSION only"
+        fi
+        download "$base/$archive.sha256" "$tmp/$archive.sha256"
+        # Exactly one line `<sha256>  <archive>`, as `cargo xtask verify` reads it.
+        sums="$tmp/$archive.sha256"
+        line=$(sed -n '/[^[:space:]]/p' "$sums")
+        expected=$(printf '%s\n' "$line" | sed -n 's/^\([0-9a-fA-F]\{64\}\) [ *]\(.*\)$/\1/p' | tr 'A-F' 'a-f')
+        named=$(printf '%s\n' "$line" | sed -n 's/^[0-9a-fA-F]\{64\} [ *]\(.*\)$/\1/p')
+        if [ "$(printf '%s\n' "$line" | sed -n '$=')" != 1 ] || [ -z "$expected" ] || [ "$named" != "$archive" ]; then
+            die "$archive.sha256 does not hold one line \`<sha256>  $archive\`; nothing was installed"
+        fi
+        known="its published SHA-256"
     fi
     actual=$(sha256 "$tmp/$archive")
     if [ "$actual" != "$expected" ]; then
-        die "$archive does not match its published SHA-256 (expected $expected, got $actual): the download is damaged or was tampered with; nothing was installed"
+        die "$archive does not match $known (expected $expected, got $actual): the download is damaged or was tampered with; nothing was installed"
     fi
 
     mkdir "$tmp/unpacked"
