@@ -28,7 +28,7 @@ pub(crate) enum Kind<'m> {
     Sbom(&'m ManifestArtifact),
     /// A .deb or .rpm made of the archive's files.
     Package(&'m ManifestArtifact),
-    /// An installer script, made from the configuration alone.
+    /// An installer script: the configuration's, carrying the release's archive hashes.
     Installer,
 }
 

@@ -204,7 +204,7 @@ pub(crate) fn compare(
         ));
     }
 
-    // The installer is made from the configuration alone.
+    // The installer is the configuration's, with the release's archive hashes.
     let installer_name = &rebuilt.installer.name;
     // As this checkout makes it for the published release: its archives' hashes.
     let installer_text = rebuilt.installer.for_release(

@@ -249,7 +249,7 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
                 else {
                     continue;
                 };
-                // It is generated from the configuration alone: any other byte is a change someone made.
+                // The configuration's, with the manifest's archive hashes: any other byte is a change someone made.
                 if file.name != installer_name {
                     findings.problem(format!(
                         "{}: the configuration's installer is {installer_name}",

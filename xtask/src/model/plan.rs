@@ -38,7 +38,7 @@ pub(crate) struct Plan {
     pub(crate) repository: Option<String>,
     /// The commands run on every released binary before it ships.
     pub(crate) smoke: Vec<SmokeRun>,
-    /// The installer script, made from the configuration alone.
+    /// The installer script as the configuration makes it; a release fills in its archives' hashes.
     pub(crate) installer: Installer,
     pub(crate) artifacts: Vec<ArtifactPlan>,
     /// `cargo build` arguments choosing the configured features.
