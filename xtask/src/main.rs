@@ -76,7 +76,7 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Rename(options) => cmd::rename::run(&Project::load()?, options),
         Command::Setup(options) => cmd::setup::run(&Project::load()?, options),
         Command::Publish(options) => cmd::publish::run(&Project::load()?, options),
-        Command::Merge(options) => cmd::merge::run(options),
+        Command::Merge(options) => cmd::merge::run(&Project::load()?, options),
         // Before there is a configuration of ours to read.
         Command::Migrate(options) => cmd::migrate::run(options),
         Command::Adopt(options) => cmd::adopt::run(options),

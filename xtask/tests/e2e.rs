@@ -251,8 +251,8 @@ fn older_versions_do_not_reach_sha256sums() {
     let sums = fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
     assert_eq!(
         sums.lines().count(),
-        9,
-        "x86_64 and aarch64 musl with their SBOMs, .debs and .rpms, and the installer:\n{sums}"
+        10,
+        "x86_64 and aarch64 musl with their SBOMs, .debs and .rpms, the installer and the formula:\n{sums}"
     );
     assert!(
         sums.contains(&format!("  {PACKAGE}-installer.sh\n")),
@@ -347,6 +347,7 @@ fn per_target_job_outputs_merge_into_one_verified_release() {
     let artifacts = manifest["artifacts"].as_array().unwrap();
     assert!(artifacts.len() >= 2, "{manifest}");
     let installer = format!("{PACKAGE}-installer.sh");
+    let formula = format!("{PACKAGE}.rb");
     for artifact in artifacts {
         let name = artifact["name"].as_str().unwrap();
         let job = dir
@@ -362,7 +363,10 @@ fn per_target_job_outputs_merge_into_one_verified_release() {
             .map(|p| p["name"].as_str().unwrap())
             .collect();
         assert_eq!(packages.len(), 2, "a .deb and an .rpm: {artifact}");
-        for file in [name, &sbom, &installer].into_iter().chain(packages) {
+        for file in [name, &sbom, &installer, &formula]
+            .into_iter()
+            .chain(packages)
+        {
             for file in [file.to_owned(), format!("{file}.sha256")] {
                 fs::copy(dist.join(&file), job.join(&file)).unwrap();
             }
@@ -540,7 +544,7 @@ fn a_release_directory_changed_after_dist_fails_verify_naming_each_change() {
                     &size(after.len()),
                 );
             },
-            "differs from the installer dist-workspace.toml generates",
+            "differs from what dist-workspace.toml makes of this release",
         ),
         (
             "sidecar-two-lines",
@@ -1676,6 +1680,56 @@ fn verify_refuses_a_package_whose_binary_is_another_archive_s() {
         )),
         "{stderr}"
     );
+}
+
+/// The Homebrew formula, evaluated against a stand-in for Homebrew's DSL:
+/// its URLs and hashes are the release's, and it installs the binary,
+/// completions and man page.
+#[test]
+fn the_formula_evaluates_to_the_release_s_urls_and_hashes() {
+    if !require_tool("ruby", "apt-get install ruby") {
+        return;
+    }
+    let dist = dist_run().target_dir.join(DIST);
+    let formula = dist.join(format!("{PACKAGE}.rb"));
+    let syntax = Command::new("ruby")
+        .arg("-c")
+        .arg(&formula)
+        .output()
+        .unwrap();
+    assert_ok("ruby -c", &syntax);
+    let out = Command::new("ruby")
+        .arg(fixtures().join("homebrew/standin.rb"))
+        .arg(&formula)
+        .output()
+        .unwrap();
+    assert_ok("the formula under the stand-in DSL", &out);
+    let said = text(&out.stdout);
+    let sums = fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
+    let base = format!("https://github.com/example/{PACKAGE}/releases/download/v{VERSION}");
+    for (cpu, triple) in [("intel", TRIPLE), ("arm", ARM)] {
+        let name = format!("{}.tar.xz", stem(triple));
+        let sha = sums
+            .lines()
+            .find_map(|l| l.strip_suffix(&format!("  {name}")))
+            .unwrap();
+        let line = format!("url linux {cpu} {base}/{name} {sha}");
+        assert!(said.lines().any(|l| l == line), "no `{line}` in:\n{said}");
+    }
+    assert_eq!(said.matches("\nurl ").count(), 2, "{said}");
+    for line in [
+        "class FixtureGreeter",
+        "version 0.3.0",
+        "license MIT",
+        "install bin greet greet",
+        "install bash_completion complete/greet.bash greet",
+        "install zsh_completion complete/_greet _greet",
+        "install fish_completion complete/greet.fish greet.fish",
+        "install man1 doc/greet.1 greet.1",
+        "test yes",
+    ] {
+        assert!(said.lines().any(|l| l == line), "no `{line}` in:\n{said}");
+    }
 }
 
 #[test]

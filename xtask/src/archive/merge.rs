@@ -34,7 +34,7 @@ struct AcceptedInstaller {
 
 /// The release the jobs under `jobs` made, checked, ready to write.
 pub(crate) struct Merged {
-    manifest: Manifest,
+    pub(crate) manifest: Manifest,
     /// Every file the manifest lists, by name, as its job's manifest and
     /// sidecar vouched for it.
     files: BTreeMap<String, Vec<u8>>,
@@ -59,6 +59,11 @@ pub(crate) fn gather(jobs: &Path) -> Result<Merged> {
         // Each file the job's manifest lists, checked against it and its
         // sidecar, then taken as what it is.
         for file in index::listed(&manifest) {
+            // A formula holds the archives its job built; the whole
+            // release's is made again (`set_installers`).
+            if matches!(file.kind, Kind::Installer) && !file.name.ends_with(".sh") {
+                continue;
+            }
             let bytes = checked_file(job, file.name, file.sha256)?;
             match file.kind {
                 Kind::Archive(artifact) => {
@@ -107,29 +112,9 @@ pub(crate) fn gather(jobs: &Path) -> Result<Merged> {
         unreachable!("job_dirs returns at least one directory")
     };
     accepted.sort_by(|a, b| a.artifact.name.cmp(&b.artifact.name));
-    let artifacts: Vec<ManifestArtifact> = accepted.into_iter().map(|a| a.artifact).collect();
-    // Every installer carries the whole release's hashes.
-    let sums = index::archive_sums(&artifacts);
-    let installers = installers
-        .into_iter()
-        .map(|i| {
-            let text = Installer {
-                name: i.installer.name.clone(),
-                text: i.unreleased,
-            }
-            .for_release(&first.version, &sums);
-            let listed = ManifestInstaller {
-                sha256: checksum::sha256_hex(text.as_bytes()),
-                size: text.len() as u64,
-                name: i.installer.name,
-            };
-            files.insert(listed.name.clone(), text.into_bytes());
-            listed
-        })
-        .collect();
     let manifest = Manifest {
-        artifacts,
-        installers,
+        artifacts: accepted.into_iter().map(|a| a.artifact).collect(),
+        installers: installers.into_iter().map(|i| i.installer).collect(),
         ..first
     };
     Ok(Merged {
@@ -266,6 +251,26 @@ fn checked_file(job: &Path, name: &str, sha256: &str) -> Result<Vec<u8>> {
 impl Merged {
     pub(crate) fn archives(&self) -> usize {
         self.manifest.artifacts.len()
+    }
+
+    /// The release's installers, made for the whole release (every job's
+    /// archives' hashes), replacing the jobs' own.
+    pub(crate) fn set_installers(&mut self, installers: Vec<Installer>) {
+        for old in &self.manifest.installers {
+            self.files.remove(&old.name);
+        }
+        self.manifest.installers = installers
+            .into_iter()
+            .map(|Installer { name, text }| {
+                let listed = ManifestInstaller {
+                    name: name.clone(),
+                    size: text.len() as u64,
+                    sha256: checksum::sha256_hex(text.as_bytes()),
+                };
+                self.files.insert(name, text.into_bytes());
+                listed
+            })
+            .collect();
     }
 
     /// Writes archives, sidecars, SHA256SUMS and the manifest into `into`, which

@@ -17,7 +17,7 @@ use crate::archive::files::read_regular;
 use crate::archive::index::{ReleaseIndex, Source};
 use crate::archive::manifest::{self, Manifest, ManifestArtifact, Toolchain};
 use crate::check::Findings;
-use crate::model::plan::Installer;
+use crate::generate::published::ReleaseFiles;
 use crate::project::stamp::Checkout;
 
 /// The checkout must be the release's app, version and commit, unchanged.
@@ -109,8 +109,8 @@ pub(crate) struct Rebuilt<'a> {
     pub(crate) artifacts: &'a [ManifestArtifact],
     /// Where the rebuilt files are.
     pub(crate) dir: &'a Path,
-    /// The installer this checkout's configuration generates.
-    pub(crate) installer: &'a Installer,
+    /// The installers this checkout's configuration makes of a release.
+    pub(crate) release_files: &'a ReleaseFiles,
 }
 
 /// Holds each rebuilt file against the hash the release publishes for it:
@@ -204,26 +204,24 @@ pub(crate) fn compare(
         ));
     }
 
-    // The installer is the configuration's, with the release's archive hashes.
-    let installer_name = &rebuilt.installer.name;
-    // As this checkout makes it for the published release: its archives' hashes.
-    let installer_text = rebuilt.installer.for_release(
-        &release.manifest.version,
-        &crate::archive::index::archive_sums(&release.manifest.artifacts),
-    );
-    if let Some(i) = release
-        .manifest
-        .installers
-        .iter()
-        .find(|i| i.name == *installer_name)
-    {
-        findings.heading(installer_name.clone());
+    // The installers are the configuration's, with the published archives' hashes.
+    for made in rebuilt.release_files.for_release(&release.manifest) {
+        let Some(i) = release
+            .manifest
+            .installers
+            .iter()
+            .find(|i| i.name == made.name)
+        else {
+            continue;
+        };
+        findings.heading(made.name.clone());
         if let Some(expected) = published_sum(&i.name, &i.sha256, findings) {
-            if checksum::sha256_hex(installer_text.as_bytes()) == expected {
-                findings.note("identical to the installer this checkout generates".into());
+            if checksum::sha256_hex(made.text.as_bytes()) == expected {
+                findings.note("identical to what this checkout makes of the release".into());
             } else {
                 findings.problem(format!(
-                    "{installer_name}: differs from the installer this checkout's dist-workspace.toml generates"
+                    "{}: differs from what this checkout's dist-workspace.toml makes of the release",
+                    made.name
                 ));
             }
         }
@@ -576,9 +574,12 @@ mod tests {
             skipped: &skipped,
             artifacts: &[linux.clone(), rebuilt_arm],
             dir: &rebuilt_dir,
-            installer: &Installer {
-                name: "tool-installer.sh".into(),
-                text: String::new(),
+            release_files: &ReleaseFiles {
+                installer: crate::model::plan::Installer {
+                    name: "tool-installer.sh".into(),
+                    text: String::new(),
+                },
+                formula: None,
             },
         };
         let source = Source::Dir(published_dir);

@@ -19,7 +19,7 @@ use crate::check::Findings;
 use crate::check::archive::{ExpectedArchive, check_archive, check_sidecar, stem_of};
 use crate::check::deps::check_sbom;
 use crate::check::package::check_package;
-use crate::model::plan::Installer;
+use crate::generate::published::ReleaseFiles;
 use crate::model::smoke::SmokeRun;
 use crate::model::workspace::{OLD_RELEASE_DIR, RELEASE_DIR};
 use crate::run::smoke::Provenance;
@@ -27,8 +27,8 @@ use crate::run::smoke::Provenance;
 /// What the configuration says a release directory must hold.
 pub(crate) struct Expected {
     pub(crate) smoke: Vec<SmokeRun>,
-    /// The installer the configuration generates, byte for byte.
-    pub(crate) installer: Installer,
+    /// The installers the configuration makes of a release, byte for byte.
+    pub(crate) release_files: ReleaseFiles,
     pub(crate) limits: Limits,
     /// Whether to list every crate each binary carries.
     pub(crate) list_deps: bool,
@@ -150,7 +150,17 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
     // Each file the manifest lists, checked as what it is. An archive's SBOM
     // follows it in the list, and is checked against the archive's hash and
     // the crates its binaries carry.
-    let installer_name = &expected.installer.name;
+    let installers = expected.release_files.for_release(manifest);
+    for missing in installers
+        .iter()
+        .filter(|i| !manifest.installers.iter().any(|l| l.name == i.name))
+    {
+        findings.problem(format!(
+            "{}: missing from {}; `cargo xtask dist` writes it",
+            missing.name,
+            manifest::FILE_NAME
+        ));
+    }
     let mut archives: BTreeMap<&str, (String, Option<DepList>)> = BTreeMap::new();
     for file in index::listed(manifest)
         .into_iter()
@@ -250,24 +260,19 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
                     continue;
                 };
                 // The configuration's, with the manifest's archive hashes: any other byte is a change someone made.
-                if file.name != installer_name {
-                    findings.problem(format!(
-                        "{}: the configuration's installer is {installer_name}",
+                match installers.iter().find(|i| i.name == file.name) {
+                    None => findings.problem(format!(
+                        "{}: the configuration makes no such installer (it makes {})",
+                        file.name,
+                        expected.release_files.names().join(", ")
+                    )),
+                    Some(made) if *bytes != made.text.as_bytes() => findings.problem(format!(
+                        "{}: differs from what dist-workspace.toml makes of this release; it was changed after `dist` wrote it",
                         file.name
-                    ));
-                } else if *bytes
-                    != expected
-                        .installer
-                        .for_release(&manifest.version, &index::archive_sums(&manifest.artifacts))
-                        .as_bytes()
-                {
-                    findings.problem(format!(
-                        "{}: differs from the installer dist-workspace.toml generates; it was changed after `dist` wrote it",
-                        file.name
-                    ));
-                } else {
-                    findings
-                        .note("byte for byte the installer dist-workspace.toml generates".into());
+                    )),
+                    Some(_) => findings.note(
+                        "byte for byte what dist-workspace.toml makes of this release".into(),
+                    ),
                 }
             }
         }

@@ -7,14 +7,15 @@ use anyhow::{Context, Result, bail};
 use xtask_inspect::target::Os;
 
 use crate::archive::index::{self, Kind};
-use crate::archive::manifest::{self, Manifest, ManifestArtifact, ManifestInstaller};
+use crate::archive::manifest::{self, Manifest, ManifestInstaller};
 use crate::archive::release::{self, Release, human_size};
 use crate::archive::{atomic, checksum};
 use crate::build::artifact;
 use crate::check::{self, Findings};
 use crate::cmd::{release_plan, show_finding};
 use crate::generate::installer;
-use crate::model::plan::{self, Plan};
+use crate::generate::published::ReleaseFiles;
+use crate::model::plan::{self, Installer, Plan};
 use crate::project::Project;
 use crate::run::exec::on_path;
 
@@ -47,21 +48,22 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     release::remove_stale(&dist_dir, &keep)?;
 
     let artifacts = artifact::build_archives(project, &plan, &ws.target_dir, &dist_dir)?;
-    let installer = write_installer(project, &plan, &artifacts, &dist_dir)?;
-    let release = Release {
+    let release_files = ReleaseFiles::for_config(&project.config, project.app())?;
+    let mut release = Release {
         app: plan.app.clone(),
         version: plan.version.clone(),
         source_date_epoch: plan.stamp.source_date_epoch,
         commit: plan.stamp.commit.clone(),
         artifacts,
-        installers: vec![installer],
+        installers: vec![],
     };
+    release.installers = write_installers(project, &plan, &release_files, &release, &dist_dir)?;
     release::write_index(&dist_dir, &release)?;
 
     // What was just written is checked as `verify` would, against the plan.
     let expected = check::release::Expected {
         smoke: plan.smoke.clone(),
-        installer: plan.installer.clone(),
+        release_files,
         limits: Default::default(),
         list_deps: false,
     };
@@ -80,35 +82,36 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
 }
 
 /// Writes `<package>-installer.sh` for every configured Unix target (not only
-/// the ones built here: the installer serves the whole release), carrying the
-/// hashes of the archives built here (`merge` gives it every job's), and its
-/// sidecar.
-fn write_installer(
+/// the ones built here: the installer serves the whole release) and the
+/// Homebrew formula, each carrying the hashes of the archives built here
+/// (`merge` gives them every job's), with their sidecars.
+fn write_installers(
     project: &Project,
     plan: &Plan,
-    artifacts: &[ManifestArtifact],
+    release_files: &ReleaseFiles,
+    release: &Release,
     dist_dir: &Path,
-) -> Result<ManifestInstaller> {
+) -> Result<Vec<ManifestInstaller>> {
     let app = project.app();
-    let name = &plan.installer.name;
-    let text = &plan
-        .installer
-        .for_release(&plan.version, &index::archive_sums(artifacts));
     if plan.repository.is_none() {
         eprintln!(
-            "    note: no repository in dist-workspace.toml or {}: the installer needs {}_DOWNLOAD_URL to find releases",
+            "    note: no repository in dist-workspace.toml or {}: the installer needs {}_DOWNLOAD_URL to find releases, and there is no Homebrew formula",
             app.manifest_path.display(),
             installer::env_prefix(&app.name)
         );
     }
-    let sha256 = checksum::sha256_hex(text.as_bytes());
-    atomic::write(&dist_dir.join(name), text.as_bytes())?;
-    checksum::write_sidecar(dist_dir, name, &sha256)?;
-    Ok(ManifestInstaller {
-        name: name.clone(),
-        size: text.len() as u64,
-        sha256,
-    })
+    let mut listed = Vec::new();
+    for Installer { name, text } in release_files.for_release(release) {
+        let sha256 = checksum::sha256_hex(text.as_bytes());
+        atomic::write(&dist_dir.join(&name), text.as_bytes())?;
+        checksum::write_sidecar(dist_dir, &name, &sha256)?;
+        listed.push(ManifestInstaller {
+            name,
+            size: text.len() as u64,
+            sha256,
+        });
+    }
+    Ok(listed)
 }
 
 fn print_table(manifest: &Manifest, dist_dir: &Path, skipped: &[(String, String)]) {
@@ -121,6 +124,7 @@ fn print_table(manifest: &Manifest, dist_dir: &Path, skipped: &[(String, String)
                 Kind::Sbom(_) => "SBOM (CycloneDX)",
                 Kind::Package(_) if f.name.ends_with(".deb") => "Debian package",
                 Kind::Package(_) => "RPM package",
+                Kind::Installer if f.name.ends_with(".rb") => "Homebrew formula",
                 Kind::Installer => "installer",
             };
             (f.name, f.size, f.sha256, what)

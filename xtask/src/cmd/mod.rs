@@ -19,6 +19,7 @@ use xtask_inspect::unpack::Limits;
 
 use crate::check::{self, Finding};
 use crate::generate::installer;
+use crate::generate::published::ReleaseFiles;
 use crate::model::plan::{Plan, Stamp};
 use crate::model::workspace::Workspace;
 use crate::project::Project;
@@ -110,7 +111,7 @@ pub(crate) fn expected(
 ) -> Result<check::release::Expected> {
     Ok(check::release::Expected {
         smoke: project.smoke()?,
-        installer: installer::for_config(&project.config, project.app())?,
+        release_files: ReleaseFiles::for_config(&project.config, project.app())?,
         limits,
         list_deps,
     })

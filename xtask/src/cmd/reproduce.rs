@@ -14,6 +14,7 @@ use crate::build::artifact;
 use crate::check::Findings;
 use crate::check::rebuild::{self, Rebuilt};
 use crate::cmd::{UsageError, release_plan, show_finding};
+use crate::generate::published::ReleaseFiles;
 use crate::model::plan::{self, Stamp};
 use crate::project::{Project, stamp};
 use crate::run::exec::on_path;
@@ -86,12 +87,13 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     } else {
         artifact::build_archives(project, &plan, &cargo_target, &out)?
     };
+    let release_files = ReleaseFiles::for_config(&project.config, project.app())?;
     let rebuilt = Rebuilt {
         selected: &selected,
         skipped: &skipped,
         artifacts: &artifacts,
         dir: &out,
-        installer: &plan.installer,
+        release_files: &release_files,
     };
     rebuild::compare(&published, &release, &rebuilt, &mut findings);
     findings.finish(&format!(

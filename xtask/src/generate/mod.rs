@@ -3,8 +3,10 @@
 pub(crate) mod adopt;
 pub(crate) mod binstall;
 pub(crate) mod diff;
+pub(crate) mod formula;
 pub(crate) mod installer;
 pub(crate) mod pins;
+pub(crate) mod published;
 pub(crate) mod rewrite;
 pub(crate) mod template;
 pub(crate) mod workflow;
