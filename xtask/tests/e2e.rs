@@ -251,8 +251,8 @@ fn older_versions_do_not_reach_sha256sums() {
     let sums = fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
     assert_eq!(
         sums.lines().count(),
-        10,
-        "x86_64 and aarch64 musl with their SBOMs, .debs and .rpms, the installer and the formula:\n{sums}"
+        11,
+        "x86_64 and aarch64 musl with their SBOMs, .debs and .rpms, both installers and the formula:\n{sums}"
     );
     assert!(
         sums.contains(&format!("  {PACKAGE}-installer.sh\n")),
@@ -348,6 +348,7 @@ fn per_target_job_outputs_merge_into_one_verified_release() {
     assert!(artifacts.len() >= 2, "{manifest}");
     let installer = format!("{PACKAGE}-installer.sh");
     let formula = format!("{PACKAGE}.rb");
+    let powershell = format!("{PACKAGE}-installer.ps1");
     for artifact in artifacts {
         let name = artifact["name"].as_str().unwrap();
         let job = dir
@@ -363,7 +364,7 @@ fn per_target_job_outputs_merge_into_one_verified_release() {
             .map(|p| p["name"].as_str().unwrap())
             .collect();
         assert_eq!(packages.len(), 2, "a .deb and an .rpm: {artifact}");
-        for file in [name, &sbom, &installer, &formula]
+        for file in [name, &sbom, &installer, &formula, &powershell]
             .into_iter()
             .chain(packages)
         {
@@ -1122,7 +1123,7 @@ fn the_installer_explains_what_it_cannot_do() {
                 "uname",
                 "case \"$1\" in -s) echo FreeBSD ;; -m) echo amd64 ;; esac",
             )],
-            "there is no fixture-greeter build for FreeBSD amd64; there are builds for Linux x86_64, Linux aarch64, macOS x86_64, macOS aarch64; on Windows, download the .zip",
+            "there is no fixture-greeter build for FreeBSD amd64; there are builds for Linux x86_64, Linux aarch64, macOS x86_64, macOS aarch64; on Windows, use fixture-greeter-installer.ps1",
         ),
         (
             "install-riscv",

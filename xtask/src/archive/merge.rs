@@ -13,7 +13,7 @@ use crate::archive::files::read_regular;
 use crate::archive::index::{self, Kind, Source, TEXT_LIMIT, plain_name};
 use crate::archive::manifest::{self, Manifest, ManifestArtifact, ManifestInstaller};
 use crate::archive::{atomic, checksum};
-use crate::model::plan::Installer;
+use crate::model::install::Installer;
 
 /// The largest archive a job may hold.
 const FILE_LIMIT: u64 = 2 << 30;

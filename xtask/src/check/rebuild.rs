@@ -575,10 +575,11 @@ mod tests {
             artifacts: &[linux.clone(), rebuilt_arm],
             dir: &rebuilt_dir,
             release_files: &ReleaseFiles {
-                installer: crate::model::plan::Installer {
+                installer: crate::model::install::Installer {
                     name: "tool-installer.sh".into(),
                     text: String::new(),
                 },
+                powershell: None,
                 formula: None,
             },
         };

@@ -15,7 +15,8 @@ use crate::check::{self, Findings};
 use crate::cmd::{release_plan, show_finding};
 use crate::generate::installer;
 use crate::generate::published::ReleaseFiles;
-use crate::model::plan::{self, Installer, Plan};
+use crate::model::install::Installer;
+use crate::model::plan::{self, Plan};
 use crate::project::Project;
 use crate::run::exec::on_path;
 
@@ -39,16 +40,16 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     let dist_dir = project.dist_dir();
     fs::create_dir_all(&dist_dir).with_context(|| format!("creating {}", dist_dir.display()))?;
     let _lock = release::lock(&dist_dir)?;
+    let release_files = ReleaseFiles::for_config(&project.config, project.app())?;
     let keep: Vec<String> = plan
         .artifacts
         .iter()
         .flat_map(|a| std::iter::once(a.file_name()).chain(a.package_names()))
-        .chain([plan.installer.name.clone()])
+        .chain(release_files.names())
         .collect();
     release::remove_stale(&dist_dir, &keep)?;
 
     let artifacts = artifact::build_archives(project, &plan, &ws.target_dir, &dist_dir)?;
-    let release_files = ReleaseFiles::for_config(&project.config, project.app())?;
     let mut release = Release {
         app: plan.app.clone(),
         version: plan.version.clone(),
@@ -125,6 +126,7 @@ fn print_table(manifest: &Manifest, dist_dir: &Path, skipped: &[(String, String)
                 Kind::Package(_) if f.name.ends_with(".deb") => "Debian package",
                 Kind::Package(_) => "RPM package",
                 Kind::Installer if f.name.ends_with(".rb") => "Homebrew formula",
+                Kind::Installer if f.name.ends_with(".ps1") => "PowerShell installer",
                 Kind::Installer => "installer",
             };
             (f.name, f.size, f.sha256, what)

@@ -18,7 +18,6 @@ use anyhow::Result;
 use xtask_inspect::unpack::Limits;
 
 use crate::check::{self, Finding};
-use crate::generate::installer;
 use crate::generate::published::ReleaseFiles;
 use crate::model::plan::{Plan, Stamp};
 use crate::model::workspace::Workspace;
@@ -118,8 +117,7 @@ pub(crate) fn expected(
 }
 
 /// The release plan of `project` for the `selected` targets (all when
-/// empty), built with `stamp`, with its installer made from the configuration.
+/// empty), built with `stamp`.
 pub(crate) fn release_plan(project: &Project, selected: &[String], stamp: Stamp) -> Result<Plan> {
-    let installer = installer::for_config(&project.config, project.app())?;
-    project.plan(selected, stamp, installer)
+    project.plan(selected, stamp)
 }

@@ -9,8 +9,8 @@ use xtask_inspect::target::{Arch, Os, Target};
 
 use crate::archive::manifest::Manifest;
 use crate::model::config::DistConfig;
+use crate::model::install::Installer;
 use crate::model::install::{self, DocKind, InstalledDoc};
-use crate::model::plan::Installer;
 use crate::model::smoke::{self, Expect};
 use crate::model::workspace::Package;
 

@@ -5,8 +5,7 @@
 //! failure) — and installs nothing it has not checked against the release's
 //! published SHA-256. Pure: text in, text out.
 
-use crate::model::install::{self, InstalledDoc};
-use crate::model::plan::Installer;
+use crate::model::install::{self, InstalledDoc, Installer};
 use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::target::{Arch, Os, Target};
 
@@ -145,9 +144,9 @@ pub(crate) fn render(spec: &Spec<'_>) -> String {
     };
     let windows = spec.targets.iter().any(|t| t.os == Os::Windows);
     let windows_hint = if windows {
-        "; on Windows, download the .zip from the release page"
+        format!("; on Windows, use {}-installer.ps1", spec.package)
     } else {
-        ""
+        String::new()
     };
     let has_arm_mac = spec
         .targets
@@ -185,6 +184,89 @@ pub(crate) fn render(spec: &Spec<'_>) -> String {
     ];
     crate::generate::template::fill(TEMPLATE, &values)
 }
+
+/// `<package>-installer.ps1` of `app` as `config` generates it; `None`
+/// without a Windows target.
+pub(crate) fn powershell_for_config(
+    config: &crate::model::config::DistConfig,
+    app: &crate::model::workspace::Package,
+) -> anyhow::Result<Option<Installer>> {
+    let windows: Vec<&Target> = config
+        .targets
+        .iter()
+        .filter(|t| t.os == Os::Windows)
+        .collect();
+    if windows.is_empty() {
+        return Ok(None);
+    }
+    // The build each CPU Windows reports gets: its own, else one it runs
+    // (x86 on x64; x64 under Windows 11's emulation on Arm), MSVC first.
+    let build_for = |arch: Arch| {
+        let mut builds: Vec<&&Target> = windows.iter().filter(|t| t.arch == arch).collect();
+        builds.sort_by_key(|t| !t.triple.ends_with("-msvc"));
+        builds.first().map(|t| t.triple)
+    };
+    let mut targets = String::new();
+    let mut supported = Vec::new();
+    for arch in Arch::ALL {
+        let name = match arch {
+            Arch::X86_64 => "x64",
+            Arch::Aarch64 => "arm64",
+            Arch::I686 => "x86",
+            Arch::Armv7 | Arch::Riscv64 => continue,
+        };
+        let fallback = match arch {
+            Arch::X86_64 => Some(Arch::I686),
+            Arch::Aarch64 => Some(Arch::X86_64),
+            Arch::I686 | Arch::Armv7 | Arch::Riscv64 => None,
+        };
+        if let Some(triple) = build_for(arch).or_else(|| fallback.and_then(build_for)) {
+            targets.push_str(&format!("    '{name}' = '{triple}'\n"));
+            supported.push(name);
+        }
+    }
+    let repository = crate::model::github::repository(config, app)?;
+    let quoted = |s: &str| s.replace('\'', "''");
+    let unpack = match config.windows_archive {
+        ArchiveFormat::Zip => {
+            "        Expand-Archive -LiteralPath $file -DestinationPath $unpacked"
+        }
+        // Windows 10 and later ship bsdtar as tar.exe.
+        ArchiveFormat::TarGz | ArchiveFormat::TarXz => {
+            "        New-Item -ItemType Directory -Path $unpacked | Out-Null\n        tar -xf $file -C $unpacked\n        if ($LASTEXITCODE -ne 0) { Fail \"cannot unpack $archive; nothing was installed\" }"
+        }
+    };
+    let values: [(&str, String); 11] = [
+        ("header", HEADER.to_owned()),
+        ("package", app.name.clone()),
+        ("bin", app.main_bin().to_owned()),
+        (
+            "bins",
+            app.bins
+                .iter()
+                .map(|b| format!("'{}'", quoted(b)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ("env", env_prefix(&app.name)),
+        (
+            "repository",
+            quoted(repository.as_deref().unwrap_or_default()),
+        ),
+        ("tag-prefix", quoted(config.tag_pattern.prefix())),
+        ("ext", config.windows_archive.extension().to_owned()),
+        ("targets", targets),
+        ("supported", supported.join(", ")),
+        ("unpack", unpack.to_owned()),
+    ];
+    Ok(Some(Installer {
+        name: format!("{}-installer.ps1", app.name),
+        text: crate::generate::template::fill(POWERSHELL, &values),
+    }))
+}
+
+/// The PowerShell installer, with `@name@` placeholders.
+const POWERSHELL: &str = include_str!("templates/installer.ps1");
 
 const ROSETTA: &str = r#"            # An x86_64 shell under Rosetta on Apple silicon: take the native build.
             if [ "$arch" = x86_64 ] && [ "$(sysctl -n sysctl.proc_translated 2>/dev/null || true)" = 1 ]; then
@@ -319,6 +401,110 @@ mod tests {
             ..installer.clone()
         };
         assert_eq!(back.for_release("", &[]), installer.text);
+    }
+
+    /// Brackets balance outside strings and comments: what can be checked of
+    /// PowerShell on a machine without it (GitHub's Windows runner runs it).
+    fn balanced(script: &str) -> Result<(), String> {
+        let mut stack = Vec::new();
+        let mut chars = script.chars().peekable();
+        let mut line = 1;
+        while let Some(c) = chars.next() {
+            match c {
+                '\n' => line += 1,
+                '#' => {
+                    while chars.peek().is_some_and(|c| *c != '\n') {
+                        chars.next();
+                    }
+                }
+                '<' if chars.peek() == Some(&'#') => {
+                    let mut last = ' ';
+                    for c in chars.by_ref() {
+                        if c == '\n' {
+                            line += 1;
+                        }
+                        if last == '#' && c == '>' {
+                            break;
+                        }
+                        last = c;
+                    }
+                }
+                '\'' => {
+                    for c in chars.by_ref() {
+                        if c == '\'' {
+                            break;
+                        }
+                    }
+                }
+                '"' => {
+                    let mut escaped = false;
+                    for c in chars.by_ref() {
+                        if c == '"' && !escaped {
+                            break;
+                        }
+                        escaped = c == '`' && !escaped;
+                    }
+                }
+                '(' | '{' | '[' => stack.push((c, line)),
+                ')' | '}' | ']' => {
+                    let want = match c {
+                        ')' => '(',
+                        '}' => '{',
+                        _ => '[',
+                    };
+                    match stack.pop() {
+                        Some((open, _)) if open == want => {}
+                        other => return Err(format!("line {line}: `{c}` closes {other:?}")),
+                    }
+                }
+                _ => {}
+            }
+        }
+        match stack.pop() {
+            None => Ok(()),
+            Some((open, at)) => Err(format!("`{open}` of line {at} is never closed")),
+        }
+    }
+
+    #[test]
+    fn the_powershell_installer_maps_each_windows_cpu_and_carries_the_release() {
+        let config = crate::model::config::parse(
+            "[dist]\napp = \"toolbox\"\nrepository = \"https://github.com/o/toolbox\"\ntargets = [\"x86_64-pc-windows-msvc\", \"x86_64-pc-windows-gnu\", \"x86_64-unknown-linux-musl\"]\n",
+            std::path::Path::new("d"),
+        )
+        .unwrap();
+        let app = crate::model::workspace::Package::sample();
+        let ps1 = powershell_for_config(&config, &app).unwrap().unwrap();
+        assert_eq!(ps1.name, "toolbox-installer.ps1");
+        assert!(ps1.text.starts_with(HEADER), "{}", ps1.text);
+        // MSVC first; Windows on Arm runs the x64 build under emulation.
+        assert!(
+            ps1.text.contains("$Targets = @{\n    'x64' = 'x86_64-pc-windows-msvc'\n    'arm64' = 'x86_64-pc-windows-msvc'\n}"),
+            "{}",
+            ps1.text
+        );
+        assert!(ps1.text.contains("$Bins = @('tb')\n"));
+        assert!(
+            ps1.text
+                .contains("[string]$DownloadUrl = $env:TOOLBOX_DOWNLOAD_URL,")
+        );
+        assert!(ps1.text.contains("Expand-Archive -LiteralPath $file"));
+        balanced(&ps1.text).unwrap();
+        let sha = "b".repeat(64);
+        let released = ps1.for_release(
+            "1.2.3",
+            &[("toolbox-1.2.3-x86_64-pc-windows-msvc.zip", &sha)],
+        );
+        assert!(released.contains(&format!(
+            "\n$ReleaseVersion = '1.2.3'\n$ReleaseSums = 'toolbox-1.2.3-x86_64-pc-windows-msvc.zip:{sha}'\n"
+        )));
+        let unix = crate::model::config::parse(
+            "[dist]\napp = \"toolbox\"\ntargets = [\"x86_64-unknown-linux-musl\"]\n",
+            std::path::Path::new("d"),
+        )
+        .unwrap();
+        assert_eq!(powershell_for_config(&unix, &app).unwrap(), None);
+        assert!(balanced("a { (b] }").is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::archive::manifest::Manifest;
 use crate::generate::formula::{self, Formula};
 use crate::generate::installer;
 use crate::model::config::DistConfig;
-use crate::model::plan::Installer;
+use crate::model::install::Installer;
 use crate::model::workspace::Package;
 
 /// What the configuration makes of a release's installers.
@@ -19,6 +19,8 @@ use crate::model::workspace::Package;
 pub(crate) struct ReleaseFiles {
     /// `<package>-installer.sh`, its release lines empty.
     pub(crate) installer: Installer,
+    /// `<package>-installer.ps1`; `None` without a Windows target.
+    pub(crate) powershell: Option<Installer>,
     /// `<package>.rb`; `None` without a repository to download from.
     pub(crate) formula: Option<Formula>,
 }
@@ -27,6 +29,7 @@ impl ReleaseFiles {
     pub(crate) fn for_config(config: &DistConfig, app: &Package) -> Result<ReleaseFiles> {
         Ok(ReleaseFiles {
             installer: installer::for_config(config, app)?,
+            powershell: installer::powershell_for_config(config, app)?,
             formula: formula::for_config(config, app)?,
         })
     }
@@ -36,17 +39,21 @@ impl ReleaseFiles {
     /// release has a macOS or Linux archive.
     pub(crate) fn for_release(&self, release: &Manifest) -> Vec<Installer> {
         let sums = index::archive_sums(&release.artifacts);
-        let shell = Installer {
-            name: self.installer.name.clone(),
-            text: self.installer.for_release(&release.version, &sums),
+        let filled = |installer: &Installer| Installer {
+            name: installer.name.clone(),
+            text: installer.for_release(&release.version, &sums),
         };
         let formula = self.formula.as_ref().and_then(|f| f.render(release));
-        std::iter::once(shell).chain(formula).collect()
+        std::iter::once(filled(&self.installer))
+            .chain(self.powershell.as_ref().map(filled))
+            .chain(formula)
+            .collect()
     }
 
     /// The file names any release of this configuration may publish.
     pub(crate) fn names(&self) -> Vec<String> {
         std::iter::once(self.installer.name.clone())
+            .chain(self.powershell.as_ref().map(|p| p.name.clone()))
             .chain(self.formula.as_ref().map(|f| f.name.clone()))
             .collect()
     }

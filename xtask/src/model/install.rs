@@ -1,6 +1,7 @@
-//! Which files of an archive an installer puts in place besides the
-//! binaries, and as what: shell completions and man pages, recognised by
-//! the names the shells and `man` look for. Pure: names in, kinds out.
+//! Installers: their text and the release they carry (`Installer`), and
+//! which files of an archive they put in place besides the binaries, and as
+//! what — shell completions and man pages, recognised by the names the
+//! shells and `man` look for. Pure.
 
 use crate::model::config::DistConfig;
 
@@ -26,6 +27,56 @@ impl DocKind {
             DocKind::Fish => "fish".into(),
             DocKind::Man(section) => format!("man{section}"),
         }
+    }
+}
+
+/// The installer script of a release: its file name and text, as the
+/// configuration makes it, with the release's version and sums left empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Installer {
+    pub(crate) name: String,
+    pub(crate) text: String,
+}
+
+impl Installer {
+    /// The installer as a release publishes it: its lines
+    /// `RELEASE_VERSION=""` and `RELEASE_SUMS=""` filled with `version` and
+    /// each archive's `name:sha256`, so it checks what it downloads against
+    /// hashes it carries rather than a `.sha256` beside the archive. Only
+    /// names of plain characters are carried (every archive name `dist`
+    /// makes); another falls back to its sidecar. Those two lines are all
+    /// that differs between two releases of one configuration, so merging
+    /// build jobs' installers is this function applied to any of them.
+    pub(crate) fn for_release(&self, version: &str, archives: &[(&str, &str)]) -> String {
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+        };
+        let version = if plain(version) { version } else { "" };
+        // By name: one dist run and a merge of its jobs give the same text.
+        let mut sums: Vec<String> = archives
+            .iter()
+            .filter(|(name, sha)| plain(name) && plain(sha))
+            .map(|(name, sha)| format!("{name}:{sha}"))
+            .collect();
+        sums.sort();
+        let mut out = String::with_capacity(self.text.len() + sums.len() * 128);
+        // The same two lines in the shell and the PowerShell installer.
+        for line in self.text.split_inclusive('\n') {
+            if line.starts_with("RELEASE_VERSION=") {
+                out.push_str(&format!("RELEASE_VERSION=\"{version}\"\n"));
+            } else if line.starts_with("RELEASE_SUMS=") {
+                out.push_str(&format!("RELEASE_SUMS=\"{}\"\n", sums.join(" ")));
+            } else if line.starts_with("$ReleaseVersion = ") {
+                out.push_str(&format!("$ReleaseVersion = '{version}'\n"));
+            } else if line.starts_with("$ReleaseSums = ") {
+                out.push_str(&format!("$ReleaseSums = '{}'\n", sums.join(" ")));
+            } else {
+                out.push_str(line);
+            }
+        }
+        out
     }
 }
 

@@ -38,8 +38,6 @@ pub(crate) struct Plan {
     pub(crate) repository: Option<String>,
     /// The commands run on every released binary before it ships.
     pub(crate) smoke: Vec<SmokeRun>,
-    /// The installer script as the configuration makes it; a release fills in its archives' hashes.
-    pub(crate) installer: Installer,
     pub(crate) artifacts: Vec<ArtifactPlan>,
     /// `cargo build` arguments choosing the configured features.
     pub(crate) features: Vec<String>,
@@ -63,51 +61,6 @@ impl Stamp {
             source_date_epoch: 0,
             commit: "unknown".into(),
         }
-    }
-}
-
-/// The installer script of a release: its file name and text, as the
-/// configuration makes it, with the release's version and sums left empty.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Installer {
-    pub(crate) name: String,
-    pub(crate) text: String,
-}
-
-impl Installer {
-    /// The installer as a release publishes it: its lines
-    /// `RELEASE_VERSION=""` and `RELEASE_SUMS=""` filled with `version` and
-    /// each archive's `name:sha256`, so it checks what it downloads against
-    /// hashes it carries rather than a `.sha256` beside the archive. Only
-    /// names of plain characters are carried (every archive name `dist`
-    /// makes); another falls back to its sidecar. Those two lines are all
-    /// that differs between two releases of one configuration, so merging
-    /// build jobs' installers is this function applied to any of them.
-    pub(crate) fn for_release(&self, version: &str, archives: &[(&str, &str)]) -> String {
-        let plain = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
-        };
-        let version = if plain(version) { version } else { "" };
-        // By name: one dist run and a merge of its jobs give the same text.
-        let mut sums: Vec<String> = archives
-            .iter()
-            .filter(|(name, sha)| plain(name) && plain(sha))
-            .map(|(name, sha)| format!("{name}:{sha}"))
-            .collect();
-        sums.sort();
-        let mut out = String::with_capacity(self.text.len() + sums.len() * 128);
-        for line in self.text.split_inclusive('\n') {
-            if line.starts_with("RELEASE_VERSION=") {
-                out.push_str(&format!("RELEASE_VERSION=\"{version}\"\n"));
-            } else if line.starts_with("RELEASE_SUMS=") {
-                out.push_str(&format!("RELEASE_SUMS=\"{}\"\n", sums.join(" ")));
-            } else {
-                out.push_str(line);
-            }
-        }
-        out
     }
 }
 
@@ -190,7 +143,6 @@ pub(crate) fn make(
     root: &Path,
     selected: &[String],
     stamp: Stamp,
-    installer: Installer,
 ) -> Result<Plan> {
     let targets = select_targets(config, selected)?;
     check_features(&config.features, app)?;
@@ -217,7 +169,6 @@ pub(crate) fn make(
         stamp,
         repository: github::repository(config, app)?,
         smoke,
-        installer,
         artifacts,
         features: config.features.cargo_args(),
         docs,
@@ -404,10 +355,6 @@ mod tests {
             Path::new("/w"),
             &selected,
             Stamp::none(),
-            Installer {
-                name: "toolbox-installer.sh".into(),
-                text: "#!/bin/sh\n".into(),
-            },
         )
     }
 

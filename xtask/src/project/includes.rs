@@ -164,7 +164,7 @@ fn slashed(path: &Path) -> String {
 mod tests {
     use super::*;
     use crate::model::config;
-    use crate::model::plan::{Installer, Plan, Stamp, make};
+    use crate::model::plan::{Plan, Stamp, make};
 
     /// A workspace on disk with the files include rules look at: a root
     /// README and licence, and the app's own README and changelog.
@@ -204,10 +204,6 @@ mod tests {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             let selected: Vec<String> = selected.iter().map(|s| s.to_string()).collect();
             let includes = resolve(&config, &self.app(), &self.0)?;
-            let installer = Installer {
-                name: "toolbox-installer.sh".into(),
-                text: String::new(),
-            };
             let root = &self.0;
             make(
                 &config,
@@ -216,7 +212,6 @@ mod tests {
                 root,
                 &selected,
                 Stamp::none(),
-                installer,
             )
         }
     }

@@ -15,7 +15,7 @@ use xshell::Shell;
 
 use crate::model::config::{self, ConfigError, DistConfig};
 use crate::model::github;
-use crate::model::plan::{self, Installer, Plan, Stamp};
+use crate::model::plan::{self, Plan, Stamp};
 use crate::model::smoke::{self, SmokeRun};
 use crate::model::workspace::{Package, Workspace};
 
@@ -80,26 +80,11 @@ impl Project {
     /// The release plan for the `selected` targets (all configured when
     /// empty), built with `stamp`, shipping `installer`: include files
     /// found on disk, then planned; every mistake is the configuration's.
-    pub(crate) fn plan(
-        &self,
-        selected: &[String],
-        stamp: Stamp,
-        installer: Installer,
-    ) -> Result<Plan> {
+    pub(crate) fn plan(&self, selected: &[String], stamp: Stamp) -> Result<Plan> {
         let app = self.app();
         let root = &self.ws.root;
         includes::resolve(&self.config, app, root)
-            .and_then(|includes| {
-                plan::make(
-                    &self.config,
-                    app,
-                    includes,
-                    root,
-                    selected,
-                    stamp,
-                    installer,
-                )
-            })
+            .and_then(|includes| plan::make(&self.config, app, includes, root, selected, stamp))
             .map_err(|e| self.config_error(e).into())
     }
 
