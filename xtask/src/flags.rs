@@ -23,6 +23,7 @@ pub(crate) enum Command {
     Merge(cmd::merge::Options),
     Migrate(cmd::migrate::Options),
     Reproduce(cmd::reproduce::Options),
+    TryInstall(cmd::try_install::Options),
     /// Internal: the helper that builds verify's sandbox (`run::sandbox`).
     SandboxExec(Vec<String>),
 }
@@ -130,6 +131,9 @@ fn from_matches(matches: &ArgMatches) -> Command {
         "reproduce" => Command::Reproduce(cmd::reproduce::Options {
             release: string(RELEASE),
             targets: strings(TARGET),
+        }),
+        "try-install" => Command::TryInstall(cmd::try_install::Options {
+            dir: m.get_one::<PathBuf>(DIR).cloned(),
         }),
         "sandbox-exec" => Command::SandboxExec(strings(ARGS)),
         other => unreachable!("clap knows no subcommand {other}"),
@@ -287,6 +291,16 @@ fn cli() -> clap::Command {
                         .help("Where the release's SHA256SUMS and dist-manifest.json are (default: the GitHub release of the app's version)"),
                 )
                 .arg(targets_arg("Only this target of the release (repeatable)")),
+        )
+        .subcommand(
+            clap::Command::new("try-install")
+                .about("Install the release with each installer this machine runs, from a local server, run it, uninstall it")
+                .arg(
+                    Arg::new(DIR)
+                        .value_name("DIR")
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help("The release directory (default: target/dist.out)"),
+                ),
         )
 }
 

@@ -81,6 +81,7 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Migrate(options) => cmd::migrate::run(options),
         Command::Adopt(options) => cmd::adopt::run(options),
         Command::Reproduce(options) => cmd::reproduce::run(&Project::load()?, options),
+        Command::TryInstall(options) => cmd::try_install::run(&Project::load()?, options),
         Command::SandboxExec(_) => unreachable!("handled before dispatch"),
     }
 }

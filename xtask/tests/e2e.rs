@@ -1733,6 +1733,34 @@ fn the_formula_evaluates_to_the_release_s_urls_and_hashes() {
     }
 }
 
+/// What every CI build job runs after `verify`: the release installed with
+/// the installers this machine runs, started, and uninstalled.
+#[test]
+fn try_install_installs_runs_and_uninstalls_the_release() {
+    if !installer_tools(&["curl", "sha256sum"]) {
+        return;
+    }
+    let run = dist_run();
+    let out = xtask(&run.ws, &run.target_dir, &["try-install"]);
+    assert_ok("cargo xtask try-install", &out);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "installing {} from http://127.0.0.1:",
+            archive_name()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("| greet {VERSION} (loud)")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("installed, ran and uninstalled, leaving nothing"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn the_installer_is_posix_sh_and_shellcheck_clean() {
     if !require_tool("shellcheck", "apt-get install shellcheck") {

@@ -12,6 +12,7 @@ pub(crate) mod publish;
 pub(crate) mod rename;
 pub(crate) mod reproduce;
 pub(crate) mod setup;
+pub(crate) mod try_install;
 pub(crate) mod verify;
 
 use anyhow::Result;

@@ -57,13 +57,25 @@ pub(crate) fn for_config(config: &DistConfig, app: &Package) -> Result<Option<Fo
             (s.bin.clone(), s.args.clone(), expect)
         })
         .unwrap_or_else(|| (app.main_bin().to_owned(), vec!["--version".into()], None));
+    // As `brew audit` wants it: no leading article, no final period.
     let desc = app
         .about
         .description
         .as_deref()
         .and_then(|d| d.lines().map(str::trim).find(|l| !l.is_empty()))
-        .map(|d| d.trim_end_matches('.').to_owned())
-        .unwrap_or_else(|| format!("The {} command-line tool", app.name));
+        .map(|d| {
+            let d = d.trim_end_matches('.');
+            let d = ["A ", "An ", "The "]
+                .iter()
+                .find_map(|article| d.strip_prefix(article))
+                .unwrap_or(d);
+            let mut chars = d.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .unwrap_or_else(|| format!("Command-line tool {}", app.name));
     Ok(Some(Formula {
         name: format!("{}.rb", app.name),
         class: class_name(&app.name),
@@ -267,10 +279,7 @@ mod tests {
         let text = f.unwrap().text;
         assert!(text.starts_with(HEADER), "{text}");
         assert!(text.contains("class Toolbox < Formula\n"), "{text}");
-        assert!(
-            text.contains("  desc \"A box of \\\"tools\\\"\"\n"),
-            "{text}"
-        );
+        assert!(text.contains("  desc \"Box of \\\"tools\\\"\"\n"), "{text}");
         assert!(
             text.contains("  license any_of: [\"MIT\", \"Apache-2.0\"]\n"),
             "{text}"

@@ -4,4 +4,5 @@ pub(crate) mod download;
 pub(crate) mod exec;
 pub(crate) mod launch;
 pub(crate) mod sandbox;
+pub(crate) mod serve;
 pub(crate) mod smoke;
