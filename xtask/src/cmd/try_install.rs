@@ -81,10 +81,8 @@ fn archive_for(release: &Manifest, os: Os, arch: Arch) -> Option<String> {
             .iter()
             .find(|a| Target::parse(&a.target).is_ok_and(|t| t.os == os && t.arch == want))
     };
-    let fallback = match (os, arch) {
-        (Os::Windows, Arch::Aarch64) => Some(Arch::X86_64),
-        _ => None,
-    };
+    // Windows 11 on Arm runs x64 builds.
+    let fallback = (os == Os::Windows && arch == Arch::Aarch64).then_some(Arch::X86_64);
     built(arch)
         .or_else(|| fallback.and_then(built))
         .map(|a| a.name.clone())
