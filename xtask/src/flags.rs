@@ -24,6 +24,7 @@ pub(crate) enum Command {
     Migrate(cmd::migrate::Options),
     Reproduce(cmd::reproduce::Options),
     TryInstall(cmd::try_install::Options),
+    PublishTap(cmd::publish_tap::Options),
     /// Internal: the helper that builds verify's sandbox (`run::sandbox`).
     SandboxExec(Vec<String>),
 }
@@ -132,6 +133,7 @@ fn from_matches(matches: &ArgMatches) -> Command {
             release: string(RELEASE),
             targets: strings(TARGET),
         }),
+        "publish-tap" => Command::PublishTap(cmd::publish_tap::Options { dir: path(DIR) }),
         "try-install" => Command::TryInstall(cmd::try_install::Options {
             dir: m.get_one::<PathBuf>(DIR).cloned(),
         }),
@@ -291,6 +293,17 @@ fn cli() -> clap::Command {
                         .help("Where the release's SHA256SUMS and dist-manifest.json are (default: the GitHub release of the app's version)"),
                 )
                 .arg(targets_arg("Only this target of the release (repeatable)")),
+        )
+        .subcommand(
+            clap::Command::new("publish-tap")
+                .about("Push the release's Homebrew formula to the tap `homebrew-tap` names (token: HOMEBREW_TAP_TOKEN)")
+                .arg(
+                    Arg::new(DIR)
+                        .value_name("DIR")
+                        .required(true)
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help("The release directory, as `merge` or `dist` wrote it"),
+                ),
         )
         .subcommand(
             clap::Command::new("try-install")

@@ -401,3 +401,73 @@ fn plan_writes_github_outputs_and_only_a_tag_push_publishes() {
     let (out, _) = github_in("someone/fork", "workflow_dispatch", "branch", "main");
     assert_ok("a dry run in a fork", &out);
 }
+
+/// A fork with `homebrew-tap`: the release workflow's tap step (a secret in
+/// a step's environment) passes zizmor and actionlint too.
+#[test]
+fn the_homebrew_tap_step_passes_the_linters() {
+    if !require_tools(&[
+        ("zizmor", "pip install zizmor"),
+        ("node", "apt-get install nodejs"),
+    ]) {
+        return;
+    }
+    let (ws, target) = fixture("greeter", "workflow-tap");
+    let config = ws.join("dist-workspace.toml");
+    let edited = fs::read_to_string(&config).unwrap().replacen(
+        "[dist]\n",
+        "[dist]\nhomebrew-tap = \"example/homebrew-tap\"\n",
+        1,
+    );
+    fs::write(&config, edited).unwrap();
+    assert_ok("codegen", &xtask(&ws, &target, &["codegen"]));
+    let release = fs::read_to_string(ws.join(".github/workflows/release.yml")).unwrap();
+    assert!(
+        release.contains("run: cargo xtask publish-tap target/dist.out\n")
+            && release.contains("HOMEBREW_TAP_TOKEN: ${{ secrets.HOMEBREW_TAP_TOKEN }}"),
+        "{release}"
+    );
+    let out = run(
+        "zizmor",
+        &[
+            "--offline",
+            "--persona",
+            "pedantic",
+            "--no-progress",
+            ".github",
+        ],
+        &ws,
+    );
+    assert_ok("zizmor on a release.yml with a tap", &out);
+    if actionlint_module().is_file() {
+        let out = actionlint(&[".github/workflows/release.yml"], &ws);
+        let findings: Vec<String> = text(&out.stdout)
+            .lines()
+            .filter(|l| !STALE_LINTER_FINDINGS.iter().any(|known| l.contains(known)))
+            .map(str::to_owned)
+            .collect();
+        assert!(findings.is_empty(), "actionlint:\n{}", findings.join("\n"));
+    }
+    // Without the secret, publishing the tap is a notice, not a failure.
+    assert_ok(
+        "dist",
+        &xtask(
+            &ws,
+            &target,
+            &["dist", "--target", "x86_64-unknown-linux-musl"],
+        ),
+    );
+    let mut command = xtask_command(
+        &ws,
+        &target,
+        &["publish-tap", target.join("dist.out").to_str().unwrap()],
+    );
+    command.env_remove("HOMEBREW_TAP_TOKEN");
+    let out = command.output().unwrap();
+    assert_ok("publish-tap without its secret", &out);
+    assert!(
+        text(&out.stderr).contains("no HOMEBREW_TAP_TOKEN secret: fixture-greeter.rb was not pushed to example/homebrew-tap"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -67,6 +67,7 @@ const BUILD_TEMPLATE: &str = include_str!("templates/build.yml");
 const ATTEST_PERMISSIONS: &str = include_str!("templates/release-attest-permissions.yml");
 const ATTEST_STEP: &str = include_str!("templates/release-attest-step.yml");
 const ATTEST_SBOM_STEP: &str = include_str!("templates/release-attest-sbom-step.yml");
+const TAP_STEP: &str = include_str!("templates/release-tap-step.yml");
 const CI_TEMPLATE: &str = include_str!("templates/ci.yml");
 const CI_NATIVE_JOB: &str = include_str!("templates/ci-native-job.yml");
 const CI_RELEASE_PLAN: &str = include_str!("templates/ci-release-plan.yml");
@@ -111,6 +112,11 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
         },
     ));
     values.push(("attest-step", attest_step));
+    let tap_step = match &config.homebrew_tap {
+        Some(tap) => crate::generate::template::fill(TAP_STEP, &[("tap", tap.clone())]),
+        None => String::new(),
+    };
+    values.push(("tap-step", tap_step));
     crate::generate::template::fill(RELEASE_TEMPLATE, &values)
 }
 

@@ -65,6 +65,8 @@ pub(crate) struct DistConfig {
     pub(crate) packages: Vec<PackageFormat>,
     /// `Name <email>` for the packages; else the app's `authors`.
     pub(crate) maintainer: Option<String>,
+    /// `owner/repo` of a Homebrew tap the release workflow pushes the formula to.
+    pub(crate) homebrew_tap: Option<String>,
 }
 
 /// `[dist].smoke-root`: a named part of every real Linux system, put into

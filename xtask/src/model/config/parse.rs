@@ -36,6 +36,7 @@ const DIST_KEYS: &[&str] = &[
     "smoke-root",
     "packages",
     "maintainer",
+    "homebrew-tap",
 ];
 
 /// Parses configuration text; `file` only labels errors.
@@ -328,7 +329,31 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         })
         .transpose()?;
 
+    let homebrew_tap = get("homebrew-tap")
+        .map(|v| {
+            let text = reader.string(v, "homebrew-tap")?;
+            let parts: Vec<&str> = text.split('/').collect();
+            let name_ok = |p: &str| {
+                !p.is_empty()
+                    && !p.starts_with('.')
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            };
+            if parts.len() == 2 && parts.iter().all(|p| name_ok(p)) {
+                Ok(text.to_owned())
+            } else {
+                Err(reader.error(
+                    v.span(),
+                    format!(
+                        "`[dist].homebrew-tap = \"{text}\"` is not a GitHub repository `owner/name`, such as \"you/homebrew-tap\""
+                    ),
+                ))
+            }
+        })
+        .transpose()?;
+
     Ok(DistConfig {
+        homebrew_tap,
         packages,
         maintainer,
         github_attestations,
