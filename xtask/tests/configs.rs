@@ -206,7 +206,7 @@ fn a_cargo_dist_configuration_is_recognised_and_migrated() {
     for key in [
         "not kept [workspace]",
         "not kept cargo-dist-version",
-        "not kept installers: powershell",
+        "kept     installers: powershell",
         "not kept install-path",
         "not kept install-updater",
         "kept     targets: x86_64-unknown-linux-gnu → x86_64-unknown-linux-musl",

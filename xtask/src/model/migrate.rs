@@ -161,14 +161,23 @@ fn convert(key: &str, value: &DeValue<'_>, out: &mut Writer) {
         "installers" => {
             for installer in strings(value).unwrap_or_default() {
                 match installer {
-                    "shell" => out.note("installers: shell", "always made: `<app>-installer.sh`, checksum-verified"),
+                    "shell" => out.note("installers: shell", "always made: `<app>-installer.sh`, checking the hashes it carries"),
+                    "powershell" => out.note("installers: powershell", "made for the Windows targets: `<app>-installer.ps1`, checking the hashes it carries"),
+                    "homebrew" => out.note("installers: homebrew", "always made: `<app>.rb`, a release file; `tap` pushes it"),
                     other => out.drop(
                         &format!("installers: {other}"),
-                        "not made here yet; the shell installer and `cargo binstall` are",
+                        "not made here; the shell and PowerShell installers, the formula, .deb/.rpm and `cargo binstall` are",
                     ),
                 }
             }
         }
+        "tap" => match value {
+            DeValue::String(tap) => {
+                out.keep(key, format!("homebrew-tap = {}", toml_string(tap)));
+                out.note(key, "the release workflow pushes the formula there with the HOMEBREW_TAP_TOKEN secret, the name cargo-dist's workflow uses");
+            }
+            _ => out.drop(key, "expected a string `owner/repo`"),
+        },
         "auto-includes" => match value {
             DeValue::Boolean(true) => out.note(key, "without `include`, the app's README, licence and changelog files ship"),
             _ => out.drop(key, "without `include`, the app's README, licence and changelog files ship; list exactly the files you want in `include`"),
@@ -254,12 +263,10 @@ aarch64-unknown-linux-gnu = "ubuntu-24.04-arm"
             xtask_inspect::format::ArchiveFormat::TarGz
         );
         assert_eq!(cfg.tag_pattern.tag_for("1.2.0"), "tool-v1.2.0");
+        assert_eq!(cfg.homebrew_tap.as_deref(), Some("owner/homebrew-tap"));
         let dropped: Vec<&str> = migration.dropped.iter().map(|(k, _)| k.as_str()).collect();
         for key in [
             "cargo-dist-version",
-            "installers: powershell",
-            "installers: homebrew",
-            "tap",
             "targets: aarch64-pc-windows-msvc",
             "install-path",
             "publish-jobs",
