@@ -162,6 +162,8 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
         ));
     }
     let mut archives: BTreeMap<&str, (String, Option<DepList>)> = BTreeMap::new();
+    let mut unpacked: BTreeMap<&str, Option<Vec<crate::archive::package::ArchiveFile>>> =
+        BTreeMap::new();
     for file in index::listed(manifest)
         .into_iter()
         .filter(|f| plain_name(f.name))
@@ -229,13 +231,17 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
                 if !archives.contains_key(artifact.name.as_str()) {
                     continue;
                 }
-                let archive_files = match files.get(&artifact.name) {
-                    Ok((bytes, _)) => release::ArchiveInput::read_back(artifact, bytes)
-                        .map(|input| input.files)
-                        .ok(),
-                    Err(_) => None,
-                };
-                let Some(archive_files) = archive_files else {
+                // Unpacked once for all of the archive's packages.
+                if !unpacked.contains_key(artifact.name.as_str()) {
+                    let read = match files.get(&artifact.name) {
+                        Ok((bytes, _)) => release::ArchiveInput::read_back(artifact, bytes)
+                            .map(|input| input.files)
+                            .ok(),
+                        Err(_) => None,
+                    };
+                    unpacked.insert(artifact.name.as_str(), read);
+                }
+                let Some(Some(archive_files)) = unpacked.get(artifact.name.as_str()) else {
                     continue;
                 };
                 if let Some((bytes, _)) =
@@ -245,7 +251,7 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
                         file.name,
                         bytes,
                         artifact,
-                        &archive_files,
+                        archive_files,
                         &manifest.app,
                         expected.limits,
                         findings,
