@@ -161,20 +161,18 @@ impl Formula {
                 DocKind::Man(section) => format!("    man{section}.install \"{path}\"\n"),
             });
         }
+        // Homebrew's idiom: one shell command line, its output checked.
         let (bin, args, expect) = &self.test;
-        let command = std::iter::once(format!("#{{bin}}/{}", ruby(bin)))
-            .chain(args.iter().map(|a| ruby(a)))
-            .map(|a| format!("\"{a}\""))
+        let line = std::iter::once(format!("#{{bin}}/{}", ruby(&shell_word(bin))))
+            .chain(args.iter().map(|a| ruby(&shell_word(a))))
             .collect::<Vec<_>>()
-            .join(", ");
+            .join(" ");
         let test = match expect {
             Some(text) => {
                 let text = ruby(text).replace("{version}", "#{version}");
-                format!(
-                    "    output = Utils.safe_popen_read({command}, err: :out)\n    assert_match \"{text}\", output\n"
-                )
+                format!("    assert_match \"{text}\", shell_output(\"{line} 2>&1\")\n")
             }
-            None => format!("    system {command}\n"),
+            None => format!("    system \"{line}\"\n"),
         };
         let license = match &self.license {
             Some(license) => format!("  license {}\n", license_expression(license)),
@@ -199,6 +197,19 @@ impl Formula {
             name: self.name.clone(),
             text,
         })
+    }
+}
+
+/// `word` as one word of a POSIX shell command line.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._/=:,+-@%".contains(&b));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }
 
@@ -300,9 +311,13 @@ mod tests {
         );
         assert!(text.contains("    man1.install \"doc/tb.1\"\n"), "{text}");
         assert!(
-            text.contains("assert_match \"tb #{version}\", output"),
+            text.contains(
+                "    assert_match \"tb #{version}\", shell_output(\"#{bin}/tb --version 2>&1\")\n"
+            ),
             "{text}"
         );
+        assert_eq!(shell_word("hello world"), "'hello world'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 
     #[test]

@@ -229,8 +229,13 @@ function Invoke-Install {
         }
         # Started before it replaces anything: a binary that cannot run on
         # this machine is never installed.
+        # Windows PowerShell turns a native program's stderr into errors,
+        # which 'Stop' would make fatal before its exit code is seen.
+        $ErrorActionPreference = 'Continue'
         $out = & (Join-Path $dir "$App.exe") --version 2>&1 | Out-String
-        if ($LASTEXITCODE -ne 0) {
+        $code = $LASTEXITCODE
+        $ErrorActionPreference = 'Stop'
+        if ($code -ne 0) {
             Fail "the downloaded $App.exe does not start on this machine ($($out.Trim())); nothing was installed"
         }
 
