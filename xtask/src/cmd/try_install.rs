@@ -146,6 +146,7 @@ fn shell(
             .env("HOME", &home)
             .env_remove("XDG_DATA_HOME")
             .env_remove("XDG_CONFIG_HOME")
+            .env_remove("BASH_COMPLETION_USER_DIR")
             .env_remove(format!("{}_INSTALL_DIR", installer::env_prefix(package)))
             .env(download.0, download.1);
         c
