@@ -17,6 +17,12 @@ use crate::model::package::PackageMeta;
 pub(crate) fn write(meta: &PackageMeta, arch: &str, payload: &[PayloadFile]) -> Result<Vec<u8>> {
     let doc_dir = format!("/usr/share/doc/{}", meta.name);
     let mut files: Vec<PayloadFile> = payload.to_vec();
+    files.push(PayloadFile {
+        path: lintian_overrides(&meta.name),
+        data: overrides(&meta.name, payload).into_bytes(),
+        executable: false,
+        doc: syspkg::DocFlag::None,
+    });
     for (name, data) in [
         ("copyright", copyright(meta, payload).into_bytes()),
         ("changelog.gz", syspkg::gzip(changelog(meta).as_bytes())?),
@@ -56,6 +62,26 @@ pub(crate) fn write(meta: &PackageMeta, arch: &str, payload: &[PayloadFile]) -> 
     ar_member(&mut out, "control.tar.xz", &control.finish()?, mtime);
     ar_member(&mut out, "data.tar.xz", &data.finish()?, mtime);
     Ok(out)
+}
+
+/// Where lintian reads a package's overrides.
+pub(crate) fn lintian_overrides(package: &str) -> String {
+    format!("/usr/share/lintian/overrides/{package}")
+}
+
+/// lintian holds every static binary an error (it expects Debian's
+/// libc); these are static on purpose, and say so.
+fn overrides(package: &str, payload: &[PayloadFile]) -> String {
+    let mut text = String::from(
+        "# Static musl builds on purpose: they run on every Linux of their CPU,\n# with no libc to depend on.\n",
+    );
+    for file in payload.iter().filter(|f| f.path.starts_with("/usr/bin/")) {
+        text.push_str(&format!(
+            "{package}: statically-linked-binary [{}]\n",
+            &file.path[1..]
+        ));
+    }
+    text
 }
 
 fn control_file(meta: &PackageMeta, arch: &str, installed_kib: u64) -> String {
@@ -314,7 +340,12 @@ mod tests {
                 ("/usr/share/doc/toolbox/LICENSE-MIT", 0o644),
                 ("/usr/share/doc/toolbox/changelog.gz", 0o644),
                 ("/usr/share/doc/toolbox/copyright", 0o644),
+                ("/usr/share/lintian/overrides/toolbox", 0o644),
             ]
+        );
+        assert!(
+            String::from_utf8_lossy(&files[4].2)
+                .ends_with("\ntoolbox: statically-linked-binary [usr/bin/tb]\n")
         );
         assert_eq!(files[0].2, b"\x7fELF tb");
         let copyright = String::from_utf8(files[3].2.clone()).unwrap();

@@ -1,7 +1,7 @@
 //! A .deb or .rpm of the release, read back as its package manager would
 //! unpack it: every file it installs must be byte for byte the archive's
 //! (the binary first), and it installs nothing the archive does not hold
-//! but the package's own `copyright` and `changelog.gz`.
+//! but a .deb's own `copyright`, `changelog.gz` and lintian overrides.
 
 use crate::archive::manifest::ManifestArtifact;
 use crate::archive::package::ArchiveFile;
@@ -68,6 +68,7 @@ pub(crate) fn check_package(
     let own = [
         format!("/usr/share/doc/{package_name}/copyright"),
         format!("/usr/share/doc/{package_name}/changelog.gz"),
+        deb::lintian_overrides(&package_name),
     ];
     for (path, _, _) in &installed {
         let from_archive = expected.iter().any(|f| f.path == *path);
