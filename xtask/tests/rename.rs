@@ -154,7 +154,8 @@ fn a_renamed_copy_releases_under_the_new_name_and_keeps_nothing_of_the_sample() 
     assert!(
         config.contains(&format!("app = \"{NEW}\""))
             && config.contains(&format!("repository = \"{repository}\""))
-            && config.contains(&format!("\"doc/{NEW}.1\"")),
+            && config.contains(&format!("\"doc/{NEW}.1\""))
+            && config.contains("maintainer = \"Ada <ada@example.com>\"\n"),
         "{config}"
     );
     // A fork's CI tests the xtask only where a change can reach it.

@@ -112,6 +112,17 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             if let Some(url) = &repository {
                 updated = set_key(&updated, "[dist]", "repository", &toml_string(url), "app")?;
             }
+            // The packages name the fork's author, not the template's maintainer.
+            if let (Some(author), Some(_)) = (&options.author, &project.config.maintainer) {
+                if config::check_maintainer(author).is_ok() {
+                    updated = set_key(&updated, "[dist]", "maintainer", &toml_string(author), "app")?;
+                } else {
+                    eprintln!(
+                        "    note: `{author}` is not `Name <email>`; set `maintainer` in {} for the .deb and .rpm",
+                        config::FILE_NAME
+                    );
+                }
+            }
             // The template tests its xtask on every change; a fork's CI
             // spends its minutes on the fork's app (`model::scope`).
             if project.config.xtask_tests == XtaskTests::Always {
