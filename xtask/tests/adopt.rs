@@ -30,10 +30,19 @@ fn cargo(project: &Path, target: &Path, args: &[&str]) -> Output {
 
 /// `cargo xtask adopt <project>`, run in this checkout.
 fn adopt(project: &Path) -> Output {
+    // Whoever adopts it: git's user, as a contributor's machine has one.
+    let git_config = project.with_extension("gitconfig");
+    fs::write(
+        &git_config,
+        "[user]\n\tname = Rootcli Maintainer\n\temail = rootcli@example.com\n",
+    )
+    .unwrap();
     Command::new(env!("CARGO_BIN_EXE_xtask"))
         .arg("adopt")
         .arg(project)
         .current_dir(root())
+        .env("GIT_CONFIG_GLOBAL", &git_config)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
         .unwrap()
 }
@@ -77,6 +86,7 @@ fn an_existing_root_package_cli_adopts_the_tooling_and_releases() {
         "note: kept your rust-toolchain.toml",
         "note: .github/workflows/ci.yml is yours",
         "note: Cargo.toml:19 has its own [package.metadata.binstall]",
+        "note: the .deb and .rpm name Rootcli Maintainer <rootcli@example.com> (git's user) as maintainer",
     ] {
         assert!(said.contains(line), "no `{line}` in:\n{said}");
     }
@@ -157,6 +167,10 @@ fn an_existing_root_package_cli_adopts_the_tooling_and_releases() {
         );
     }
     assert_ok("verify", &cargo(&project, &target, &["xtask", "verify"]));
+    assert!(
+        target.join("dist.out/fixture-rootcli_0.2.0_amd64.deb").is_file(),
+        "{stderr}"
+    );
     for (path, bytes) in &kept[..1] {
         assert_eq!(&own(path), bytes, "{path} changed");
     }

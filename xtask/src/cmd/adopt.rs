@@ -106,7 +106,21 @@ pub(crate) fn run(options: Options) -> Result<()> {
     }
     let config_path = dir.join(config::FILE_NAME);
     let new_config = match std::fs::read_to_string(&config_path) {
-        Err(_) => Some(adopt::config(&app)),
+        Err(_) => {
+            let maintainer = maintainer(&sh, &dir, &app_package.about.authors);
+            match &maintainer {
+                adopt::Maintainer::Authors => {}
+                adopt::Maintainer::Git(who) => notes.push(format!(
+                    "the .deb and .rpm name {who} (git's user) as maintainer: Cargo.toml has no `authors`; change `maintainer` in {} if that is not right",
+                    config::FILE_NAME
+                )),
+                adopt::Maintainer::Unknown => notes.push(format!(
+                    "no .deb or .rpm yet (`packages = []`): Cargo.toml has no `authors` and git no user; set `maintainer` in {}",
+                    config::FILE_NAME
+                )),
+            }
+            Some(adopt::config(&app, &maintainer))
+        }
         Ok(text) => {
             let cargo_dist = DeTable::parse(&text)
                 .ok()
@@ -209,4 +223,36 @@ fn alias_missing(config: &Path) -> Option<String> {
     let doc = DeTable::parse(&text).ok()?;
     let has = matches!(toml_field(doc.get_ref(), "alias"), Some(DeValue::Table(a)) if toml_field(a, "xtask").is_some());
     (!has).then(|| "your .cargo/config.toml has no `xtask` alias".to_owned())
+}
+
+/// Who the packages will name: the app's authors if one is `Name <email>`,
+/// else git's user in the project's repository.
+fn maintainer(sh: &xshell::Shell, dir: &Path, authors: &[String]) -> adopt::Maintainer {
+    if authors
+        .first()
+        .is_some_and(|a| config::check_maintainer(a).is_ok())
+    {
+        return adopt::Maintainer::Authors;
+    }
+    let _dir = sh.push_dir(dir);
+    let get = |key: &str| {
+        xshell::cmd!(sh, "git config --get {key}")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    match (get("user.name"), get("user.email")) {
+        (Some(name), Some(email)) => {
+            let who = format!("{name} <{email}>");
+            if config::check_maintainer(&who).is_ok() {
+                adopt::Maintainer::Git(who)
+            } else {
+                adopt::Maintainer::Unknown
+            }
+        }
+        _ => adopt::Maintainer::Unknown,
+    }
 }

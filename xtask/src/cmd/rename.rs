@@ -115,7 +115,13 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             // The packages name the fork's author, not the template's maintainer.
             if let (Some(author), Some(_)) = (&options.author, &project.config.maintainer) {
                 if config::check_maintainer(author).is_ok() {
-                    updated = set_key(&updated, "[dist]", "maintainer", &toml_string(author), "app")?;
+                    updated = set_key(
+                        &updated,
+                        "[dist]",
+                        "maintainer",
+                        &toml_string(author),
+                        "app",
+                    )?;
                 } else {
                     eprintln!(
                         "    note: `{author}` is not `Name <email>`; set `maintainer` in {} for the .deb and .rpm",

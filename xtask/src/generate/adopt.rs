@@ -146,8 +146,36 @@ fn profile_blocks(template: &str) -> Vec<(String, String)> {
     blocks
 }
 
+/// Who the first configuration names as the packages' maintainer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Maintainer {
+    /// The app's first `authors` entry will do: nothing to write.
+    Authors,
+    /// Nobody in Cargo.toml; this from the repository's git configuration.
+    Git(String),
+    /// Nobody known: no packages until one is named.
+    Unknown,
+}
+
 /// The first `dist-workspace.toml` of an adopted project releasing `app`.
-pub(crate) fn config(app: &str) -> String {
+pub(crate) fn config(app: &str, maintainer: &Maintainer) -> String {
+    let packages = match maintainer {
+        Maintainer::Authors => {
+            "# The .deb and .rpm name the app's first `authors` entry as maintainer.\n".to_owned()
+        }
+        Maintainer::Git(who) => format!(
+            "# The .deb and .rpm name their maintainer; Cargo.toml has no `authors`,\n\
+             # so this is git's user.name and user.email here.\n\
+             maintainer = {}\n",
+            toml_string(who)
+        ),
+        Maintainer::Unknown => {
+            "# A .deb and an .rpm of every Linux archive need a maintainer: set\n\
+             # `maintainer = \"Name <email>\"` (or `authors` in Cargo.toml) and remove this.\n\
+             packages = []\n"
+                .to_owned()
+        }
+    };
     format!(
         "# Release configuration read by `cargo xtask dist`; keys mean what\n\
          # cargo-dist's keys of the same name mean (the xtask's README lists them).\n\
@@ -157,6 +185,7 @@ pub(crate) fn config(app: &str) -> String {
          # Files shipped in every archive, relative to this file's directory.\n\
          # Without this key: the app's README, LICENSE*/COPYING* and CHANGELOG*.\n\
          # include = [\"README.md\", \"LICENSE\"]\n\
+         {packages}\
          # ci.yml runs the xtask's own tests only when a change can affect it.\n\
          xtask-tests = \"when-changed\"\n",
         toml_string(app)
@@ -222,8 +251,14 @@ mod tests {
 
     #[test]
     fn the_first_config_names_the_app_and_parses() {
-        let text = config("fd-find");
-        let cfg = crate::model::config::parse(&text, std::path::Path::new("x")).unwrap();
+        let parse = |m: &Maintainer| {
+            crate::model::config::parse(&config("fd-find", m), std::path::Path::new("x")).unwrap()
+        };
+        let cfg = parse(&Maintainer::Authors);
         assert_eq!(cfg.app, "fd-find");
+        assert_eq!((cfg.maintainer, cfg.packages.len()), (None, 2));
+        let cfg = parse(&Maintainer::Git("Ada <ada@example.com>".into()));
+        assert_eq!(cfg.maintainer.as_deref(), Some("Ada <ada@example.com>"));
+        assert!(parse(&Maintainer::Unknown).packages.is_empty());
     }
 }
