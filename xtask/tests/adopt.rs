@@ -168,7 +168,9 @@ fn an_existing_root_package_cli_adopts_the_tooling_and_releases() {
     }
     assert_ok("verify", &cargo(&project, &target, &["xtask", "verify"]));
     assert!(
-        target.join("dist.out/fixture-rootcli_0.2.0_amd64.deb").is_file(),
+        target
+            .join("dist.out/fixture-rootcli_0.2.0_amd64.deb")
+            .is_file(),
         "{stderr}"
     );
     for (path, bytes) in &kept[..1] {

@@ -65,15 +65,23 @@ pub(crate) fn for_config(config: &DistConfig, app: &Package) -> Result<Option<Fo
         .and_then(|d| d.lines().map(str::trim).find(|l| !l.is_empty()))
         .map(|d| {
             let d = d.trim_end_matches('.');
-            let d = ["A ", "An ", "The "]
+            let lower = d.to_ascii_lowercase();
+            let d = ["a ", "an ", "the "]
                 .iter()
-                .find_map(|article| d.strip_prefix(article))
-                .unwrap_or(d);
+                .find(|article| lower.starts_with(*article))
+                .map_or(d, |article| &d[article.len()..]);
             let mut chars = d.chars();
-            chars
+            let d = chars
                 .next()
                 .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            // Under 80 characters, cut at a word.
+            if d.chars().count() < 80 {
+                return d;
+            }
+            let cut: String = d.chars().take(79).collect();
+            cut.rsplit_once(' ')
+                .map_or(cut.clone(), |(head, _)| head.to_owned())
         })
         .unwrap_or_else(|| format!("Command-line tool {}", app.name));
     Ok(Some(Formula {
@@ -327,6 +335,23 @@ mod tests {
             None
         );
         assert_eq!(class_name("fd-find"), "FdFind");
+        let long = Package {
+            about: crate::model::workspace::About {
+                description: Some(format!("the {}end", "word ".repeat(30))),
+                ..Default::default()
+            },
+            ..Package::sample()
+        };
+        let config = crate::model::config::parse(
+            "[dist]\napp = \"toolbox\"\nrepository = \"https://github.com/o/toolbox\"\n",
+            std::path::Path::new("d"),
+        )
+        .unwrap();
+        let desc = for_config(&config, &long).unwrap().unwrap().desc;
+        assert!(
+            desc.starts_with("Word word") && desc.len() < 80 && desc.ends_with("word"),
+            "{desc}"
+        );
         assert_eq!(license_expression("MIT"), "\"MIT\"");
         assert_eq!(
             license_expression("MIT/Apache-2.0"),
