@@ -242,7 +242,6 @@ fn homebrew(dir: &Path, package: &str, exe: &str, url: &str, release: &Manifest)
         let mut c = Command::new("brew");
         c.args(args)
             .env("HOMEBREW_NO_AUTO_UPDATE", "1")
-            .env("HOMEBREW_NO_INSTALL_FROM_API", "1")
             .env("HOMEBREW_NO_ANALYTICS", "1");
         c
     };
@@ -253,12 +252,17 @@ fn homebrew(dir: &Path, package: &str, exe: &str, url: &str, release: &Manifest)
         let formulae = PathBuf::from(repository.trim()).join("Formula");
         fs::create_dir_all(&formulae)?;
         let name = format!("{tap}/{package}");
-        // Audited as published, installed from here.
+        // Audited as published, installed from here. Audit is Homebrew's
+        // style rules, which change with its releases: a finding is a
+        // warning on the run, not a failed build; install and test are not.
         fs::write(formulae.join(format!("{package}.rb")), &text)?;
-        step(
-            "brew audit --strict",
-            brew(&["audit", "--strict", "--formula", &name]),
-        )?;
+        let audit = brew(&["audit", "--strict", "--formula", &name]);
+        if let Err(err) = step("brew audit --strict", audit) {
+            eprintln!("    warning: {err:#}");
+            if std::env::var_os("GITHUB_ACTIONS").is_some() {
+                println!("::warning title=brew audit::{name}: {err:#}; see the log above");
+            }
+        }
         fs::write(formulae.join(format!("{package}.rb")), &local)?;
         step("brew install", brew(&["install", "--formula", &name]))?;
         let installed = step("brew --prefix", brew(&["--prefix", &name]))?;
