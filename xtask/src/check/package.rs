@@ -32,6 +32,13 @@ pub(crate) fn check_package(
             return;
         }
     };
+    // A path twice: the package manager installs the last, a check the first.
+    let mut paths: Vec<&str> = installed.iter().map(|(p, _, _)| p.as_str()).collect();
+    paths.sort_unstable();
+    if let Some(twice) = paths.windows(2).find(|w| w[0] == w[1]) {
+        findings.problem(format!("{name}: holds {} twice", twice[0]));
+        return;
+    }
     let top = format!("{}/", crate::check::archive::stem_of(&artifact.name));
     let bins: Vec<String> = artifact
         .binaries
