@@ -226,7 +226,12 @@ fn write_packages(
         };
         let name = package_model::file_name(*format, &plan.meta, arch);
         let key = checksum::sha256_hex(
-            format!("xtask-package-v1 {archive_key} {arch} {:?}", plan.meta).as_bytes(),
+            format!(
+                "xtask-package {} {archive_key} {arch} {:?}",
+                writers_digest(),
+                plan.meta
+            )
+            .as_bytes(),
         );
         let record = dir.join(format!(".{name}.inputs"));
         let (size, sha256) = match reusable(&dir.join(&name), &record, &key) {
@@ -259,6 +264,23 @@ fn write_packages(
         });
     }
     Ok(listed)
+}
+
+/// A digest of the code that writes packages, so a package an older xtask
+/// made is never reused when the writers changed.
+fn writers_digest() -> &'static str {
+    static DIGEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DIGEST.get_or_init(|| {
+        let sources = [
+            include_str!("deb.rs"),
+            include_str!("rpm.rs"),
+            include_str!("cpio.rs"),
+            include_str!("syspkg.rs"),
+            include_str!("../model/package.rs"),
+            include_str!("../model/install.rs"),
+        ];
+        checksum::sha256_hex(sources.concat().as_bytes())
+    })
 }
 
 /// The archive and its SHA-256, if `record` says it was made from inputs
