@@ -164,7 +164,7 @@ fn the_readme_commands_pass_on_a_machine_with_only_rustup_cargo_git_and_a_c_link
     );
     assert_ok("entering the bare root", &run);
     root.as_root(
-        "chown -R \"$0\" \"$1\"",
+        "chown -R \"$1\" \"$2\"",
         &[&debian::owner(), out_dir.to_str().unwrap()],
     );
     let read = |name: &str| fs::read_to_string(out_dir.join(name)).unwrap_or_default();

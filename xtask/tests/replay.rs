@@ -218,16 +218,29 @@ fn release_yml(world: &World) -> PathBuf {
 
 /// The files a release of the fixture publishes, as `publish` names them.
 fn release_files(version: &str) -> Vec<String> {
-    let mut files = vec!["SHA256SUMS".to_owned(), "dist-manifest.json".to_owned()];
-    for triple in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
+    let mut files = Vec::new();
+    // Debian and RPM spell a pre-release `0.4.0~rc.1`.
+    let package_version = version.replacen('-', "~", 1);
+    for (triple, deb, rpm) in [
+        ("x86_64-unknown-linux-musl", "amd64", "x86_64"),
+        ("aarch64-unknown-linux-musl", "arm64", "aarch64"),
+    ] {
         let archive = format!("fixture-greeter-{version}-{triple}.tar.xz");
-        files.push(format!("{archive}.sha256"));
         files.push(format!("{archive}.cdx.json"));
-        files.push(format!("{archive}.cdx.json.sha256"));
+        files.push(format!("fixture-greeter_{package_version}_{deb}.deb"));
+        files.push(format!("fixture-greeter-{package_version}-1.{rpm}.rpm"));
         files.push(archive);
     }
-    files.push("fixture-greeter-installer.sh".to_owned());
-    files.push("fixture-greeter-installer.sh.sha256".to_owned());
+    files.extend(
+        ["installer.sh", "installer.ps1"]
+            .map(|i| format!("fixture-greeter-{i}"))
+            .into_iter()
+            .chain(["fixture-greeter.rb".to_owned()]),
+    );
+    // Each with its sidecar.
+    let sidecars: Vec<String> = files.iter().map(|f| format!("{f}.sha256")).collect();
+    files.extend(sidecars);
+    files.extend(["SHA256SUMS".to_owned(), "dist-manifest.json".to_owned()]);
     files.sort();
     files
 }

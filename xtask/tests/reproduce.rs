@@ -330,7 +330,7 @@ fn in_other_root(
         text(&out.stdout).trim().to_owned()
     };
     let out = dir.join("out");
-    root.as_root("rm -rf \"$0\"", &[out.to_str().unwrap()]);
+    root.as_root("rm -rf \"$1\"", &[out.to_str().unwrap()]);
     let zig = e2e_dir("zig-cache").join("cargo-xtask/zig-0.17.1");
     let mut all = vec![
         sysroot.as_str(),
@@ -351,7 +351,7 @@ fn in_other_root(
     let run = root.run(&dir.join("root"), SETUP, &inside, &all);
     assert_ok(&format!("entering a Debian {} root", other_suite()), &run);
     root.as_root(
-        "chown -R \"$0\" \"$1\"",
+        "chown -R \"$1\" \"$2\"",
         &[&debian::owner(), out.to_str().unwrap()],
     );
     let read = |name: &str| fs::read_to_string(out.join(name)).unwrap_or_default();
