@@ -347,10 +347,15 @@ fn a_release_tag_publishes_and_a_failed_publish_is_finished_by_a_rerun() {
             "{name} differs from the verified release"
         );
     }
-    // Build provenance covers every archive, SBOM and the installer; each
-    // archive built here has its SBOM attested, bound to the archive's hash.
+    // Build provenance covers every file SHA256SUMS lists (archives, SBOMs,
+    // packages, installers, formula); each archive built here has its SBOM
+    // attested, bound to the archive's hash.
     let attested = fs::read_to_string(second.run_dir.join("attestations")).unwrap();
-    assert_eq!(attested.lines().count(), 5, "{attested}");
+    let listed = release_files(VERSION)
+        .iter()
+        .filter(|f| !f.ends_with(".sha256") && *f != "SHA256SUMS" && *f != "dist-manifest.json")
+        .count();
+    assert_eq!(attested.lines().count(), listed, "{attested}");
     // The first run attested them before its upload broke off, and the
     // re-run job attests them again, as GitHub would: twice each, the same.
     let sboms = fs::read_to_string(second.run_dir.join("sbom-attestations")).unwrap();
