@@ -1,20 +1,27 @@
 //! `cargo xtask publish DIR --tag TAG`: the GitHub release of a verified
-//! release directory, through `gh`. A pre-release version is published as a
-//! pre-release and never as the latest release (which the installer and
-//! `releases/latest` links download). Running it again completes a release
-//! a failed run left half-uploaded, and refuses to replace an asset whose
-//! bytes differ from ours (runs gh).
+//! release directory, draft first and public last (runs gh). The tag's one
+//! draft is found or made, given what it lacks, every asset is downloaded
+//! back and `verify`ed as users will get it, and only then is it published
+//! — as a pre-release for a pre-release version, and as the latest release
+//! only when no published release has a higher version. A run cut off at
+//! any point is finished by running it again; a published release is never
+//! changed (with immutable releases it cannot be), only checked.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use xshell::{Shell, cmd};
+use xtask_inspect::unpack::Limits;
 
 use crate::archive::checksum;
 use crate::archive::index::{self, Source};
+use crate::check::{self, Findings};
+use crate::cmd::{expected, show_finding};
 use crate::model::github;
+use crate::model::publication::{self, Found, RemoteRelease};
 use crate::project::Project;
+use crate::run::github::{Gh, Notes};
 
 pub(crate) struct Options {
     pub(crate) dir: PathBuf,
@@ -22,201 +29,270 @@ pub(crate) struct Options {
 }
 
 pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
-    let Project { sh, config, .. } = project;
     let manifest = Source::Dir(options.dir.clone())
         .manifest()
         .context("run `cargo xtask merge` or `dist` first")?;
     let tag = options.tag;
-    let expected = config.tag_pattern.tag_for(&manifest.version);
-    if tag != expected {
+    let expected_tag = project.config.tag_pattern.tag_for(&manifest.version);
+    if tag != expected_tag {
         bail!(
-            "--tag {tag} does not release {} {}, which {} holds: its tag is `{expected}`",
+            "--tag {tag} does not release {} {}, which {} holds: its tag is `{expected_tag}`",
             manifest.app,
             manifest.version,
             options.dir.display()
         );
     }
-    let files = index::published_files(&manifest);
-    for name in &files {
-        let path = options.dir.join(name);
+    let mut ours = BTreeMap::new();
+    for name in index::published_files(&manifest) {
+        let path = options.dir.join(&name);
         if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
             bail!(
                 "{} is missing or not a regular file; every file of the release is published",
                 path.display()
             );
         }
+        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        ours.insert(name, checksum::sha256_hex(&bytes));
     }
-    let prerelease = github::is_prerelease(&manifest.version);
-    let paths: Vec<PathBuf> = files.iter().map(|f| options.dir.join(f)).collect();
 
-    match published_assets(sh, &tag)? {
-        None => {
-            let kind = if prerelease { "pre-release" } else { "release" };
-            eprintln!("    creating the {kind} {tag} with {} files", files.len());
-            let flags: &[&str] = if prerelease {
-                &["--prerelease", "--latest=false"]
-            } else {
-                &[]
-            };
-            cmd!(sh, "gh release create {tag} --verify-tag --title {tag} --generate-notes {flags...} {paths...}")
-                .run()
-                .with_context(|| format!("`gh release create {tag}` failed; run the publish job again to finish"))?;
-        }
-        Some(assets) => {
-            let scratch = tempdir_for(&options.dir)?;
-            let to_upload = missing_assets(&files, &assets, |name| {
-                let ours = fs::read(options.dir.join(name))?;
-                let theirs = scratch.join(name);
-                cmd!(
-                    sh,
-                    "gh release download {tag} --pattern {name} --output {theirs} --clobber"
-                )
-                .quiet()
-                .run()
-                .with_context(|| {
-                    format!("downloading {name} of the published release {tag} to compare it")
-                })?;
-                let theirs = fs::read(&theirs)?;
-                Ok(checksum::sha256_hex(&ours) == checksum::sha256_hex(&theirs))
-            });
-            let _ = fs::remove_dir_all(&scratch);
-            let to_upload = to_upload?;
-            if to_upload.is_empty() {
+    let gh = Gh { sh: &project.sh };
+    let scratch = Scratch::new(&options.dir)?;
+    let releases = gh.releases()?;
+    let draft = match publication::find(&releases, &tag)? {
+        Found::Published(release, strays) => {
+            for stray in strays {
                 eprintln!(
-                    "    the release {tag} already holds all {} files, byte for byte",
-                    files.len()
+                    "    note: a draft also claims {tag}, and is left alone: {}",
+                    publication::describe(stray)
                 );
-                return Ok(());
             }
-            eprintln!(
-                "    the release {tag} exists; uploading the {} files it lacks",
-                to_upload.len()
-            );
-            let paths: Vec<PathBuf> = to_upload.iter().map(|f| options.dir.join(f)).collect();
-            cmd!(sh, "gh release upload {tag} {paths...}")
-                .run()
-                .with_context(|| {
-                    format!("`gh release upload {tag}` failed; run the publish job again to finish")
-                })?;
+            return check_published(project, &gh, release, &ours, &scratch);
         }
+        Found::Draft(draft) => {
+            eprintln!(
+                "    resuming the draft of {tag}: {}",
+                publication::describe(draft)
+            );
+            draft.clone()
+        }
+        Found::Nothing => {
+            let prerelease = github::is_prerelease(&manifest.version);
+            let notes_file = scratch.notes.clone();
+            let notes = match project.release_notes(&manifest.version)? {
+                Some((changelog, text)) => {
+                    fs::write(&notes_file, text).context("writing the release notes")?;
+                    eprintln!(
+                        "    release notes: {}'s section {}",
+                        changelog.display(),
+                        manifest.version
+                    );
+                    Notes::File(&notes_file)
+                }
+                None => Notes::Generated,
+            };
+            let kind = if prerelease { "pre-release" } else { "release" };
+            eprintln!("    making a draft {kind} {tag}");
+            gh.create_draft(&tag, notes, prerelease)?;
+            this_draft(&gh.releases()?, &tag)?
+        }
+    };
+
+    // Fill the draft: what it holds must be ours, byte for byte.
+    let mut theirs = download(&gh, &draft, &ours, &scratch.dir)?;
+    let comparison = publication::compare(&ours, &draft, &theirs);
+    if !comparison.differ.is_empty() || !comparison.foreign.is_empty() {
+        let mut names = comparison.differ.clone();
+        names.extend(comparison.foreign.iter().cloned());
+        bail!(
+            "the draft of {tag} holds {} with other bytes than this build (another run's upload?). \
+             A draft is not public: delete it on {} and run the publish job again",
+            names.join(", "),
+            draft.url
+        );
     }
-    eprintln!("    published {tag}");
+    for (id, name) in &comparison.unfinished {
+        eprintln!("    removing the cut-off upload of {name} from the draft");
+        gh.delete_asset(*id, name)?;
+    }
+    if !comparison.missing.is_empty() {
+        eprintln!(
+            "    uploading {} of {} files to the draft",
+            comparison.missing.len(),
+            ours.len()
+        );
+        let paths: Vec<PathBuf> = comparison
+            .missing
+            .iter()
+            .map(|f| options.dir.join(f))
+            .collect();
+        gh.upload(&tag, &paths)?;
+    }
+
+    // What users will download, downloaded and verified before anyone can.
+    let draft = this_draft(&gh.releases()?, &tag)?;
+    let fresh: BTreeMap<String, String> = ours
+        .iter()
+        .filter(|(name, _)| !theirs.contains_key(*name))
+        .map(|(n, h)| (n.clone(), h.clone()))
+        .collect();
+    theirs.extend(download(&gh, &draft, &fresh, &scratch.dir)?);
+    let comparison = publication::compare(&ours, &draft, &theirs);
+    if !comparison.complete() {
+        let mut names = comparison.missing.clone();
+        names.extend(comparison.differ.iter().cloned());
+        names.extend(comparison.unfinished.iter().map(|(_, n)| n.clone()));
+        bail!(
+            "after uploading, the draft of {tag} still lacks or differs in {}; nothing was published: run the publish job again",
+            names.join(", ")
+        );
+    }
+    verify_download(project, &scratch.dir, &tag)?;
+
+    let latest =
+        publication::becomes_latest(&manifest.version, &project.config.tag_pattern, &releases);
+    gh.publish(&tag, latest, github::is_prerelease(&manifest.version))?;
+    let releases = gh.releases()?;
+    let Found::Published(release, _) = publication::find(&releases, &tag)? else {
+        bail!(
+            "{tag} was published but GitHub does not list it as published; run the publish job again"
+        );
+    };
+    eprintln!(
+        "    published {tag}{}: {}",
+        if latest {
+            " as the latest release"
+        } else {
+            ", not as the latest release"
+        },
+        release.url
+    );
+    attestation(&gh, release)
+}
+
+/// A published release is only checked: complete and verified, or an error
+/// saying it cannot be completed here.
+fn check_published(
+    project: &Project,
+    gh: &Gh,
+    release: &RemoteRelease,
+    ours: &BTreeMap<String, String>,
+    scratch: &Scratch,
+) -> Result<()> {
+    let theirs = download(gh, release, ours, &scratch.dir)?;
+    let comparison = publication::compare(ours, release, &theirs);
+    if !comparison.complete() {
+        bail!(
+            "{}",
+            publication::published_incomplete(release, &comparison)
+        );
+    }
+    verify_download(project, &scratch.dir, &release.tag)?;
+    eprintln!(
+        "    the release {} is published and holds all {} files, byte for byte: nothing to do",
+        release.tag,
+        ours.len()
+    );
+    attestation(gh, release)
+}
+
+/// The one draft of `tag`, just made or filled.
+fn this_draft(releases: &[RemoteRelease], tag: &str) -> Result<RemoteRelease> {
+    match publication::find(releases, tag)? {
+        Found::Draft(draft) => Ok(draft.clone()),
+        Found::Nothing => {
+            bail!("GitHub does not list the draft of {tag} just made; run the publish job again")
+        }
+        Found::Published(release, _) => bail!(
+            "{tag} was published by someone else while this job ran ({}); run the publish job again to check it",
+            release.url
+        ),
+    }
+}
+
+/// The release's uploaded assets among `wanted` downloaded into `dir`: name → SHA-256.
+fn download(
+    gh: &Gh,
+    release: &RemoteRelease,
+    wanted: &BTreeMap<String, String>,
+    dir: &Path,
+) -> Result<BTreeMap<String, String>> {
+    let mut hashes = BTreeMap::new();
+    for asset in release
+        .assets
+        .iter()
+        .filter(|a| a.uploaded && wanted.contains_key(&a.name))
+    {
+        let path = dir.join(&asset.name);
+        gh.download(asset, &path)?;
+        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        hashes.insert(asset.name.clone(), checksum::sha256_hex(&bytes));
+    }
+    Ok(hashes)
+}
+
+/// `verify` of the downloaded release, as of a local one.
+fn verify_download(project: &Project, dir: &Path, tag: &str) -> Result<()> {
+    eprintln!("==> verifying {tag} as downloaded from GitHub");
+    let expected = expected(project, Limits::default(), false)?;
+    let mut show = show_finding;
+    let mut findings = Findings::new(&mut show);
+    check::release::check(dir, &expected, &mut findings)?;
+    findings
+        .finish(&format!("{tag} as downloaded"))
+        .with_context(|| {
+            format!("the files of {tag} on GitHub do not verify; nothing was published")
+        })
+}
+
+/// `gh release verify` of an immutable release, where gh has it.
+fn attestation(gh: &Gh, release: &RemoteRelease) -> Result<()> {
+    if !release.immutable {
+        eprintln!(
+            "    (not an immutable release, so GitHub made no release attestation for `gh release verify`)"
+        );
+        return Ok(());
+    }
+    match gh.verify(&release.tag)? {
+        None => eprintln!(
+            "    (this gh has no `gh release verify`; a newer one checks the release attestation)"
+        ),
+        Some((true, text)) => {
+            eprintln!("    gh release verify {}:\n{}", release.tag, indent(&text))
+        }
+        Some((false, text)) => bail!(
+            "`gh release verify {}` failed:\n{}",
+            release.tag,
+            indent(&text)
+        ),
+    }
     Ok(())
 }
 
-/// The files of `files` the release lacks. A file it has must be the same
-/// (`same` compares one), or nothing is uploaded: a published asset people
-/// may have downloaded is never replaced.
-pub(crate) fn missing_assets(
-    files: &[String],
-    published: &[String],
-    mut same: impl FnMut(&str) -> Result<bool>,
-) -> Result<Vec<String>> {
-    let mut missing = Vec::new();
-    let mut differ = Vec::new();
-    for name in files {
-        if !published.contains(name) {
-            missing.push(name.clone());
-        } else if !same(name)? {
-            differ.push(name.as_str());
-        }
-    }
-    if !differ.is_empty() {
-        bail!(
-            "the published release already has {} with other bytes than this build; refusing to replace \
-             what people may have downloaded. Delete those assets by hand if they are wrong, or release a new version",
-            differ.join(", ")
-        );
-    }
-    Ok(missing)
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("      {l}\n")).collect()
 }
 
-/// The asset names of the release of `tag`, or `None` when there is no such release.
-fn published_assets(sh: &Shell, tag: &str) -> Result<Option<Vec<String>>> {
-    let out = cmd!(
-        sh,
-        "gh release view {tag} --json assets --jq .assets[].name"
-    )
-    .quiet()
-    .ignore_status()
-    .output()
-    .context("running `gh release view` (is the GitHub CLI installed?)")?;
-    if out.status.success() {
-        let names = String::from_utf8_lossy(&out.stdout);
-        return Ok(Some(
-            names
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        ));
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("release not found") {
-        return Ok(None);
-    }
-    bail!("`gh release view {tag}` failed: {}", stderr.trim())
+/// A fresh directory beside the release for what is downloaded, removed
+/// afterwards, and the notes file.
+struct Scratch {
+    dir: PathBuf,
+    notes: PathBuf,
 }
 
-fn tempdir_for(dir: &Path) -> Result<PathBuf> {
-    let scratch = dir.with_file_name(format!(".publish-compare-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&scratch);
-    fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-    Ok(scratch)
+impl Scratch {
+    fn new(release: &Path) -> Result<Scratch> {
+        let id = std::process::id();
+        let dir = release.with_file_name(format!(".publish-download-{id}"));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let notes = release.with_file_name(format!(".publish-notes-{id}.md"));
+        Ok(Scratch { dir, notes })
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::archive::manifest::{Manifest, ManifestArtifact, ManifestInstaller};
-
-    fn manifest() -> Manifest {
-        Manifest {
-            app: "toolbox".into(),
-            version: "1.2.3".into(),
-            source_date_epoch: 0,
-            commit: "0123abc".into(),
-            artifacts: vec![ManifestArtifact {
-                name: "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz".into(),
-                target: "x86_64-unknown-linux-musl".into(),
-                size: 1,
-                sha256: "0".repeat(64),
-                binaries: vec![],
-                linkage: "static".into(),
-                toolchain: Default::default(),
-                sbom: Some(crate::archive::manifest::Listed {
-                    name: "toolbox-1.2.3-x86_64-unknown-linux-musl.tar.xz.cdx.json".into(),
-                    size: 1,
-                    sha256: "0".repeat(64),
-                }),
-                packages: vec![],
-            }],
-            installers: vec![ManifestInstaller {
-                name: "toolbox-installer.sh".into(),
-                size: 1,
-                sha256: "0".repeat(64),
-            }],
-        }
-    }
-
-    #[test]
-    fn a_rerun_uploads_what_is_missing_and_never_replaces() {
-        let files = index::published_files(&manifest());
-        let published = vec!["SHA256SUMS".to_owned(), "toolbox-installer.sh".to_owned()];
-        let missing = missing_assets(&files, &published, |_| Ok(true)).unwrap();
-        assert_eq!(missing.len(), files.len() - published.len());
-        assert!(!missing.contains(&"SHA256SUMS".to_owned()));
-        let err = missing_assets(&files, &published, |name| Ok(name != "SHA256SUMS")).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("already has SHA256SUMS with other bytes"),
-            "{err}"
-        );
-        assert!(
-            missing_assets(&files, &files, |_| Ok(true))
-                .unwrap()
-                .is_empty()
-        );
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+        let _ = fs::remove_file(&self.notes);
     }
 }

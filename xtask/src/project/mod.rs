@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use xshell::Shell;
 
+use crate::model::changelog;
 use crate::model::config::{self, ConfigError, DistConfig};
 use crate::model::github;
 use crate::model::plan::{self, Plan, Stamp};
@@ -86,6 +87,33 @@ impl Project {
         includes::resolve(&self.config, app, root)
             .and_then(|includes| plan::make(&self.config, app, includes, root, selected, stamp))
             .map_err(|e| self.config_error(e).into())
+    }
+
+    /// The release notes of `version` from the app's CHANGELOG.md, else the
+    /// workspace's: the file and its section, or `None` when neither has a
+    /// section for it.
+    pub(crate) fn release_notes(&self, version: &str) -> Result<Option<(PathBuf, String)>> {
+        let app_dir = self.app().manifest_path.parent().unwrap_or(&self.ws.root);
+        for dir in [app_dir, self.ws.root.as_path()] {
+            let path = dir.join("CHANGELOG.md");
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::new(e).context(format!("reading {}", path.display()))
+                    );
+                }
+            };
+            if let Some(section) = changelog::section(&text, version) {
+                let shown = path
+                    .strip_prefix(&self.ws.root)
+                    .unwrap_or(&path)
+                    .to_path_buf();
+                return Ok(Some((shown, section)));
+            }
+        }
+        Ok(None)
     }
 
     /// The stamp of a build of this checkout: its source date and commit.

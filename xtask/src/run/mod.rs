@@ -2,6 +2,7 @@
 
 pub(crate) mod download;
 pub(crate) mod exec;
+pub(crate) mod github;
 pub(crate) mod launch;
 pub(crate) mod sandbox;
 pub(crate) mod serve;
