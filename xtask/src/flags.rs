@@ -24,6 +24,7 @@ pub(crate) enum Command {
     Migrate(cmd::migrate::Options),
     Reproduce(cmd::reproduce::Options),
     TryInstall(cmd::try_install::Options),
+    PublishCrate(cmd::publish_crate::Options),
     PublishTap(cmd::publish_tap::Options),
     /// Internal: the helper that builds verify's sandbox (`run::sandbox`).
     SandboxExec(Vec<String>),
@@ -132,6 +133,9 @@ fn from_matches(matches: &ArgMatches) -> Command {
         "reproduce" => Command::Reproduce(cmd::reproduce::Options {
             release: string(RELEASE),
             targets: strings(TARGET),
+        }),
+        "publish-crate" => Command::PublishCrate(cmd::publish_crate::Options {
+            dry_run: m.get_flag(DRY_RUN),
         }),
         "publish-tap" => Command::PublishTap(cmd::publish_tap::Options { dir: path(DIR) }),
         "try-install" => Command::TryInstall(cmd::try_install::Options {
@@ -293,6 +297,11 @@ fn cli() -> clap::Command {
                         .help("Where the release's SHA256SUMS and dist-manifest.json are (default: the GitHub release of the app's version)"),
                 )
                 .arg(targets_arg("Only this target of the release (repeatable)")),
+        )
+        .subcommand(
+            clap::Command::new("publish-crate")
+                .about("Publish the app on crates.io (`publish-crate = true`; token: CARGO_REGISTRY_TOKEN); a version already there is skipped")
+                .arg(flag(DRY_RUN, "Package and build it as crates.io would; upload nothing")),
         )
         .subcommand(
             clap::Command::new("publish-tap")

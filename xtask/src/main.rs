@@ -82,6 +82,7 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Adopt(options) => cmd::adopt::run(options),
         Command::Reproduce(options) => cmd::reproduce::run(&Project::load()?, options),
         Command::TryInstall(options) => cmd::try_install::run(&Project::load()?, options),
+        Command::PublishCrate(options) => cmd::publish_crate::run(&Project::load()?, options),
         Command::PublishTap(options) => cmd::publish_tap::run(&Project::load()?, options),
         Command::SandboxExec(_) => unreachable!("handled before dispatch"),
     }

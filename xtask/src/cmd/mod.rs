@@ -9,6 +9,7 @@ pub(crate) mod merge;
 pub(crate) mod migrate;
 pub(crate) mod plan;
 pub(crate) mod publish;
+pub(crate) mod publish_crate;
 pub(crate) mod publish_tap;
 pub(crate) mod rename;
 pub(crate) mod reproduce;

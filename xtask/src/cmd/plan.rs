@@ -1,5 +1,5 @@
-//! `cargo xtask plan`: what a release builds, where, and which tag
-//! releases it; hands the build matrix to the release workflow.
+//! `cargo xtask plan`: what a release builds, where, which tag releases it
+//! and with which notes; hands the build matrix to the release workflow.
 
 use anyhow::Result;
 use serde_json::json;
@@ -69,8 +69,19 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             eprintln!("dry run: building {kind}, publishing nothing");
         }
     }
+    let notes = project.release_notes(&plan.version)?;
     if options.json {
-        let doc = json!({ "app": plan.app, "version": plan.version, "tag": release_tag, "matrix": matrix });
+        let notes = notes
+            .as_ref()
+            .map(|(file, text)| json!({ "file": file, "text": text }));
+        let doc = json!({
+            "app": plan.app,
+            "version": plan.version,
+            "tag": release_tag,
+            "matrix": matrix,
+            "notes": notes,
+            "publish_crate": project.config.publish_crate,
+        });
         println!(
             "{}",
             serde_json::to_string_pretty(&doc).expect("JSON values always serialise")
@@ -87,6 +98,25 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
                 github::runner(&a.target),
                 a.file_name()
             );
+        }
+        match &notes {
+            Some((file, text)) => {
+                println!(
+                    "release notes, from the section {} of {}:",
+                    plan.version,
+                    file.display()
+                );
+                for line in text.lines() {
+                    println!("  | {line}");
+                }
+            }
+            None => println!(
+                "release notes: GitHub's list of merged pull requests (no CHANGELOG.md has a section {})",
+                plan.version
+            ),
+        }
+        if project.config.publish_crate {
+            println!("crates.io: `cargo publish` after the GitHub release (publish-crate)");
         }
     }
     Ok(())

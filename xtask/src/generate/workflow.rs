@@ -68,6 +68,8 @@ const ATTEST_PERMISSIONS: &str = include_str!("templates/release-attest-permissi
 const ATTEST_STEP: &str = include_str!("templates/release-attest-step.yml");
 const ATTEST_SBOM_STEP: &str = include_str!("templates/release-attest-sbom-step.yml");
 const TAP_STEP: &str = include_str!("templates/release-tap-step.yml");
+const CRATE_STEP: &str = include_str!("templates/release-crate-step.yml");
+const CRATE_JOB: &str = include_str!("templates/build-crate-job.yml");
 const CI_TEMPLATE: &str = include_str!("templates/ci.yml");
 const CI_NATIVE_JOB: &str = include_str!("templates/ci-native-job.yml");
 const CI_RELEASE_PLAN: &str = include_str!("templates/ci-release-plan.yml");
@@ -88,6 +90,12 @@ fn build_yml(config: &DistConfig, pins: &Pins) -> String {
     let mut values = uses(pins);
     values.push(("header", HEADER.to_owned()));
     values.push(("targets", targets));
+    let crate_job = if config.publish_crate {
+        crate::generate::template::fill(CRATE_JOB, &uses(pins))
+    } else {
+        String::new()
+    };
+    values.push(("crate-job", crate_job));
     crate::generate::template::fill(BUILD_TEMPLATE, &values)
 }
 
@@ -117,6 +125,8 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
         None => String::new(),
     };
     values.push(("tap-step", tap_step));
+    let crate_step = if config.publish_crate { CRATE_STEP } else { "" };
+    values.push(("crate-step", crate_step.to_owned()));
     crate::generate::template::fill(RELEASE_TEMPLATE, &values)
 }
 

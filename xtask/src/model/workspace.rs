@@ -37,6 +37,9 @@ pub(crate) struct Package {
     pub(crate) features: Vec<String>,
     /// What its Cargo.toml says about it, for system packages.
     pub(crate) about: About,
+    /// `cargo publish` may upload it to crates.io: no `publish = false`,
+    /// nor a `publish` list without `crates-io`.
+    pub(crate) to_crates_io: bool,
 }
 
 /// `description`, `license`, `homepage` and `authors` of a Cargo.toml.
@@ -72,6 +75,7 @@ impl Package {
             manifest_path: "/w/crates/toolbox/Cargo.toml".into(),
             bins: vec!["tb".into()],
             repository: None,
+            to_crates_io: true,
             features: vec!["fancy".into()],
             about: About {
                 authors: vec!["Toolbox Maker <maker@example.com>".into()],
@@ -176,6 +180,10 @@ pub(crate) fn parse_metadata(json: &str) -> Result<Workspace> {
             manifest_path: path(p, "manifest_path")?,
             bins,
             repository: p["repository"].as_str().map(str::to_owned),
+            // cargo metadata: `null` for anywhere, else the registries allowed.
+            to_crates_io: p["publish"]
+                .as_array()
+                .is_none_or(|r| r.iter().any(|r| r == "crates-io")),
             features: p["features"]
                 .as_object()
                 .map(|f| f.keys().cloned().collect())

@@ -53,6 +53,9 @@ pub(crate) struct DistConfig {
     /// Whether the release workflow attests build provenance; private
     /// repositories on GitHub's Free, Pro and Team plans cannot.
     pub(crate) github_attestations: bool,
+    /// `publish-crate`: the publish job runs `cargo publish` for the app
+    /// after the GitHub release, and every run packages it first.
+    pub(crate) publish_crate: bool,
     /// How much of the release ci.yml's dry run does on a pull request.
     pub(crate) pr_run_mode: PrRunMode,
     /// When ci.yml runs the xtask's own test suite.

@@ -30,6 +30,7 @@ const DIST_KEYS: &[&str] = &[
     "docs",
     "bench",
     "github-attestations",
+    "publish-crate",
     "pr-run-mode",
     "xtask-tests",
     "binstall-metadata",
@@ -265,6 +266,10 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         .transpose()?
         .unwrap_or(true);
 
+    let publish_crate = get("publish-crate")
+        .map(|v| reader.boolean(v, "publish-crate"))
+        .transpose()?
+        .unwrap_or(false);
     let pr_run_mode = choice(&reader, get("pr-run-mode"), "pr-run-mode", &PrRunMode::ALL)?
         .unwrap_or(PrRunMode::Upload);
     let xtask_tests = choice(&reader, get("xtask-tests"), "xtask-tests", &XtaskTests::ALL)?
@@ -357,6 +362,7 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         packages,
         maintainer,
         github_attestations,
+        publish_crate,
         pr_run_mode,
         xtask_tests,
         binstall_metadata,
