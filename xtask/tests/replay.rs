@@ -6,9 +6,14 @@
 //! only the app, in a way that breaks its aarch64 build, and one changing
 //! the xtask, whose `cargo test` runs with the workflow's
 //! `CARGO_TERM_COLOR=always`; a release tag, a tag of another version, a
-//! pre-release tag, manual runs on main and on a tag, and a publish job
-//! that fails half-way and is re-run. Both workflows run their builds
-//! through build.yml, the reusable workflow they call.
+//! pre-release tag, manual runs on main and on a tag; a publish job
+//! cancelled mid-upload with immutable releases on and re-run, re-run again
+//! on the published release, against a repository with a higher version
+//! (a backport), with a published file changed by hand, and with two drafts
+//! of the tag; an upload outage outlasting gh's retries. The fork publishes
+//! its crate too (`publish-crate`). Both workflows run their builds through
+//! build.yml, the reusable workflow they call; `gh` and crates.io's side of
+//! `cargo publish` are stand-ins (see `actions`).
 //!
 //! It takes minutes: CI (`CI=true`) runs it; elsewhere `XTASK_REPLAY=1` does.
 
@@ -83,11 +88,14 @@ fn origin() -> &'static PathBuf {
             &fixtures().join("greeter/crates/greeter"),
             &origin.join("crates/fixture-greeter"),
         );
-        fs::copy(
-            fixtures().join("greeter/dist-workspace.toml"),
-            origin.join("dist-workspace.toml"),
-        )
-        .unwrap();
+        // The fork publishes its crate too.
+        let config = fs::read_to_string(fixtures().join("greeter/dist-workspace.toml")).unwrap();
+        let config = config.replacen("[dist]\n", "[dist]\npublish-crate = true\n", 1);
+        fs::write(origin.join("dist-workspace.toml"), config).unwrap();
+        let manifest = origin.join("crates/fixture-greeter/Cargo.toml");
+        let text = fs::read_to_string(&manifest).unwrap();
+        assert!(text.contains("publish = false\n"));
+        fs::write(&manifest, text.replacen("publish = false\n", "", 1)).unwrap();
         let cargo = |args: &[&str]| {
             let out = Command::new(env!("CARGO"))
                 .args(args)
@@ -209,6 +217,7 @@ fn world(name: &str) -> World {
         dir,
     };
     actions::write_gh(&world);
+    actions::write_cargo(&world);
     world
 }
 
@@ -276,14 +285,17 @@ fn assert_builds(report: &actions::RunReport, caller: &str) {
 }
 
 #[test]
-fn a_release_tag_publishes_and_a_failed_publish_is_finished_by_a_rerun() {
+fn a_release_tag_cut_off_mid_upload_is_published_whole_by_a_rerun() {
     if !enabled() {
         return;
     }
     let _turn = one_at_a_time();
     let world = world("tag");
-    // The upload breaks off after three files, as a flaky network would.
-    fs::write(world.gh_state.join("fail-after"), "3").unwrap();
+    // The repository has released 0.2.0, and has immutable releases on.
+    actions::seed_release(&world, "v0.2.0", true, true, &[("SHA256SUMS", b"0.2.0\n")]);
+    fs::write(world.gh_state.join("immutable-releases"), "").unwrap();
+    // The publish job is cancelled after three files went up.
+    fs::write(world.gh_state.join("kill-after"), "3").unwrap();
     let tag = format!("v{VERSION}");
     let first = actions::run(
         &world,
@@ -305,38 +317,61 @@ fn a_release_tag_publishes_and_a_failed_publish_is_finished_by_a_rerun() {
         "{}",
         first.logs()
     );
-    assert!(
-        publish
-            .step("Publish the GitHub release")
-            .log
-            .contains("HTTP 502"),
+    let log = &publish.step("Publish the GitHub release").log;
+    assert!(log.contains("killed while uploading"), "{log}");
+    // Every run packages the crate first, as crates.io would.
+    assert_eq!(
+        first.job("build/crate").status,
+        Status::Success,
         "{}",
         first.logs()
     );
-    assert_eq!(
-        actions::release(&world, &tag)
-            .expect("created")
-            .assets
-            .len(),
-        3
+    assert!(
+        matches!(
+            publish.step("Publish the crate to crates.io").status,
+            Status::Skipped(_)
+        ),
+        "nothing after the GitHub release runs when it fails"
     );
+    assert!(actions::crates_io(&world).is_empty());
+    // What a cancelled job leaves: a draft of three files, nothing public.
+    let draft = actions::release(&world, &tag).expect("a draft");
+    assert!(draft.draft, "{draft:?}");
+    assert_eq!(draft.assets.len(), 3);
+    // The CHANGELOG's section is the release's notes.
+    assert_eq!(draft.notes, "- Says hello.\n");
+    assert!(actions::release(&world, "v0.2.0").unwrap().latest);
 
-    // "Re-run failed jobs": the same artifacts, the release completed.
+    // "Re-run failed jobs": the same artifacts; the draft completed,
+    // downloaded and verified, then published.
     let second = actions::rerun(&world, &first, "publish");
     second.assert_success();
     let log = &second.job("publish").step("Publish the GitHub release").log;
-    // Three of them went up before the upload broke off.
-    let lacking = format!(
-        "uploading the {} files it lacks",
-        release_files(VERSION).len() - 3
-    );
-    assert!(log.contains(&lacking), "no `{lacking}` in:\n{log}");
-    let release = actions::release(&world, &tag).unwrap();
+    let all = release_files(VERSION).len();
+    for expected in [
+        "resuming the draft of v0.3.0".to_owned(),
+        format!("uploading {} of {all} files to the draft", all - 3),
+        "==> verifying v0.3.0 as downloaded from GitHub".to_owned(),
+        "published v0.3.0 as the latest release".to_owned(),
+        "Verification succeeded! v0.3.0 is present".to_owned(),
+    ] {
+        assert!(log.contains(&expected), "no `{expected}` in:\n{log}");
+    }
+    // The crate follows the GitHub release.
+    let log = &second
+        .job("publish")
+        .step("Publish the crate to crates.io")
+        .log;
     assert!(
-        !release.flags.iter().any(|f| f.starts_with("--prerelease")),
-        "{:?}",
-        release.flags
+        log.contains("published fixture-greeter 0.3.0 on crates.io"),
+        "{log}"
     );
+    assert_eq!(actions::crates_io(&world), ["fixture-greeter@0.3.0"]);
+    let releases = actions::releases(&world, &tag);
+    assert_eq!(releases.len(), 1, "one release of the tag: {releases:?}");
+    let release = &releases[0];
+    assert!(!release.draft && release.latest && release.immutable && !release.prerelease);
+    assert!(!actions::release(&world, "v0.2.0").unwrap().latest);
     let names: Vec<&String> = release.assets.keys().collect();
     assert_eq!(names, release_files(VERSION).iter().collect::<Vec<_>>());
     let dist = second.job("publish").workspace.join("target").join(DIST);
@@ -347,6 +382,20 @@ fn a_release_tag_publishes_and_a_failed_publish_is_finished_by_a_rerun() {
             "{name} differs from the verified release"
         );
     }
+    // Every asset was downloaded back before the release was published.
+    let calls = actions::gh_calls(&world);
+    let published_at = calls
+        .iter()
+        .position(|c| c.starts_with(&format!("gh release edit {tag} --draft=false")))
+        .expect("published");
+    let downloads = calls[..published_at]
+        .iter()
+        .filter(|c| c.contains("Accept: application/octet-stream"))
+        .count();
+    assert!(
+        downloads >= all,
+        "{downloads} downloads before publishing:\n{calls:#?}"
+    );
     // Build provenance covers every file SHA256SUMS lists (archives, SBOMs,
     // packages, installers, formula); each archive built here has its SBOM
     // attested, bound to the archive's hash.
@@ -356,7 +405,7 @@ fn a_release_tag_publishes_and_a_failed_publish_is_finished_by_a_rerun() {
         .filter(|f| !f.ends_with(".sha256") && *f != "SHA256SUMS" && *f != "dist-manifest.json")
         .count();
     assert_eq!(attested.lines().count(), listed, "{attested}");
-    // The first run attested them before its upload broke off, and the
+    // The first run attested them before its upload was cut off, and the
     // re-run job attests them again, as GitHub would: twice each, the same.
     let sboms = fs::read_to_string(second.run_dir.join("sbom-attestations")).unwrap();
     let mut expected = Vec::new();
@@ -375,27 +424,95 @@ fn a_release_tag_publishes_and_a_failed_publish_is_finished_by_a_rerun() {
         assert_eq!(sboms.lines().filter(|l| l == line).count(), 2, "{sboms}");
     }
 
-    // Again: nothing to do. Then a published file with other bytes: refused.
+    // Again: the published release is checked, never touched.
+    let before = actions::gh_calls(&world).len();
     let third = actions::rerun(&world, &second, "publish");
     third.assert_success();
-    let all = format!("already holds all {} files", release_files(VERSION).len());
     let log = &third.job("publish").step("Publish the GitHub release").log;
-    assert!(log.contains(&all), "no `{all}` in:\n{log}");
-    let asset = world
-        .gh_state
-        .join(format!("releases/{tag}/assets/SHA256SUMS"));
-    fs::write(&asset, "not ours\n").unwrap();
-    let fourth = actions::rerun(&world, &third, "publish");
-    let log = &fourth.job("publish").step("Publish the GitHub release").log;
+    let done = format!("published and holds all {all} files, byte for byte: nothing to do");
+    assert!(log.contains(&done), "no `{done}` in:\n{log}");
+    let log = &third
+        .job("publish")
+        .step("Publish the crate to crates.io")
+        .log;
     assert!(
-        log.contains("already has SHA256SUMS with other bytes")
-            && log.contains("refusing to replace"),
+        log.contains("fixture-greeter 0.3.0 is on crates.io already: skipped"),
         "{log}"
     );
+    let after = &actions::gh_calls(&world)[before..];
+    assert!(
+        after.iter().all(|c| c.starts_with("gh api --paginate")
+            || c.contains("Accept: application/octet-stream")
+            || c.starts_with("gh release verify")),
+        "a call that could change the release:\n{after:#?}"
+    );
+
+    // The same build released where 1.0.0 is out already: a backport,
+    // never the latest. Then, without immutable releases, a published
+    // file replaced by hand is named, and nothing is replaced.
+    let backport = crate::world("tag-backport");
+    actions::seed_release(
+        &backport,
+        "v1.0.0",
+        true,
+        true,
+        &[("SHA256SUMS", b"1.0.0\n")],
+    );
+    let run = actions::rerun(&backport, &first, "publish");
+    run.assert_success();
+    let log = &run.job("publish").step("Publish the GitHub release").log;
+    assert!(
+        log.contains("published v0.3.0, not as the latest release"),
+        "{log}"
+    );
+    assert!(log.contains("not an immutable release"), "{log}");
+    let release = actions::release(&backport, &tag).unwrap();
+    assert!(!release.draft && !release.latest && !release.immutable);
+    assert!(actions::release(&backport, "v1.0.0").unwrap().latest);
+    let asset = backport
+        .gh_state
+        .join(format!("releases/{}/assets/SHA256SUMS", release.id));
+    fs::write(&asset, "not ours\n").unwrap();
+    let installer = backport.gh_state.join(format!(
+        "releases/{}/assets/fixture-greeter-installer.sh",
+        release.id
+    ));
+    fs::remove_file(&installer).unwrap();
+    let run = actions::rerun(&backport, &first, "publish");
+    let log = &run.job("publish").step("Publish the GitHub release").log;
+    for expected in [
+        "the published release v0.3.0 lacks fixture-greeter-installer.sh",
+        "holds SHA256SUMS with other bytes than this build",
+        "finish this one by hand from the verified release directory: `gh release upload v0.3.0 fixture-greeter-installer.sh SHA256SUMS --clobber`",
+    ] {
+        assert!(log.contains(expected), "no `{expected}` in:\n{log}");
+    }
     assert_eq!(
         fs::read_to_string(&asset).unwrap(),
         "not ours\n",
         "nothing was replaced"
+    );
+
+    // Two drafts claiming the tag (made by hand, or by another tool): neither is touched.
+    let drafts = crate::world("tag-two-drafts");
+    let one = actions::seed_release(&drafts, &tag, false, false, &[]);
+    let two = actions::seed_release(&drafts, &tag, false, false, &[("SHA256SUMS", b"x\n")]);
+    let run = actions::rerun(&drafts, &first, "publish");
+    let log = &run.job("publish").step("Publish the GitHub release").log;
+    assert!(
+        log.contains("2 draft releases claim the tag v0.3.0"),
+        "{log}"
+    );
+    for id in [one, two] {
+        assert!(log.contains(&format!("untagged-{id} (id {id}")), "{log}");
+    }
+    assert!(actions::releases(&drafts, &tag).iter().all(|r| r.draft));
+    assert!(
+        !actions::gh_calls(&drafts)
+            .iter()
+            .any(|c| c.contains("upload") || c.contains("edit")),
+        "{:#?}",
+        actions::gh_calls(&drafts)
     );
 }
 
@@ -447,21 +564,39 @@ fn a_pre_release_tag_is_published_as_a_pre_release_never_the_latest() {
     }
     let _turn = one_at_a_time();
     let world = world("pre-release");
+    actions::seed_release(&world, "v0.3.0", true, true, &[("SHA256SUMS", b"0.3.0\n")]);
+    // An outage outlasting gh's retries after two files.
+    fs::write(world.gh_state.join("fail-after"), "2").unwrap();
     let tag = format!("v{RC_VERSION}");
-    let report = actions::run(&world, &release_yml(&world), &Event::push_tag(&tag), "run");
-    report.assert_success();
-    assert_builds(&report, "build");
+    let first = actions::run(&world, &release_yml(&world), &Event::push_tag(&tag), "run");
+    assert_builds(&first, "build");
+    let log = &first.job("publish").step("Publish the GitHub release").log;
+    assert!(
+        log.contains("HTTP 502") && log.contains("run the publish job again"),
+        "{log}"
+    );
+    // gh upload cleans nothing up: the draft stays for the re-run.
+    let draft = actions::release(&world, &tag).expect("a draft");
+    assert!(
+        draft.draft && draft.prerelease && draft.assets.len() == 2,
+        "{draft:?}"
+    );
+    // No CHANGELOG section for the pre-release: GitHub's generated notes.
+    assert_eq!(draft.notes, "(generated)");
+    assert!(
+        draft.flags.contains(&"--generate-notes".to_owned()),
+        "{:?}",
+        draft.flags
+    );
+
+    let second = actions::rerun(&world, &first, "publish");
+    second.assert_success();
     let release = actions::release(&world, &tag).expect("published");
     assert!(
-        release.flags.contains(&"--prerelease".to_owned()),
-        "{:?}",
-        release.flags
+        !release.draft && release.prerelease && !release.latest,
+        "{release:?}"
     );
-    assert!(
-        release.flags.contains(&"--latest=false".to_owned()),
-        "{:?}",
-        release.flags
-    );
+    assert!(actions::release(&world, "v0.3.0").unwrap().latest);
     assert_eq!(
         release.assets.keys().cloned().collect::<Vec<_>>(),
         release_files(RC_VERSION)
@@ -489,7 +624,21 @@ fn a_manual_run_is_a_dry_run_on_a_branch_and_on_a_tag() {
         assert_eq!(report.job("build").outputs["publish"], "false", "{name}");
         assert_builds(&report, "build");
         let publish = report.job("publish");
-        for step in ["Attest build provenance", "Publish the GitHub release"] {
+        // The crate is packaged as crates.io would, and not published.
+        let log = &report
+            .job("build/crate")
+            .step("Package the crate as crates.io would")
+            .log;
+        assert!(
+            log.contains("packages and builds as crates.io would"),
+            "{name}: {log}"
+        );
+        assert!(actions::crates_io(&world).is_empty(), "{name}");
+        for step in [
+            "Attest build provenance",
+            "Publish the GitHub release",
+            "Publish the crate to crates.io",
+        ] {
             assert!(
                 matches!(publish.step(step).status, Status::Skipped(_)),
                 "{name}: {step}"
@@ -682,4 +831,121 @@ fn timings(report: &actions::RunReport) -> String {
         .filter(|j| !j.elapsed.is_zero())
         .map(|j| format!("  {:>6.1} s  {}\n", j.elapsed.as_secs_f64(), j.name))
         .collect()
+}
+
+/// The `gh` stand-in itself, on the paths `publish` no longer takes but gh
+/// has (its source, as `actions::write_gh` cites it): `gh release create`
+/// with files deletes its draft when an upload fails and leaves it when
+/// killed; a published release of an immutable repository refuses uploads.
+/// Fast: a repository of one commit, no workflow.
+#[test]
+fn the_gh_stand_in_keeps_gh_s_drafts() {
+    let dir = e2e_dir("replay").join("gh-stand-in");
+    let _ = fs::remove_dir_all(&dir);
+    let origin = dir.join("origin");
+    fs::create_dir_all(&origin).unwrap();
+    git(&origin, &["init", "--quiet", "--initial-branch=main"]);
+    git(
+        &origin,
+        &["commit", "--quiet", "--allow-empty", "-m", "one"],
+    );
+    git(&origin, &["tag", "v1.0.0"]);
+    let world = World {
+        origin,
+        gh_state: dir.join("github"),
+        bin: dir.join("bin"),
+        build_dir: dir.join("build"),
+        dir: dir.clone(),
+    };
+    actions::write_gh(&world);
+    let files: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|n| {
+            let path = dir.join(n);
+            fs::write(&path, n).unwrap();
+            path.to_string_lossy().into_owned()
+        })
+        .collect();
+    // Through a shell that waits for it: a kill reaches gh's parent, which
+    // must not be this test.
+    let gh = |args: &[&str]| {
+        Command::new("sh")
+            .args(["-c", "\"$0\" \"$@\"; exit $?"])
+            .arg(world.bin.join("gh"))
+            .args(args)
+            .env("GH_TOKEN", "t")
+            .env("GH_REPO", actions::REPOSITORY)
+            .output()
+            .unwrap()
+    };
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "release",
+            "create",
+            "v1.0.0",
+            "--verify-tag",
+            "--title",
+            "v1.0.0",
+        ];
+        args.extend(extra);
+        args.extend(files.iter().map(String::as_str));
+        gh(&args)
+    };
+    // An outage: the draft gh made to upload into is deleted.
+    fs::write(world.gh_state.join("fail-after"), "1").unwrap();
+    let out = create(&[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 502"));
+    assert!(actions::releases(&world, "v1.0.0").is_empty());
+    // Killed: the draft stays, with what went up, and nobody publishes it.
+    fs::write(world.gh_state.join("kill-after"), "2").unwrap();
+    let out = create(&[]);
+    assert!(!out.status.success());
+    let left = actions::releases(&world, "v1.0.0");
+    assert_eq!(left.len(), 1);
+    assert!(left[0].draft && left[0].assets.len() == 2, "{left:?}");
+    // A second draft of the tag is allowed, as on GitHub; a tag that does not exist is refused.
+    assert!(
+        gh(&[
+            "release", "create", "v1.0.0", "--draft", "--title", "v1.0.0"
+        ])
+        .status
+        .success()
+    );
+    assert_eq!(actions::releases(&world, "v1.0.0").len(), 2);
+    let out = gh(&["release", "create", "v2.0.0", "--draft", "--verify-tag"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tag v2.0.0 doesn't exist"));
+    // Immutable releases: once published, no upload and no deletion.
+    fs::write(world.gh_state.join("immutable-releases"), "").unwrap();
+    let out = create(&["--latest=true"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let published = actions::release(&world, "v1.0.0").unwrap();
+    assert!(!published.draft && published.immutable && published.latest);
+    let extra = dir.join("d");
+    fs::write(&extra, "d").unwrap();
+    let out = gh(&["release", "upload", "v1.0.0", extra.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("immutable release"));
+    let listing = gh(&[
+        "api",
+        "--paginate",
+        "repos/{owner}/{repo}/releases?per_page=100",
+    ]);
+    let text = String::from_utf8_lossy(&listing.stdout);
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let asset = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["draft"] == false)
+        .unwrap()["assets"][0]["id"]
+        .to_string();
+    let path = format!("repos/{{owner}}/{{repo}}/releases/assets/{asset}");
+    let out = gh(&["api", "-X", "DELETE", &path]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("immutable release"));
+    assert!(gh(&["release", "verify", "v1.0.0"]).status.success());
+    assert_eq!(actions::release(&world, "v1.0.0").unwrap().assets.len(), 3);
 }

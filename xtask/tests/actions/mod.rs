@@ -655,7 +655,8 @@ fn base_context(world: &World, report: &RunReport, frame: &Frame, job_id: &str) 
         "env": {},
         "matrix": {},
         "steps": {},
-        "secrets": { "GITHUB_TOKEN": "ghs_replay_token" },
+        // The replay's repository has a crates.io token as a secret.
+        "secrets": { "GITHUB_TOKEN": "ghs_replay_token", "CARGO_REGISTRY_TOKEN": "cio_replay_token" },
         "job": { "status": "success" },
         "inputs": frame.inputs,
         "vars": {},
@@ -1433,122 +1434,477 @@ fn copy_tree(from: &Path, to: &Path, hidden: bool) -> usize {
     count
 }
 
-/// The `gh` stand-in: a recorder with the state of the repository's
-/// releases, answering the calls `cargo xtask publish` makes.
+/// The `gh` stand-in: GitHub's releases of the repository kept in a
+/// directory, answering the calls `cargo xtask publish` makes as gh 2.60.0
+/// (cli/cli at 44ee177, read through `fetch`) and GitHub do:
+///
+/// - drafts and published releases are apart, and several drafts may claim
+///   one tag (GitHub allows it); `gh release upload/edit TAG` find a release
+///   as `shared.FetchRelease` does (pkg/cmd/release/shared/fetch.go
+///   134-161, 169-199): the published release of the tag, else the draft
+///   GraphQL's `release(tagName:)` gives — here the newest;
+/// - `gh release create` with files and without `--draft` creates a draft,
+///   uploads, publishes, and deletes the draft when the upload fails
+///   (create/create.go 462-512: `draftWhileUploading`,
+///   `cleanupDraftRelease`); a process killed meanwhile deletes nothing;
+/// - an upload retries a 5xx three times before failing
+///   (shared/upload.go 133-147); `gh release upload` finds the release by
+///   tag (upload/upload.go 85), refuses a name it has (108: "asset under
+///   the same name already exists") and cleans nothing up on failure;
+/// - `gh release edit TAG --draft=false --latest=…` finds it the same way
+///   (edit/edit.go 103) and publishes (147-170: `draft`, `make_latest`);
+/// - `gh api` answers the REST paths publish uses: the release listing,
+///   an asset's bytes, an asset's deletion.
+///
+/// Newer than that source, from GitHub's documentation ("Immutable
+/// releases", "Verifying the integrity of a release", `gh release verify`
+/// in gh's manual): with the repository setting on (`immutable-releases` in
+/// the state), a release is immutable once published — assets can no
+/// longer be added, changed or deleted ("Only release title and notes can
+/// be modified") — and `gh release verify TAG` succeeds for an immutable
+/// release only.
+///
+/// What the scenarios set in the state directory: `fail-after N` (the
+/// upload fails, every retry, after N files: an outage), `kill-after N`
+/// (after N files gh and the process that ran it are killed, as a
+/// cancelled job is), `immutable-releases`.
 pub fn write_gh(world: &World) {
-    fs::create_dir_all(&world.bin).unwrap();
     fs::create_dir_all(world.gh_state.join("releases")).unwrap();
     let script = GH
         .replace("@STATE@", &world.gh_state.to_string_lossy())
         .replace("@ORIGIN@", &world.origin.to_string_lossy())
         .replace("@REPO@", REPOSITORY);
-    let path = world.bin.join("gh");
+    write_stand_in(world, "gh", &script);
+}
+
+/// The `cargo` stand-in: crates.io's side of `cargo publish` (an upload
+/// recorded in the state, a version it has refused as cargo 1.95.0 refuses
+/// it: "error: crate NAME@VERSION already exists on crates.io index",
+/// checked against crates.io with itoa 1.0.0); the crate is really packaged
+/// and built first. Every other cargo call is the real cargo's.
+pub fn write_cargo(world: &World) {
+    // The real cargo by its path (rustup's proxy, as on this test's PATH):
+    // a lookup at run time could find another wrapper that looks for cargo
+    // on PATH in turn (the cdeps suite's), and the two would call each other.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let real = std::env::split_paths(&path)
+        .filter(|dir| *dir != world.bin)
+        .map(|dir| dir.join("cargo"))
+        .find(|cargo| cargo.is_file())
+        .expect("cargo on PATH");
+    let script = CARGO
+        .replace("@STATE@", &world.gh_state.to_string_lossy())
+        .replace("@REAL@", &real.to_string_lossy());
+    write_stand_in(world, "cargo", &script);
+}
+
+/// The crates the `cargo` stand-in's crates.io holds: `name@version`.
+pub fn crates_io(world: &World) -> Vec<String> {
+    state_lines(world, "crates-io")
+}
+
+/// The lines of a stand-in's state file; none when it was never written.
+fn state_lines(world: &World, file: &str) -> Vec<String> {
+    fs::read_to_string(world.gh_state.join(file))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// An executable stand-in named `name`, first on every step's PATH.
+fn write_stand_in(world: &World, name: &str, script: &str) {
+    fs::create_dir_all(&world.bin).unwrap();
+    let path = world.bin.join(name);
     fs::write(&path, script).unwrap();
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+const CARGO: &str = r#"#!/bin/bash
+set -euo pipefail
+state='@STATE@'
+# The real cargo; PATH is kept, so what cargo runs sees the other stand-ins.
+real='@REAL@'
+if [ "${1:-}" != publish ] || printf '%s\n' "$@" | grep -qx -- --dry-run; then
+    exec "$real" "$@"
+fi
+shift
+package='' args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --package) package=$2; shift 2 ;;
+        --locked) args+=("$1"); shift ;;
+        *) echo "cargo stand-in: unexpected: cargo publish $1" >&2; exit 2 ;;
+    esac
+done
+echo "cargo publish --package $package ${args[*]}" >> "$state/cargo-publish.log"
+[ -n "${CARGO_REGISTRY_TOKEN:-}" ] || { echo "error: no token found, please run \`cargo login\`" >&2; exit 101; }
+spec=$("$real" pkgid --package "$package")
+version=${spec##*[@#]}
+echo "    Updating crates.io index" >&2
+if grep -qx "$package@$version" "$state/crates-io" 2>/dev/null; then
+    echo "error: crate $package@$version already exists on crates.io index" >&2
+    exit 101
+fi
+"$real" package --package "$package" "${args[@]}"
+echo "$package@$version" >> "$state/crates-io"
+echo "   Uploading $package v$version" >&2
+echo "    Uploaded $package v$version to registry \`crates-io\`" >&2
+"#;
+
 /// A release as the stand-in holds it.
 #[derive(Debug)]
 pub struct Release {
+    pub id: u64,
+    pub tag: String,
+    pub draft: bool,
+    pub prerelease: bool,
+    pub immutable: bool,
+    /// The repository's "latest" release.
+    pub latest: bool,
+    /// What `gh release create` was given.
     pub flags: Vec<String>,
+    /// Its notes: `--notes-file`'s text, or `(generated)`.
+    pub notes: String,
     pub assets: BTreeMap<String, Vec<u8>>,
 }
 
-pub fn release(world: &World, tag: &str) -> Option<Release> {
-    let dir = world.gh_state.join("releases").join(tag);
-    if !dir.is_dir() {
-        return None;
-    }
-    let flags = fs::read_to_string(dir.join("flags"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
+/// Every release of `tag`, drafts too, oldest first.
+pub fn releases(world: &World, tag: &str) -> Vec<Release> {
+    let root = world.gh_state.join("releases");
+    let latest = fs::read_to_string(world.gh_state.join("latest")).unwrap_or_default();
+    let mut ids: Vec<u64> = fs::read_dir(&root)
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().to_str()?.parse().ok())
         .collect();
-    let mut assets = BTreeMap::new();
-    for entry in fs::read_dir(dir.join("assets")).unwrap() {
-        let entry = entry.unwrap();
-        assets.insert(
-            entry.file_name().to_string_lossy().into_owned(),
-            fs::read(entry.path()).unwrap(),
-        );
+    ids.sort();
+    let mut out = Vec::new();
+    for id in ids {
+        let dir = root.join(id.to_string());
+        let read = |name: &str| fs::read_to_string(dir.join(name)).unwrap_or_default();
+        if read("tag").trim() != tag {
+            continue;
+        }
+        let mut assets = BTreeMap::new();
+        for entry in fs::read_dir(dir.join("assets")).unwrap() {
+            let entry = entry.unwrap();
+            assets.insert(
+                entry.file_name().to_string_lossy().into_owned(),
+                fs::read(entry.path()).unwrap(),
+            );
+        }
+        out.push(Release {
+            id,
+            tag: tag.to_owned(),
+            draft: dir.join("draft").exists(),
+            prerelease: dir.join("prerelease").exists(),
+            immutable: dir.join("immutable").exists(),
+            latest: latest.trim() == id.to_string(),
+            flags: read("flags").lines().map(str::to_owned).collect(),
+            notes: read("notes"),
+            assets,
+        });
     }
-    Some(Release { flags, assets })
+    out
+}
+
+/// The published release of `tag`, else its only draft.
+pub fn release(world: &World, tag: &str) -> Option<Release> {
+    let mut all = releases(world, tag);
+    match all.iter().position(|r| !r.draft) {
+        Some(i) => Some(all.swap_remove(i)),
+        None if all.len() == 1 => all.pop(),
+        None => None,
+    }
+}
+
+/// A release that was there before the scenario: `published` or a draft,
+/// holding `assets`; a published one becomes the latest when `latest`.
+pub fn seed_release(
+    world: &World,
+    tag: &str,
+    published: bool,
+    latest: bool,
+    assets: &[(&str, &[u8])],
+) -> u64 {
+    let id_file = world.gh_state.join("next-id");
+    let id: u64 = fs::read_to_string(&id_file)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1);
+    fs::write(&id_file, (id + 1).to_string()).unwrap();
+    let dir = world.gh_state.join("releases").join(id.to_string());
+    fs::create_dir_all(dir.join("assets")).unwrap();
+    fs::create_dir_all(dir.join("ids")).unwrap();
+    fs::write(dir.join("tag"), tag).unwrap();
+    fs::write(
+        dir.join("created"),
+        format!("2026-12-0{}T10:00:00Z", id.min(9)),
+    )
+    .unwrap();
+    if !published {
+        fs::write(dir.join("draft"), "").unwrap();
+    }
+    if latest {
+        fs::write(world.gh_state.join("latest"), id.to_string()).unwrap();
+    }
+    for (n, (name, bytes)) in assets.iter().enumerate() {
+        fs::write(dir.join("assets").join(name), bytes).unwrap();
+        fs::write(
+            dir.join("ids").join(name),
+            (id * 1000 + n as u64).to_string(),
+        )
+        .unwrap();
+    }
+    id
+}
+
+/// The gh calls made so far, one line each.
+pub fn gh_calls(world: &World) -> Vec<String> {
+    state_lines(world, "calls.log")
 }
 
 const GH: &str = r#"#!/bin/bash
-# The replay's stand-in for the GitHub CLI: GitHub releases in a directory.
+# The replay's stand-in for the GitHub CLI: GitHub releases in a directory
+# (see `write_gh` for what it follows, and where from).
 set -euo pipefail
 state='@STATE@'
 origin='@ORIGIN@'
 echo "gh $*" >> "$state/calls.log"
 [ -n "${GH_TOKEN:-}" ] || { echo "gh: GH_TOKEN is not set; gh cannot authenticate" >&2; exit 4; }
 [ "${GH_REPO:-}" = '@REPO@' ] || { echo "gh: GH_REPO is '${GH_REPO:-}', not the repository the workflow runs in" >&2; exit 1; }
-[ "${1:-}" = release ] || { echo "gh stand-in: only 'gh release' is replayed, not: gh $*" >&2; exit 2; }
-cmd=$2 tag=$3
-shift 3
-rel="$state/releases/$tag"
-upload() {
-    for file in "$@"; do
-        if [ -f "$state/fail-after" ]; then
-            left=$(cat "$state/fail-after")
-            if [ "$left" -le 0 ]; then
-                rm -f "$state/fail-after"
-                echo "HTTP 502: Bad Gateway (upload of $(basename "$file") failed)" >&2
-                exit 1
-            fi
-            echo $((left - 1)) > "$state/fail-after"
-        fi
-        cp "$file" "$rel/assets/$(basename "$file")"
+releases="$state/releases"
+mkdir -p "$releases"
+
+new_id() {
+    local id
+    id=$(cat "$state/next-id" 2>/dev/null || echo 1)
+    echo $((id + 1)) > "$state/next-id"
+    echo "$id"
+}
+is_draft() { [ -e "$releases/$1/draft" ]; }
+# Immutable: published while the repository setting was on.
+is_immutable() { [ -e "$releases/$1/immutable" ]; }
+refuse_if_immutable() {
+    if is_immutable "$1"; then
+        echo "HTTP 422: Cannot modify an immutable release (https://docs.github.com/rest/releases)" >&2
+        exit 1
+    fi
+}
+# Newest first, as the REST listing and GraphQL give them.
+ids_newest_first() { ls "$releases" | sort -rn; }
+published_of() {
+    local id
+    for id in $(ids_newest_first); do
+        if [ "$(cat "$releases/$id/tag")" = "$1" ] && ! is_draft "$id"; then echo "$id"; return; fi
     done
 }
-case "$cmd" in
-    view)
-        [ -d "$rel" ] || { echo "release not found" >&2; exit 1; }
-        [ "$*" = "--json assets --jq .assets[].name" ] || { echo "gh stand-in: unexpected: gh release view $tag $*" >&2; exit 2; }
-        ls "$rel/assets"
+draft_of() {
+    local id
+    for id in $(ids_newest_first); do
+        if [ "$(cat "$releases/$id/tag")" = "$1" ] && is_draft "$id"; then echo "$id"; return; fi
+    done
+}
+# shared.FetchRelease: the published release of the tag, else a draft of it.
+fetch_release() {
+    local id
+    id=$(published_of "$1")
+    [ -n "$id" ] || id=$(draft_of "$1")
+    [ -n "$id" ] || { echo "release not found" >&2; exit 1; }
+    echo "$id"
+}
+html_url() {
+    if is_draft "$1"; then
+        echo "https://github.com/@REPO@/releases/tag/untagged-$1"
+    else
+        echo "https://github.com/@REPO@/releases/tag/$(cat "$releases/$1/tag")"
+    fi
+}
+# Uploads `$2...` to release `$1`, failing or being killed as the state says.
+upload_to() {
+    local id=$1 file name asset_id
+    shift
+    for file in "$@"; do
+        name=$(basename "$file")
+        if [ -f "$state/kill-after" ] && [ "$(cat "$state/kill-after")" -le 0 ]; then
+            rm -f "$state/kill-after"
+            echo "gh stand-in: killed while uploading $name, as a cancelled job is" >&2
+            kill -KILL "$PPID" $$
+        fi
+        if [ -f "$state/fail-after" ] && [ "$(cat "$state/fail-after")" -le 0 ]; then
+            rm -f "$state/fail-after"
+            # upload.go retries a 5xx three times; the outage outlasts them.
+            echo "HTTP 502: Bad Gateway (https://uploads.github.com/repos/@REPO@/releases/$id/assets?name=$name)" >&2
+            return 1
+        fi
+        for count in kill-after fail-after; do
+            if [ -f "$state/$count" ]; then echo $(($(cat "$state/$count") - 1)) > "$state/$count"; fi
+        done
+        cp "$file" "$releases/$id/assets/$name"
+        asset_id=$(cat "$state/next-asset-id" 2>/dev/null || echo 500000)
+        echo $((asset_id + 1)) > "$state/next-asset-id"
+        echo "$asset_id" > "$releases/$id/ids/$name"
+    done
+}
+make_release() {
+    local tag=$1 id
+    id=$(new_id)
+    mkdir -p "$releases/$id/assets" "$releases/$id/ids"
+    echo "$tag" > "$releases/$id/tag"
+    date -u +%Y-%m-%dT%H:%M:%SZ > "$releases/$id/created"
+    touch "$releases/$id/draft"
+    echo "$id"
+}
+publish_release() {
+    local id=$1 latest=$2
+    rm -f "$releases/$id/draft"
+    [ ! -e "$state/immutable-releases" ] || touch "$releases/$id/immutable"
+    # make_latest: "true" makes it the latest; "false" leaves the latest as is.
+    if [ "$latest" = true ] && [ ! -e "$releases/$id/prerelease" ]; then echo "$id" > "$state/latest"; fi
+}
+
+case "${1:-}" in
+api)
+    shift
+    method=GET accept=json paginate=no
+    while [ $# -gt 1 ]; do
+        case "$1" in
+            -X) method=$2; shift 2 ;;
+            -H) [ "$2" = "Accept: application/octet-stream" ] || { echo "gh stand-in: unexpected header $2" >&2; exit 2; }
+                accept=raw; shift 2 ;;
+            --paginate) paginate=yes; shift ;;
+            *) echo "gh stand-in: unexpected: gh api $*" >&2; exit 2 ;;
+        esac
+    done
+    path=${1:-}
+    case "$method $path" in
+    "GET repos/{owner}/{repo}/releases?per_page=100")
+        [ "$paginate" = yes ] || { echo "gh stand-in: the listing is read with --paginate" >&2; exit 2; }
+        printf '['
+        sep=''
+        for id in $(ids_newest_first); do
+            draft=false pre=false imm=false
+            is_draft "$id" && draft=true
+            [ -e "$releases/$id/prerelease" ] && pre=true
+            is_immutable "$id" && imm=true
+            printf '%s{"id":%s,"tag_name":"%s","draft":%s,"prerelease":%s,"immutable":%s,"html_url":"%s","created_at":"%s","assets":[' \
+                "$sep" "$id" "$(cat "$releases/$id/tag")" "$draft" "$pre" "$imm" "$(html_url "$id")" "$(cat "$releases/$id/created")"
+            asep=''
+            for asset in "$releases/$id/assets/"*; do
+                [ -e "$asset" ] || continue
+                name=$(basename "$asset")
+                printf '%s{"id":%s,"name":"%s","size":%s,"state":"uploaded"}' "$asep" "$(cat "$releases/$id/ids/$name")" "$name" "$(stat -c %s "$asset")"
+                asep=,
+            done
+            printf ']}'
+            sep=,
+        done
+        printf ']\n'
         ;;
+    "GET repos/{owner}/{repo}/releases/assets/"* | "DELETE repos/{owner}/{repo}/releases/assets/"*)
+        asset_id=${path##*/}
+        found=$(grep -lx -- "$asset_id" "$releases"/*/ids/* 2>/dev/null | head -n1 || true)
+        [ -n "$found" ] || { echo "HTTP 404: Not Found" >&2; exit 1; }
+        id=$(basename "$(dirname "$(dirname "$found")")") name=$(basename "$found")
+        if [ "$method" = GET ]; then
+            [ "$accept" = raw ] || { echo "gh stand-in: an asset's bytes need Accept: application/octet-stream" >&2; exit 2; }
+            cat "$releases/$id/assets/$name"
+        else
+            refuse_if_immutable "$id"
+            rm -f "$releases/$id/assets/$name" "$found"
+        fi
+        ;;
+    *) echo "gh stand-in: gh api $method $path is not replayed" >&2; exit 2 ;;
+    esac
+    ;;
+release)
+    cmd=${2:-}
+    shift 2
+    case "$cmd" in
     create)
-        [ ! -d "$rel" ] || { echo "a release with the same tag name already exists: $tag" >&2; exit 1; }
-        flags=() files=()
+        tag=$1
+        shift
+        flags=() files=() draft=no pre=no notes='(generated)' latest=''
         while [ $# -gt 0 ]; do
             case "$1" in
-                --verify-tag | --generate-notes | --prerelease | --latest | --latest=false | --latest=true) flags+=("$1"); shift ;;
-                --title | --notes) flags+=("$1=$2"); shift 2 ;;
+                --draft) draft=yes; flags+=("$1"); shift ;;
+                --prerelease) pre=yes; flags+=("$1"); shift ;;
+                --latest=*) latest=${1#--latest=}; flags+=("$1"); shift ;;
+                --verify-tag | --generate-notes) flags+=("$1"); shift ;;
+                --title) flags+=("$1=$2"); shift 2 ;;
+                --notes-file) notes=$(cat "$2"); flags+=("$1"); shift 2 ;;
                 -*) echo "gh stand-in: unknown flag $1" >&2; exit 2 ;;
                 *) files+=("$1"); shift ;;
             esac
         done
         if printf '%s\n' "${flags[@]}" | grep -qx -- --verify-tag; then
-            git -C "$origin" rev-parse -q --verify "refs/tags/$tag" >/dev/null || { echo "tag $tag doesn't exist in the repository" >&2; exit 1; }
+            git -C "$origin" rev-parse -q --verify "refs/tags/$tag" >/dev/null || { echo "tag $tag doesn't exist in the repo @REPO@, aborting due to --verify-tag flag" >&2; exit 1; }
         fi
-        mkdir -p "$rel/assets"
-        printf '%s\n' "${flags[@]}" > "$rel/flags"
-        upload "${files[@]}"
+        if [ "$draft" = no ] && [ -n "$(published_of "$tag")" ]; then
+            echo "a release with the same tag name already exists: $tag" >&2
+            exit 1
+        fi
+        id=$(make_release "$tag")
+        printf '%s\n' "${flags[@]}" > "$releases/$id/flags"
+        printf '%s' "$notes" > "$releases/$id/notes"
+        [ "$pre" = no ] || touch "$releases/$id/prerelease"
+        if [ ${#files[@]} -gt 0 ]; then
+            if ! upload_to "$id" "${files[@]}"; then
+                # cleanupDraftRelease, when gh made the draft only to upload.
+                [ "$draft" = yes ] || rm -rf "${releases:?}/$id"
+                exit 1
+            fi
+        fi
+        [ "$draft" = yes ] || publish_release "$id" "${latest:-true}"
+        html_url "$id"
         ;;
     upload)
-        [ -d "$rel" ] || { echo "release not found" >&2; exit 1; }
+        tag=$1
+        shift
+        id=$(fetch_release "$tag")
+        refuse_if_immutable "$id"
+        existing=()
         for file in "$@"; do
             case "$file" in -*) echo "gh stand-in: unexpected flag $file" >&2; exit 2 ;; esac
-            [ ! -e "$rel/assets/$(basename "$file")" ] || { echo "asset under the same name already exists: $(basename "$file")" >&2; exit 1; }
+            [ ! -e "$releases/$id/assets/$(basename "$file")" ] || existing+=("$(basename "$file")")
         done
-        upload "$@"
+        [ ${#existing[@]} -eq 0 ] || { echo "asset under the same name already exists: [${existing[*]}]" >&2; exit 1; }
+        upload_to "$id" "$@"
         ;;
-    download)
-        [ -d "$rel" ] || { echo "release not found" >&2; exit 1; }
-        pattern="" output=""
+    edit)
+        tag=$1
+        shift
+        id=$(fetch_release "$tag")
+        latest='' publish=no pre=''
         while [ $# -gt 0 ]; do
             case "$1" in
-                --pattern) pattern=$2; shift 2 ;;
-                --output) output=$2; shift 2 ;;
-                --clobber) shift ;;
-                *) echo "gh stand-in: unexpected: $1" >&2; exit 2 ;;
+                --draft=false) publish=yes; shift ;;
+                --latest=true | --latest=false) latest=${1#--latest=}; shift ;;
+                --prerelease=true | --prerelease=false) pre=${1#--prerelease=}; shift ;;
+                *) echo "gh stand-in: unexpected: gh release edit $tag $1" >&2; exit 2 ;;
             esac
         done
-        [ -f "$rel/assets/$pattern" ] || { echo "no assets match the file pattern" >&2; exit 1; }
-        cp "$rel/assets/$pattern" "$output"
+        [ "$publish" = yes ] || { echo "gh stand-in: only publishing a draft is replayed" >&2; exit 2; }
+        is_draft "$id" || refuse_if_immutable "$id"
+        case "$pre" in true) touch "$releases/$id/prerelease" ;; false) rm -f "$releases/$id/prerelease" ;; esac
+        publish_release "$id" "${latest:-true}"
+        html_url "$id"
+        ;;
+    verify)
+        [ "${1:-}" != --help ] || { echo "Verify the attestation for a release"; exit 0; }
+        tag=$1
+        id=$(published_of "$tag")
+        [ -n "$id" ] || { echo "release not found" >&2; exit 1; }
+        is_immutable "$id" || { echo "no attestation found for release $tag: it is not an immutable release" >&2; exit 1; }
+        echo "Resolved tag $tag"
+        echo "Loaded attestation from GitHub API"
+        echo "Verification succeeded! $tag is present with the following $(ls "$releases/$id/assets" | wc -l) assets"
         ;;
     *) echo "gh stand-in: gh release $cmd is not replayed" >&2; exit 2 ;;
+    esac
+    ;;
+*) echo "gh stand-in: only 'gh release' and 'gh api' are replayed, not: gh $*" >&2; exit 2 ;;
 esac
 "#;
 
