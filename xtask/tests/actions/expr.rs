@@ -40,14 +40,22 @@ pub fn interpolate(text: &str, ctx: &Value) -> Result<Value, String> {
     Ok(Value::String(out))
 }
 
-/// An `if:` condition, with or without `${{ }}`.
+/// An `if:` condition, with or without `${{ }}`. As on GitHub, one that
+/// calls no status function (`success()`, `failure()`, `always()`,
+/// `cancelled()`) holds only while everything before it succeeded: "a
+/// default status check of success() is applied".
 pub fn condition(text: &str, ctx: &Value) -> Result<bool, String> {
     let trimmed = text.trim();
     let inner = trimmed
         .strip_prefix("${{")
         .and_then(|t| t.strip_suffix("}}"))
         .unwrap_or(trimmed);
-    Ok(truthy(&eval(inner, ctx)?))
+    let holds = truthy(&eval(inner, ctx)?);
+    let checks_status = ["success(", "failure(", "always(", "cancelled("]
+        .iter()
+        .any(|f| inner.contains(f));
+    let succeeded = ctx["job"]["status"].as_str().unwrap_or("success") == "success";
+    Ok(holds && (checks_status || succeeded))
 }
 
 /// How a value reads inside a string.
@@ -415,6 +423,12 @@ mod tests {
         assert!(!condition("${{ needs.plan.outputs.publish != 'TRUE' }}", &ctx).unwrap());
         assert!(condition("success() && !cancelled()", &ctx).unwrap());
         assert!(!condition("needs.build.outputs.x == 'true'", &ctx).unwrap());
+        // After a failed step, only a condition with a status function holds.
+        let mut failed = ctx.clone();
+        failed["job"]["status"] = json!("failure");
+        assert!(!condition("needs.plan.outputs.publish == 'true'", &failed).unwrap());
+        assert!(condition("always() && needs.plan.outputs.publish == 'true'", &failed).unwrap());
+        assert!(condition("failure()", &failed).unwrap());
         assert!(
             eval("secret_thing.x", &ctx)
                 .unwrap_err()
