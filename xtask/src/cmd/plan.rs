@@ -107,13 +107,22 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
                     file.display()
                 );
                 for line in text.lines() {
-                    println!("  | {line}");
+                    println!("  |{}{line}", if line.is_empty() { "" } else { " " });
                 }
             }
-            None => println!(
-                "release notes: GitHub's list of merged pull requests (no CHANGELOG.md has a section {})",
-                plan.version
-            ),
+            None => {
+                println!(
+                    "release notes: GitHub's list of merged pull requests (no CHANGELOG.md has a section {})",
+                    plan.version
+                );
+                if let Some(file) = project.unreleased_changelog() {
+                    println!(
+                        "  ({} has an `Unreleased` section: head it `## [{}] - YYYY-MM-DD` before tagging and it becomes the notes)",
+                        file.display(),
+                        plan.version
+                    );
+                }
+            }
         }
         if project.config.publish_crate {
             println!("crates.io: `cargo publish` after the GitHub release (publish-crate)");

@@ -33,6 +33,18 @@ pub(crate) fn section(text: &str, version: &str) -> Option<String> {
     Some(body.join("\n") + "\n")
 }
 
+/// Whether `text` has an `Unreleased` section (Keep a Changelog's place
+/// for what the next version brings), which becomes the notes once its
+/// heading names the version.
+pub(crate) fn has_unreleased(text: &str) -> bool {
+    text.lines().filter_map(heading).any(|(_, title)| {
+        title
+            .trim_start_matches('[')
+            .get(..10)
+            .is_some_and(|t| t.eq_ignore_ascii_case("unreleased"))
+    })
+}
+
 /// An ATX heading's level and text: `## [1.2.3] - 2024-05-01` → (2, "[1.2.3] - 2024-05-01").
 fn heading(line: &str) -> Option<(usize, &str)> {
     let level = line.bytes().take_while(|&b| b == b'#').count();
@@ -127,5 +139,8 @@ All notable changes to this project will be documented in this file.
         assert_eq!(section("## 0.4.0\n\n## 0.3.0\n- two\n", "0.4.0"), None);
         // `#hashtag` is not a heading.
         assert_eq!(section("#0.4.0\n- one\n", "0.4.0"), None);
+        assert!(has_unreleased(KEEP_A_CHANGELOG));
+        assert!(has_unreleased("## Unreleased\n- x\n"));
+        assert!(!has_unreleased("## 0.4.0\nNothing unreleased.\n"));
     }
 }

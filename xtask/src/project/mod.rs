@@ -116,6 +116,23 @@ impl Project {
         Ok(None)
     }
 
+    /// The changelog (app's, else workspace's) with an `Unreleased`
+    /// section, when there is no section for the version yet.
+    pub(crate) fn unreleased_changelog(&self) -> Option<PathBuf> {
+        let app_dir = self.app().manifest_path.parent().unwrap_or(&self.ws.root);
+        [app_dir, self.ws.root.as_path()]
+            .into_iter()
+            .find_map(|dir| {
+                let path = dir.join("CHANGELOG.md");
+                let text = std::fs::read_to_string(&path).ok()?;
+                changelog::has_unreleased(&text).then(|| {
+                    path.strip_prefix(&self.ws.root)
+                        .unwrap_or(&path)
+                        .to_path_buf()
+                })
+            })
+    }
+
     /// The stamp of a build of this checkout: its source date and commit.
     pub(crate) fn stamp(&self) -> Result<Stamp> {
         Ok(Stamp {
