@@ -115,7 +115,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
                     "release notes: GitHub's list of merged pull requests (no CHANGELOG.md has a section {})",
                     plan.version
                 );
-                if let Some(file) = project.unreleased_changelog() {
+                if let Some(file) = project.unreleased_changelog()? {
                     println!(
                         "  ({} has an `Unreleased` section: head it `## [{}] - YYYY-MM-DD` before tagging and it becomes the notes)",
                         file.display(),

@@ -93,44 +93,47 @@ impl Project {
     /// workspace's: the file and its section, or `None` when neither has a
     /// section for it.
     pub(crate) fn release_notes(&self, version: &str) -> Result<Option<(PathBuf, String)>> {
+        Ok(self
+            .changelogs()?
+            .into_iter()
+            .find_map(|(file, text)| Some((file, changelog::section(&text, version)?))))
+    }
+
+    /// The changelog (app's, else workspace's) with an `Unreleased`
+    /// section, for a hint when there is no section for the version yet.
+    pub(crate) fn unreleased_changelog(&self) -> Result<Option<PathBuf>> {
+        Ok(self
+            .changelogs()?
+            .into_iter()
+            .find(|(_, text)| changelog::has_unreleased(text))
+            .map(|(file, _)| file))
+    }
+
+    /// The app's CHANGELOG.md and the workspace's, those that exist, with
+    /// their paths relative to the workspace.
+    fn changelogs(&self) -> Result<Vec<(PathBuf, String)>> {
         let app_dir = self.app().manifest_path.parent().unwrap_or(&self.ws.root);
+        let mut found = Vec::new();
         for dir in [app_dir, self.ws.root.as_path()] {
             let path = dir.join("CHANGELOG.md");
-            let text = match std::fs::read_to_string(&path) {
-                Ok(text) => text,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            let shown = path
+                .strip_prefix(&self.ws.root)
+                .unwrap_or(&path)
+                .to_path_buf();
+            if found.iter().any(|(f, _)| *f == shown) {
+                continue; // the app is the workspace's root package
+            }
+            match std::fs::read_to_string(&path) {
+                Ok(text) => found.push((shown, text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
                     return Err(
                         anyhow::Error::new(e).context(format!("reading {}", path.display()))
                     );
                 }
-            };
-            if let Some(section) = changelog::section(&text, version) {
-                let shown = path
-                    .strip_prefix(&self.ws.root)
-                    .unwrap_or(&path)
-                    .to_path_buf();
-                return Ok(Some((shown, section)));
             }
         }
-        Ok(None)
-    }
-
-    /// The changelog (app's, else workspace's) with an `Unreleased`
-    /// section, when there is no section for the version yet.
-    pub(crate) fn unreleased_changelog(&self) -> Option<PathBuf> {
-        let app_dir = self.app().manifest_path.parent().unwrap_or(&self.ws.root);
-        [app_dir, self.ws.root.as_path()]
-            .into_iter()
-            .find_map(|dir| {
-                let path = dir.join("CHANGELOG.md");
-                let text = std::fs::read_to_string(&path).ok()?;
-                changelog::has_unreleased(&text).then(|| {
-                    path.strip_prefix(&self.ws.root)
-                        .unwrap_or(&path)
-                        .to_path_buf()
-                })
-            })
+        Ok(found)
     }
 
     /// The stamp of a build of this checkout: its source date and commit.
