@@ -244,7 +244,7 @@ fn cli() -> clap::Command {
         )
         .subcommand(
             clap::Command::new("publish")
-                .about("Publish a verified release directory as the GitHub release of TAG (through gh); re-runs finish a partial upload")
+                .about("Publish a verified release directory as the GitHub release of TAG (through gh): a draft filled, downloaded back and verified, then published; a re-run finishes a draft and never changes a published release")
                 .arg(
                     Arg::new(DIR)
                         .value_name("DIR")

@@ -47,7 +47,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     }
     if std::env::var(TOKEN).unwrap_or_default().trim().is_empty() {
         bail!(
-            "no {TOKEN}: add a crates.io API token (scope publish-update, crate {name}) as the repository \
+            "no {TOKEN}: add a crates.io API token (scopes publish-new and publish-update, crate {name}) as the repository \
              secret {TOKEN}, then re-run the publish job; the GitHub release is out already and stays as it is"
         );
     }
