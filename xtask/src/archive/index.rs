@@ -17,6 +17,9 @@ use crate::run::download;
 /// have their own, larger limit.
 pub(crate) const TEXT_LIMIT: u64 = 16 << 20;
 
+/// The most bytes any one file of a release may have when it is read whole.
+pub(crate) const FILE_LIMIT: u64 = 2 << 30;
+
 /// What a file the manifest lists is. A new kind of release file is a new
 /// variant: every `match` on it (the table `dist` prints, what `verify`
 /// checks of it) is then pointed at by the compiler.

@@ -10,13 +10,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::archive::files::read_regular;
-use crate::archive::index::{self, Kind, Source, TEXT_LIMIT, plain_name};
+use crate::archive::index::{self, FILE_LIMIT, Kind, Source, TEXT_LIMIT, plain_name};
 use crate::archive::manifest::{self, Manifest, ManifestArtifact, ManifestInstaller};
 use crate::archive::{atomic, checksum};
 use crate::model::install::Installer;
-
-/// The largest archive a job may hold.
-const FILE_LIMIT: u64 = 2 << 30;
 
 /// An archive accepted from a job.
 struct Accepted {

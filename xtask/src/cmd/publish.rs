@@ -42,16 +42,12 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             options.dir.display()
         );
     }
+    let source = Source::Dir(options.dir.clone());
     let mut ours = BTreeMap::new();
     for name in index::published_files(&manifest) {
-        let path = options.dir.join(&name);
-        if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
-            bail!(
-                "{} is missing or not a regular file; every file of the release is published",
-                path.display()
-            );
-        }
-        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = source
+            .read(&name, index::FILE_LIMIT)
+            .context("every file of the release is published")?;
         ours.insert(name, checksum::sha256_hex(&bytes));
     }
 
@@ -222,9 +218,9 @@ fn download(
         .iter()
         .filter(|a| a.uploaded && wanted.contains_key(&a.name))
     {
+        let bytes = gh.download(asset)?;
         let path = dir.join(&asset.name);
-        gh.download(asset, &path)?;
-        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
         hashes.insert(asset.name.clone(), checksum::sha256_hex(&bytes));
     }
     Ok(hashes)

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::model::config::TagPattern;
+use crate::model::github::is_prerelease;
 
 /// One release of the repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,14 +272,14 @@ pub(crate) fn becomes_latest(
     let Some(ours) = numeric(version) else {
         return false;
     };
-    if version.contains('-') {
+    if is_prerelease(version) {
         return false;
     }
     !releases
         .iter()
         .filter(|r| !r.draft && !r.prerelease)
         .filter_map(|r| r.tag.strip_prefix(pattern.prefix()))
-        .filter(|v| !v.contains('-'))
+        .filter(|v| !is_prerelease(v))
         .filter_map(numeric)
         .any(|theirs| theirs > ours)
 }

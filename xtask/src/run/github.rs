@@ -4,7 +4,6 @@
 //! Releases are found in the REST listing and assets fetched by id, so a
 //! draft and a published release of one tag are never confused.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -74,7 +73,7 @@ impl Gh<'_> {
     }
 
     /// An asset's bytes (a draft's too, which only the token may read).
-    pub(crate) fn download(&self, asset: &RemoteAsset, to: &Path) -> Result<()> {
+    pub(crate) fn download(&self, asset: &RemoteAsset) -> Result<Vec<u8>> {
         let id = asset.id.to_string();
         let path = format!("{RELEASES}/assets/{id}");
         let accept = "Accept: application/octet-stream";
@@ -90,7 +89,7 @@ impl Gh<'_> {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        fs::write(to, &out.stdout).with_context(|| format!("writing {}", to.display()))
+        Ok(out.stdout)
     }
 
     /// Removes an asset whose upload was cut off, from a draft.
