@@ -54,6 +54,9 @@ const RELEASE: &str = "release";
 const BASE: &str = "base";
 const APP: &str = "app";
 const DRY_RUN: &str = "dry-run";
+const REBUILT: &str = "rebuilt";
+const STATEMENT: &str = "statement";
+const IMAGE: &str = "image";
 
 /// Parses the process's arguments; exits with clap's usage error (code 2)
 /// on a mistake, or after printing help.
@@ -129,10 +132,13 @@ fn from_matches(matches: &ArgMatches) -> Command {
         "merge" => Command::Merge(cmd::merge::Options {
             jobs: path(JOBS),
             into: path(INTO),
+            rebuilt: m.get_one::<PathBuf>(REBUILT).cloned(),
         }),
         "reproduce" => Command::Reproduce(cmd::reproduce::Options {
             release: string(RELEASE),
             targets: strings(TARGET),
+            statement: m.get_one::<PathBuf>(STATEMENT).cloned(),
+            image: string(IMAGE),
         }),
         "publish-crate" => Command::PublishCrate(cmd::publish_crate::Options {
             dry_run: m.get_flag(DRY_RUN),
@@ -286,6 +292,13 @@ fn cli() -> clap::Command {
                         .required(true)
                         .value_parser(clap::value_parser!(PathBuf))
                         .help("The new release directory (must be empty or absent)"),
+                )
+                .arg(
+                    Arg::new(REBUILT)
+                        .long(REBUILT)
+                        .value_name("DIR")
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help("The rebuild jobs' statements (`reproduce --statement`): merge only when every Linux file was rebuilt identical, and publish dist-rebuild.json"),
                 ),
         )
         .subcommand(
@@ -296,7 +309,21 @@ fn cli() -> clap::Command {
                         .value_name("DIR|URL")
                         .help("Where the release's SHA256SUMS and dist-manifest.json are (default: the GitHub release of the app's version)"),
                 )
-                .arg(targets_arg("Only this target of the release (repeatable)")),
+                .arg(targets_arg("Only this target of the release (repeatable)"))
+                .arg(
+                    Arg::new(STATEMENT)
+                        .long(STATEMENT)
+                        .value_name("FILE")
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help("When every file rebuilt identical, write which to FILE (for `merge --rebuilt`)"),
+                )
+                .arg(
+                    Arg::new(IMAGE)
+                        .long(IMAGE)
+                        .value_name("NAME")
+                        .requires(STATEMENT)
+                        .help("The image this rebuild runs in, as the statement should name it"),
+                ),
         )
         .subcommand(
             clap::Command::new("publish-crate")

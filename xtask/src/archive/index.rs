@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::archive::checksum;
 use crate::archive::files::read_regular;
 use crate::archive::manifest::{self, Manifest, ManifestArtifact};
-use crate::archive::sbom;
+use crate::archive::{rebuilt, sbom};
 use crate::run::download;
 
 /// The largest manifest, `SHA256SUMS` or `.sha256` sidecar read; archives
@@ -218,6 +218,18 @@ impl ReleaseIndex {
             format!("{}/{} is malformed", source.describe(), checksum::SUMS_FILE)
         })?;
         Ok(ReleaseIndex { manifest, sums })
+    }
+
+    /// Every file the release publishes: `published_files`, and the
+    /// rebuild's statement with its sidecar when `SHA256SUMS` lists it.
+    pub(crate) fn published_files(&self) -> Vec<String> {
+        let mut files = published_files(&self.manifest);
+        if self.sum(rebuilt::FILE_NAME).is_some() {
+            files.push(rebuilt::FILE_NAME.to_owned());
+            files.push(checksum::sidecar_name(rebuilt::FILE_NAME));
+            files.sort();
+        }
+        files
     }
 
     /// The SHA-256 `SHA256SUMS` gives `name`: what users check downloads against.

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use crate::archive::files::read_regular;
 use crate::archive::index::{self, FILE_LIMIT, Kind, Source, TEXT_LIMIT, plain_name};
 use crate::archive::manifest::{self, Manifest, ManifestArtifact, ManifestInstaller};
+use crate::archive::rebuilt::{self, Statement};
 use crate::archive::{atomic, checksum};
 use crate::model::install::Installer;
 
@@ -37,6 +38,8 @@ pub(crate) struct Merged {
     files: BTreeMap<String, Vec<u8>>,
     /// The job directories read.
     pub(crate) jobs: Vec<PathBuf>,
+    /// What the rebuild jobs rebuilt identical, when they ran.
+    statement: Option<Statement>,
 }
 
 /// Reads and checks every job output under `jobs` (a directory of them, as
@@ -118,6 +121,7 @@ pub(crate) fn gather(jobs: &Path) -> Result<Merged> {
         manifest,
         files,
         jobs,
+        statement: None,
     })
 }
 
@@ -270,6 +274,27 @@ impl Merged {
             .collect();
     }
 
+    /// The rebuild jobs' statements (`(where, statement)`), joined: every
+    /// Linux archive of the release, its SBOM and packages rebuilt with
+    /// the bytes the build jobs made, or the release is not merged.
+    pub(crate) fn set_rebuilt(&mut self, parts: Vec<(String, Statement)>) -> Result<()> {
+        let statement = Statement::join(parts)?;
+        let sums = index::sums(&self.manifest);
+        if let Some(problem) = statement.problems(&self.manifest, &sums).first() {
+            bail!("{problem}: the rebuild was not of these builds");
+        }
+        let missing = statement.not_rebuilt(&self.manifest);
+        if !missing.is_empty() {
+            bail!(
+                "no rebuild statement for {}: each Linux target's rebuild job must have \
+                 rebuilt it identical before it is published",
+                missing.join(", ")
+            );
+        }
+        self.statement = Some(statement);
+        Ok(())
+    }
+
     /// Writes archives, sidecars, SHA256SUMS and the manifest into `into`, which
     /// must be empty, so nothing from another release slips in.
     pub(crate) fn write(&self, into: &Path) -> Result<()> {
@@ -288,7 +313,15 @@ impl Merged {
             atomic::write(&into.join(file.name), &self.files[file.name])?;
             checksum::write_sidecar(into, file.name, file.sha256)?;
         }
-        crate::archive::release::write_index(into, &self.manifest)
+        let mut beside = Vec::new();
+        if let Some(statement) = &self.statement {
+            let text = statement.to_json();
+            let sha256 = checksum::sha256_hex(text.as_bytes());
+            atomic::write(&into.join(rebuilt::FILE_NAME), text.as_bytes())?;
+            checksum::write_sidecar(into, rebuilt::FILE_NAME, &sha256)?;
+            beside.push((sha256, rebuilt::FILE_NAME.to_owned()));
+        }
+        crate::archive::release::write_index_with(into, &self.manifest, &beside)
     }
 }
 

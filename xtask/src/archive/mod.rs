@@ -9,6 +9,7 @@ pub(crate) mod index;
 pub(crate) mod manifest;
 pub(crate) mod merge;
 pub(crate) mod package;
+pub(crate) mod rebuilt;
 pub(crate) mod release;
 pub(crate) mod rpm;
 pub(crate) mod sbom;

@@ -97,9 +97,21 @@ pub(crate) type Release = Manifest;
 
 /// `SHA256SUMS` and `dist-manifest.json` for everything in `release`.
 pub(crate) fn write_index(dir: &Path, release: &Release) -> Result<()> {
+    write_index_with(dir, release, &[])
+}
+
+/// `write_index`, with `SHA256SUMS` also listing `beside` (`(sha256,
+/// name)`): files of the release that the manifest does not describe.
+pub(crate) fn write_index_with(
+    dir: &Path,
+    release: &Release,
+    beside: &[(String, String)],
+) -> Result<()> {
+    let mut sums = index::sums(release);
+    sums.extend(beside.iter().cloned());
     atomic::write(
         &dir.join(checksum::SUMS_FILE),
-        checksum::format_sums(&index::sums(release)).as_bytes(),
+        checksum::format_sums(&sums).as_bytes(),
     )?;
     atomic::write(&dir.join(manifest::FILE_NAME), release.to_json().as_bytes())
 }

@@ -14,6 +14,7 @@ use xtask_inspect::unpack::Limits;
 use crate::archive::files::read_regular;
 use crate::archive::index::{self, Kind, ReleaseIndex, Source, plain_name};
 use crate::archive::manifest;
+use crate::archive::rebuilt::{self, Statement};
 use crate::archive::{atomic, checksum, release};
 use crate::check::Findings;
 use crate::check::archive::{ExpectedArchive, check_archive, check_sidecar, stem_of};
@@ -79,6 +80,12 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
         }
         known.push(file.name.to_owned());
         known.push(checksum::sidecar_name(file.name));
+    }
+    // The rebuild's statement, when the release workflow's rebuild ran.
+    let statement = sums.iter().any(|(_, n)| n == rebuilt::FILE_NAME);
+    if statement {
+        known.push(rebuilt::FILE_NAME.into());
+        known.push(checksum::sidecar_name(rebuilt::FILE_NAME));
     }
     let mut entries: Vec<(String, fs::FileType)> = fs::read_dir(dir)
         .with_context(|| format!("listing {}", dir.display()))?
@@ -283,7 +290,53 @@ pub(crate) fn check(dir: &Path, expected: &Expected, findings: &mut Findings<'_>
             }
         }
     }
+    if statement {
+        check_statement(&mut files, manifest, sums, findings);
+    }
     Ok(())
+}
+
+/// `dist-rebuild.json` against the release it is in: its line in the sums
+/// and its sidecar, then every file it says was rebuilt identical.
+fn check_statement(
+    files: &mut HashedFiles<'_>,
+    manifest: &manifest::Manifest,
+    sums: &[(String, String)],
+    findings: &mut Findings<'_>,
+) {
+    findings.heading(rebuilt::FILE_NAME.to_owned());
+    let dir = files.dir;
+    // A missing or changed file was reported with the sums.
+    let Ok((bytes, hex)) = files.get(rebuilt::FILE_NAME) else {
+        return;
+    };
+    check_sidecar(dir, rebuilt::FILE_NAME, hex, findings);
+    let statement = match std::str::from_utf8(bytes)
+        .map_err(anyhow::Error::from)
+        .and_then(Statement::from_json)
+    {
+        Ok(statement) => statement,
+        Err(err) => {
+            return findings.problem(format!(
+                "{}: not a rebuild statement: {err:#}",
+                rebuilt::FILE_NAME
+            ));
+        }
+    };
+    let problems = statement.problems(manifest, sums);
+    if problems.is_empty() {
+        for rebuild in &statement.rebuilds {
+            findings.note(format!(
+                "{}: {} files rebuilt identical on {}",
+                rebuild.target,
+                rebuild.files.len(),
+                rebuild.os
+            ));
+        }
+    }
+    for problem in problems {
+        findings.problem(problem);
+    }
 }
 
 /// A file the manifest lists with `sha256`: read (once), its hash checked

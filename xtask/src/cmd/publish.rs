@@ -15,7 +15,8 @@ use anyhow::{Context, Result, bail};
 use xtask_inspect::unpack::Limits;
 
 use crate::archive::checksum;
-use crate::archive::index::{self, Source};
+use crate::archive::index::{self, ReleaseIndex, Source};
+use crate::archive::rebuilt::{self, Statement};
 use crate::check::{self, Findings};
 use crate::cmd::{expected, show_finding};
 use crate::model::github;
@@ -43,8 +44,9 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         );
     }
     let source = Source::Dir(options.dir.clone());
+    let release = ReleaseIndex::read(&source)?;
     let mut ours = BTreeMap::new();
-    for name in index::published_files(&manifest) {
+    for name in release.published_files() {
         let bytes = source
             .read(&name, index::FILE_LIMIT)
             .context("every file of the release is published")?;
@@ -74,8 +76,13 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         Found::Nothing => {
             let prerelease = github::is_prerelease(&manifest.version);
             let notes_file = scratch.notes.clone();
-            let notes = match project.release_notes(&manifest.version)? {
-                Some((changelog, text)) => {
+            let rebuild = rebuild_notes(project, &source, &release)?;
+            let notes = match (project.release_notes(&manifest.version)?, rebuild) {
+                (Some((changelog, text)), rebuild) => {
+                    let text = match rebuild {
+                        Some(rebuild) => format!("{}\n\n{rebuild}", text.trim_end()),
+                        None => text,
+                    };
                     fs::write(&notes_file, text).context("writing the release notes")?;
                     eprintln!(
                         "    release notes: {}'s section {}",
@@ -84,7 +91,11 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
                     );
                     Notes::File(&notes_file)
                 }
-                None => Notes::Generated,
+                (None, Some(rebuild)) => {
+                    fs::write(&notes_file, rebuild).context("writing the release notes")?;
+                    Notes::FileThenGenerated(&notes_file)
+                }
+                (None, None) => Notes::Generated,
             };
             let kind = if prerelease { "pre-release" } else { "release" };
             eprintln!("    making a draft {kind} {tag}");
@@ -291,4 +302,39 @@ impl Drop for Scratch {
         let _ = fs::remove_dir_all(&self.dir);
         let _ = fs::remove_file(&self.notes);
     }
+}
+
+/// What the release notes say of the rebuild, when the release has its
+/// statement (`merge --rebuilt`): which files, from which commit, where.
+fn rebuild_notes(
+    project: &Project,
+    source: &Source,
+    release: &ReleaseIndex,
+) -> Result<Option<String>> {
+    if release.sum(rebuilt::FILE_NAME).is_none() {
+        return Ok(None);
+    }
+    let statement = Statement::from_json(&source.text(rebuilt::FILE_NAME)?)
+        .with_context(|| format!("{} is not a rebuild statement", rebuilt::FILE_NAME))?;
+    let built_on = |triple: &str| {
+        project
+            .config
+            .targets
+            .iter()
+            .find(|t| t.triple == triple)
+            .map_or_else(
+                || "its build job".to_owned(),
+                |t| github::runner(t).to_owned(),
+            )
+    };
+    eprintln!(
+        "    release notes: the rebuild of {}",
+        statement
+            .rebuilds
+            .iter()
+            .map(|r| r.target.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(Some(statement.notes(&release.manifest, built_on)))
 }

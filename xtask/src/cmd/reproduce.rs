@@ -5,11 +5,14 @@
 //! the app's version. The checkout must be the manifest's commit, unchanged:
 //! this command checks out nothing itself.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result, bail};
 use xtask_inspect::target::Os;
 
 use crate::archive::index::{ReleaseIndex, Source};
-use crate::archive::release;
+use crate::archive::rebuilt::{self, Statement};
+use crate::archive::{atomic, release};
 use crate::build::artifact;
 use crate::check::Findings;
 use crate::check::rebuild::{self, Rebuilt};
@@ -24,6 +27,10 @@ pub(crate) struct Options {
     pub(crate) release: Option<String>,
     /// Only these targets of the release.
     pub(crate) targets: Vec<String>,
+    /// Where to write which files rebuilt identical (`merge --rebuilt` reads it).
+    pub(crate) statement: Option<PathBuf>,
+    /// The image this runs in, for the statement.
+    pub(crate) image: Option<String>,
 }
 
 pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
@@ -99,5 +106,30 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     findings.finish(&format!(
         "the rebuild of {} {} against {source}",
         manifest.app, manifest.version
-    ))
+    ))?;
+    if let Some(path) = &options.statement {
+        let done: Vec<&str> = selected
+            .iter()
+            .filter(|t| !skipped.iter().any(|(s, _)| s == *t))
+            .map(String::as_str)
+            .collect();
+        // The system's own name for itself: what a reader of the release
+        // notes can look up.
+        let os = std::fs::read_to_string("/etc/os-release")
+            .ok()
+            .and_then(|text| rebuilt::os_name(&text))
+            .unwrap_or_else(|| std::env::consts::OS.to_owned());
+        let image = options.image.as_deref().unwrap_or_default();
+        let statement = Statement::of(manifest, &done, &os, image);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        atomic::write(path, statement.to_json().as_bytes())?;
+        eprintln!(
+            "    wrote {}: {} rebuilt identical on {os}",
+            path.display(),
+            done.join(", ")
+        );
+    }
+    Ok(())
 }

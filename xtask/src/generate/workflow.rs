@@ -70,6 +70,9 @@ const ATTEST_SBOM_STEP: &str = include_str!("templates/release-attest-sbom-step.
 const TAP_STEP: &str = include_str!("templates/release-tap-step.yml");
 const CRATE_STEP: &str = include_str!("templates/release-crate-step.yml");
 const CRATE_JOB: &str = include_str!("templates/build-crate-job.yml");
+const REBUILD_JOB: &str = include_str!("templates/release-rebuild-job.yml");
+const REBUILT_DOWNLOAD: &str = include_str!("templates/release-rebuilt-download.yml");
+
 const CI_TEMPLATE: &str = include_str!("templates/ci.yml");
 const CI_NATIVE_JOB: &str = include_str!("templates/ci-native-job.yml");
 const CI_RELEASE_PLAN: &str = include_str!("templates/ci-release-plan.yml");
@@ -127,7 +130,45 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
     values.push(("tap-step", tap_step));
     let crate_step = if config.publish_crate { CRATE_STEP } else { "" };
     values.push(("crate-step", crate_step.to_owned()));
+    let rebuilt = rebuilt_targets(config);
+    let (job, needs, download, merge) = if rebuilt.is_empty() {
+        Default::default()
+    } else {
+        let targets: String = rebuilt
+            .iter()
+            .map(|t| format!("          - target: {}\n", t.triple))
+            .collect();
+        let mut job = uses(pins);
+        job.push(("runner", config.rebuild_runner.clone()));
+        job.push(("targets", targets));
+        (
+            crate::generate::template::fill(REBUILD_JOB, &job),
+            "[build, rebuild]",
+            crate::generate::template::fill(REBUILT_DOWNLOAD, &uses(pins)),
+            " --rebuilt target/rebuilt",
+        )
+    };
+    values.push(("rebuild-job", job));
+    values.push((
+        "publish-needs",
+        if needs.is_empty() { "build" } else { needs }.to_owned(),
+    ));
+    values.push(("rebuilt-download", download));
+    values.push(("merge-rebuilt", merge.to_owned()));
     crate::generate::template::fill(RELEASE_TEMPLATE, &values)
+}
+
+/// The targets the release workflow rebuilds before it publishes: every
+/// Linux one, with `rebuild-check` on.
+pub(crate) fn rebuilt_targets(config: &DistConfig) -> Vec<&Target> {
+    if !config.rebuild_check {
+        return Vec::new();
+    }
+    config
+        .targets
+        .iter()
+        .filter(|t| t.os == Os::Linux)
+        .collect()
 }
 
 /// One SBOM attestation per target: the action takes one SBOM at a time.

@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 use xtask_inspect::target::{Arch, Os, Target};
 
 use crate::model::config::DistConfig;
+use crate::model::config::runners::LINUX_RUNNER;
 use crate::model::workspace::Package;
 
 /// The GitHub-hosted runner that builds and checks `target`. Each OS builds
@@ -15,8 +16,8 @@ use crate::model::workspace::Package;
 /// cross-linked with MinGW on Linux, as it is on a developer's machine.
 pub(crate) fn runner(target: &Target) -> &'static str {
     match (target.os, target.arch) {
-        (Os::Linux, _) => "ubuntu-latest",
-        (Os::Windows, _) if target.triple.ends_with("-gnu") => "ubuntu-latest",
+        (Os::Linux, _) => LINUX_RUNNER,
+        (Os::Windows, _) if target.triple.ends_with("-gnu") => LINUX_RUNNER,
         (Os::Windows, _) => "windows-latest",
         (Os::Macos, Arch::X86_64) => "macos-15-intel",
         (Os::Macos, Arch::Aarch64 | Arch::I686 | Arch::Armv7 | Arch::Riscv64) => "macos-latest",

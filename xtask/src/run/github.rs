@@ -21,6 +21,9 @@ pub(crate) enum Notes<'a> {
     File(&'a Path),
     /// GitHub's list of merged pull requests.
     Generated,
+    /// A file of Markdown above GitHub's list (gh joins them: create.go,
+    /// `opts.Body + "\n" + generatedNotes.Body`).
+    FileThenGenerated(&'a Path),
 }
 
 pub(crate) struct Gh<'a> {
@@ -51,6 +54,11 @@ impl Gh<'_> {
         let notes: Vec<String> = match notes {
             Notes::File(path) => vec!["--notes-file".into(), path.display().to_string()],
             Notes::Generated => vec!["--generate-notes".into()],
+            Notes::FileThenGenerated(path) => vec![
+                "--notes-file".into(),
+                path.display().to_string(),
+                "--generate-notes".into(),
+            ],
         };
         let pre: &[&str] = if prerelease { &["--prerelease"] } else { &[] };
         cmd!(

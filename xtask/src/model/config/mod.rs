@@ -8,6 +8,7 @@ pub(crate) mod cargo_dist;
 mod lists;
 mod packages;
 mod parse;
+pub(crate) mod runners;
 mod syntax;
 pub(crate) mod targets;
 
@@ -56,6 +57,12 @@ pub(crate) struct DistConfig {
     /// `publish-crate`: the publish job runs `cargo publish` for the app
     /// after the GitHub release, and every run packages it first.
     pub(crate) publish_crate: bool,
+    /// `rebuild-check`: the release workflow rebuilds every Linux file in
+    /// another image and publishes only when each came out identical.
+    pub(crate) rebuild_check: bool,
+    /// `rebuild-runner`: the runner label of the rebuild jobs; never the
+    /// build jobs' own.
+    pub(crate) rebuild_runner: String,
     /// How much of the release ci.yml's dry run does on a pull request.
     pub(crate) pr_run_mode: PrRunMode,
     /// When ci.yml runs the xtask's own test suite.

@@ -10,6 +10,7 @@ use xtask_inspect::target::Target;
 
 use super::cargo_dist;
 use super::lists::{bench_workload, doc_files, includes, smoke_commands};
+use super::runners;
 use super::syntax::{Reader, sorted};
 use super::*;
 
@@ -31,6 +32,8 @@ const DIST_KEYS: &[&str] = &[
     "bench",
     "github-attestations",
     "publish-crate",
+    "rebuild-check",
+    "rebuild-runner",
     "pr-run-mode",
     "xtask-tests",
     "binstall-metadata",
@@ -261,15 +264,20 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         },
     };
 
-    let github_attestations = get("github-attestations")
-        .map(|v| reader.boolean(v, "github-attestations"))
-        .transpose()?
-        .unwrap_or(true);
-
-    let publish_crate = get("publish-crate")
-        .map(|v| reader.boolean(v, "publish-crate"))
-        .transpose()?
-        .unwrap_or(false);
+    let flag = |key: &str, default: bool| {
+        get(key)
+            .map(|v| reader.boolean(v, key))
+            .transpose()
+            .map(|b| b.unwrap_or(default))
+    };
+    let github_attestations = flag("github-attestations", true)?;
+    let publish_crate = flag("publish-crate", false)?;
+    let rebuild_check = flag("rebuild-check", true)?;
+    let rebuild_runner = match get("rebuild-runner") {
+        None => runners::REBUILD_RUNNER.to_owned(),
+        Some(v) => runners::check_rebuild_runner(reader.string(v, "rebuild-runner")?)
+            .map_err(|why| reader.error(v.span(), format!("`[dist].rebuild-runner`: {why}")))?,
+    };
     let pr_run_mode = choice(&reader, get("pr-run-mode"), "pr-run-mode", &PrRunMode::ALL)?
         .unwrap_or(PrRunMode::Upload);
     let xtask_tests = choice(&reader, get("xtask-tests"), "xtask-tests", &XtaskTests::ALL)?
@@ -363,6 +371,8 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         maintainer,
         github_attestations,
         publish_crate,
+        rebuild_check,
+        rebuild_runner,
         pr_run_mode,
         xtask_tests,
         binstall_metadata,
