@@ -54,6 +54,11 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn git(dir: &Path, args: &[&str]) {
+    git_out(dir, args);
+}
+
+/// What `git args` printed, trimmed.
+fn git_out(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args([
             "-c",
@@ -66,6 +71,7 @@ fn git(dir: &Path, args: &[&str]) {
         .output()
         .unwrap();
     assert_ok(&format!("git {args:?}"), &out);
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// The repository the replay's GitHub holds: this one's files (the xtask,
@@ -207,10 +213,15 @@ fn main_sha() -> String {
 
 /// A scenario's own fake GitHub (releases, scratch space) around the shared repository.
 fn world(name: &str) -> World {
+    world_of(name, origin())
+}
+
+/// A new scenario `name` on the repository at `origin`.
+fn world_of(name: &str, origin: &Path) -> World {
     let dir = e2e_dir("replay").join(name);
     let _ = fs::remove_dir_all(&dir);
     let world = World {
-        origin: origin().clone(),
+        origin: origin.to_owned(),
         gh_state: dir.join("github"),
         bin: dir.join("bin"),
         build_dir: e2e_dir("replay").join("shared-build-dir"),
@@ -246,12 +257,54 @@ fn release_files(version: &str) -> Vec<String> {
             .into_iter()
             .chain(["fixture-greeter.rb".to_owned()]),
     );
-    // Each with its sidecar.
+    // What the rebuild jobs rebuilt identical, beside the manifest.
+    files.push("dist-rebuild.json".to_owned());
     let sidecars: Vec<String> = files.iter().map(|f| format!("{f}.sha256")).collect();
     files.extend(sidecars);
     files.extend(["SHA256SUMS".to_owned(), "dist-manifest.json".to_owned()]);
     files.sort();
+    files.dedup();
     files
+}
+
+/// Each Linux target was rebuilt in the other Debian release's root and
+/// came out identical, every file.
+fn assert_rebuilt(report: &actions::RunReport) -> String {
+    let rebuilds = report.jobs_of("rebuild");
+    assert_eq!(rebuilds.len(), 2, "{}", report.logs());
+    let mut os = String::new();
+    for job in rebuilds {
+        assert_eq!(job.status, Status::Success, "{}", job.failure_log());
+        let log = &job.step("Rebuild from scratch and compare every file").log;
+        let target = job.matrix["target"].as_str().unwrap();
+        os = other_os();
+        for expected in [
+            format!("==> rebuilding on {os}"),
+            format!("==> fixture-greeter-{VERSION}-{target}.tar.xz"),
+            "identical (sha256 ".to_owned(),
+            format!("{target} rebuilt identical on {os}"),
+        ] {
+            assert!(log.contains(&expected), "no `{expected}` in:\n{log}");
+        }
+        // From a checkout at another path than the build's.
+        let build = report
+            .jobs_of("build/build")
+            .into_iter()
+            .find(|b| b.matrix["target"] == job.matrix["target"])
+            .unwrap();
+        assert_ne!(build.workspace, job.workspace.join("rebuild"));
+    }
+    os
+}
+
+/// What the other Debian release's root calls itself.
+fn other_os() -> String {
+    let os = fs::read_to_string("/etc/os-release").unwrap_or_default();
+    if os.contains("VERSION_CODENAME=trixie") {
+        "Debian GNU/Linux 12 (bookworm)".to_owned()
+    } else {
+        "Debian GNU/Linux 13 (trixie)".to_owned()
+    }
 }
 
 /// The build matrix ran the Linux targets and left the others to their runners.
@@ -311,6 +364,7 @@ fn a_release_tag_cut_off_mid_upload_is_published_whole_by_a_rerun() {
     assert_eq!(first.job("build").outputs["publish"], "true");
     assert_eq!(first.job("build").outputs["version"], VERSION);
     assert_builds(&first, "build");
+    let os = assert_rebuilt(&first);
     let publish = first.job("publish");
     assert!(
         matches!(publish.status, Status::Failure(_)),
@@ -338,8 +392,23 @@ fn a_release_tag_cut_off_mid_upload_is_published_whole_by_a_rerun() {
     let draft = actions::release(&world, &tag).expect("a draft");
     assert!(draft.draft, "{draft:?}");
     assert_eq!(draft.assets.len(), 3);
-    // The CHANGELOG's section is the release's notes.
-    assert_eq!(draft.notes.trim_end(), "- Says hello.");
+    // The CHANGELOG's section is the release's notes, then what was rebuilt.
+    let commit = git_out(&world.origin, &["rev-parse", &tag]);
+    let (changes, rebuilt) = draft.notes.split_once("\n\n").unwrap();
+    assert_eq!(changes, "- Says hello.");
+    for expected in [
+        "### Rebuilt bit for bit".to_owned(),
+        format!("from commit `{}`", &commit[..12]),
+        format!(
+            "- x86_64-unknown-linux-musl: built on ubuntu-latest, rebuilt on {os}, image `ubuntu-22.04`: `fixture-greeter-{VERSION}-x86_64-unknown-linux-musl.tar.xz`, `fixture-greeter-{VERSION}-x86_64-unknown-linux-musl.tar.xz.cdx.json`, `fixture-greeter_{VERSION}_amd64.deb`, `fixture-greeter-{VERSION}-1.x86_64.rpm`"
+        ),
+        "- aarch64-unknown-linux-musl: built on ubuntu-latest".to_owned(),
+    ] {
+        assert!(
+            rebuilt.contains(&expected),
+            "no `{expected}` in:\n{rebuilt}"
+        );
+    }
     assert!(actions::release(&world, "v0.2.0").unwrap().latest);
 
     // "Re-run failed jobs": the same artifacts; the draft completed,
@@ -516,6 +585,104 @@ fn a_release_tag_cut_off_mid_upload_is_published_whole_by_a_rerun() {
     );
 }
 
+/// The fork's release tag on a commit whose build script writes the time
+/// into the binary (x86_64 only: the point needs one target): the rebuild
+/// in the other root differs, is named by archive and member, and nothing
+/// is published.
+#[test]
+fn a_build_that_does_not_reproduce_stops_the_release_before_anything_is_published() {
+    if !enabled() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let origin = e2e_dir("replay").join("origin-clock");
+    let _ = fs::remove_dir_all(&origin);
+    git(
+        origin.parent().unwrap(),
+        &[
+            "clone",
+            "--quiet",
+            &crate::origin().to_string_lossy(),
+            "origin-clock",
+        ],
+    );
+    let edit = |path: &str, from: &str, to: &str| {
+        let path = origin.join(path);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{} has no `{from}`", path.display());
+        fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    edit(
+        "crates/fixture-greeter/build.rs",
+        "    println!(\"cargo:rustc-env=GREETER_REV",
+        "    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();\n    \
+         println!(\"cargo:rustc-env=GREETER_BUILT_AT={}\", now.as_nanos());\n    \
+         println!(\"cargo:rustc-env=GREETER_REV",
+    );
+    edit(
+        "crates/fixture-greeter/src/main.rs",
+        "        [\"--commit\"] =>",
+        "        [\"--built-at\"] => println!(\"{}\", env!(\"GREETER_BUILT_AT\")),\n        [\"--commit\"] =>",
+    );
+    edit(
+        "dist-workspace.toml",
+        "[dist]\n",
+        "[dist]\ntargets = [\"x86_64-unknown-linux-musl\"]\n",
+    );
+    let target = e2e_dir("replay").join("codegen-target");
+    assert_ok("codegen", &xtask(&origin, &target, &["codegen"]));
+    git(
+        &origin,
+        &["commit", "--quiet", "-am", "Embed the build time"],
+    );
+    let tag = format!("v{VERSION}");
+    git(&origin, &["tag", "--force", &tag]);
+
+    let world = world_of("clock", &origin);
+    let report = actions::run(&world, &release_yml(&world), &Event::push_tag(&tag), "run");
+    let build = report.job("build/build");
+    assert_eq!(build.status, Status::Success, "{}", report.logs());
+    let rebuild = report.job("rebuild");
+    let step = rebuild.step("Rebuild from scratch and compare every file");
+    assert!(
+        matches!(step.status, Status::Failure(_)),
+        "{}",
+        report.logs()
+    );
+    let archive = format!("fixture-greeter-{VERSION}-x86_64-unknown-linux-musl.tar.xz");
+    for expected in [
+        format!("==> rebuilding on {}", other_os()),
+        format!("{archive}: the rebuild differs"),
+        format!("`fixture-greeter-{VERSION}-x86_64-unknown-linux-musl/greet`"),
+        "a build script that reads the machine or the clock".to_owned(),
+    ] {
+        assert!(
+            step.log.contains(&expected),
+            "no `{expected}` in:\n{}",
+            step.log
+        );
+    }
+    assert!(
+        matches!(
+            rebuild.step("Upload what was rebuilt identical").status,
+            Status::Skipped(_)
+        ),
+        "no statement of a rebuild that differed"
+    );
+    assert!(
+        matches!(report.job("publish").status, Status::Skipped(_)),
+        "{}",
+        report.logs()
+    );
+    assert!(actions::releases(&world, &tag).is_empty());
+    assert!(
+        actions::gh_calls(&world).is_empty(),
+        "{:#?}",
+        actions::gh_calls(&world)
+    );
+    assert!(actions::crates_io(&world).is_empty());
+}
+
 #[test]
 fn a_tag_of_another_version_stops_at_the_plan() {
     if !enabled() {
@@ -570,6 +737,7 @@ fn a_pre_release_tag_is_published_as_a_pre_release_never_the_latest() {
     let tag = format!("v{RC_VERSION}");
     let first = actions::run(&world, &release_yml(&world), &Event::push_tag(&tag), "run");
     assert_builds(&first, "build");
+    assert_rebuilt(&first);
     let log = &first.job("publish").step("Publish the GitHub release").log;
     assert!(
         log.contains("HTTP 502") && log.contains("run the publish job again"),
@@ -581,8 +749,14 @@ fn a_pre_release_tag_is_published_as_a_pre_release_never_the_latest() {
         draft.draft && draft.prerelease && draft.assets.len() == 2,
         "{draft:?}"
     );
-    // No CHANGELOG section for the pre-release: GitHub's generated notes.
-    assert_eq!(draft.notes, "(generated)");
+    // No CHANGELOG section for the pre-release: what was rebuilt, then
+    // GitHub's generated notes.
+    assert!(
+        draft.notes.starts_with("### Rebuilt bit for bit"),
+        "{}",
+        draft.notes
+    );
+    assert!(draft.notes.ends_with("\n(generated)"), "{}", draft.notes);
     assert!(
         draft.flags.contains(&"--generate-notes".to_owned()),
         "{:?}",

@@ -404,7 +404,7 @@ pub(crate) fn likely_cause(published: &Toolchain, rebuilt: &Toolchain) -> String
         return "the same rustc and C compiler as the release's, so either the published \
                 archive was changed after it was built, or the build's inputs differ: \
                 a linker or RUSTFLAGS set in the environment or a cargo config, or a build \
-                script that reads the machine"
+                script that reads the machine or the clock"
             .into();
     }
     causes.join("; and ")

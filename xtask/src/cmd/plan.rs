@@ -4,6 +4,7 @@
 use anyhow::Result;
 use serde_json::json;
 
+use crate::model::config::runners;
 use crate::model::github::{self, github_run, is_prerelease};
 use crate::model::plan::Stamp;
 use crate::project::Project;
@@ -70,6 +71,10 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         }
     }
     let notes = project.release_notes(&plan.version)?;
+    let rebuilt: Vec<&str> = runners::rebuilt_targets(&project.config)
+        .iter()
+        .map(|t| t.triple)
+        .collect();
     if options.json {
         let notes = notes
             .as_ref()
@@ -81,6 +86,10 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             "matrix": matrix,
             "notes": notes,
             "publish_crate": project.config.publish_crate,
+            "rebuild": json!({
+                "targets": rebuilt,
+                "runner": (!rebuilt.is_empty()).then_some(&project.config.rebuild_runner),
+            }),
         });
         println!(
             "{}",
@@ -123,6 +132,13 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
                     );
                 }
             }
+        }
+        if !rebuilt.is_empty() {
+            println!(
+                "rebuilt bit for bit on {} before publishing (rebuild-check): {}",
+                project.config.rebuild_runner,
+                rebuilt.join(", ")
+            );
         }
         if project.config.publish_crate {
             println!("crates.io: `cargo publish` after the GitHub release (publish-crate)");

@@ -58,6 +58,13 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         stamp::checkout(&project.sh, &ws.root)
     })?;
     eprintln!("==> checkout is {}, unchanged", manifest.commit);
+    // The system's own name for itself: what the statement and the release
+    // notes say the rebuild ran on.
+    let os = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|text| rebuilt::os_name(&text))
+        .unwrap_or_else(|| std::env::consts::OS.to_owned());
+    eprintln!("==> rebuilding on {os}");
 
     let mut show = show_finding;
     let mut findings = Findings::new(&mut show);
@@ -113,12 +120,6 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             .filter(|t| !skipped.iter().any(|(s, _)| s == *t))
             .map(String::as_str)
             .collect();
-        // The system's own name for itself: what a reader of the release
-        // notes can look up.
-        let os = std::fs::read_to_string("/etc/os-release")
-            .ok()
-            .and_then(|text| rebuilt::os_name(&text))
-            .unwrap_or_else(|| std::env::consts::OS.to_owned());
         let image = options.image.as_deref().unwrap_or_default();
         let statement = Statement::of(manifest, &done, &os, image);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

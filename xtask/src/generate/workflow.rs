@@ -5,7 +5,7 @@
 //! cargo, or `gh release`), so what CI does can be run and tested on a laptop.
 
 use crate::generate::pins::Pins;
-use crate::model::config::{DistConfig, PrRunMode};
+use crate::model::config::{DistConfig, PrRunMode, runners};
 use crate::model::github;
 use crate::model::plan;
 use xtask_inspect::target::{Arch, Os, Target};
@@ -130,7 +130,7 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
     values.push(("tap-step", tap_step));
     let crate_step = if config.publish_crate { CRATE_STEP } else { "" };
     values.push(("crate-step", crate_step.to_owned()));
-    let rebuilt = rebuilt_targets(config);
+    let rebuilt = runners::rebuilt_targets(config);
     let (job, needs, download, merge) = if rebuilt.is_empty() {
         Default::default()
     } else {
@@ -156,19 +156,6 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
     values.push(("rebuilt-download", download));
     values.push(("merge-rebuilt", merge.to_owned()));
     crate::generate::template::fill(RELEASE_TEMPLATE, &values)
-}
-
-/// The targets the release workflow rebuilds before it publishes: every
-/// Linux one, with `rebuild-check` on.
-pub(crate) fn rebuilt_targets(config: &DistConfig) -> Vec<&Target> {
-    if !config.rebuild_check {
-        return Vec::new();
-    }
-    config
-        .targets
-        .iter()
-        .filter(|t| t.os == Os::Linux)
-        .collect()
 }
 
 /// One SBOM attestation per target: the action takes one SBOM at a time.

@@ -19,6 +19,13 @@
 //! - a step the workflow names that does not exist, an unknown action, an
 //!   unpinned one or an expression the replay does not understand fails.
 //!
+//! A job on another runner image than `ubuntu-latest` (`ubuntu-22.04`,
+//! where the release workflow rebuilds) runs its `run:` steps in another
+//! Debian release's root than this machine's (`Image`): its own glibc, gcc,
+//! binutils and git, no Python; this machine's toolchain, cargo home, the
+//! pinned zig and the replay's directories are mounted at their own paths,
+//! and qemu-aarch64-static is copied in, where the runner would install it.
+//!
 //! Differences from a runner, on purpose: steps run as this process's user
 //! (a runner's is not root but has passwordless sudo), and cargo's build
 //! directory for the xtask's own compilation (`cargo xtask` in each clone)
@@ -29,6 +36,8 @@
 
 pub mod calls;
 pub mod expr;
+
+use crate::common::debian;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -215,7 +224,7 @@ impl RunReport {
 }
 
 impl JobReport {
-    fn failure_log(&self) -> String {
+    pub fn failure_log(&self) -> String {
         self.steps
             .iter()
             .filter(|s| matches!(s.status, Status::Failure(_)))
@@ -738,8 +747,18 @@ fn run_job(
         }
         .replace('/', "-");
         let job_dir = report.run_dir.join("jobs").join(dir_name);
+        let image = Image::for_runner(world, &runs_on);
         let mut done = run_steps(
-            world, report, workflow, id, job, ctx, name, matrix, &job_dir,
+            world,
+            report,
+            workflow,
+            id,
+            job,
+            ctx,
+            name,
+            matrix,
+            &job_dir,
+            image.as_ref(),
         );
         done.id = format!("{}{id}", frame.prefix);
         done.name = format!("{}{}", frame.name_prefix, done.name);
@@ -779,6 +798,7 @@ fn run_steps(
     name: String,
     matrix: Value,
     job_dir: &Path,
+    image: Option<&Image>,
 ) -> JobReport {
     let started = Instant::now();
     let _ = fs::remove_dir_all(job_dir);
@@ -834,6 +854,14 @@ fn run_steps(
         ("XTASK_REPLAY_NESTED", "1".to_owned()),
     ] {
         env.insert(key.to_owned(), value);
+    }
+    if let Some(image) = image {
+        // Compiled in another root, with its own glibc: kept apart from
+        // what this machine runs.
+        env.insert(
+            "CARGO_BUILD_BUILD_DIR".to_owned(),
+            image.build_dir.to_string_lossy().into_owned(),
+        );
     }
     for scope in [&workflow["env"], &job["env"]] {
         for (key, value) in scope.as_object().into_iter().flatten() {
@@ -931,11 +959,16 @@ fn run_steps(
                 shell, "bash",
                 "step `{step_name}`: the replay runs bash steps only"
             );
-            let cwd = match step.get("working-directory").and_then(Value::as_str) {
+            let cwd = match step
+                .get("working-directory")
+                .or_else(|| job.pointer("/defaults/run/working-directory"))
+                .or_else(|| workflow.pointer("/defaults/run/working-directory"))
+                .and_then(Value::as_str)
+            {
                 Some(dir) => workspace.join(dir),
                 None => workspace.clone(),
             };
-            run_script(&script, &cwd, &step_env, &files, deadline)
+            run_script(&script, &cwd, &step_env, &files, deadline, image)
         } else {
             panic!("step `{step_name}` has neither `uses` nor `run`");
         };
@@ -1042,18 +1075,32 @@ fn run_script(
     env: &BTreeMap<String, String>,
     files: &Path,
     deadline: Instant,
+    image: Option<&Image>,
 ) -> Result<String, (String, String)> {
     use std::os::unix::process::CommandExt;
     let script_file = files.join("script.sh");
     fs::write(&script_file, script).unwrap();
     let log_file = files.join("log");
     let log = fs::File::create(&log_file).unwrap();
-    let mut child = Command::new("bash")
-        .args(["--noprofile", "--norc", "-eo", "pipefail"])
-        .arg(&script_file)
-        .current_dir(cwd)
-        .env_clear()
-        .envs(env)
+    let bash = ["bash", "--noprofile", "--norc", "-eo", "pipefail"];
+    let mut command = match image {
+        None => {
+            let mut c = Command::new(bash[0]);
+            c.args(&bash[1..])
+                .arg(&script_file)
+                .current_dir(cwd)
+                .env_clear()
+                .envs(env);
+            c
+        }
+        Some(image) => {
+            let mut inner: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            inner.extend(bash.iter().map(|s| s.to_string()));
+            inner.push(script_file.to_string_lossy().into_owned());
+            image.command(&files.join("root"), cwd, &inner)
+        }
+    };
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -1074,6 +1121,9 @@ fn run_script(
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    if let Some(image) = image {
+        image.give_back(&files.join("root"));
+    }
     let text = fs::read_to_string(&log_file).unwrap_or_default();
     match status {
         Ok(s) if s.success() => Ok(text),
@@ -1095,6 +1145,104 @@ fn git(dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runner labels whose jobs run in another Debian release's root; every
+/// other `ubuntu-*` label runs on this machine.
+const OTHER_IMAGES: &[&str] = &["ubuntu-22.04"];
+
+/// The stand-in for another runner image: a kept Debian root of another
+/// release than this machine's, entered afresh for each step.
+pub struct Image {
+    root: debian::Root,
+    /// The directories mounted into it at their own paths.
+    binds: Vec<PathBuf>,
+    /// Cargo's build directory for the xtask compiled there.
+    build_dir: PathBuf,
+}
+
+/// Makes each bind mount and copies in what a runner has installed (as
+/// root here, `$root` the root; the arguments are `N dir… cwd owner env…`).
+const IMAGE_SETUP: &str = r#"
+n=$1
+shift
+while [ "$n" -gt 0 ]; do
+    mkdir -p "$root$1"
+    mount --bind "$1" "$root$1"
+    n=$((n - 1))
+    shift
+done
+cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+if qemu=$(command -v qemu-aarch64-static); then cp "$qemu" "$root/usr/local/bin/"; fi
+"#;
+
+/// Runs the step in the root, as this process's user, with its environment.
+const IMAGE_STEP: &str = r#"
+shift $(($1 + 1))
+cwd=$1 owner=$2
+shift 2
+cd "$cwd"
+if [ "$owner" = 0:0 ]; then exec env -i "$@"; fi
+exec setpriv --reuid="${owner%:*}" --regid="${owner#*:}" --clear-groups env -i "$@"
+"#;
+
+impl Image {
+    /// The image `runs_on` names, or `None` when it is this machine's (or
+    /// this machine cannot make the root: skipped here, failed under CI).
+    fn for_runner(world: &World, runs_on: &str) -> Option<Image> {
+        if !OTHER_IMAGES.contains(&runs_on) {
+            return None;
+        }
+        let os = fs::read_to_string("/etc/os-release").unwrap_or_default();
+        let suite = if os.contains("VERSION_CODENAME=trixie") {
+            "bookworm"
+        } else {
+            "trixie"
+        };
+        let root = debian::root(suite, &["ca-certificates", "git", "gcc", "libc6-dev"])?;
+        let home = PathBuf::from(std::env::var("HOME").expect("HOME"));
+        let from_env =
+            |var: &str, default: PathBuf| std::env::var_os(var).map_or(default, PathBuf::from);
+        let mut binds = vec![
+            world
+                .dir
+                .parent()
+                .expect("the replay's directory")
+                .to_owned(),
+            from_env("CARGO_HOME", home.join(".cargo")),
+            from_env("RUSTUP_HOME", home.join(".rustup")),
+        ];
+        let zig = home.join(".cache/cargo-xtask");
+        if zig.is_dir() {
+            binds.push(zig);
+        }
+        Some(Image {
+            root,
+            binds,
+            build_dir: world.build_dir.with_file_name(format!("build-dir-{suite}")),
+        })
+    }
+
+    /// What root wrote in `dir` (the step's throwaway copy of the root),
+    /// given back to this process's user.
+    fn give_back(&self, dir: &Path) {
+        let owner = debian::owner();
+        if owner != "0:0" {
+            let out = self
+                .root
+                .as_root("chown -R \"$1\" \"$2\"", &[&owner, &dir.to_string_lossy()]);
+            assert!(out.status.success(), "chown {}", dir.display());
+        }
+    }
+
+    fn command(&self, scratch: &Path, cwd: &Path, inner: &[String]) -> Command {
+        let mut args: Vec<String> = vec![self.binds.len().to_string()];
+        args.extend(self.binds.iter().map(|b| b.to_string_lossy().into_owned()));
+        args.push(cwd.to_string_lossy().into_owned());
+        args.push(debian::owner());
+        args.extend(inner.iter().cloned());
+        self.root.command(scratch, IMAGE_SETUP, IMAGE_STEP, &args)
+    }
 }
 
 /// A `uses:` step, by the action it names; the pin must be a full SHA.
@@ -1131,7 +1279,13 @@ fn run_action(
                 "ref",
                 "fetch-tags",
                 "allow-unsafe-pr-checkout",
+                "path",
             ])?;
+            // `path`: where under the workspace the repository goes.
+            let workspace = &match input("path") {
+                Some(path) => workspace.join(path),
+                None => workspace.to_owned(),
+            };
             let git_ref = input("ref").unwrap_or_else(|| report.event.git_ref.clone());
             let branch = git_ref
                 .strip_prefix("refs/tags/")
@@ -1825,19 +1979,22 @@ release)
     create)
         tag=$1
         shift
-        flags=() files=() draft=no pre=no notes='(generated)' latest=''
+        flags=() files=() draft=no pre=no notes='(generated)' latest='' from_file=no generate=no
         while [ $# -gt 0 ]; do
             case "$1" in
                 --draft) draft=yes; flags+=("$1"); shift ;;
                 --prerelease) pre=yes; flags+=("$1"); shift ;;
                 --latest=*) latest=${1#--latest=}; flags+=("$1"); shift ;;
-                --verify-tag | --generate-notes) flags+=("$1"); shift ;;
+                --verify-tag) flags+=("$1"); shift ;;
+                --generate-notes) generate=yes; flags+=("$1"); shift ;;
                 --title) flags+=("$1=$2"); shift 2 ;;
-                --notes-file) notes=$(cat "$2"); flags+=("$1"); shift 2 ;;
+                --notes-file) notes=$(cat "$2"); from_file=yes; flags+=("$1"); shift 2 ;;
                 -*) echo "gh stand-in: unknown flag $1" >&2; exit 2 ;;
                 *) files+=("$1"); shift ;;
             esac
         done
+        # Both: the file's text, then GitHub's (create.go: Body + "\n" + generated).
+        if [ "$from_file" = yes ] && [ "$generate" = yes ]; then notes="$notes"$'\n''(generated)'; fi
         if printf '%s\n' "${flags[@]}" | grep -qx -- --verify-tag; then
             git -C "$origin" rev-parse -q --verify "refs/tags/$tag" >/dev/null || { echo "tag $tag doesn't exist in the repo @REPO@, aborting due to --verify-tag flag" >&2; exit 1; }
         fi

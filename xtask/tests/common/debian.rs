@@ -158,15 +158,28 @@ impl Root {
     /// Runs `setup` here and `inside` in a throwaway copy of the root
     /// (see [`ENTER`]); the copy's changes are left in `scratch/upper`.
     pub fn run(&self, scratch: &Path, setup: &str, inside: &str, args: &[&str]) -> Output {
+        self.command(scratch, setup, inside, args)
+            .output()
+            .expect("run sh")
+    }
+
+    /// What [`Root::run`] runs, for a caller that runs it its own way.
+    pub fn command<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        scratch: &Path,
+        setup: &str,
+        inside: &str,
+        args: &[S],
+    ) -> Command {
         fs::create_dir_all(scratch).unwrap();
-        as_root_command(&self.sudo, ENTER)
+        let mut command = as_root_command(&self.sudo, ENTER);
+        command
             .arg(&self.dir)
             .arg(scratch)
             .arg(setup)
             .arg(inside)
-            .args(args)
-            .output()
-            .expect("run sh")
+            .args(args);
+        command
     }
 
     /// Runs `script` as root on this machine (to give files back, say).

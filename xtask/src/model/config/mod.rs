@@ -452,6 +452,28 @@ mod tests {
         assert_eq!(cfg.targets, targets::defaults());
         assert_eq!(cfg.include, None);
         assert_eq!(cfg.unix_archive, ArchiveFormat::TarXz);
+        assert!(cfg.rebuild_check);
+        assert_eq!(cfg.rebuild_runner, runners::REBUILD_RUNNER);
+    }
+
+    #[test]
+    fn the_rebuild_is_turned_off_or_moved_and_never_onto_the_builds_runner() {
+        let cfg = parse(
+            "[dist]\napp = \"a\"\nrebuild-check = false\nrebuild-runner = \"ubuntu-24.04\"\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        assert!(!cfg.rebuild_check && runners::rebuilt_targets(&cfg).is_empty());
+        assert_eq!(cfg.rebuild_runner, "ubuntu-24.04");
+        assert_eq!(
+            parse_err("[dist]\napp = \"a\"\nrebuild-runner = \"ubuntu-latest\"\n"),
+            "dist-workspace.toml:3: `[dist].rebuild-runner`: `ubuntu-latest` is where the Linux builds run; \
+             a rebuild there proves little: name another image, such as \"ubuntu-22.04\""
+        );
+        assert!(
+            parse_err("[dist]\napp = \"a\"\nrebuild-check = \"yes\"\n")
+                .contains("must be true or false")
+        );
     }
 
     #[test]

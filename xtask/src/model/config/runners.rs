@@ -2,6 +2,10 @@
 //! `rebuild-runner`, where the release workflow rebuilds them — never the
 //! same image, on which a rebuild would prove little.
 
+use xtask_inspect::target::{Os, Target};
+
+use super::DistConfig;
+
 /// Where the Linux builds run (`model::github::runner`).
 pub(crate) const LINUX_RUNNER: &str = "ubuntu-latest";
 
@@ -9,6 +13,19 @@ pub(crate) const LINUX_RUNNER: &str = "ubuntu-latest";
 /// image than `ubuntu-latest` (another Ubuntu release, with its own glibc,
 /// compilers and packages), x86_64 like it.
 pub(crate) const REBUILD_RUNNER: &str = "ubuntu-22.04";
+
+/// The targets the release workflow rebuilds before it publishes: every
+/// Linux one, with `rebuild-check` on.
+pub(crate) fn rebuilt_targets(config: &DistConfig) -> Vec<&Target> {
+    if !config.rebuild_check {
+        return Vec::new();
+    }
+    config
+        .targets
+        .iter()
+        .filter(|t| t.os == Os::Linux)
+        .collect()
+}
 
 /// A `rebuild-runner` label, checked: one word a workflow can hold, and
 /// not the Linux build jobs' own runner.
