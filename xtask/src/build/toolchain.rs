@@ -60,6 +60,46 @@ pub(crate) fn rustc_version(sh: &Shell, root: &Path) -> Result<String> {
     Ok(version.trim().to_owned())
 }
 
+/// The rustup toolchain of a stable compiler's `rustc -V`: `1.95.0` of
+/// `rustc 1.95.0 (59807616e 2026-04-14)`. `None` for a beta, nightly or
+/// local build, which no version number names.
+pub(crate) fn stable_release(rustc_v: &str) -> Option<&str> {
+    let version = rustc_v.strip_prefix("rustc ")?.split(' ').next()?;
+    let parts: Vec<&str> = version.split('.').collect();
+    let numeric = parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    numeric.then_some(version)
+}
+
+/// Makes rustup's stable `version` the compiler of every later command of
+/// `sh` (installed first, minimal: the targets follow as the build needs
+/// them). For a rebuild with the release's compiler where the checkout
+/// pins none.
+pub(crate) fn use_release(sh: &Shell, version: &str) -> Result<()> {
+    if !on_path("rustup") {
+        bail!(
+            "there is no rustup to install the release's compiler, Rust {version}, with: install it and run again"
+        );
+    }
+    let _turn = rustup_turn()?;
+    let output = cmd!(
+        sh,
+        "rustup toolchain install {version} --profile minimal --no-self-update"
+    )
+    .env("RUST_BACKTRACE", "0")
+    .quiet()
+    .ignore_status()
+    .output()?;
+    if !output.status.success() {
+        let why = summarize_rustup_error(&String::from_utf8_lossy(&output.stderr));
+        bail!("`rustup toolchain install {version}` (the release's compiler) failed: {why}");
+    }
+    sh.set_var("RUSTUP_TOOLCHAIN", version);
+    Ok(())
+}
+
 /// Installs `target` with rustup unless it is in `installed` (from [`installed_targets`]).
 pub(crate) fn ensure_target(sh: &Shell, target: &Target, installed: &[String]) -> Result<()> {
     let triple = target.triple;
@@ -145,6 +185,24 @@ fn summarize_rustup_error(stderr: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_stable_compiler_is_named_by_its_version() {
+        assert_eq!(
+            stable_release("rustc 1.95.0 (59807616e 2026-04-14)"),
+            Some("1.95.0")
+        );
+        assert_eq!(
+            stable_release("rustc 1.96.0-nightly (0123abcd 2026-05-01)"),
+            None
+        );
+        assert_eq!(
+            stable_release("rustc 1.96.0-beta.3 (0123abcd 2026-05-01)"),
+            None
+        );
+        assert_eq!(stable_release("rustc 1.95.0-dev"), None);
+        assert_eq!(stable_release("clang 18"), None);
+    }
 
     #[test]
     fn rustup_404_is_one_readable_line() {

@@ -13,7 +13,7 @@ use xtask_inspect::target::Os;
 use crate::archive::index::{ReleaseIndex, Source};
 use crate::archive::rebuilt::{self, Statement};
 use crate::archive::{atomic, release};
-use crate::build::artifact;
+use crate::build::{artifact, toolchain};
 use crate::check::Findings;
 use crate::check::rebuild::{self, Rebuilt};
 use crate::cmd::{UsageError, release_plan, show_finding};
@@ -65,6 +65,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         .and_then(|text| rebuilt::os_name(&text))
         .unwrap_or_else(|| std::env::consts::OS.to_owned());
     eprintln!("==> rebuilding on {os}");
+    same_compiler(project, &release)?;
 
     let mut show = show_finding;
     let mut findings = Findings::new(&mut show);
@@ -133,4 +134,34 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Rebuilds with the release's Rust compiler: a checkout that pins one in
+/// rust-toolchain.toml gets it already; one that does not would otherwise
+/// build with whatever this machine has (another runner image's stable,
+/// say), and differ for that alone. A stable release is installed with
+/// rustup and used; any other is left to the comparison's likely cause.
+fn same_compiler(project: &Project, release: &ReleaseIndex) -> Result<()> {
+    let Some(theirs) = release
+        .manifest
+        .artifacts
+        .first()
+        .map(|a| &a.toolchain.rustc)
+    else {
+        return Ok(());
+    };
+    if std::env::var_os("RUSTC").is_some() {
+        return Ok(()); // a compiler chosen by hand is used as given
+    }
+    let ours = toolchain::rustc_version(&project.sh, &project.ws.root)?;
+    if ours == *theirs {
+        return Ok(());
+    }
+    let Some(version) = toolchain::stable_release(theirs) else {
+        return Ok(());
+    };
+    eprintln!(
+        "==> the release was built with `{theirs}`, this checkout's is `{ours}`: rebuilding with Rust {version} (rustup)"
+    );
+    toolchain::use_release(&project.sh, version)
 }
