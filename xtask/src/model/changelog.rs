@@ -7,16 +7,16 @@
 /// such section or it says nothing.
 pub(crate) fn section(text: &str, version: &str) -> Option<String> {
     let lines: Vec<&str> = text.lines().collect();
-    let (start, level) = lines.iter().enumerate().find_map(|(i, line)| {
-        heading(line)
-            .filter(|(_, title)| names(title, version))
-            .map(|(level, _)| (i, level))
-    })?;
-    let end = lines[start + 1..]
+    let all = headings(&lines);
+    let (at, found) = all
         .iter()
-        .position(|line| heading(line).is_some_and(|(l, _)| l <= level))
-        .map_or(lines.len(), |n| start + 1 + n);
-    let mut body: Vec<&str> = lines[start + 1..end].to_vec();
+        .enumerate()
+        .find(|(_, h)| names(h.title, version))?;
+    let end = all[at + 1..]
+        .iter()
+        .find(|h| h.level <= found.level)
+        .map_or(lines.len(), |h| h.line);
+    let mut body: Vec<&str> = lines[found.body..end].to_vec();
     // The last section runs into the file's link definitions (`[1.2.3]: https://…`).
     while body
         .last()
@@ -37,16 +37,65 @@ pub(crate) fn section(text: &str, version: &str) -> Option<String> {
 /// for what the next version brings), which becomes the notes once its
 /// heading names the version.
 pub(crate) fn has_unreleased(text: &str) -> bool {
-    text.lines().filter_map(heading).any(|(_, title)| {
-        title
+    let lines: Vec<&str> = text.lines().collect();
+    headings(&lines).iter().any(|h| {
+        h.title
             .trim_start_matches('[')
             .get(..10)
             .is_some_and(|t| t.eq_ignore_ascii_case("unreleased"))
     })
 }
 
+/// A heading of a changelog.
+struct Heading<'t> {
+    /// Its (first) line.
+    line: usize,
+    level: usize,
+    title: &'t str,
+    /// The line its section's text starts at.
+    body: usize,
+}
+
+/// Every heading of `lines`: ATX (`## 1.2.3`) and setext (`1.2.3` over a
+/// line of `=` or `-`, as ripgrep's changelog has them) — the latter only
+/// as a line of its own after a blank line, so a paragraph over a rule
+/// is not taken for one.
+fn headings<'t>(lines: &[&'t str]) -> Vec<Heading<'t>> {
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some((level, title)) = atx(line) {
+            found.push(Heading {
+                line: i,
+                level,
+                title,
+                body: i + 1,
+            });
+            continue;
+        }
+        let alone = i == 0 || lines[i - 1].trim().is_empty();
+        let text = line.trim();
+        let plain = !text.is_empty()
+            && !line.starts_with("    ")
+            && !text.starts_with(['-', '*', '+', '>', '|', '`']);
+        let level = match lines.get(i + 1).map(|u| u.trim_end()) {
+            Some(u) if !u.is_empty() && u.bytes().all(|b| b == b'=') => 1,
+            Some(u) if u.len() >= 3 && u.bytes().all(|b| b == b'-') => 2,
+            _ => continue,
+        };
+        if alone && plain {
+            found.push(Heading {
+                line: i,
+                level,
+                title: text,
+                body: i + 2,
+            });
+        }
+    }
+    found
+}
+
 /// An ATX heading's level and text: `## [1.2.3] - 2024-05-01` → (2, "[1.2.3] - 2024-05-01").
-fn heading(line: &str) -> Option<(usize, &str)> {
+fn atx(line: &str) -> Option<(usize, &str)> {
     let level = line.bytes().take_while(|&b| b == b'#').count();
     let rest = &line[level..];
     if !(1..=6).contains(&level) || !(rest.is_empty() || rest.starts_with(' ')) {
@@ -75,6 +124,47 @@ fn is_link_definition(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ripgrep's CHANGELOG.md: setext headings, `TBD` for the next one.
+    const RIPGREP: &str = "\
+TBD
+===
+Unreleased changes.
+
+14.1.1 (2024-09-08)
+===================
+This is a minor release.
+
+Bug fixes:
+
+* [BUG #2884](https://github.com/BurntSushi/ripgrep/issues/2884):
+  Fix a bug.
+
+Internal
+--------
+a paragraph of two lines
+over a line of `=`, not a heading
+===
+
+14.1.0 (2024-01-06)
+===================
+Older.
+";
+
+    #[test]
+    fn setext_headings_as_ripgrep_writes_them() {
+        let notes = section(RIPGREP, "14.1.1").unwrap();
+        assert!(notes.starts_with("This is a minor release.\n"), "{notes}");
+        // Its own subsections stay in it, and a paragraph is no heading.
+        assert!(
+            notes.contains("  Fix a bug.\n\nInternal\n--------\na paragraph"),
+            "{notes}"
+        );
+        assert!(notes.contains("not a heading\n===\n"), "{notes}");
+        assert!(!notes.contains("Older"), "{notes}");
+        assert_eq!(section(RIPGREP, "14.1.0").unwrap(), "Older.\n");
+        assert_eq!(section(RIPGREP, "14.1"), None);
+    }
 
     const KEEP_A_CHANGELOG: &str = "\
 # Changelog
