@@ -30,9 +30,9 @@ pub(crate) struct Options {
 }
 
 pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
-    let manifest = Source::Dir(options.dir.clone())
-        .manifest()
-        .context("run `cargo xtask merge` or `dist` first")?;
+    let source = Source::Dir(options.dir.clone());
+    let release = ReleaseIndex::read(&source).context("run `cargo xtask merge` or `dist` first")?;
+    let manifest = &release.manifest;
     let tag = options.tag;
     let expected_tag = project.config.tag_pattern.tag_for(&manifest.version);
     if tag != expected_tag {
@@ -43,8 +43,6 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             options.dir.display()
         );
     }
-    let source = Source::Dir(options.dir.clone());
-    let release = ReleaseIndex::read(&source)?;
     let mut ours = BTreeMap::new();
     for name in release.published_files() {
         let bytes = source

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use xtask_inspect::target::Os;
 
 use crate::archive::index::{ReleaseIndex, Source};
+use crate::archive::manifest::Manifest;
 use crate::archive::rebuilt::{self, Statement};
 use crate::archive::{atomic, release};
 use crate::build::{artifact, toolchain};
@@ -65,7 +66,6 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         .and_then(|text| rebuilt::os_name(&text))
         .unwrap_or_else(|| std::env::consts::OS.to_owned());
     eprintln!("==> rebuilding on {os}");
-    same_compiler(project, &release)?;
 
     let mut show = show_finding;
     let mut findings = Findings::new(&mut show);
@@ -80,6 +80,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
     }
     let configured = |t: &str| config.targets.iter().any(|c| c.triple == t);
     let selected = rebuild::select(manifest, &options.targets, configured, &mut findings);
+    same_compiler(project, manifest, &selected)?;
     let stamp = Stamp {
         source_date_epoch: manifest.source_date_epoch,
         commit: manifest.commit.clone(),
@@ -116,11 +117,11 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         manifest.app, manifest.version
     ))?;
     if let Some(path) = &options.statement {
-        let done: Vec<&str> = selected
-            .iter()
-            .filter(|t| !skipped.iter().any(|(s, _)| s == *t))
-            .map(String::as_str)
-            .collect();
+        // A statement speaks for every target asked for, or is not written.
+        if let Some((target, why)) = skipped.first() {
+            bail!("no statement written: {target} was not rebuilt on this machine ({why})");
+        }
+        let done: Vec<&str> = selected.iter().map(String::as_str).collect();
         let image = options.image.as_deref().unwrap_or_default();
         let statement = Statement::of(manifest, &done, &os, image);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -141,13 +142,18 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
 /// build with whatever this machine has (another runner image's stable,
 /// say), and differ for that alone. A stable release is installed with
 /// rustup and used; any other is left to the comparison's likely cause.
-fn same_compiler(project: &Project, release: &ReleaseIndex) -> Result<()> {
-    let Some(theirs) = release
-        .manifest
+fn same_compiler(project: &Project, manifest: &Manifest, selected: &[String]) -> Result<()> {
+    let mut compilers: Vec<&String> = manifest
         .artifacts
-        .first()
+        .iter()
+        .filter(|a| selected.contains(&a.target))
         .map(|a| &a.toolchain.rustc)
-    else {
+        .collect();
+    compilers.sort();
+    compilers.dedup();
+    // Archives built by several compilers (runners without a pin) are
+    // rebuilt one at a time (`--target`); here the comparison says which.
+    let [theirs] = compilers[..] else {
         return Ok(());
     };
     if std::env::var_os("RUSTC").is_some() {
