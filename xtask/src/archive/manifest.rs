@@ -56,6 +56,21 @@ pub(crate) struct Toolchain {
     pub(crate) c_compiler: Option<String>,
 }
 
+/// A JSON file of the release as it is written: pretty, one final newline.
+pub(crate) fn pretty(doc: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(doc).expect("JSON values always serialise");
+    text.push('\n');
+    text
+}
+
+/// The string `key` of `v`, or an error naming the key.
+pub(crate) fn string(v: &Value, key: &str) -> Result<String> {
+    v[key]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("missing string `{key}`"))
+}
+
 impl Manifest {
     pub(crate) fn to_json(&self) -> String {
         let artifacts: Vec<Value> = self
@@ -97,19 +112,12 @@ impl Manifest {
             "artifacts": artifacts,
             "installers": installers,
         });
-        let mut text = serde_json::to_string_pretty(&doc).expect("JSON values always serialise");
-        text.push('\n');
-        text
+        pretty(&doc)
     }
 
     pub(crate) fn from_json(text: &str) -> Result<Manifest> {
         let v: Value = serde_json::from_str(text).context("not valid JSON")?;
-        let s = |v: &Value, key: &str| -> Result<String> {
-            v[key]
-                .as_str()
-                .map(str::to_owned)
-                .with_context(|| format!("missing string `{key}`"))
-        };
+        let s = string;
         let artifacts = v["artifacts"]
             .as_array()
             .context("missing `artifacts`")?

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use xtask_inspect::target::{Os, Target};
 
-use crate::archive::manifest::{Manifest, ManifestArtifact};
+use crate::archive::manifest::{self, Manifest, ManifestArtifact};
 
 pub(crate) const FILE_NAME: &str = "dist-rebuild.json";
 
@@ -262,19 +262,12 @@ impl Statement {
             "commit": self.commit,
             "rebuilt_identical": rebuilds,
         });
-        let mut text = serde_json::to_string_pretty(&doc).expect("JSON values always serialise");
-        text.push('\n');
-        text
+        manifest::pretty(&doc)
     }
 
     pub(crate) fn from_json(text: &str) -> Result<Statement> {
         let v: Value = serde_json::from_str(text).context("not valid JSON")?;
-        let s = |v: &Value, key: &str| -> Result<String> {
-            v[key]
-                .as_str()
-                .map(str::to_owned)
-                .with_context(|| format!("missing string `{key}`"))
-        };
+        let s = manifest::string;
         let rebuilds = v["rebuilt_identical"]
             .as_array()
             .context("missing `rebuilt_identical`")?

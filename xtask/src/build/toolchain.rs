@@ -84,20 +84,34 @@ pub(crate) fn use_release(sh: &Shell, version: &str) -> Result<()> {
         );
     }
     let _turn = rustup_turn()?;
-    let output = cmd!(
-        sh,
-        "rustup toolchain install {version} --profile minimal --no-self-update"
-    )
-    .env("RUST_BACKTRACE", "0")
-    .quiet()
-    .ignore_status()
-    .output()?;
-    if !output.status.success() {
-        let why = summarize_rustup_error(&String::from_utf8_lossy(&output.stderr));
+    let args = [
+        "toolchain",
+        "install",
+        version,
+        "--profile",
+        "minimal",
+        "--no-self-update",
+    ];
+    if let Err(why) = rustup(sh, &args)? {
         bail!("`rustup toolchain install {version}` (the release's compiler) failed: {why}");
     }
     sh.set_var("RUSTUP_TOOLCHAIN", version);
     Ok(())
+}
+
+/// `rustup args`: `Err` with the gist of what it said when it failed.
+fn rustup(sh: &Shell, args: &[&str]) -> Result<Result<(), String>> {
+    let output = cmd!(sh, "rustup {args...}")
+        .env("RUST_BACKTRACE", "0")
+        .quiet()
+        .ignore_status()
+        .output()?;
+    if output.status.success() {
+        return Ok(Ok(()));
+    }
+    Ok(Err(summarize_rustup_error(&String::from_utf8_lossy(
+        &output.stderr,
+    ))))
 }
 
 /// Installs `target` with rustup unless it is in `installed` (from [`installed_targets`]).
@@ -119,13 +133,7 @@ pub(crate) fn ensure_target(sh: &Shell, target: &Target, installed: &[String]) -
         );
     }
     eprintln!("    installing target {triple} (rustup target add {triple})");
-    let output = cmd!(sh, "rustup target add {triple}")
-        .env("RUST_BACKTRACE", "0")
-        .quiet()
-        .ignore_status()
-        .output()?;
-    if !output.status.success() {
-        let why = summarize_rustup_error(&String::from_utf8_lossy(&output.stderr));
+    if let Err(why) = rustup(sh, &["target", "add", triple])? {
         bail!(
             "`rustup target add {triple}` failed: {why}; the toolchain's download mirror may not serve this target. \
              Run `rustup target add {triple}` by hand, or remove `{triple}` from [dist].targets"
