@@ -7,7 +7,7 @@
 //!   variables and a fresh `GITHUB_OUTPUT`/`GITHUB_ENV`/`GITHUB_PATH` file
 //!   per step, read back as GitHub does;
 //! - `${{ }}` expressions (see `expr`), `if:`, `needs:`, matrices from
-//!   `fromJSON`; jobs on other runners than `ubuntu-*` are recorded as not
+//!   `fromJSON`, whose jobs run at once, as on GitHub; jobs on other runners than `ubuntu-*` are recorded as not
 //!   replayed;
 //! - `uses:` steps get stand-ins with the real actions' semantics: checkout
 //!   (depth 1, no tags), upload-artifact v4+ (hidden files left out, one
@@ -709,7 +709,10 @@ fn run_job(
             include
         }
     };
-    let mut reports = Vec::new();
+    // Each combination is decided in order, then those that run, run at
+    // once, as GitHub runs a matrix's jobs on runners of their own.
+    let mut reports: Vec<Option<JobReport>> = Vec::new();
+    let mut pending = Vec::new();
     for (index, matrix) in combos.into_iter().enumerate() {
         let mut ctx = ctx.clone();
         ctx["matrix"] = matrix.clone();
@@ -727,17 +730,17 @@ fn run_job(
         if let Some(cond) = job.get("if").and_then(Value::as_str)
             && !expr::condition(cond, &ctx).unwrap_or_else(|e| panic!("job {id}: if: {e}"))
         {
-            reports.push(JobReport {
+            reports.push(Some(JobReport {
                 matrix,
                 ..skipped(name, format!("if: {cond}"))
-            });
+            }));
             continue;
         }
         if !runs_on.starts_with("ubuntu") {
-            reports.push(JobReport {
+            reports.push(Some(JobReport {
                 matrix,
                 ..skipped(name, format!("runs on {runs_on}: not replayed here"))
-            });
+            }));
             continue;
         }
         let dir_name = if has_matrix(job) {
@@ -748,23 +751,47 @@ fn run_job(
         .replace('/', "-");
         let job_dir = report.run_dir.join("jobs").join(dir_name);
         let image = Image::for_runner(world, &runs_on);
-        let mut done = run_steps(
-            world,
-            report,
-            workflow,
-            id,
-            job,
-            ctx,
-            name,
-            matrix,
-            &job_dir,
-            image.as_ref(),
-        );
+        pending.push((reports.len(), ctx, name, matrix, job_dir, image));
+        reports.push(None);
+    }
+    let done: Vec<(usize, JobReport)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pending
+            .into_iter()
+            .map(|(at, ctx, name, matrix, job_dir, image)| {
+                scope.spawn(move || {
+                    let done = run_steps(
+                        world,
+                        report,
+                        workflow,
+                        id,
+                        job,
+                        ctx,
+                        name,
+                        matrix,
+                        &job_dir,
+                        image.as_ref(),
+                    );
+                    (at, done)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    for (at, mut done) in done {
         done.id = format!("{}{id}", frame.prefix);
         done.name = format!("{}{}", frame.name_prefix, done.name);
-        reports.push(done);
+        reports[at] = Some(done);
     }
     reports
+        .into_iter()
+        .map(|r| r.expect("every job reported"))
+        .collect()
 }
 
 fn has_matrix(job: &Value) -> bool {
