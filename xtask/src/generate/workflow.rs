@@ -72,7 +72,6 @@ const CRATE_STEP: &str = include_str!("templates/release-crate-step.yml");
 const CRATE_JOB: &str = include_str!("templates/build-crate-job.yml");
 const REBUILD_JOB: &str = include_str!("templates/release-rebuild-job.yml");
 const REBUILT_DOWNLOAD: &str = include_str!("templates/release-rebuilt-download.yml");
-
 const CI_TEMPLATE: &str = include_str!("templates/ci.yml");
 const CI_NATIVE_JOB: &str = include_str!("templates/ci-native-job.yml");
 const CI_RELEASE_PLAN: &str = include_str!("templates/ci-release-plan.yml");
@@ -245,6 +244,37 @@ mod tests {
             &config::parse(config_text, Path::new("dist-workspace.toml")).unwrap(),
             current,
         )
+    }
+
+    #[test]
+    fn every_linux_target_is_rebuilt_on_its_own_runner_before_publishing_unless_turned_off() {
+        let release = |extra: &str| {
+            let text = format!(
+                "[dist]\napp = \"a\"\ntargets = [\"x86_64-unknown-linux-musl\", \"aarch64-unknown-linux-musl\", \"aarch64-apple-darwin\"]\n{extra}"
+            );
+            generated_for(&text, |_| None)
+                .into_iter()
+                .find(|(p, _)| *p == RELEASE)
+                .unwrap()
+                .1
+        };
+        let on = release("rebuild-runner = \"ubuntu-24.04\"\n");
+        assert!(on.contains("  rebuild:\n    name: Rebuild ${{ matrix.target }}\n    needs: build\n    runs-on: ubuntu-24.04\n"), "{on}");
+        assert!(on.contains("          - target: x86_64-unknown-linux-musl\n          - target: aarch64-unknown-linux-musl\n    defaults:"), "{on}");
+        assert!(!on.contains("- target: aarch64-apple-darwin"), "{on}");
+        assert!(on.contains("    needs: [build, rebuild]\n"), "{on}");
+        assert!(
+            on.contains(
+                "cargo xtask merge target/jobs --into target/dist.out --rebuilt target/rebuilt\n"
+            ),
+            "{on}"
+        );
+        let off = release("rebuild-check = false\n");
+        assert!(
+            !off.contains("rebuild") && !off.contains("rebuilt"),
+            "{off}"
+        );
+        assert!(off.contains("    needs: build\n"), "{off}");
     }
 
     #[test]
