@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::archive::checksum;
 use crate::archive::files::read_regular;
 use crate::archive::manifest::{self, Manifest, ManifestArtifact};
-use crate::archive::{rebuilt, sbom};
+use crate::archive::sbom;
 use crate::run::download;
 
 /// The largest manifest, `SHA256SUMS` or `.sha256` sidecar read; archives
@@ -76,6 +76,21 @@ pub(crate) fn listed(manifest: &Manifest) -> Vec<ReleaseFile<'_>> {
     });
     archives.chain(installers).collect()
 }
+
+/// The files of one target: its archive, SBOM and packages.
+pub(crate) fn of_target<'m>(manifest: &'m Manifest, target: &str) -> Vec<ReleaseFile<'m>> {
+    listed(manifest)
+        .into_iter()
+        .filter(|f| match f.kind {
+            Kind::Archive(a) | Kind::Sbom(a) | Kind::Package(a) => a.target == target,
+            Kind::Installer => false,
+        })
+        .collect()
+}
+
+/// `dist-rebuild.json` (`archive::rebuilt`): a file of the release beside
+/// the manifest, listed in `SHA256SUMS` only.
+pub(crate) const REBUILD_FILE: &str = "dist-rebuild.json";
 
 /// `(name, sha256)` of each archive: what an installer carries.
 pub(crate) fn archive_sums(artifacts: &[ManifestArtifact]) -> Vec<(&str, &str)> {
@@ -224,9 +239,9 @@ impl ReleaseIndex {
     /// rebuild's statement with its sidecar when `SHA256SUMS` lists it.
     pub(crate) fn published_files(&self) -> Vec<String> {
         let mut files = published_files(&self.manifest);
-        if self.sum(rebuilt::FILE_NAME).is_some() {
-            files.push(rebuilt::FILE_NAME.to_owned());
-            files.push(checksum::sidecar_name(rebuilt::FILE_NAME));
+        if self.sum(REBUILD_FILE).is_some() {
+            files.push(REBUILD_FILE.to_owned());
+            files.push(checksum::sidecar_name(REBUILD_FILE));
             files.sort();
         }
         files

@@ -11,9 +11,10 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use xtask_inspect::target::{Os, Target};
 
-use crate::archive::manifest::{self, Manifest, ManifestArtifact};
+use crate::archive::index;
+use crate::archive::manifest::{self, Manifest};
 
-pub(crate) const FILE_NAME: &str = "dist-rebuild.json";
+pub(crate) const FILE_NAME: &str = index::REBUILD_FILE;
 
 /// What was rebuilt identical, as the rebuild jobs said it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,21 +41,11 @@ pub(crate) struct Rebuild {
     pub(crate) files: Vec<(String, String)>,
 }
 
-/// Every file a release publishes of `artifact`: the archive, its SBOM and packages.
-pub(crate) fn files_of(artifact: &ManifestArtifact) -> Vec<(String, String)> {
-    std::iter::once((artifact.name.clone(), artifact.sha256.clone()))
-        .chain(
-            artifact
-                .sbom
-                .iter()
-                .map(|s| (s.name.clone(), s.sha256.clone())),
-        )
-        .chain(
-            artifact
-                .packages
-                .iter()
-                .map(|p| (p.name.clone(), p.sha256.clone())),
-        )
+/// `(name, sha256)` of every file of `target` the release publishes.
+fn files_of(manifest: &Manifest, target: &str) -> Vec<(String, String)> {
+    index::of_target(manifest, target)
+        .iter()
+        .map(|f| (f.name.to_owned(), f.sha256.to_owned()))
         .collect()
 }
 
@@ -83,7 +74,7 @@ impl Statement {
                 target: a.target.clone(),
                 os: os.to_owned(),
                 image: image.to_owned(),
-                files: files_of(a),
+                files: files_of(manifest, &a.target),
             })
             .collect();
         rebuilds.sort_by(|a, b| a.target.cmp(&b.target));
@@ -156,7 +147,7 @@ impl Statement {
                 ));
                 continue;
             };
-            let released = files_of(artifact);
+            let released = files_of(manifest, &artifact.target);
             for (name, sha256) in &rebuild.files {
                 if !released.iter().any(|(n, _)| n == name) {
                     problems.push(format!(
@@ -303,7 +294,7 @@ fn is_linux(triple: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::manifest::Listed;
+    use crate::archive::manifest::{Listed, ManifestArtifact};
 
     fn manifest() -> Manifest {
         let listed = |name: String, sha: &str| Listed {
