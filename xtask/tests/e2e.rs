@@ -1796,14 +1796,14 @@ fn bench_runs_and_prints_every_ratio() {
         "verify of all artifacts",
         "vs cargo build --release",
         "musl vs glibc: the released x86_64-unknown-linux-musl binary vs cargo build --profile dist --target x86_64-unknown-linux-gnu",
-        "1 thread `churn 1`: musl ",
+        "workload, 1 thread `churn 1`: musl ",
         "start-up `--version`: musl ",
     ] {
         assert!(report.contains(line), "no `{line}` in:\n{report}");
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if cores > 1 {
-        let line = format!("{cores} threads `churn {cores}`: musl ");
+        let line = format!("workload, {cores} threads `churn {cores}`: musl ");
         assert!(report.contains(&line), "no `{line}` in:\n{report}");
     }
     assert!(

@@ -1,5 +1,4 @@
-//! The list-valued keys of `[dist]`: `include`, `smoke`, `[dist.docs]` and
-//! `[dist.bench]`.
+//! The list-valued keys of `[dist]`: `include`, `smoke` and `[dist.docs]`.
 
 use toml::Spanned;
 use toml::de::DeValue;
@@ -181,41 +180,4 @@ pub(super) fn doc_files(
         files.push(DocFile { path, bin, args });
     }
     Ok(files)
-}
-
-/// `[dist.bench]`: `setup = ["words", "--write-sample", "."]` and
-/// `run = ["words", "--threads", "{threads}", "."]`.
-pub(super) fn bench_workload(
-    reader: &Reader<'_>,
-    value: &Spanned<DeValue<'_>>,
-) -> Result<BenchWorkload, ConfigError> {
-    let DeValue::Table(table) = value.get_ref() else {
-        let found = value.get_ref().type_str();
-        return Err(reader.error(
-            value.span(),
-            format!("`[dist].bench` must be a table, found {found}: write `[dist.bench]` above `run = [\"…\"]`"),
-        ));
-    };
-    let fields = reader.fields(table, "bench", &["setup", "run"])?;
-    let field = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-    let Some(run) = field("run") else {
-        return Err(reader.error(
-            value.span(),
-            "`[dist.bench]` needs `run`: the arguments of the command to time, e.g. `run = [\"search\", \"--threads\", \"{threads}\", \"corpus/\"]`".into(),
-        ));
-    };
-    let args = |v: &Spanned<DeValue<'_>>, key: &str| -> Result<Vec<String>, ConfigError> {
-        let args = reader.owned_strings(v, key)?;
-        if args.is_empty() {
-            return Err(reader.error(
-                v.span(),
-                format!("`[dist].{key}` is empty: give the binary's arguments"),
-            ));
-        }
-        Ok(args)
-    };
-    Ok(BenchWorkload {
-        setup: field("setup").map(|v| args(v, "bench.setup")).transpose()?,
-        run: args(run, "bench.run")?,
-    })
 }

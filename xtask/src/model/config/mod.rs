@@ -4,6 +4,7 @@
 //! `include`, `checksum`, `unix-archive`). Every mistake is reported as one
 //! line naming the file, the line and the key, and exits with code 2.
 
+mod bench;
 pub(crate) mod cargo_dist;
 mod lists;
 mod packages;
@@ -12,6 +13,7 @@ pub(crate) mod runners;
 mod syntax;
 pub(crate) mod targets;
 
+pub(crate) use self::bench::BenchWorkload;
 pub(crate) use self::packages::{PackageFormat, check_maintainer};
 pub(crate) use self::parse::parse;
 pub(crate) use self::syntax::{toml_field, toml_string};
@@ -40,9 +42,9 @@ pub(crate) struct DistConfig {
     pub(crate) smoke: Option<Vec<SmokeCommand>>,
     /// Files made by running the built binary (completions, man pages).
     pub(crate) docs: Vec<DocFile>,
-    /// `[dist.bench]`: the app's own workload, which `cargo xtask bench`
+    /// `[dist.bench]`: the app's own workloads, which `cargo xtask bench`
     /// times on the released musl binary and a glibc build of the source.
-    pub(crate) bench: Option<BenchWorkload>,
+    pub(crate) bench: Vec<BenchWorkload>,
     pub(crate) unix_archive: ArchiveFormat,
     pub(crate) windows_archive: ArchiveFormat,
     /// GitHub tag filter that starts the release workflow.
@@ -221,32 +223,6 @@ pub(crate) struct DocFile {
     /// Which binary; `None` is the app's main binary.
     pub(crate) bin: Option<String>,
     pub(crate) args: Vec<String>,
-}
-
-/// `[dist.bench]`: a command of the app's main binary worth timing, run in
-/// a scratch directory of its own.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct BenchWorkload {
-    /// Arguments run once before any timing, e.g. to write input files.
-    pub(crate) setup: Option<Vec<String>>,
-    /// The arguments timed; [`THREADS`] stands for the number of threads.
-    pub(crate) run: Vec<String>,
-}
-
-/// In `[dist.bench].run`: the number of threads, 1 and then every core.
-pub(crate) const THREADS: &str = "{threads}";
-
-impl BenchWorkload {
-    /// `run` for `threads` threads.
-    pub(crate) fn args(&self, threads: usize) -> Vec<String> {
-        let n = threads.to_string();
-        self.run.iter().map(|a| a.replace(THREADS, &n)).collect()
-    }
-
-    /// Whether the workload takes a thread count: if not, one timing says it all.
-    pub(crate) fn takes_threads(&self) -> bool {
-        self.run.iter().any(|a| a.contains(THREADS))
-    }
 }
 
 /// Why `path` cannot name a file inside an archive, if it cannot: it must
@@ -473,36 +449,6 @@ mod tests {
         assert!(
             parse_err("[dist]\napp = \"a\"\nrebuild-check = \"yes\"\n")
                 .contains("must be true or false")
-        );
-    }
-
-    #[test]
-    fn a_bench_workload_takes_its_thread_count_where_it_says() {
-        let cfg = parse(
-            "[dist]\napp = \"a\"\n[dist.bench]\nsetup = [\"gen\", \".\"]\nrun = [\"-j{threads}\", \"--threads={threads}\", \".\"]\n",
-            Path::new("x"),
-        )
-        .unwrap();
-        let bench = cfg.bench.unwrap();
-        assert_eq!(bench.setup, Some(vec!["gen".to_owned(), ".".to_owned()]));
-        assert!(bench.takes_threads());
-        assert_eq!(bench.args(8), ["-j8", "--threads=8", "."]);
-        let single = parse(
-            "[dist]\napp = \"a\"\n[dist.bench]\nrun = [\"x\"]\n",
-            Path::new("x"),
-        )
-        .unwrap()
-        .bench
-        .unwrap();
-        assert!(!single.takes_threads());
-        assert_eq!(single.setup, None);
-        assert!(
-            parse_err("[dist]\napp = \"a\"\nbench = [\"x\"]\n")
-                .contains(":3: `[dist].bench` must be a table, found array")
-        );
-        assert!(
-            parse_err("[dist]\napp = \"a\"\n[dist.bench]\nrun = [\"x\"]\nrnu = []\n")
-                .contains(":5: `[dist].bench`: unknown field `rnu`; did you mean `run`?")
         );
     }
 

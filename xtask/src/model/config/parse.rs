@@ -8,8 +8,9 @@ use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::suggest::did_you_mean;
 use xtask_inspect::target::Target;
 
+use super::bench::workloads;
 use super::cargo_dist;
-use super::lists::{bench_workload, doc_files, includes, smoke_commands};
+use super::lists::{doc_files, includes, smoke_commands};
 use super::runners;
 use super::syntax::{Reader, sorted};
 use super::*;
@@ -201,9 +202,10 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         Some(v) => doc_files(&reader, v)?,
     };
 
-    let bench = get("bench")
-        .map(|v| bench_workload(&reader, v))
-        .transpose()?;
+    let bench = match get("bench") {
+        None => Vec::new(),
+        Some(v) => workloads(&reader, v)?,
+    };
 
     if let Some(v) = get("checksum") {
         let algo = reader.string(v, "checksum")?;
