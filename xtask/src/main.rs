@@ -41,6 +41,10 @@ use crate::flags::Command;
 use crate::project::Project;
 
 fn main() -> ExitCode {
+    // Started by rustc as the link step of a musl build (build::link).
+    if build::link::invoked_as_linker() {
+        return build::link::linker_main();
+    }
     let command = flags::parse();
     if let Command::SandboxExec(args) = &command {
         return run::sandbox::helper_main(args);

@@ -6,6 +6,7 @@
 //! them (`unpack`, `zipfile`, `format`). Pure: it reads bytes and runs
 //! nothing.
 
+pub mod allocator;
 pub mod audit;
 pub mod format;
 pub mod linkage;

@@ -12,7 +12,7 @@ use xtask_inspect::linkage::{self, LinkagePolicy};
 use crate::archive::manifest::{ManifestArtifact, Toolchain};
 use crate::archive::package::ArchiveFile;
 use crate::archive::release::{self, ArchiveInput, SbomInput};
-use crate::build::{cargo, compile, ctool, docs, toolchain};
+use crate::build::{cargo, compile, ctool, docs, link, toolchain};
 use crate::model::plan::{ArtifactPlan, Plan};
 use crate::model::workspace::{Package, Workspace};
 use crate::project::Project;
@@ -184,6 +184,14 @@ impl Builder<'_> {
                 );
             }
             linkage = report.linking.describe().to_owned();
+            if target.is_musl() {
+                libc_allocator(
+                    compiled.link_maps.as_deref(),
+                    &data,
+                    &bin.name,
+                    target.triple,
+                )?;
+            }
             let exe = target.exe_name(&bin.name);
             binaries.push(format!("{}/{exe}", artifact.stem));
             files.push(ArchiveFile {
@@ -287,4 +295,37 @@ impl Builder<'_> {
         docs::store(&dir, &key, &files)?;
         Ok(files)
     }
+}
+
+/// Says which allocator libc's own `malloc` became in a musl binary, from
+/// its link map; refuses a binary whose allocation functions come from two
+/// allocators.
+fn libc_allocator(
+    maps: Option<&std::path::Path>,
+    data: &[u8],
+    bin: &str,
+    triple: &str,
+) -> Result<()> {
+    let name = format!("{bin} for {triple}");
+    let Some(maps) = maps else {
+        eprintln!(
+            "    note: {name} is linked by a linker of your choice: which allocator libc's malloc became is not checked"
+        );
+        return Ok(());
+    };
+    let Some(map) = link::map_of(maps, data)? else {
+        eprintln!(
+            "    note: {name} was linked before its link map was kept (`cargo clean` links it again): which allocator libc's malloc became is not checked"
+        );
+        return Ok(());
+    };
+    let judgement = map.judge();
+    let line = judgement
+        .describe(&name)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!("    {line}");
+    for line in judgement.internal_lines() {
+        eprintln!("      {line}");
+    }
+    Ok(())
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use xshell::{Shell, cmd};
 
 use crate::build::cargo::{self, run_checked};
-use crate::build::{audit, commit, ctool};
+use crate::build::{audit, commit, ctool, link};
 use crate::model::deps::Crates;
 use crate::model::plan::Stamp;
 use crate::model::workspace::{Package, Workspace};
@@ -157,6 +157,9 @@ pub(crate) fn flags_via(
 pub(crate) struct Compiled {
     pub(crate) binaries: Vec<BuiltBinary>,
     pub(crate) crates: Crates,
+    /// Where the link maps of binaries linked through the xtask are
+    /// (`build::link`); `None` when another linker linked them.
+    pub(crate) link_maps: Option<PathBuf>,
 }
 
 /// Builds `app` for `target` with the dist profile and `features` (cargo
@@ -192,10 +195,19 @@ pub(crate) fn build(
         stamp,
     );
     let build_dir = cargo::build_dir(ws);
+    let mut link_maps = None;
     if let Some(linker) = default_linker(target)
         && user_linker(target, &ws.root).is_none()
     {
-        command = command.env(linker_env_var(target), linker);
+        match link::through_xtask(&build_dir.join("link"), triple)? {
+            Some(through) => {
+                command = command
+                    .env(linker_env_var(target), &through.linker)
+                    .env(through.env.0, &through.env.1);
+                link_maps = Some(through.maps);
+            }
+            None => command = command.env(linker_env_var(target), linker),
+        }
     }
     command = command.arg("--config").arg(cargo::build_dir_config(ws));
     if let Some(compiler) = c_compiler {
@@ -231,6 +243,7 @@ pub(crate) fn build(
     Ok(Compiled {
         binaries,
         crates: deps.crates,
+        link_maps,
     })
 }
 

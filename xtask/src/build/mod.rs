@@ -7,6 +7,7 @@ pub(crate) mod commit;
 pub(crate) mod compile;
 pub(crate) mod ctool;
 pub(crate) mod docs;
+pub(crate) mod link;
 pub(crate) mod needs;
 pub(crate) mod syslib;
 pub(crate) mod toolchain;
