@@ -402,7 +402,11 @@ fn a_release_tag_cut_off_mid_upload_is_published_whole_by_a_rerun() {
         format!(
             "- x86_64-unknown-linux-musl: built on ubuntu-latest, rebuilt on {os}, image `ubuntu-22.04`: `fixture-greeter-{VERSION}-x86_64-unknown-linux-musl.tar.xz`, `fixture-greeter-{VERSION}-x86_64-unknown-linux-musl.tar.xz.cdx.json`, `fixture-greeter_{VERSION}_amd64.deb`, `fixture-greeter-{VERSION}-1.x86_64.rpm`"
         ),
-        "- aarch64-unknown-linux-musl: built on ubuntu-latest".to_owned(),
+        // Built on GitHub's Arm runner and rebuilt on the other image's (both
+        // stood in for by this machine: see actions/mod.rs).
+        format!(
+            "- aarch64-unknown-linux-musl: built on ubuntu-24.04-arm, rebuilt on {os}, image `ubuntu-22.04-arm`"
+        ),
     ] {
         assert!(
             rebuilt.contains(&expected),

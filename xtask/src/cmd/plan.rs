@@ -71,9 +71,9 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
         }
     }
     let notes = project.release_notes(&plan.version)?;
-    let rebuilt: Vec<&str> = runners::rebuilt_targets(&project.config)
+    let rebuilt: Vec<(&str, String)> = runners::rebuilt_targets(&project.config)
         .iter()
-        .map(|t| t.triple)
+        .map(|t| (t.triple, runners::rebuild_runner(&project.config, t)))
         .collect();
     if options.json {
         let notes = notes
@@ -86,10 +86,10 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             "matrix": matrix,
             "notes": notes,
             "publish_crate": project.config.publish_crate,
-            "rebuild": json!({
-                "targets": rebuilt,
-                "runner": (!rebuilt.is_empty()).then_some(&project.config.rebuild_runner),
-            }),
+            "rebuild": rebuilt
+                .iter()
+                .map(|(target, runner)| json!({ "target": target, "runner": runner }))
+                .collect::<Vec<_>>(),
         });
         println!(
             "{}",
@@ -104,7 +104,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             println!(
                 "  {:<32} on {:<15} -> {}",
                 a.target.triple,
-                github::runner(&a.target),
+                a.runner,
                 a.file_name()
             );
         }
@@ -134,10 +134,13 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             }
         }
         if !rebuilt.is_empty() {
+            let each: Vec<String> = rebuilt
+                .iter()
+                .map(|(target, runner)| format!("{target} on {runner}"))
+                .collect();
             println!(
-                "rebuilt bit for bit on {} before publishing (rebuild-check): {}",
-                project.config.rebuild_runner,
-                rebuilt.join(", ")
+                "rebuilt bit for bit before publishing (rebuild-check): {}",
+                each.join(", ")
             );
         }
         if project.config.publish_crate {

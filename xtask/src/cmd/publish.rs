@@ -322,7 +322,7 @@ fn rebuild_notes(
             .find(|t| t.triple == triple)
             .map_or_else(
                 || "its build job".to_owned(),
-                |t| github::runner(t).to_owned(),
+                |t| github::runner(&project.config, t).to_owned(),
             )
     };
     eprintln!(

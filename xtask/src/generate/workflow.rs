@@ -87,7 +87,7 @@ fn build_yml(config: &DistConfig, pins: &Pins) -> String {
     let targets: String = config
         .targets
         .iter()
-        .map(|t| format!("#   {:<width$}  {}\n", t.triple, github::runner(t)))
+        .map(|t| format!("#   {:<width$}  {}\n", t.triple, github::runner(config, t)))
         .collect();
     let mut values = uses(pins);
     values.push(("header", HEADER.to_owned()));
@@ -135,10 +135,15 @@ fn release_yml(config: &DistConfig, pins: &Pins) -> String {
     } else {
         let targets: String = rebuilt
             .iter()
-            .map(|t| format!("          - target: {}\n", t.triple))
+            .map(|t| {
+                format!(
+                    "          - target: {}\n            runner: {}\n",
+                    t.triple,
+                    runners::rebuild_runner(config, t)
+                )
+            })
             .collect();
         let mut job = uses(pins);
-        job.push(("runner", config.rebuild_runner.clone()));
         job.push(("targets", targets));
         (
             crate::generate::template::fill(REBUILD_JOB, &job),
@@ -191,7 +196,7 @@ fn ci_yml(config: &DistConfig, pins: &Pins) -> String {
             };
             job.push(("job", os.to_ascii_lowercase()));
             job.push(("os-name", os.to_owned()));
-            job.push(("runner", github::runner(target).to_owned()));
+            job.push(("runner", github::runner(config, target).to_owned()));
             crate::generate::template::fill(CI_NATIVE_JOB, &job)
         })
         .collect();
@@ -218,7 +223,7 @@ pub(crate) fn native_targets(config: &DistConfig) -> Vec<Target> {
     let windows = config
         .targets
         .iter()
-        .find(|t| t.os == Os::Windows && github::runner(t).starts_with("windows"));
+        .find(|t| t.os == Os::Windows && github::runner(config, t).starts_with("windows"));
     let macos = config
         .targets
         .iter()
@@ -258,9 +263,10 @@ mod tests {
                 .unwrap()
                 .1
         };
-        let on = release("rebuild-runner = \"ubuntu-24.04\"\n");
-        assert!(on.contains("  rebuild:\n    name: Rebuild ${{ matrix.target }}\n    needs: build\n    runs-on: ubuntu-24.04\n"), "{on}");
-        assert!(on.contains("          - target: x86_64-unknown-linux-musl\n          - target: aarch64-unknown-linux-musl\n    defaults:"), "{on}");
+        let on = release("rebuild-runner = \"ubuntu-20.04\"\n");
+        assert!(on.contains("  rebuild:\n    name: Rebuild ${{ matrix.target }}\n    needs: build\n    runs-on: ${{ matrix.runner }}\n"), "{on}");
+        // aarch64 is built on an Arm runner: rebuilt on the Arm runner of the other image.
+        assert!(on.contains("          - target: x86_64-unknown-linux-musl\n            runner: ubuntu-20.04\n          - target: aarch64-unknown-linux-musl\n            runner: ubuntu-20.04-arm\n    defaults:"), "{on}");
         assert!(!on.contains("- target: aarch64-apple-darwin"), "{on}");
         assert!(on.contains("    needs: [build, rebuild]\n"), "{on}");
         assert!(

@@ -7,16 +7,17 @@ use anyhow::{Result, bail};
 use xtask_inspect::target::{Arch, Os, Target};
 
 use crate::model::config::DistConfig;
-use crate::model::config::runners::LINUX_RUNNER;
+use crate::model::config::runners::{self, LINUX_RUNNER};
 use crate::model::workspace::Package;
 
 /// The GitHub-hosted runner that builds and checks `target`. Each OS builds
-/// its own, and each macOS CPU gets its own runner, so `verify` runs every
-/// binary natively (Linux foreign CPUs under qemu). windows-gnu is
-/// cross-linked with MinGW on Linux, as it is on a developer's machine.
-pub(crate) fn runner(target: &Target) -> &'static str {
+/// its own, and each macOS CPU gets its own runner, as aarch64 Linux does
+/// (`linux-arm-runner`), so `verify` runs those binaries natively (the
+/// other Linux CPUs under qemu). windows-gnu is cross-linked with MinGW on
+/// Linux, as it is on a developer's machine.
+pub(crate) fn runner<'a>(config: &'a DistConfig, target: &Target) -> &'a str {
     match (target.os, target.arch) {
-        (Os::Linux, _) => LINUX_RUNNER,
+        (Os::Linux, _) => runners::linux_runner(config, target),
         (Os::Windows, _) if target.triple.ends_with("-gnu") => LINUX_RUNNER,
         (Os::Windows, _) => "windows-latest",
         (Os::Macos, Arch::X86_64) => "macos-15-intel",
@@ -120,8 +121,11 @@ mod tests {
 
     #[test]
     fn every_target_has_a_runner_of_its_own_os() {
+        let config =
+            crate::model::config::parse("[dist]\napp = \"a\"\n", std::path::Path::new("x"))
+                .unwrap();
         for target in Target::supported() {
-            let runner = runner(target);
+            let runner = runner(&config, target);
             let family = if target.triple.ends_with("windows-gnu") {
                 Os::Linux
             } else {
@@ -134,7 +138,7 @@ mod tests {
             );
         }
         assert_eq!(
-            runner(&Target::parse("x86_64-apple-darwin").unwrap()),
+            runner(&config, &Target::parse("x86_64-apple-darwin").unwrap()),
             "macos-15-intel"
         );
     }

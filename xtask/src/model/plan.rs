@@ -21,7 +21,7 @@ pub(crate) fn matrix(plan: &Plan) -> Value {
     let include: Vec<Value> = plan
         .artifacts
         .iter()
-        .map(|a| json!({ "target": a.target.triple, "runner": github::runner(&a.target), "archive": a.file_name() }))
+        .map(|a| json!({ "target": a.target.triple, "runner": a.runner, "archive": a.file_name() }))
         .collect();
     json!({ "include": include })
 }
@@ -76,6 +76,8 @@ pub(crate) struct ArtifactPlan {
     pub(crate) includes: Vec<IncludeFile>,
     /// The .deb and .rpm made of the archive (Linux targets).
     pub(crate) packages: Option<PackagesPlan>,
+    /// The GitHub runner that builds it.
+    pub(crate) runner: String,
 }
 
 impl ArtifactPlan {
@@ -160,6 +162,7 @@ pub(crate) fn make(
             bins: app.bins.clone(),
             includes: includes.clone(),
             packages: packages.clone().filter(|_| target.os == Os::Linux),
+            runner: github::runner(config, &target).to_owned(),
             target,
         })
         .collect();

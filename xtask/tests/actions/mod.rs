@@ -25,6 +25,11 @@
 //! binutils and git, no Python; this machine's toolchain, cargo home, the
 //! pinned zig and the replay's directories are mounted at their own paths,
 //! and qemu-aarch64-static is copied in, where the runner would install it.
+//! GitHub's Arm runners (`ubuntu-24.04-arm`, where aarch64 Linux is built,
+//! and `ubuntu-22.04-arm`, where it is rebuilt) cannot be had here: their
+//! jobs run on this x86_64 machine (the `-22.04` one in the other root),
+//! so aarch64 is cross-built and smoke-tested under qemu in the replay
+//! where the real runner builds and runs it natively.
 //!
 //! Differences from a runner, on purpose: steps run as this process's user
 //! (a runner's is not root but has passwordless sudo), and cargo's build
@@ -1175,8 +1180,10 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Runner labels whose jobs run in another Debian release's root; every
-/// other `ubuntu-*` label runs on this machine.
-const OTHER_IMAGES: &[&str] = &["ubuntu-22.04"];
+/// other `ubuntu-*` label runs on this machine. The `-arm` ones stand in
+/// for GitHub's Arm runners, which this x86_64 machine cannot be: their
+/// jobs run here as x86_64 jobs would, cross-building aarch64.
+const OTHER_IMAGES: &[&str] = &["ubuntu-22.04", "ubuntu-22.04-arm"];
 
 /// The stand-in for another runner image: a kept Debian root of another
 /// release than this machine's, entered afresh for each step.

@@ -65,6 +65,9 @@ pub(crate) struct DistConfig {
     /// `rebuild-runner`: the runner label of the rebuild jobs; never the
     /// build jobs' own.
     pub(crate) rebuild_runner: String,
+    /// `linux-arm-runner`: where aarch64 Linux is built, natively; the
+    /// x86_64 Linux runner means cross-built there.
+    pub(crate) linux_arm_runner: String,
     /// How much of the release ci.yml's dry run does on a pull request.
     pub(crate) pr_run_mode: PrRunMode,
     /// When ci.yml runs the xtask's own test suite.
@@ -435,12 +438,12 @@ mod tests {
     #[test]
     fn the_rebuild_is_turned_off_or_moved_and_never_onto_the_builds_runner() {
         let cfg = parse(
-            "[dist]\napp = \"a\"\nrebuild-check = false\nrebuild-runner = \"ubuntu-24.04\"\n",
+            "[dist]\napp = \"a\"\nrebuild-check = false\nrebuild-runner = \"ubuntu-25.04\"\n",
             Path::new("x"),
         )
         .unwrap();
         assert!(!cfg.rebuild_check && runners::rebuilt_targets(&cfg).is_empty());
-        assert_eq!(cfg.rebuild_runner, "ubuntu-24.04");
+        assert_eq!(cfg.rebuild_runner, "ubuntu-25.04");
         assert_eq!(
             parse_err("[dist]\napp = \"a\"\nrebuild-runner = \"ubuntu-latest\"\n"),
             "dist-workspace.toml:3: `[dist].rebuild-runner`: `ubuntu-latest` is where the Linux builds run; \

@@ -35,6 +35,7 @@ const DIST_KEYS: &[&str] = &[
     "publish-crate",
     "rebuild-check",
     "rebuild-runner",
+    "linux-arm-runner",
     "pr-run-mode",
     "xtask-tests",
     "binstall-metadata",
@@ -275,11 +276,8 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
     let github_attestations = flag("github-attestations", true)?;
     let publish_crate = flag("publish-crate", false)?;
     let rebuild_check = flag("rebuild-check", true)?;
-    let rebuild_runner = match get("rebuild-runner") {
-        None => runners::REBUILD_RUNNER.to_owned(),
-        Some(v) => runners::check_rebuild_runner(reader.string(v, "rebuild-runner")?)
-            .map_err(|why| reader.error(v.span(), format!("`[dist].rebuild-runner`: {why}")))?,
-    };
+    let (rebuild_runner, linux_arm_runner) =
+        runners::parse(&reader, get("rebuild-runner"), get("linux-arm-runner"))?;
     let pr_run_mode = choice(&reader, get("pr-run-mode"), "pr-run-mode", &PrRunMode::ALL)?
         .unwrap_or(PrRunMode::Upload);
     let xtask_tests = choice(&reader, get("xtask-tests"), "xtask-tests", &XtaskTests::ALL)?
@@ -375,6 +373,7 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<DistConfig, ConfigError> 
         publish_crate,
         rebuild_check,
         rebuild_runner,
+        linux_arm_runner,
         pr_run_mode,
         xtask_tests,
         binstall_metadata,
