@@ -1,7 +1,7 @@
 //! Cross targets beyond the defaults, on the `greeter` fixture: i686 musl
-//! and Windows (MinGW) built on this Linux machine, Mach-O checked from a
-//! real zig-linked binary, and the clear error for a target the rustup
-//! mirror does not serve.
+//! and Windows (MinGW) built on this Linux machine, Mach-O and arm64 PE
+//! checked from real zig-linked binaries, and the clear error for a target
+//! the rustup mirror does not serve.
 
 // Linux only: it builds, unpacks and runs Linux release binaries with Linux tools.
 #![cfg(target_os = "linux")]
@@ -229,6 +229,70 @@ fn a_target_the_mirror_does_not_serve_is_a_clear_error() {
             || last.contains(&format!(
                 "component 'rust-std' for target '{triple}' is unavailable for download"
             )),
+        "{stderr}"
+    );
+}
+
+/// zig, from PyPI's `ziglang` (what `.ci/run` installs), or a skip.
+fn zig() -> Option<Command> {
+    let works = Command::new("python3")
+        .args(["-m", "ziglang", "version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !works {
+        skip("needs `ziglang` (pip install ziglang)");
+        return None;
+    }
+    let mut zig = Command::new("python3");
+    zig.args(["-m", "ziglang"]);
+    Some(zig)
+}
+
+/// aarch64-pc-windows-msvc is built on GitHub's `windows-11-arm` runner;
+/// here zig links arm64 PE programs for `verify` to read: one importing
+/// only KERNEL32 passes as `PE 64-bit, aarch64`, one needing the UCRT's
+/// DLLs is refused with the static-runtime fix.
+#[test]
+fn arm64_windows_programs_get_the_pe_checks() {
+    let Some(_) = zig() else { return };
+    let dir = e2e_dir("winarm");
+    fs::create_dir_all(&dir).unwrap();
+    let link = |source: &str, extra: &[&str]| {
+        let exe = dir.join(source.replace(".c", ".exe"));
+        let out = zig()
+            .unwrap()
+            .args(["cc", "-target", "aarch64-windows-gnu", "-O2"])
+            .args(extra)
+            .arg(fixtures().join("winarm").join(source))
+            .arg("-o")
+            .arg(&exe)
+            // zig's cache: this checkout's own.
+            .env("ZIG_GLOBAL_CACHE_DIR", e2e_dir("zig-cc-cache"))
+            .output()
+            .unwrap();
+        assert_ok(&format!("zig cc {source} for arm64 Windows"), &out);
+        exe
+    };
+    let plain = link(
+        "kernel32-only.c",
+        &["-nostdlib", "-Wl,--entry=start", "-lkernel32"],
+    );
+    let out = xtask(&dir, &dir, &["verify", plain.to_str().unwrap()]);
+    assert_ok("verify of an arm64 PE importing KERNEL32 only", &out);
+    let stderr = text(&out.stderr);
+    for line in [
+        "format:      PE 64-bit, aarch64",
+        "needs:       KERNEL32.dll",
+        "verdict:     OK: needs only libraries that every Windows installation has",
+    ] {
+        assert!(stderr.contains(line), "no `{line}` in:\n{stderr}");
+    }
+    let ucrt = link("with-ucrt.c", &[]);
+    let out = xtask(&dir, &dir, &["verify", ucrt.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("api-ms-win-crt-runtime-l1-1-0.dll") && stderr.contains("+crt-static"),
         "{stderr}"
     );
 }

@@ -153,6 +153,7 @@ const SUPPORTED: &[Target] = &[
     t("armv7-unknown-linux-musleabihf", Arch::Armv7, Os::Linux),
     t("riscv64gc-unknown-linux-musl", Arch::Riscv64, Os::Linux),
     t("x86_64-pc-windows-msvc", Arch::X86_64, Os::Windows),
+    t("aarch64-pc-windows-msvc", Arch::Aarch64, Os::Windows),
     t("x86_64-pc-windows-gnu", Arch::X86_64, Os::Windows),
     t("x86_64-apple-darwin", Arch::X86_64, Os::Macos),
     t("aarch64-apple-darwin", Arch::Aarch64, Os::Macos),

@@ -504,6 +504,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(powershell_for_config(&unix, &app).unwrap(), None);
+        // With an Arm build, Windows on Arm gets it rather than emulating x64.
+        let arm = crate::model::config::parse(
+            "[dist]\napp = \"toolbox\"\nrepository = \"https://github.com/o/toolbox\"\ntargets = [\"x86_64-pc-windows-msvc\", \"aarch64-pc-windows-msvc\"]\n",
+            std::path::Path::new("d"),
+        )
+        .unwrap();
+        let ps1 = powershell_for_config(&arm, &app).unwrap().unwrap();
+        assert!(
+            ps1.text.contains("$Targets = @{\n    'x64' = 'x86_64-pc-windows-msvc'\n    'arm64' = 'aarch64-pc-windows-msvc'\n}"),
+            "{}",
+            ps1.text
+        );
         assert!(balanced("a { (b] }").is_err());
     }
 

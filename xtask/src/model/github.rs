@@ -19,7 +19,8 @@ pub(crate) fn runner<'a>(config: &'a DistConfig, target: &Target) -> &'a str {
     match (target.os, target.arch) {
         (Os::Linux, _) => runners::linux_runner(config, target),
         (Os::Windows, _) if target.triple.ends_with("-gnu") => LINUX_RUNNER,
-        (Os::Windows, _) => "windows-latest",
+        (Os::Windows, Arch::Aarch64) => "windows-11-arm",
+        (Os::Windows, Arch::X86_64 | Arch::I686 | Arch::Armv7 | Arch::Riscv64) => "windows-latest",
         (Os::Macos, Arch::X86_64) => "macos-15-intel",
         (Os::Macos, Arch::Aarch64 | Arch::I686 | Arch::Armv7 | Arch::Riscv64) => "macos-latest",
     }
@@ -140,6 +141,18 @@ mod tests {
         assert_eq!(
             runner(&config, &Target::parse("x86_64-apple-darwin").unwrap()),
             "macos-15-intel"
+        );
+        // Windows on Arm is built and smoke-tested on its own runner.
+        assert_eq!(
+            runner(&config, &Target::parse("aarch64-pc-windows-msvc").unwrap()),
+            "windows-11-arm"
+        );
+        assert_eq!(
+            runner(
+                &config,
+                &Target::parse("aarch64-unknown-linux-musl").unwrap()
+            ),
+            "ubuntu-24.04-arm"
         );
     }
 

@@ -252,7 +252,8 @@ aarch64-unknown-linux-gnu = "ubuntu-24.04-arm"
                 "aarch64-unknown-linux-musl",
                 "x86_64-apple-darwin",
                 "x86_64-unknown-linux-musl",
-                "x86_64-pc-windows-msvc"
+                "x86_64-pc-windows-msvc",
+                "aarch64-pc-windows-msvc"
             ]
         );
         assert_eq!(cfg.features.features, ["tls"]);
@@ -267,7 +268,6 @@ aarch64-unknown-linux-gnu = "ubuntu-24.04-arm"
         let dropped: Vec<&str> = migration.dropped.iter().map(|(k, _)| k.as_str()).collect();
         for key in [
             "cargo-dist-version",
-            "targets: aarch64-pc-windows-msvc",
             "install-path",
             "publish-jobs",
             "install-updater",

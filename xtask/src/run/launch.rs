@@ -20,6 +20,9 @@ pub(crate) enum Route {
     Qemu(Arch),
     /// Another OS's binary: it runs only on that OS (its release runner).
     Elsewhere(Os),
+    /// This OS's binary for a CPU the host neither is nor emulates (an
+    /// arm64 Windows or macOS program on an x86_64 machine).
+    ForeignCpu(Os, Arch),
     /// A Linux binary for a CPU this tool does not know: no emulator to pick.
     UnknownCpu,
 }
@@ -38,9 +41,21 @@ pub(crate) fn route(
     }
     match (arch, host_arch) {
         (Some(arch), Some(host)) if arch.runs_on(host) => Route::Native,
+        (Some(arch), Some(host)) if os != Os::Linux && emulates(os, host, arch) => Route::Native,
+        (Some(arch), Some(_)) if os != Os::Linux => Route::ForeignCpu(os, arch),
         _ if os != Os::Linux => Route::Native,
         (Some(arch), _) => Route::Qemu(arch),
         (None, _) => Route::UnknownCpu,
+    }
+}
+
+/// Whether `os` on a `host` CPU runs `arch`'s programs by emulation of its
+/// own: Rosetta on Apple silicon, Windows 11's x86 and x64 emulation on Arm.
+fn emulates(os: Os, host: Arch, arch: Arch) -> bool {
+    match os {
+        Os::Macos => host == Arch::Aarch64 && arch == Arch::X86_64,
+        Os::Windows => host == Arch::Aarch64 && matches!(arch, Arch::X86_64 | Arch::I686),
+        Os::Linux => false,
     }
 }
 
@@ -72,6 +87,8 @@ pub(crate) enum Launch {
 pub(crate) enum NotHere {
     /// Another OS's binary.
     Elsewhere(Os),
+    /// This OS's binary for another CPU, which only its own runner runs.
+    ForeignCpu(Os, Arch),
     /// A Linux binary for a CPU this tool does not know.
     UnknownCpu,
     /// A Linux binary of another CPU, and its qemu-user is not installed.
@@ -82,6 +99,11 @@ impl std::fmt::Display for NotHere {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             NotHere::Elsewhere(os) => write!(f, "a {os:?} binary does not run on this machine"),
+            NotHere::ForeignCpu(os, arch) => write!(
+                f,
+                "a {os:?} {} binary does not run on this machine's CPU",
+                arch.name()
+            ),
             NotHere::UnknownCpu => f.write_str("an ELF for an unknown CPU"),
             NotHere::NoEmulator(arch) => write!(
                 f,
@@ -98,6 +120,7 @@ pub(crate) fn launch(os: Os, arch: Option<Arch>, emulator: Emulator) -> Result<L
     match route_here(os, arch) {
         Route::Native => Ok(Launch::Native),
         Route::Elsewhere(os) => Err(NotHere::Elsewhere(os)),
+        Route::ForeignCpu(os, arch) => Err(NotHere::ForeignCpu(os, arch)),
         Route::UnknownCpu => Err(NotHere::UnknownCpu),
         Route::Qemu(arch) => qemu(arch, emulator)
             .map(Launch::Qemu)
@@ -163,6 +186,19 @@ mod tests {
         assert_eq!(
             route(Os::Windows, None, Some(Os::Windows), Some(X86_64)),
             Route::Native
+        );
+        // No x86_64 machine runs arm64 Windows or macOS programs.
+        assert_eq!(
+            route(Os::Windows, Some(Aarch64), Some(Os::Windows), Some(X86_64)),
+            Route::ForeignCpu(Os::Windows, Aarch64)
+        );
+        assert_eq!(
+            route(Os::Windows, Some(Aarch64), Some(Os::Windows), Some(Aarch64)),
+            Route::Native
+        );
+        assert_eq!(
+            route(Os::Macos, Some(Aarch64), Some(Os::Macos), Some(X86_64)),
+            Route::ForeignCpu(Os::Macos, Aarch64)
         );
     }
 

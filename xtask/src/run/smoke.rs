@@ -69,6 +69,13 @@ pub(crate) fn run(
                 github::runner_family(os)
             ));
         }
+        Err(NotHere::ForeignCpu(os, arch)) => {
+            return SmokeOutcome::NotApplicable(format!(
+                "a {os:?} {} binary; the release workflow runs it on a {} runner of that CPU",
+                arch.name(),
+                github::runner_family(os)
+            ));
+        }
         Err(why) => return SmokeOutcome::Skipped(why.to_string()),
     };
     let shown = format!(
