@@ -14,17 +14,19 @@ pub enum Arch {
     I686,
     Armv7,
     Riscv64,
+    Powerpc64le,
 }
 
 impl Arch {
     /// Every CPU. A new variant does not compile until `index` handles it,
     /// which points here; then every `match` on `Arch` points at the rest.
-    pub const ALL: [Arch; 5] = [
+    pub const ALL: [Arch; 6] = [
         Arch::X86_64,
         Arch::Aarch64,
         Arch::I686,
         Arch::Armv7,
         Arch::Riscv64,
+        Arch::Powerpc64le,
     ];
 
     /// Its place in [`Arch::ALL`].
@@ -35,6 +37,7 @@ impl Arch {
             Arch::I686 => 2,
             Arch::Armv7 => 3,
             Arch::Riscv64 => 4,
+            Arch::Powerpc64le => 5,
         }
     }
 
@@ -45,6 +48,7 @@ impl Arch {
             Arch::I686 => "i686",
             Arch::Armv7 => "armv7",
             Arch::Riscv64 => "riscv64",
+            Arch::Powerpc64le => "powerpc64le",
         }
     }
 
@@ -56,6 +60,7 @@ impl Arch {
             Arch::I686 => "x86",
             Arch::Armv7 => "arm",
             Arch::Riscv64 => "riscv64",
+            Arch::Powerpc64le => "powerpc64",
         }
     }
 
@@ -79,6 +84,7 @@ impl Arch {
             Arch::I686 => "qemu-i386",
             Arch::Armv7 => "qemu-arm",
             Arch::Riscv64 => "qemu-riscv64",
+            Arch::Powerpc64le => "qemu-ppc64le",
         }
     }
 
@@ -91,12 +97,13 @@ impl Arch {
             Arch::I686 => "qemu-i386-static",
             Arch::Armv7 => "qemu-arm-static",
             Arch::Riscv64 => "qemu-riscv64-static",
+            Arch::Powerpc64le => "qemu-ppc64le-static",
         }
     }
 
     pub fn is_64_bit(self) -> bool {
         match self {
-            Arch::X86_64 | Arch::Aarch64 | Arch::Riscv64 => true,
+            Arch::X86_64 | Arch::Aarch64 | Arch::Riscv64 | Arch::Powerpc64le => true,
             Arch::I686 | Arch::Armv7 => false,
         }
     }
@@ -152,6 +159,11 @@ const SUPPORTED: &[Target] = &[
     t("i686-unknown-linux-musl", Arch::I686, Os::Linux),
     t("armv7-unknown-linux-musleabihf", Arch::Armv7, Os::Linux),
     t("riscv64gc-unknown-linux-musl", Arch::Riscv64, Os::Linux),
+    t(
+        "powerpc64le-unknown-linux-musl",
+        Arch::Powerpc64le,
+        Os::Linux,
+    ),
     t("x86_64-pc-windows-msvc", Arch::X86_64, Os::Windows),
     t("aarch64-pc-windows-msvc", Arch::Aarch64, Os::Windows),
     t("x86_64-pc-windows-gnu", Arch::X86_64, Os::Windows),

@@ -116,6 +116,7 @@ pub(crate) fn object_file(target: &Target, section: &[u8]) -> Result<Vec<u8>> {
         Arch::I686 => Architecture::I386,
         Arch::Armv7 => Architecture::Arm,
         Arch::Riscv64 => Architecture::Riscv64,
+        Arch::Powerpc64le => Architecture::PowerPc64,
     };
     let mut file = Object::new(format, architecture, Endianness::Little);
     if format == BinaryFormat::Elf {
@@ -125,6 +126,8 @@ pub(crate) fn object_file(target: &Target, section: &[u8]) -> Result<Vec<u8>> {
             Arch::Armv7 => 0x0500_0400,
             // Compressed instructions, double-precision float ABI (riscv64gc).
             Arch::Riscv64 => 0x0005,
+            // ELFv2, the ABI of little-endian 64-bit PowerPC.
+            Arch::Powerpc64le => 0x0002,
             Arch::X86_64 | Arch::Aarch64 | Arch::I686 => 0,
         };
         file.flags = object::FileFlags::Elf {

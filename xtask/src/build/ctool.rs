@@ -204,6 +204,7 @@ fn zig_target(target: &Target) -> &'static str {
         Arch::I686 => "x86-linux-musl",
         Arch::Armv7 => "arm-linux-musleabihf",
         Arch::Riscv64 => "riscv64-linux-musl",
+        Arch::Powerpc64le => "powerpc64le-linux-musl",
     }
 }
 

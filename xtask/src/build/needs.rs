@@ -95,6 +95,13 @@ mod tests {
             ))
             .is_empty()
         );
+        for (triple, qemu) in [
+            ("armv7-unknown-linux-musleabihf", "qemu-arm-static"),
+            ("riscv64gc-unknown-linux-musl", "qemu-riscv64-static"),
+            ("powerpc64le-unknown-linux-musl", "qemu-ppc64le-static"),
+        ] {
+            assert_eq!(programs(&for_target(&t(triple), linux, x86, false)), [qemu]);
+        }
         let arm = for_target(&t("aarch64-unknown-linux-musl"), linux, x86, false);
         assert_eq!(arm[0], Need::RustTarget("aarch64-unknown-linux-musl"));
         assert_eq!(programs(&arm), ["qemu-aarch64-static"]);

@@ -213,12 +213,12 @@ pub(crate) fn powershell_for_config(
             Arch::X86_64 => "x64",
             Arch::Aarch64 => "arm64",
             Arch::I686 => "x86",
-            Arch::Armv7 | Arch::Riscv64 => continue,
+            Arch::Armv7 | Arch::Riscv64 | Arch::Powerpc64le => continue,
         };
         let fallback = match arch {
             Arch::X86_64 => Some(Arch::I686),
             Arch::Aarch64 => Some(Arch::X86_64),
-            Arch::I686 | Arch::Armv7 | Arch::Riscv64 => None,
+            Arch::I686 | Arch::Armv7 | Arch::Riscv64 | Arch::Powerpc64le => None,
         };
         if let Some(triple) = build_for(arch).or_else(|| fallback.and_then(build_for)) {
             targets.push_str(&format!("    '{name}' = '{triple}'\n"));
@@ -325,6 +325,38 @@ mod tests {
                 ("i686", "i686-unknown-linux-musl")
             ]
         );
+    }
+
+    #[test]
+    fn the_other_linux_cpus_are_found_by_what_uname_m_says() {
+        let targets: Vec<Target> = [
+            "armv7-unknown-linux-musleabihf",
+            "riscv64gc-unknown-linux-musl",
+            "powerpc64le-unknown-linux-musl",
+        ]
+        .map(|t| Target::parse(t).unwrap())
+        .to_vec();
+        let text = render(&spec(&targets, &["my-cli".to_owned()]));
+        // `uname -m` says armv7l, riscv64 and ppc64le on these machines.
+        for (uname, case) in [
+            (
+                "armv7*) arch=armv7 ;;",
+                "linux/armv7) echo armv7-unknown-linux-musleabihf ;;",
+            ),
+            (
+                "riscv64) arch=riscv64 ;;",
+                "linux/riscv64) echo riscv64gc-unknown-linux-musl ;;",
+            ),
+            (
+                "ppc64le) arch=powerpc64le ;;",
+                "linux/powerpc64le) echo powerpc64le-unknown-linux-musl ;;",
+            ),
+        ] {
+            assert!(
+                text.contains(uname) && text.contains(case),
+                "{case}:\n{text}"
+            );
+        }
     }
 
     #[test]

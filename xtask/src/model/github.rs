@@ -20,9 +20,15 @@ pub(crate) fn runner<'a>(config: &'a DistConfig, target: &Target) -> &'a str {
         (Os::Linux, _) => runners::linux_runner(config, target),
         (Os::Windows, _) if target.triple.ends_with("-gnu") => LINUX_RUNNER,
         (Os::Windows, Arch::Aarch64) => "windows-11-arm",
-        (Os::Windows, Arch::X86_64 | Arch::I686 | Arch::Armv7 | Arch::Riscv64) => "windows-latest",
+        (
+            Os::Windows,
+            Arch::X86_64 | Arch::I686 | Arch::Armv7 | Arch::Riscv64 | Arch::Powerpc64le,
+        ) => "windows-latest",
         (Os::Macos, Arch::X86_64) => "macos-15-intel",
-        (Os::Macos, Arch::Aarch64 | Arch::I686 | Arch::Armv7 | Arch::Riscv64) => "macos-latest",
+        (
+            Os::Macos,
+            Arch::Aarch64 | Arch::I686 | Arch::Armv7 | Arch::Riscv64 | Arch::Powerpc64le,
+        ) => "macos-latest",
     }
 }
 

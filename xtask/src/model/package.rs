@@ -136,11 +136,13 @@ pub(crate) fn arch(format: PackageFormat, target: &Target) -> Option<&'static st
         (PackageFormat::Deb, Arch::I686) => "i386",
         (PackageFormat::Deb, Arch::Armv7) => "armhf",
         (PackageFormat::Deb, Arch::Riscv64) => "riscv64",
+        (PackageFormat::Deb, Arch::Powerpc64le) => "ppc64el",
         (PackageFormat::Rpm, Arch::X86_64) => "x86_64",
         (PackageFormat::Rpm, Arch::Aarch64) => "aarch64",
         (PackageFormat::Rpm, Arch::I686) => "i686",
         (PackageFormat::Rpm, Arch::Armv7) => "armv7hl",
         (PackageFormat::Rpm, Arch::Riscv64) => "riscv64",
+        (PackageFormat::Rpm, Arch::Powerpc64le) => "ppc64le",
     })
 }
 
@@ -225,6 +227,9 @@ mod tests {
         assert_eq!(arch(PackageFormat::Deb, &x86), Some("amd64"));
         assert_eq!(arch(PackageFormat::Rpm, &arm), Some("aarch64"));
         assert_eq!(arch(PackageFormat::Deb, &mac), None);
+        let ppc = Target::parse("powerpc64le-unknown-linux-musl").unwrap();
+        assert_eq!(arch(PackageFormat::Deb, &ppc), Some("ppc64el"));
+        assert_eq!(arch(PackageFormat::Rpm, &ppc), Some("ppc64le"));
         let meta = PackageMeta {
             name: "my-tool".into(),
             version: "1.2.3~rc.1".into(),

@@ -119,12 +119,16 @@ impl Report {
     }
 
     fn machine_name(&self) -> String {
+        if self.format == Format::Elf && self.machine & BIG_ENDIAN != 0 {
+            return format!("big-endian machine {:#x}", self.machine & !BIG_ENDIAN);
+        }
         match (self.format, self.arch()) {
             (Format::Elf, Some(Arch::X86_64)) => "x86-64".into(),
             (Format::Elf, Some(Arch::Aarch64)) => "ARM aarch64".into(),
             (Format::Elf, Some(Arch::I686)) => "Intel 80386".into(),
             (Format::Elf, Some(Arch::Armv7)) => "ARM".into(),
             (Format::Elf, Some(Arch::Riscv64)) => "RISC-V".into(),
+            (Format::Elf, Some(Arch::Powerpc64le)) => "64-bit PowerPC, little-endian".into(),
             (_, Some(arch)) => arch.name().into(),
             (_, None) => format!("machine {:#x}", self.machine),
         }
@@ -141,6 +145,11 @@ impl Report {
     }
 }
 
+/// Set in an ELF report's `machine` when the file is big-endian: every CPU
+/// we release for is little-endian, so such a file matches none of them
+/// (powerpc64 and powerpc64le share `EM_PPC64`).
+pub(crate) const BIG_ENDIAN: u32 = 1 << 31;
+
 /// The ELF machine and word size of `arch`'s binaries. Exhaustive, as are
 /// the PE and Mach-O ones: a new CPU is not recognised until it is here.
 fn elf_machine(arch: Arch) -> (u32, u8) {
@@ -150,6 +159,7 @@ fn elf_machine(arch: Arch) -> (u32, u8) {
         Arch::I686 => elf::EM_386,
         Arch::Armv7 => elf::EM_ARM,
         Arch::Riscv64 => elf::EM_RISCV,
+        Arch::Powerpc64le => elf::EM_PPC64,
     };
     (u32::from(machine.0), if arch.is_64_bit() { 64 } else { 32 })
 }
@@ -160,7 +170,7 @@ fn pe_machine(arch: Arch) -> Option<u32> {
         Arch::X86_64 => pe::IMAGE_FILE_MACHINE_AMD64,
         Arch::Aarch64 => pe::IMAGE_FILE_MACHINE_ARM64,
         Arch::I686 => pe::IMAGE_FILE_MACHINE_I386,
-        Arch::Armv7 | Arch::Riscv64 => return None,
+        Arch::Armv7 | Arch::Riscv64 | Arch::Powerpc64le => return None,
     };
     Some(u32::from(machine.0))
 }
@@ -170,7 +180,7 @@ fn macho_cpu(arch: Arch) -> Option<u32> {
     match arch {
         Arch::X86_64 => Some(macho::CPU_TYPE_X86_64.0),
         Arch::Aarch64 => Some(macho::CPU_TYPE_ARM64.0),
-        Arch::I686 | Arch::Armv7 | Arch::Riscv64 => None,
+        Arch::I686 | Arch::Armv7 | Arch::Riscv64 | Arch::Powerpc64le => None,
     }
 }
 
@@ -182,6 +192,7 @@ fn expected_format(target: &Target) -> String {
         (Os::Linux, Arch::I686) => ("ELF", "Intel 80386"),
         (Os::Linux, Arch::Armv7) => ("ELF", "ARM"),
         (Os::Linux, Arch::Riscv64) => ("ELF", "RISC-V"),
+        (Os::Linux, Arch::Powerpc64le) => ("ELF", "64-bit PowerPC, little-endian"),
         (Os::Windows, arch) => ("PE", arch.name()),
         (Os::Macos, arch) => ("Mach-O", arch.name()),
     };

@@ -128,5 +128,6 @@ pub(super) fn portable_triple(report: &Report) -> Option<&'static str> {
         Arch::I686 => Some("i686-unknown-linux-musl"),
         Arch::Armv7 => Some("armv7-unknown-linux-musleabihf"),
         Arch::Riscv64 => Some("riscv64gc-unknown-linux-musl"),
+        Arch::Powerpc64le => Some("powerpc64le-unknown-linux-musl"),
     }
 }

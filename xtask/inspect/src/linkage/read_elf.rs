@@ -131,7 +131,12 @@ pub(super) fn inspect_elf<Elf: FileHeader<Endian = object::Endianness>>(
     Ok(Report {
         format: Format::Elf,
         bits: if header.is_class_64() { 64 } else { 32 },
-        machine: u32::from(header.e_machine(endian).0),
+        machine: u32::from(header.e_machine(endian).0)
+            | if endian == object::Endianness::Big {
+                super::BIG_ENDIAN
+            } else {
+                0
+            },
         linking,
         interpreter,
         needed,

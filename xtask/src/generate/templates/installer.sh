@@ -65,6 +65,7 @@ target_for() {
         i386 | i486 | i586 | i686) arch=i686 ;;
         armv7*) arch=armv7 ;;
         riscv64) arch=riscv64 ;;
+        ppc64le) arch=powerpc64le ;;
         *) arch=$2 ;;
     esac
     case "$1" in

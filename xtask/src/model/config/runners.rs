@@ -42,7 +42,7 @@ pub(crate) fn rebuilt_targets(config: &DistConfig) -> Vec<&Target> {
 pub(crate) fn linux_runner<'a>(config: &'a DistConfig, target: &Target) -> &'a str {
     match target.arch {
         Arch::Aarch64 => &config.linux_arm_runner,
-        Arch::X86_64 | Arch::I686 | Arch::Armv7 | Arch::Riscv64 => LINUX_RUNNER,
+        Arch::X86_64 | Arch::I686 | Arch::Armv7 | Arch::Riscv64 | Arch::Powerpc64le => LINUX_RUNNER,
     }
 }
 

@@ -16,10 +16,11 @@ const DEFAULTS: &[&str] = &[
 ];
 
 /// Real triples we do not release for yet; naming one is a clear error, not a typo.
-const NOT_YET: &[&str] = &[
-    "arm-unknown-linux-musleabihf",
-    "powerpc64le-unknown-linux-musl",
-];
+const NOT_YET: &[&str] = &["arm-unknown-linux-musleabihf"];
+
+/// Real musl triples rustup ships no standard library for, on any host:
+/// no release can be built for them without building std itself.
+const NO_STD: &[&str] = &["s390x-unknown-linux-musl"];
 
 /// Glibc triples: real, but exactly what this template exists to avoid.
 const GNU: &[&str] = &[
@@ -38,6 +39,12 @@ pub(crate) fn parse(triple: &str) -> Result<Target> {
     let supported = Target::supported_list();
     if NOT_YET.contains(&triple) {
         bail!("target `{triple}` is not supported yet (supported: {supported})");
+    }
+    if NO_STD.contains(&triple) {
+        bail!(
+            "target `{triple}`: rustup ships no standard library for it, so no release can be built for it \
+             (supported: {supported})"
+        );
     }
     if GNU.contains(&triple) {
         let musl = triple
@@ -89,8 +96,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("not supported yet"), "{err}");
+        let err = parse("s390x-unknown-linux-musl").unwrap_err().to_string();
+        assert!(
+            err.contains("rustup ships no standard library for it"),
+            "{err}"
+        );
         // A refused triple is never one the inspector supports.
-        for triple in NOT_YET.iter().chain(GNU) {
+        for triple in NOT_YET.iter().chain(NO_STD).chain(GNU) {
             assert!(Target::parse(triple).is_err(), "{triple}");
         }
     }
