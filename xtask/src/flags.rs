@@ -13,6 +13,7 @@ pub(crate) enum Command {
     Adopt(cmd::adopt::Options),
     Dist(cmd::dist::Options),
     Verify(cmd::verify::Options),
+    Lipo(cmd::lipo::Options),
     Bench(cmd::bench::Options),
     Plan(cmd::plan::Options),
     CiScope(cmd::ci_scope::Options),
@@ -57,6 +58,8 @@ const DRY_RUN: &str = "dry-run";
 const REBUILT: &str = "rebuilt";
 const STATEMENT: &str = "statement";
 const IMAGE: &str = "image";
+const OUTPUT: &str = "output";
+const SLICES: &str = "slices";
 
 /// Parses the process's arguments; exits with clap's usage error (code 2)
 /// on a mistake, or after printing help.
@@ -90,6 +93,15 @@ fn from_matches(matches: &ArgMatches) -> Command {
             run: m.get_flag(RUN),
             deps: m.get_flag(DEPS),
             max_unpacked_mib: m.get_one::<u64>(MAX_UNPACKED_MIB).copied(),
+        }),
+        "lipo" => Command::Lipo(cmd::lipo::Options {
+            output: path(OUTPUT),
+            slices: m
+                .get_many::<PathBuf>(SLICES)
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
         }),
         "bench" => Command::Bench(cmd::bench::Options {
             runs: *m.get_one::<usize>(RUNS).expect("has a default"),
@@ -323,6 +335,27 @@ fn cli() -> clap::Command {
                         .value_name("NAME")
                         .requires(STATEMENT)
                         .help("The image this rebuild runs in, as the statement should name it"),
+                ),
+        )
+        .subcommand(
+            clap::Command::new("lipo")
+                .about("Make one universal macOS binary of one Mach-O per CPU, as Apple's `lipo -create` does, on any machine")
+                .arg(
+                    Arg::new(OUTPUT)
+                        .short('o')
+                        .long(OUTPUT)
+                        .value_name("FILE")
+                        .required(true)
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help("Where to write the universal binary"),
+                )
+                .arg(
+                    Arg::new(SLICES)
+                        .value_name("SLICE")
+                        .num_args(2..)
+                        .required(true)
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help("The Mach-O binary of each CPU (e.g. x86_64-apple-darwin's and aarch64-apple-darwin's)"),
                 ),
         )
         .subcommand(

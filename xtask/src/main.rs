@@ -84,6 +84,8 @@ fn dispatch(command: Command) -> Result<()> {
         // Before there is a configuration of ours to read.
         Command::Migrate(options) => cmd::migrate::run(options),
         Command::Adopt(options) => cmd::adopt::run(options),
+        // Files only: no project.
+        Command::Lipo(options) => cmd::lipo::run(options),
         Command::Reproduce(options) => cmd::reproduce::run(&Project::load()?, options),
         Command::TryInstall(options) => cmd::try_install::run(&Project::load()?, options),
         Command::PublishCrate(options) => cmd::publish_crate::run(&Project::load()?, options),

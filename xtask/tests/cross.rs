@@ -17,6 +17,7 @@ use common::*;
 
 const I686: &str = "i686-unknown-linux-musl";
 const WINDOWS_GNU: &str = "x86_64-pc-windows-gnu";
+const INTEL_MAC: &str = "x86_64-apple-darwin";
 
 const PACKAGE: &str = "fixture-greeter";
 const VERSION: &str = "0.3.0";
@@ -142,6 +143,72 @@ fn a_pe_importing_libgcc_is_rejected_with_the_fix() {
     );
 }
 
+/// `cargo xtask lipo` makes one universal binary of the two slices; `verify`
+/// checks each slice, and `file` (libmagic, an independent reader) sees a
+/// universal binary of both CPUs.
+fn universal_of_both_slices(
+    ws: &std::path::Path,
+    target_dir: &std::path::Path,
+    arm: &std::path::Path,
+) {
+    let intel = target_dir.join(INTEL_MAC).join("debug/greet");
+    let universal = target_dir.join("greet-universal");
+    let out = xtask(
+        ws,
+        target_dir,
+        &[
+            "lipo",
+            "-o",
+            universal.to_str().unwrap(),
+            intel.to_str().unwrap(),
+            arm.to_str().unwrap(),
+        ],
+    );
+    assert_ok("cargo xtask lipo of both slices", &out);
+    let out = xtask(ws, target_dir, &["verify", universal.to_str().unwrap()]);
+    assert_ok("verify of the universal binary", &out);
+    let stderr = text(&out.stderr);
+    for line in [
+        "greet-universal (x86_64 slice)",
+        "format:      Mach-O 64-bit, x86_64",
+        "greet-universal (aarch64 slice)",
+        "format:      Mach-O 64-bit, aarch64",
+        "universal:   2 slices (x86_64, aarch64), each checked above",
+    ] {
+        assert!(stderr.contains(line), "no `{line}` in:\n{stderr}");
+    }
+    if require_tool("file", "apt-get install file") {
+        let out = Command::new("file").arg(&universal).output().unwrap();
+        let said = text(&out.stdout);
+        assert!(
+            said.contains("Mach-O universal binary with 2 architectures")
+                && said.contains("x86_64")
+                && said.contains("arm64"),
+            "{said}"
+        );
+    }
+    // One slice twice is refused, naming why, and nothing is written.
+    let twice = target_dir.join("greet-twice");
+    let out = xtask(
+        ws,
+        target_dir,
+        &[
+            "lipo",
+            "-o",
+            twice.to_str().unwrap(),
+            arm.to_str().unwrap(),
+            arm.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("two slices for the same CPU"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!twice.exists());
+}
+
 #[test]
 fn mach_o_system_dylibs_pass_and_rpath_dependencies_fail() {
     if !require_tool("cargo-zigbuild", "pip install ziglang cargo-zigbuild") {
@@ -150,8 +217,11 @@ fn mach_o_system_dylibs_pass_and_rpath_dependencies_fail() {
     let (ws, target_dir) = fixture("greeter", "macho");
     let triple = "aarch64-apple-darwin";
     rustup_target_add(triple);
+    rustup_target_add(INTEL_MAC);
     let build = Command::new(env!("CARGO"))
-        .args(["zigbuild", "--locked", "--target", triple])
+        .args([
+            "zigbuild", "--locked", "--target", triple, "--target", INTEL_MAC,
+        ])
         .current_dir(&ws)
         .env("CARGO_TARGET_DIR", &target_dir)
         // cargo-zigbuild writes its wrappers, and zig its cache, there: this
@@ -159,8 +229,9 @@ fn mach_o_system_dylibs_pass_and_rpath_dependencies_fail() {
         .env("XDG_CACHE_HOME", e2e_dir("zigbuild-cache"))
         .output()
         .unwrap();
-    assert_ok("cargo zigbuild --target aarch64-apple-darwin", &build);
+    assert_ok("cargo zigbuild for both macOS CPUs", &build);
     let binary = target_dir.join(triple).join("debug/greet");
+    universal_of_both_slices(&ws, &target_dir, &binary);
     let out = xtask(&ws, &target_dir, &["verify", binary.to_str().unwrap()]);
     assert_ok("verify of a Mach-O linked against libSystem only", &out);
     assert!(

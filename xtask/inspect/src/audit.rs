@@ -175,6 +175,14 @@ impl DepList {
 /// The dependency list of an ELF, PE or Mach-O binary: `None` when it has
 /// no `.dep-v0` section, an error when the section is there but not valid.
 pub fn read(binary: &[u8]) -> Result<Option<DepList>> {
+    // A universal binary: its slices were linked from one build's crates.
+    if let Some(slices) = crate::linkage::fat_slices(binary)? {
+        let lists = slices.into_iter().map(read).collect::<Result<Vec<_>>>()?;
+        if lists.windows(2).any(|w| w[0] != w[1]) {
+            anyhow::bail!("the slices of this universal binary carry different dependency lists");
+        }
+        return Ok(lists.into_iter().next().flatten());
+    }
     let file = object::File::parse(binary).context("not an ELF, PE or Mach-O file")?;
     let Some(section) = file.section_by_name(SECTION) else {
         return Ok(None);

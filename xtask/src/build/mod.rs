@@ -11,4 +11,5 @@ pub(crate) mod link;
 pub(crate) mod needs;
 pub(crate) mod syslib;
 pub(crate) mod toolchain;
+pub(crate) mod universal;
 pub(crate) mod zig;

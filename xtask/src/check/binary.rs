@@ -2,14 +2,81 @@
 
 use xtask_inspect::linkage::{self, LinkagePolicy, Report, Verdict};
 use xtask_inspect::report::escape;
+use xtask_inspect::target::{Arch, Os, Target};
 
 use crate::check::Findings;
 use crate::model::smoke::SmokeRequest;
 use crate::run::smoke::{self, Provenance, SmokeOutcome};
 
-/// Prints the linkage report and verdict of one binary; returns the report
-/// unless the file could not be read as a binary at all.
+/// Prints the linkage report and verdict of one binary (of each slice of a
+/// universal one); returns the report unless the file could not be read as
+/// a binary at all.
 pub(crate) fn check_binary(
+    label: &str,
+    data: &[u8],
+    policy: &LinkagePolicy,
+    findings: &mut Findings<'_>,
+) -> Option<Report> {
+    match linkage::fat_slices(data) {
+        Err(err) => {
+            findings.problem(format!("{label}: {err:#}"));
+            None
+        }
+        Ok(Some(slices)) => check_universal(label, &slices, policy, findings),
+        Ok(None) => check_thin(label, data, policy, findings),
+    }
+}
+
+/// Each slice of a universal macOS binary, checked as a binary of its own
+/// CPU. The report of the slice this machine runs (else the first) stands
+/// for the whole: macOS picks the slice when it starts one.
+fn check_universal(
+    label: &str,
+    slices: &[&[u8]],
+    policy: &LinkagePolicy,
+    findings: &mut Findings<'_>,
+) -> Option<Report> {
+    let mut reports: Vec<Report> = Vec::new();
+    for slice in slices {
+        let arch = linkage::inspect(slice).ok().and_then(|r| r.arch());
+        let cpu = arch.map_or("unknown CPU", Arch::name);
+        // A macOS target's universal binary: each slice against its own CPU's target.
+        let target = policy
+            .target
+            .as_ref()
+            .filter(|t| t.os == Os::Macos)
+            .and_then(|_| {
+                Target::supported()
+                    .iter()
+                    .find(|t| t.os == Os::Macos && Some(t.arch) == arch)
+                    .cloned()
+            });
+        let slice_policy = LinkagePolicy {
+            target: target.or_else(|| policy.target.clone()),
+        };
+        let slice_label = format!("{label} ({cpu} slice)");
+        if let Some(report) = check_thin(&slice_label, slice, &slice_policy, findings) {
+            if reports.iter().any(|r| r.arch() == report.arch()) {
+                findings.problem(format!("{label}: two slices for {cpu}"));
+            }
+            reports.push(report);
+        }
+    }
+    let cpus: Vec<&str> = reports
+        .iter()
+        .map(|r| r.arch().map_or("unknown CPU", Arch::name))
+        .collect();
+    findings.note(format!(
+        "  universal:   {} slices ({}), each checked above",
+        slices.len(),
+        cpus.join(", ")
+    ));
+    let here = Arch::host();
+    let native = reports.iter().position(|r| r.arch() == here).unwrap_or(0);
+    (reports.len() == slices.len()).then(|| reports.swap_remove(native))
+}
+
+fn check_thin(
     label: &str,
     data: &[u8],
     policy: &LinkagePolicy,

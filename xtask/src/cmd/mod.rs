@@ -5,6 +5,7 @@ pub(crate) mod bench;
 pub(crate) mod ci_scope;
 pub(crate) mod codegen;
 pub(crate) mod dist;
+pub(crate) mod lipo;
 pub(crate) mod merge;
 pub(crate) mod migrate;
 pub(crate) mod plan;

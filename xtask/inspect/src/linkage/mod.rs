@@ -9,6 +9,7 @@ mod read_pe;
 mod render;
 
 pub use self::policy::{LinkagePolicy, Verdict};
+pub use self::read_macho::fat_slices;
 pub use self::render::render;
 
 use anyhow::{Result, bail};
@@ -210,7 +211,7 @@ pub fn inspect(data: &[u8]) -> Result<Report> {
         Ok(FileKind::MachO64) => inspect_macho::<macho::MachHeader64<object::Endianness>>(data, 64),
         Ok(FileKind::MachO32) => inspect_macho::<macho::MachHeader32<object::Endianness>>(data, 32),
         Ok(FileKind::MachOFat32 | FileKind::MachOFat64) => {
-            bail!("a universal (fat) Mach-O binary; verify one architecture's binary at a time")
+            bail!("a universal (fat) Mach-O binary: inspect each of its slices (`fat_slices`)")
         }
         Ok(kind) => bail!("not an executable but a {kind:?} file"),
         Err(_) if data.len() < 16 => bail!("not an executable: only {} bytes long", data.len()),

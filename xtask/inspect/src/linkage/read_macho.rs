@@ -57,3 +57,54 @@ pub(super) fn inspect_macho<Mach: object::read::macho::MachHeader<Endian = objec
         hardening: None,
     })
 }
+
+/// More slices than any universal binary has (Apple ships two).
+const MAX_SLICES: usize = 8;
+
+/// The slices of a universal (fat) Mach-O, each a whole Mach-O of one CPU;
+/// `None` for any other file. Slices outside the file, overlapping or
+/// themselves universal are errors.
+pub fn fat_slices(data: &[u8]) -> Result<Option<Vec<&[u8]>>> {
+    use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64};
+    let ranges: Vec<(u64, u64)> = match FileKind::parse(data) {
+        Ok(FileKind::MachOFat32) => MachOFatFile32::parse(data)
+            .context("malformed universal header")?
+            .arches()
+            .iter()
+            .map(FatArch::file_range)
+            .collect(),
+        Ok(FileKind::MachOFat64) => MachOFatFile64::parse(data)
+            .context("malformed universal header")?
+            .arches()
+            .iter()
+            .map(FatArch::file_range)
+            .collect(),
+        _ => return Ok(None),
+    };
+    if ranges.is_empty() || ranges.len() > MAX_SLICES {
+        anyhow::bail!(
+            "a universal Mach-O with {} slices (1 to {MAX_SLICES} expected)",
+            ranges.len()
+        );
+    }
+    let mut sorted = ranges.clone();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[0].0 + w[0].1 > w[1].0) {
+        anyhow::bail!("a universal Mach-O whose slices overlap");
+    }
+    ranges
+        .iter()
+        .map(|&(offset, size)| {
+            let slice = usize::try_from(offset)
+                .ok()
+                .zip(usize::try_from(offset.saturating_add(size)).ok())
+                .and_then(|(start, end)| data.get(start..end))
+                .context("a universal Mach-O slice lies outside the file")?;
+            match FileKind::parse(slice) {
+                Ok(FileKind::MachO64 | FileKind::MachO32) => Ok(slice),
+                _ => anyhow::bail!("a universal Mach-O slice that is not a Mach-O binary"),
+            }
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
