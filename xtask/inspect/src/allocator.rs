@@ -166,9 +166,11 @@ impl LinkMap {
                 side.push((symbol.to_owned(), file.clone()));
             }
         }
-        let mut ours_files: Vec<&String> = ours.iter().map(|(_, f)| f).collect();
-        ours_files.dedup();
-        let verdict = match (&ours[..], &libc[..], &ours_files[..]) {
+        // One allocator is one archive (or object), whichever members define what.
+        let mut libraries: Vec<&str> = ours.iter().map(|(_, f)| library(f)).collect();
+        libraries.sort_unstable();
+        libraries.dedup();
+        let verdict = match (&ours[..], &libc[..], &libraries[..]) {
             ([], _, _) => LibcAllocator::Musl {
                 fast: KNOWN.iter().find_map(|(name, symbols, switch)| {
                     symbols
@@ -177,9 +179,9 @@ impl LinkMap {
                         .then_some((*name, *switch))
                 }),
             },
-            (_, [], [file]) => LibcAllocator::Replaced {
-                file: (*file).clone(),
-                name: self.known_in(file),
+            ([(_, file), ..], [], [_]) => LibcAllocator::Replaced {
+                file: file.clone(),
+                name: self.known_in(library(file)),
             },
             _ => LibcAllocator::Mixed { ours, libc },
         };
@@ -200,12 +202,16 @@ impl LinkMap {
         }
     }
 
-    /// The known allocator `file` defines, if any.
-    fn known_in(&self, file: &str) -> Option<&'static str> {
+    /// The known allocator `library` defines, if any.
+    fn known_in(&self, library_path: &str) -> Option<&'static str> {
         KNOWN.iter().find_map(|(name, symbols, _)| {
             symbols
                 .iter()
-                .any(|s| self.defined_in.get(*s).is_some_and(|f| f == file))
+                .any(|s| {
+                    self.defined_in
+                        .get(*s)
+                        .is_some_and(|f| library(f) == library_path)
+                })
                 .then_some(*name)
         })
     }
@@ -218,6 +224,11 @@ fn member(file: &str) -> Option<(&str, &str)> {
 
 fn base_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// The archive `file` is a member of, or the object file itself.
+fn library(file: &str) -> &str {
+    member(file).map_or(file, |(archive, _)| archive)
 }
 
 /// Whether `file` is a member of libc's archive.
@@ -394,6 +405,28 @@ mod tests {
                 .unwrap()
                 .contains("musl's own allocator")
         );
+    }
+
+    #[test]
+    fn members_of_one_allocators_archive_are_one_allocator_and_two_archives_are_two() {
+        let je = "/t/libtikv_jemalloc_sys.rlib";
+        let (a, b) = (
+            format!("{je}(jemalloc.pic.o)"),
+            format!("{je}(large.pic.o)"),
+        );
+        let j = judge(
+            &[("malloc", &a, &[]), ("free", &b, &[]), ("mallocx", &a, &[])],
+            "",
+        );
+        assert_eq!(
+            j.libc,
+            LibcAllocator::Replaced {
+                file: a.clone(),
+                name: Some("jemalloc")
+            }
+        );
+        let two = judge(&[("malloc", &a, &[]), ("free", MI, &[])], "");
+        assert!(matches!(two.libc, LibcAllocator::Mixed { .. }), "{two:?}");
     }
 
     #[test]

@@ -66,9 +66,11 @@ impl Arch {
 
     /// The architecture this xtask runs on, if it is one we know.
     pub fn host() -> Option<Arch> {
-        Arch::ALL
-            .into_iter()
-            .find(|a| a.rust_name() == std::env::consts::ARCH)
+        // powerpc64 is big-endian Power too, which we do not release for.
+        let little = cfg!(target_endian = "little");
+        Arch::ALL.into_iter().find(|a| {
+            a.rust_name() == std::env::consts::ARCH && (little || *a != Arch::Powerpc64le)
+        })
     }
 
     /// Whether a binary of this architecture runs natively on `host`.

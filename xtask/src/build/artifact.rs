@@ -200,6 +200,10 @@ impl Builder<'_> {
                 executable: true,
             });
         }
+        if let Some(maps) = compiled.link_maps.as_deref() {
+            let kept: Vec<&[u8]> = files.iter().map(|f| f.data.as_slice()).collect();
+            link::keep_only(maps, &kept)?;
+        }
         for include in &artifact.includes {
             let data = fs::read(&include.source)
                 .with_context(|| format!("reading include file {}", include.source.display()))?;

@@ -97,16 +97,41 @@ fn real_lld() -> Result<PathBuf> {
         .with_context(|| format!("no {LINKER} on PATH"))
 }
 
-/// The map and `--why-extract` files of a binary with these bytes.
-fn files_for(maps: &Path, binary: &[u8]) -> (PathBuf, PathBuf) {
-    let hash: String = Sha256::digest(binary)
+fn hash_of(binary: &[u8]) -> String {
+    Sha256::digest(binary)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
+        .collect()
+}
+
+/// The map and `--why-extract` files of a binary with these bytes.
+fn files_for(maps: &Path, binary: &[u8]) -> (PathBuf, PathBuf) {
+    let hash = hash_of(binary);
     (
         maps.join(format!("{hash}.map")),
         maps.join(format!("{hash}.why")),
     )
+}
+
+/// Removes the maps of every binary but `kept`: each build keeps its own
+/// only, or the directory would grow by megabytes a build.
+pub(crate) fn keep_only(maps: &Path, kept: &[&[u8]]) -> Result<()> {
+    let hashes: Vec<String> = kept.iter().map(|b| hash_of(b)).collect();
+    let Ok(entries) = std::fs::read_dir(maps) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry.context("listing the link maps")?.path();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if !hashes.iter().any(|h| h == stem) {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("removing the old link map {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// What links a musl target through us: the linker path for cargo and the

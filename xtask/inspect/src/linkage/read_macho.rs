@@ -65,20 +65,14 @@ const MAX_SLICES: usize = 8;
 /// `None` for any other file. Slices outside the file, overlapping or
 /// themselves universal are errors.
 pub fn fat_slices(data: &[u8]) -> Result<Option<Vec<&[u8]>>> {
-    use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64};
-    let ranges: Vec<(u64, u64)> = match FileKind::parse(data) {
-        Ok(FileKind::MachOFat32) => MachOFatFile32::parse(data)
-            .context("malformed universal header")?
-            .arches()
-            .iter()
-            .map(FatArch::file_range)
-            .collect(),
-        Ok(FileKind::MachOFat64) => MachOFatFile64::parse(data)
-            .context("malformed universal header")?
-            .arches()
-            .iter()
-            .map(FatArch::file_range)
-            .collect(),
+    use object::read::macho::{FatArch, FatArch32, FatArch64, MachOFatFile};
+    fn ranges<Fat: FatArch>(data: &[u8]) -> Result<Vec<(u64, u64)>> {
+        let fat = MachOFatFile::<Fat>::parse(data).context("malformed universal header")?;
+        Ok(fat.arches().iter().map(FatArch::file_range).collect())
+    }
+    let ranges = match FileKind::parse(data) {
+        Ok(FileKind::MachOFat32) => ranges::<FatArch32>(data)?,
+        Ok(FileKind::MachOFat64) => ranges::<FatArch64>(data)?,
         _ => return Ok(None),
     };
     if ranges.is_empty() || ranges.len() > MAX_SLICES {

@@ -47,12 +47,14 @@ pub(crate) fn linux_runner<'a>(config: &'a DistConfig, target: &Target) -> &'a s
 }
 
 /// Where `target`'s rebuild runs: on `rebuild-runner`, or for a target
-/// built on an Arm runner, on the Arm runner of that image (GitHub's
-/// `-arm` labels): the same CPU as the build, another image.
+/// built on one of GitHub's Arm runners, on the Arm runner of that image
+/// (GitHub's `-arm` labels): the same CPU as the build, another image. A
+/// build on a runner of your own is rebuilt on `rebuild-runner`.
 pub(crate) fn rebuild_runner(config: &DistConfig, target: &Target) -> String {
     let rebuild = &config.rebuild_runner;
-    let built_on_arm = linux_runner(config, target) != LINUX_RUNNER;
-    if built_on_arm && rebuild.starts_with("ubuntu-") && !rebuild.ends_with("-arm") {
+    let built_on = linux_runner(config, target);
+    let github_arm = built_on.starts_with("ubuntu-") && built_on.ends_with("-arm");
+    if github_arm && rebuild.starts_with("ubuntu-") && !rebuild.ends_with("-arm") {
         format!("{rebuild}-arm")
     } else {
         rebuild.clone()
@@ -160,6 +162,12 @@ mod tests {
         );
         let own = config("linux-arm-runner = \"my-arm-box\"\nrebuild-runner = \"my-x86-box\"\n");
         assert_eq!(on(&own, 1), ("my-arm-box".into(), "my-x86-box".into()));
+        // A self-hosted Arm build is not sent to GitHub's Arm runners to be rebuilt.
+        let own_arm = config("linux-arm-runner = \"my-arm-box\"\n");
+        assert_eq!(
+            on(&own_arm, 1),
+            ("my-arm-box".into(), "ubuntu-22.04".into())
+        );
         let err = super::super::parse(
             "[dist]\napp = \"a\"\nlinux-arm-runner = \"arm box\"\n",
             std::path::Path::new("dist-workspace.toml"),
