@@ -747,7 +747,7 @@ fn config_mistakes_exit_2_with_one_line_and_write_nothing() {
             "dist-workspace.toml:3: unknown key `[dist].target`; did you mean `targets`?",
         ),
         (
-            "[dist]\napp = \"fixture-greeter\"\ntargets = [\"aarch64-pc-windows-msvc\"]\n",
+            "[dist]\napp = \"fixture-greeter\"\ntargets = [\"arm-unknown-linux-musleabihf\"]\n",
             "not supported yet",
         ),
         (
