@@ -1,6 +1,8 @@
 //! One archive's binaries and files, built and checked: cargo for the
-//! target, the linkage policy on every binary, the include files, and the
-//! `[dist.docs]` files made by running the binary (runs cargo and the binary).
+//! target, the linkage policy on every binary, which allocator libc's
+//! malloc became in a musl one (from its link map), the include files, and
+//! the `[dist.docs]` files made by running the binary (runs cargo and the
+//! binary).
 
 use std::collections::BTreeMap;
 use std::fs;
