@@ -334,13 +334,13 @@ mod tests {
                 (
                     "free",
                     MI,
-                    &["/t/mycli.rcgu.o", &format!("{LIBC}(closedir.lo)")],
+                    &["/t/toolbox.rcgu.o", &format!("{LIBC}(closedir.lo)")],
                 ),
-                ("malloc", MI, &["/t/mycli.rcgu.o"]),
+                ("malloc", MI, &["/t/toolbox.rcgu.o"]),
                 ("calloc", MI, &[&opendir]),
                 ("malloc_usable_size", MI, &[]),
-                ("mi_free", MI, &["/t/mycli.rcgu.o"]),
-                ("opendir", &opendir, &["/t/mycli.rcgu.o"]),
+                ("mi_free", MI, &["/t/toolbox.rcgu.o"]),
+                ("opendir", &opendir, &["/t/toolbox.rcgu.o"]),
                 ("operator delete(void*)", MI, &[]),
             ],
             "reference\textracted\tsymbol\n",
@@ -354,8 +354,8 @@ mod tests {
         );
         assert!(j.musl_objects.is_empty());
         assert_eq!(
-            j.describe("mycli").unwrap(),
-            "mycli: libc's malloc, free and the rest are mimalloc (liblibmimalloc_sys-3930.rlib(93ac-static.o)), as Rust's allocations are"
+            j.describe("toolbox").unwrap(),
+            "toolbox: libc's malloc, free and the rest are mimalloc (liblibmimalloc_sys-3930.rlib(93ac-static.o)), as Rust's allocations are"
         );
     }
 
@@ -369,11 +369,11 @@ mod tests {
                     &[&format!("{LIBC}(closedir.lo)")],
                 ),
                 ("calloc", &format!("{LIBC}(calloc.lo)"), &[]),
-                ("mi_malloc_aligned", MI, &["/t/mycli.rcgu.o"]),
+                ("mi_malloc_aligned", MI, &["/t/toolbox.rcgu.o"]),
             ],
             "",
         );
-        let line = j.describe("mycli for x86_64-unknown-linux-musl").unwrap();
+        let line = j.describe("toolbox for x86_64-unknown-linux-musl").unwrap();
         assert!(
             line.contains("Rust's allocations go to mimalloc but libc's own"),
             "{line}"
@@ -440,7 +440,7 @@ mod tests {
             ],
             "",
         );
-        let err = j.describe("mycli").unwrap_err();
+        let err = j.describe("toolbox").unwrap_err();
         assert!(
             err.contains("malloc (liblibmimalloc_sys-3930.rlib(93ac-static.o)), free (liblibmimalloc_sys-3930.rlib(93ac-static.o)) but malloc_usable_size (libc.a(malloc_usable_size.lo))"),
             "{err}"
@@ -499,6 +499,6 @@ mod tests {
         assert_eq!(m.defined_in.get("malloc").map(String::as_str), Some(MI));
         assert_eq!(m.defined_in.len(), 1);
         assert_eq!(short(MI), "liblibmimalloc_sys-3930.rlib(93ac-static.o)");
-        assert_eq!(short("/t/deps/mycli.rcgu.o"), "mycli.rcgu.o");
+        assert_eq!(short("/t/deps/toolbox.rcgu.o"), "toolbox.rcgu.o");
     }
 }

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use xshell::Shell;
 use xtask_inspect::linkage::{self, LinkagePolicy};
 
+use crate::archive::checksum;
 use crate::archive::manifest::{ManifestArtifact, Toolchain};
 use crate::archive::package::ArchiveFile;
 use crate::archive::release::{self, ArchiveInput, SbomInput};
@@ -155,6 +156,8 @@ impl Builder<'_> {
         let mut files = Vec::new();
         let mut binaries = Vec::new();
         let mut linkage = String::new();
+        // The SHA-256 of each musl binary linked through the xtask: its link map's name.
+        let mut linked = Vec::new();
         let deps = compiled.crates.dep_list();
         for bin in &built {
             let data = fs::read(&bin.path)
@@ -187,12 +190,17 @@ impl Builder<'_> {
             }
             linkage = report.linking.describe().to_owned();
             if target.is_musl() {
-                libc_allocator(
-                    compiled.link_maps.as_deref(),
-                    &data,
-                    &bin.name,
-                    target.triple,
-                )?;
+                let name = format!("{} for {}", bin.name, target.triple);
+                match compiled.link_maps.as_deref() {
+                    Some(maps) => {
+                        let hash = checksum::sha256_hex(&data);
+                        libc_allocator(maps, &hash, &name)?;
+                        linked.push(hash);
+                    }
+                    None => eprintln!(
+                        "    note: {name} is linked by a linker of your choice: which allocator libc's malloc became is not checked"
+                    ),
+                }
             }
             let exe = target.exe_name(&bin.name);
             binaries.push(format!("{}/{exe}", artifact.stem));
@@ -203,8 +211,7 @@ impl Builder<'_> {
             });
         }
         if let Some(maps) = compiled.link_maps.as_deref() {
-            let kept: Vec<&[u8]> = files.iter().map(|f| f.data.as_slice()).collect();
-            link::keep_only(maps, &kept)?;
+            link::keep_only(maps, &linked)?;
         }
         for include in &artifact.includes {
             let data = fs::read(&include.source)
@@ -306,20 +313,8 @@ impl Builder<'_> {
 /// Says which allocator libc's own `malloc` became in a musl binary, from
 /// its link map; refuses a binary whose allocation functions come from two
 /// allocators.
-fn libc_allocator(
-    maps: Option<&std::path::Path>,
-    data: &[u8],
-    bin: &str,
-    triple: &str,
-) -> Result<()> {
-    let name = format!("{bin} for {triple}");
-    let Some(maps) = maps else {
-        eprintln!(
-            "    note: {name} is linked by a linker of your choice: which allocator libc's malloc became is not checked"
-        );
-        return Ok(());
-    };
-    let Some(map) = link::map_of(maps, data)? else {
+fn libc_allocator(maps: &std::path::Path, hash: &str, name: &str) -> Result<()> {
+    let Some(map) = link::map_of(maps, hash)? else {
         eprintln!(
             "    note: {name} was linked before its link map was kept (`cargo clean` links it again): which allocator libc's malloc became is not checked"
         );
@@ -327,7 +322,7 @@ fn libc_allocator(
     };
     let judgement = map.judge();
     let line = judgement
-        .describe(&name)
+        .describe(name)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!("    {line}");
     for line in judgement.internal_lines() {

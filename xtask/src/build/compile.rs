@@ -77,7 +77,7 @@ pub(crate) fn linker_env_var(target: &Target) -> String {
 /// binutils) reaches the binary, so the same commit links to the same bytes
 /// on any distribution, and a pure-Rust app needs no C toolchain at all.
 pub(crate) fn default_linker(target: &Target) -> Option<&'static str> {
-    target.is_musl().then_some("rust-lld")
+    target.is_musl().then_some(link::LINKER)
 }
 
 /// `target.<triple>.linker` from a cargo config file's text, if set.
@@ -203,7 +203,7 @@ pub(crate) fn build(
             Some(through) => {
                 command = command
                     .env(linker_env_var(target), &through.linker)
-                    .env(through.env.0, &through.env.1);
+                    .env(link::MAPS_ENV, &through.maps);
                 link_maps = Some(through.maps);
             }
             None => command = command.env(linker_env_var(target), linker),

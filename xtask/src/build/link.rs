@@ -10,15 +10,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 use xtask_inspect::allocator::LinkMap;
+
+use crate::archive::checksum::sha256_hex;
 
 /// The name rustc knows the toolchain's lld by; ours is a link of that name.
 pub(crate) const LINKER: &str = "rust-lld";
 
 /// Where the link maps go, set for the link only; its presence tells the
 /// xtask, started as `rust-lld`, that it is the link step.
-const MAPS_ENV: &str = "XTASK_LINK_MAPS";
+pub(crate) const MAPS_ENV: &str = "XTASK_LINK_MAPS";
 
 /// Whether this process is the link step rather than a `cargo xtask` command.
 pub(crate) fn invoked_as_linker() -> bool {
@@ -71,7 +72,7 @@ fn link() -> Result<ExitCode> {
     {
         let bytes = std::fs::read(&output)
             .with_context(|| format!("reading the linked {}", output.display()))?;
-        let (map_to, why_to) = files_for(&maps, &bytes);
+        let (map_to, why_to) = files_for(&maps, &sha256_hex(&bytes));
         std::fs::rename(&map, &map_to).context("filing the link map")?;
         std::fs::rename(&why, &why_to).context("filing the --why-extract list")?;
     } else {
@@ -97,26 +98,18 @@ fn real_lld() -> Result<PathBuf> {
         .with_context(|| format!("no {LINKER} on PATH"))
 }
 
-fn hash_of(binary: &[u8]) -> String {
-    Sha256::digest(binary)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The map and `--why-extract` files of a binary with these bytes.
-fn files_for(maps: &Path, binary: &[u8]) -> (PathBuf, PathBuf) {
-    let hash = hash_of(binary);
+/// The map and `--why-extract` files of the binary whose SHA-256 is `hash`.
+fn files_for(maps: &Path, hash: &str) -> (PathBuf, PathBuf) {
     (
         maps.join(format!("{hash}.map")),
         maps.join(format!("{hash}.why")),
     )
 }
 
-/// Removes the maps of every binary but `kept`: each build keeps its own
-/// only, or the directory would grow by megabytes a build.
-pub(crate) fn keep_only(maps: &Path, kept: &[&[u8]]) -> Result<()> {
-    let hashes: Vec<String> = kept.iter().map(|b| hash_of(b)).collect();
+/// Removes the maps of every binary but those whose SHA-256 is in `kept`:
+/// each build keeps its own only, or the directory would grow by megabytes
+/// a build.
+pub(crate) fn keep_only(maps: &Path, kept: &[String]) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(maps) else {
         return Ok(());
     };
@@ -126,7 +119,7 @@ pub(crate) fn keep_only(maps: &Path, kept: &[&[u8]]) -> Result<()> {
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or_default();
-        if !hashes.iter().any(|h| h == stem) {
+        if !kept.iter().any(|h| h == stem) {
             std::fs::remove_file(&path)
                 .with_context(|| format!("removing the old link map {}", path.display()))?;
         }
@@ -134,16 +127,16 @@ pub(crate) fn keep_only(maps: &Path, kept: &[&[u8]]) -> Result<()> {
     Ok(())
 }
 
-/// What links a musl target through us: the linker path for cargo and the
-/// environment the link step reads. `None` where it cannot be (no symbolic
-/// links), and the target is linked by rust-lld directly.
+/// What links a musl target through us: the linker path for cargo, and the
+/// directory of the maps, which the link step reads from [`MAPS_ENV`].
 pub(crate) struct Through {
     pub(crate) linker: PathBuf,
-    pub(crate) env: (&'static str, PathBuf),
     pub(crate) maps: PathBuf,
 }
 
-/// Makes `<dir>/bin/rust-lld`, a link to this executable, for `triple`'s links.
+/// Makes `<dir>/bin/rust-lld`, a link to this executable, for `triple`'s
+/// links; `None` where it cannot be (no symbolic links), and the target is
+/// linked by rust-lld directly.
 pub(crate) fn through_xtask(dir: &Path, triple: &str) -> Result<Option<Through>> {
     #[cfg(unix)]
     {
@@ -157,11 +150,7 @@ pub(crate) fn through_xtask(dir: &Path, triple: &str) -> Result<Option<Through>>
                 .with_context(|| format!("linking {} to the xtask", linker.display()))?;
         }
         let maps = dir.join("maps").join(triple);
-        Ok(Some(Through {
-            linker,
-            env: (MAPS_ENV, maps.clone()),
-            maps,
-        }))
+        Ok(Some(Through { linker, maps }))
     }
     #[cfg(not(unix))]
     {
@@ -170,9 +159,10 @@ pub(crate) fn through_xtask(dir: &Path, triple: &str) -> Result<Option<Through>>
     }
 }
 
-/// The link map of a binary with these bytes linked through us, if there is one.
-pub(crate) fn map_of(maps: &Path, binary: &[u8]) -> Result<Option<LinkMap>> {
-    let (map, why) = files_for(maps, binary);
+/// The link map of the binary whose SHA-256 is `hash`, linked through us,
+/// if there is one.
+pub(crate) fn map_of(maps: &Path, hash: &str) -> Result<Option<LinkMap>> {
+    let (map, why) = files_for(maps, hash);
     if !map.is_file() {
         return Ok(None);
     }

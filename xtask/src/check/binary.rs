@@ -38,7 +38,8 @@ fn check_universal(
 ) -> Option<Report> {
     let mut reports: Vec<Report> = Vec::new();
     for slice in slices {
-        let arch = linkage::inspect(slice).ok().and_then(|r| r.arch());
+        let report = linkage::inspect(slice);
+        let arch = report.as_ref().ok().and_then(Report::arch);
         let cpu = arch.map_or("unknown CPU", Arch::name);
         // A macOS target's universal binary: each slice against its own CPU's target.
         let target = policy
@@ -55,7 +56,7 @@ fn check_universal(
             target: target.or_else(|| policy.target.clone()),
         };
         let slice_label = format!("{label} ({cpu} slice)");
-        if let Some(report) = check_thin(&slice_label, slice, &slice_policy, findings) {
+        if let Some(report) = judge(&slice_label, report, &slice_policy, findings) {
             if reports.iter().any(|r| r.arch() == report.arch()) {
                 findings.problem(format!("{label}: two slices for {cpu}"));
             }
@@ -82,7 +83,17 @@ fn check_thin(
     policy: &LinkagePolicy,
     findings: &mut Findings<'_>,
 ) -> Option<Report> {
-    match linkage::inspect(data) {
+    judge(label, linkage::inspect(data), policy, findings)
+}
+
+/// The verdict on what reading a binary gave, printed with its report.
+fn judge(
+    label: &str,
+    inspected: anyhow::Result<Report>,
+    policy: &LinkagePolicy,
+    findings: &mut Findings<'_>,
+) -> Option<Report> {
+    match inspected {
         Ok(report) => {
             let verdict = policy.judge(&report);
             findings.note(
