@@ -8,7 +8,9 @@ use std::process::{Command, Output};
 pub mod debian;
 mod skip;
 #[allow(unused_imports)] // each test file uses a different subset
-pub use skip::{require_tool, require_tools, skip, skipped_smoke_runs, summarise, summary};
+pub use skip::{
+    inside_replay, require_tool, require_tools, skip, skipped_smoke_runs, summarise, summary,
+};
 
 /// The release directory's name in a target directory.
 pub const DIST: &str = "dist.out";

@@ -64,6 +64,22 @@ pub fn skip(why: &str) {
     }
 }
 
+/// Whether this test runs inside a workflow the replay test is replaying
+/// (`XTASK_REPLAY_NESTED`), where it is left out, saying so: the run around
+/// the replay ran it on this same machine a moment ago, and `what` says
+/// what it proves that the replay would only prove again.
+pub fn inside_replay(what: &str) -> bool {
+    if std::env::var_os("XTASK_REPLAY_NESTED").is_none() {
+        return false;
+    }
+    let line = format!(
+        "SKIPPED {}: inside a replayed workflow; the run around it proves {what}\n",
+        test_name()
+    );
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    true
+}
+
 /// Whether `tool` is on PATH; without it the test is skipped (see [`skip`]).
 pub fn require_tool(tool: &str, install: &str) -> bool {
     require_tools(&[(tool, install)])
