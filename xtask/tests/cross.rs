@@ -187,6 +187,7 @@ fn universal_of_both_slices(
             "{said}"
         );
     }
+    universal_archive_is_checked_slice_by_slice(ws, target_dir, &universal, arm);
     // One slice twice is refused, naming why, and nothing is written.
     let twice = target_dir.join("greet-twice");
     let out = xtask(
@@ -207,6 +208,55 @@ fn universal_of_both_slices(
         text(&out.stderr)
     );
     assert!(!twice.exists());
+}
+
+/// A `universal2-apple-darwin` archive as `tar -x` unpacks it: its binary
+/// passes when it is universal with both CPUs' slices, each smoke run said
+/// per slice; a single-CPU binary in it is refused, naming what it needs.
+fn universal_archive_is_checked_slice_by_slice(
+    ws: &std::path::Path,
+    target_dir: &std::path::Path,
+    universal: &std::path::Path,
+    thin: &std::path::Path,
+) {
+    let stem = "greet-0.1.0-universal2-apple-darwin";
+    let pack = |binary: &std::path::Path, dir: &str| {
+        let top = target_dir.join(dir).join(stem);
+        let _ = fs::remove_dir_all(top.parent().unwrap());
+        fs::create_dir_all(&top).unwrap();
+        fs::copy(binary, top.join("greet")).unwrap();
+        let archive = target_dir.join(dir).join(format!("{stem}.tar.gz"));
+        let out = Command::new("tar")
+            .args(["-czf", archive.to_str().unwrap(), "-C"])
+            .arg(top.parent().unwrap())
+            .arg(stem)
+            .output()
+            .unwrap();
+        assert_ok("tar -czf", &out);
+        archive
+    };
+    let good = pack(universal, "universal-archive");
+    let out = xtask(ws, target_dir, &["verify", "--run", good.to_str().unwrap()]);
+    assert_ok("verify of a universal2-apple-darwin archive", &out);
+    let stderr = text(&out.stderr);
+    for line in [
+        "greet (x86_64 slice)",
+        "greet (aarch64 slice)",
+        "smoke test (x86_64 slice) not run here",
+        "smoke test (aarch64 slice) not run here",
+    ] {
+        assert!(stderr.contains(line), "no `{line}` in:\n{stderr}");
+    }
+    let bad = pack(thin, "thin-in-universal-archive");
+    let out = xtask(ws, target_dir, &["verify", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(
+            "universal2-apple-darwin needs a universal Mach-O with a slice for each of x86_64 and aarch64"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

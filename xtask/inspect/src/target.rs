@@ -142,17 +142,33 @@ impl Os {
     }
 }
 
-/// A release target: a rustc triple we know how to build and check.
+/// A release target: a rustc triple we know how to build and check, or a
+/// universal macOS target made of several of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub triple: &'static str,
+    /// The CPU its binaries are for. A universal target holds one slice per
+    /// CPU of `slices`; its `arch` is the CPU of the machine that builds it
+    /// (Apple silicon), where one CPU must be named.
     pub arch: Arch,
     pub os: Os,
+    /// The CPUs of a universal binary's slices, each a target of its own;
+    /// empty for every other target.
+    pub slices: &'static [Arch],
 }
 
 const fn t(triple: &'static str, arch: Arch, os: Os) -> Target {
-    Target { triple, arch, os }
+    Target {
+        triple,
+        arch,
+        os,
+        slices: &[],
+    }
 }
+
+/// One macOS binary for both of Apple's CPUs (`lipo -create`'s output):
+/// what Homebrew and Mac users who move between machines want.
+pub const UNIVERSAL_MACOS: &str = "universal2-apple-darwin";
 
 /// Targets the xtask can build and this crate can check.
 const SUPPORTED: &[Target] = &[
@@ -171,6 +187,12 @@ const SUPPORTED: &[Target] = &[
     t("x86_64-pc-windows-gnu", Arch::X86_64, Os::Windows),
     t("x86_64-apple-darwin", Arch::X86_64, Os::Macos),
     t("aarch64-apple-darwin", Arch::Aarch64, Os::Macos),
+    Target {
+        triple: UNIVERSAL_MACOS,
+        arch: Arch::Aarch64,
+        os: Os::Macos,
+        slices: &[Arch::X86_64, Arch::Aarch64],
+    },
 ];
 
 impl Target {
@@ -199,6 +221,39 @@ impl Target {
             .map(|t| t.triple)
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// Whether its binaries are universal: one slice per CPU of `slices`.
+    pub fn is_universal(&self) -> bool {
+        !self.slices.is_empty()
+    }
+
+    /// The targets a universal target's slices are built for, in its
+    /// order; a thin target is its own one slice.
+    pub fn slice_targets(&self) -> Vec<Target> {
+        if !self.is_universal() {
+            return vec![self.clone()];
+        }
+        self.slices
+            .iter()
+            .filter_map(|arch| {
+                SUPPORTED
+                    .iter()
+                    .find(|t| t.os == self.os && t.arch == *arch && !t.is_universal())
+                    .cloned()
+            })
+            .collect()
+    }
+
+    /// Whether its binaries run on `os` with `arch` natively: its own CPU,
+    /// or one of a universal binary's slices.
+    pub fn serves(&self, os: Os, arch: Arch) -> bool {
+        self.os == os
+            && if self.is_universal() {
+                self.slices.contains(&arch)
+            } else {
+                self.arch == arch
+            }
     }
 
     pub fn is_musl(&self) -> bool {
@@ -256,6 +311,27 @@ mod tests {
         // This machine is one of them: the tests run on a CPU the xtask knows.
         let host = Arch::host().expect("a known CPU");
         assert_eq!(host.rust_name(), std::env::consts::ARCH);
+    }
+
+    #[test]
+    fn a_universal_target_is_its_slices_targets() {
+        let universal = Target::parse(UNIVERSAL_MACOS).unwrap();
+        let slices: Vec<&str> = universal.slice_targets().iter().map(|t| t.triple).collect();
+        assert_eq!(slices, ["x86_64-apple-darwin", "aarch64-apple-darwin"]);
+        assert!(universal.serves(Os::Macos, Arch::X86_64));
+        assert!(universal.serves(Os::Macos, Arch::Aarch64));
+        assert!(!universal.serves(Os::Linux, Arch::X86_64));
+        let thin = Target::parse("x86_64-apple-darwin").unwrap();
+        assert_eq!(thin.slice_targets(), std::slice::from_ref(&thin));
+        assert!(!thin.serves(Os::Macos, Arch::Aarch64));
+        // Every universal target's slices are supported thin targets of its system.
+        for target in Target::supported().iter().filter(|t| t.is_universal()) {
+            assert_eq!(
+                target.slice_targets().len(),
+                target.slices.len(),
+                "{target:?}"
+            );
+        }
     }
 
     #[test]

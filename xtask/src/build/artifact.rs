@@ -10,12 +10,13 @@ use std::fs;
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 use xtask_inspect::linkage::{self, LinkagePolicy};
+use xtask_inspect::target::Arch;
 
 use crate::archive::checksum;
 use crate::archive::manifest::{ManifestArtifact, Toolchain};
 use crate::archive::package::ArchiveFile;
 use crate::archive::release::{self, ArchiveInput, SbomInput};
-use crate::build::{cargo, compile, ctool, docs, link, toolchain};
+use crate::build::{cargo, compile, ctool, docs, link, toolchain, universal};
 use crate::model::plan::{ArtifactPlan, Plan};
 use crate::model::workspace::{Package, Workspace};
 use crate::project::Project;
@@ -99,7 +100,11 @@ impl Builder<'_> {
         artifact: &ArtifactPlan,
         c_compiler: Option<&ctool::Compiler>,
     ) -> Result<Built> {
-        let mut built = self.compile(artifact, c_compiler)?;
+        let (mut built, runs_docs) = if artifact.target.is_universal() {
+            self.compile_universal(artifact, c_compiler)?
+        } else {
+            (self.compile(artifact, c_compiler)?, artifact.clone())
+        };
         // A build that succeeded without the pinned zig compiled no C.
         built.input.toolchain.c_compiler = c_compiler.filter(|c| c.is_ready()).map(|c| {
             self.c_versions
@@ -107,9 +112,44 @@ impl Builder<'_> {
                 .or_insert_with(|| c.describe_versioned())
                 .clone()
         });
-        let docs = self.docs_for(artifact, &built.executables)?;
+        let docs = self.docs_for(&runs_docs, &built.executables)?;
         built.input.files.extend(docs);
         Ok(built)
+    }
+
+    /// A universal target's build: each slice built and checked as its own
+    /// CPU's target, then joined (`universal::join`). Its executables, and
+    /// the plan returned, are the slice that makes the `[dist.docs]` files:
+    /// the one this machine runs, else the first.
+    fn compile_universal(
+        &self,
+        artifact: &ArtifactPlan,
+        c_compiler: Option<&ctool::Compiler>,
+    ) -> Result<(Built, ArtifactPlan)> {
+        let universal = &artifact.target;
+        let mut inputs = Vec::new();
+        let mut runs_docs: Option<(ArtifactPlan, Vec<compile::BuiltBinary>)> = None;
+        for target in universal.slice_targets() {
+            let slice = ArtifactPlan {
+                stem: artifact.stem.replace(universal.triple, target.triple),
+                target,
+                ..artifact.clone()
+            };
+            let built = self.compile(&slice, c_compiler)?;
+            if runs_docs.is_none() || Arch::host() == Some(slice.target.arch) {
+                runs_docs = Some((slice, built.executables));
+            }
+            inputs.push(built.input);
+        }
+        let cpus: Vec<&str> = universal.slices.iter().map(|a| a.name()).collect();
+        let input = universal::join(universal.triple, &artifact.stem, inputs)?;
+        eprintln!(
+            "    joined the {} slices into universal binaries for {}",
+            cpus.join(" and "),
+            universal.triple
+        );
+        let (plan, executables) = runs_docs.expect("a universal target has slices");
+        Ok((Built { input, executables }, plan))
     }
 
     fn compile(

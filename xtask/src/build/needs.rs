@@ -36,7 +36,10 @@ pub(crate) fn for_target(
     // With every tool it might install, could this host build it at all?
     let buildable = plan::buildable(target, host, |_| true) == Buildable::Yes;
     if !verify_only && buildable {
-        needs.push(Need::RustTarget(target.triple));
+        // A universal target is built as its slices' targets.
+        for slice in target.slice_targets() {
+            needs.push(Need::RustTarget(slice.triple));
+        }
         if target.os == Os::Windows && host == Some(Os::Linux) {
             needs.push(Need::Program {
                 program: MINGW_GCC,
@@ -60,6 +63,23 @@ pub(crate) fn for_target(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_universal_target_needs_each_slice_s_rust_target_on_a_mac() {
+        let universal = Target::parse(xtask_inspect::target::UNIVERSAL_MACOS).unwrap();
+        assert_eq!(
+            for_target(&universal, Some(Os::Macos), Some(Arch::Aarch64), false),
+            [
+                Need::RustTarget("x86_64-apple-darwin"),
+                Need::RustTarget("aarch64-apple-darwin")
+            ]
+        );
+        // Elsewhere it is the macOS runner's to build, and nothing runs here.
+        assert_eq!(
+            for_target(&universal, Some(Os::Linux), Some(Arch::X86_64), false),
+            []
+        );
+    }
 
     fn t(triple: &str) -> Target {
         Target::parse(triple).unwrap()

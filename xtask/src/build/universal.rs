@@ -1,12 +1,16 @@
 //! A universal (fat) macOS binary made from one Mach-O per CPU, as Apple's
 //! `lipo -create` makes it, on any machine: a big-endian header, one
 //! `fat_arch` record per slice, then each slice whole at an aligned offset.
-//! Pure: bytes in, bytes out.
+//! A universal target's archive input joined from its slices' builds. Pure:
+//! bytes in, bytes out.
 
 use anyhow::{Result, bail};
 use object::FileKind;
 use object::macho;
 use object::read::macho::MachHeader;
+
+use crate::archive::package::ArchiveFile;
+use crate::archive::release::ArchiveInput;
 
 /// One slice: its CPU as the fat header records it, and its bytes.
 struct Slice<'a> {
@@ -92,6 +96,96 @@ pub(crate) fn fat_macho(slices: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The archive input of universal target `triple` named `stem`, from one
+/// input per slice (each built for its own CPU): every binary a universal
+/// Mach-O of its slices; every other file (includes, `[dist.docs]`) the
+/// same in all slices, taken once; the SBOM's crates the same in all, as a
+/// universal binary carries one dependency list.
+pub(crate) fn join(triple: &str, stem: &str, slices: Vec<ArchiveInput>) -> Result<ArchiveInput> {
+    let Some(first) = slices.first() else {
+        bail!("{triple} has no slices to join");
+    };
+    let exe_path = |input: &ArchiveInput, path: &str| {
+        input.binaries.contains(&format!("{}/{path}", input.stem))
+    };
+    fn paths(input: &ArchiveInput) -> Vec<&str> {
+        let mut p: Vec<&str> = input.files.iter().map(|f| f.path.as_str()).collect();
+        p.sort_unstable();
+        p
+    }
+    for other in &slices[1..] {
+        if paths(first) != paths(other) {
+            bail!(
+                "the {} and {} builds of {triple} hold different files: a universal binary needs the same binaries,                  includes and [dist.docs] files from each CPU's build",
+                first.triple,
+                other.triple
+            );
+        }
+        let crates = |i: &ArchiveInput| i.sbom.as_ref().map(|s| s.crates.dep_list());
+        if crates(first) != crates(other) {
+            bail!(
+                "the {} and {} builds of {triple} were linked from different crates (a dependency only one CPU uses):                  a universal binary carries one dependency list; release the two macOS targets instead of {triple}",
+                first.triple,
+                other.triple
+            );
+        }
+    }
+    let mut files = Vec::new();
+    for file in &first.files {
+        let each: Vec<(&ArchiveInput, &ArchiveFile)> = slices
+            .iter()
+            .filter_map(|s| Some((s, s.files.iter().find(|f| f.path == file.path)?)))
+            .collect();
+        if exe_path(first, &file.path) {
+            let named: Vec<(String, Vec<u8>)> = each
+                .iter()
+                .map(|(s, f)| (format!("{} for {}", f.path, s.triple), f.data.clone()))
+                .collect();
+            files.push(ArchiveFile {
+                path: file.path.clone(),
+                data: fat_macho(&named)?,
+                executable: true,
+            });
+        } else if let Some((other, _)) = each.iter().find(|(_, f)| f.data != file.data) {
+            bail!(
+                "{} differs between the {} and {} builds of {triple}: a universal archive holds it once;                  make it the same on every CPU",
+                file.path,
+                first.triple,
+                other.triple
+            );
+        } else {
+            files.push(file.clone());
+        }
+    }
+    let binaries = first
+        .binaries
+        .iter()
+        .map(|b| {
+            let exe = b.strip_prefix(&format!("{}/", first.stem)).unwrap_or(b);
+            format!("{stem}/{exe}")
+        })
+        .collect();
+    let ArchiveInput {
+        format,
+        linkage,
+        toolchain,
+        sbom,
+        packages,
+        ..
+    } = slices.into_iter().next().expect("checked above");
+    Ok(ArchiveInput {
+        triple: triple.to_owned(),
+        format,
+        stem: stem.to_owned(),
+        files,
+        binaries,
+        linkage: format!("{linkage} (each slice)"),
+        toolchain,
+        sbom,
+        packages,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +207,122 @@ mod tests {
         }
         data.extend(std::iter::repeat_n(fill, 100));
         data
+    }
+
+    /// One CPU's build of `toolbox` with a README, as `compile` gives it.
+    fn slice_input(triple: &str, cputype: u32, crates: &[&str]) -> ArchiveInput {
+        use crate::archive::manifest::Toolchain;
+        use crate::archive::release::SbomInput;
+        use crate::model::deps::{Crate, Crates};
+        let stem = format!("toolbox-1.0.0-{triple}");
+        let file = |path: &str, data: Vec<u8>, executable| ArchiveFile {
+            path: path.into(),
+            data,
+            executable,
+        };
+        let list = crates
+            .iter()
+            .map(|name| Crate {
+                name: (*name).into(),
+                version: "1.0.0".into(),
+                source: None,
+                build_only: false,
+                dependencies: Vec::new(),
+                root: *name == "toolbox",
+                license: None,
+                manifest_path: None,
+            })
+            .collect();
+        ArchiveInput {
+            triple: triple.into(),
+            format: xtask_inspect::format::ArchiveFormat::TarXz,
+            files: vec![
+                file("toolbox", thin(cputype, 7), true),
+                file("README.md", b"hello".to_vec(), false),
+            ],
+            binaries: vec![format!("{stem}/toolbox")],
+            stem,
+            linkage: "system libraries only".into(),
+            toolchain: Toolchain {
+                rustc: "rustc 1.95.0".into(),
+                c_compiler: None,
+            },
+            sbom: Some(SbomInput {
+                crates: Crates { list },
+                repository: None,
+            }),
+            packages: None,
+        }
+    }
+
+    #[test]
+    fn a_universal_archive_holds_each_binary_fat_and_every_other_file_once() {
+        let x86 = slice_input(
+            "x86_64-apple-darwin",
+            macho::CPU_TYPE_X86_64.0,
+            &["toolbox"],
+        );
+        let arm = slice_input(
+            "aarch64-apple-darwin",
+            macho::CPU_TYPE_ARM64.0,
+            &["toolbox"],
+        );
+        let stem = "toolbox-1.0.0-universal2-apple-darwin";
+        let joined = join(
+            "universal2-apple-darwin",
+            stem,
+            vec![x86.clone(), arm.clone()],
+        )
+        .unwrap();
+        assert_eq!(joined.triple, "universal2-apple-darwin");
+        assert_eq!(joined.binaries, [format!("{stem}/toolbox")]);
+        let paths: Vec<&str> = joined.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["toolbox", "README.md"]);
+        let slices = xtask_inspect::linkage::fat_slices(&joined.files[0].data)
+            .unwrap()
+            .unwrap();
+        assert_eq!(slices, [&x86.files[0].data[..], &arm.files[0].data[..]]);
+        assert!(joined.files[0].executable);
+        assert_eq!(joined.files[1].data, b"hello");
+        assert_eq!(joined.sbom.unwrap().crates, x86.sbom.unwrap().crates);
+    }
+
+    #[test]
+    fn slices_that_differ_but_in_their_binaries_are_refused_by_name() {
+        let x86 = slice_input(
+            "x86_64-apple-darwin",
+            macho::CPU_TYPE_X86_64.0,
+            &["toolbox"],
+        );
+        let arm = slice_input(
+            "aarch64-apple-darwin",
+            macho::CPU_TYPE_ARM64.0,
+            &["toolbox"],
+        );
+        let err = |a: &ArchiveInput, b: &ArchiveInput| {
+            join("universal2-apple-darwin", "u", vec![a.clone(), b.clone()])
+                .unwrap_err()
+                .to_string()
+        };
+        let mut other_readme = arm.clone();
+        other_readme.files[1].data = b"bonjour".to_vec();
+        assert!(
+            err(&x86, &other_readme).starts_with(
+                "README.md differs between the x86_64-apple-darwin and aarch64-apple-darwin builds"
+            ),
+            "{}",
+            err(&x86, &other_readme)
+        );
+        let mut more_files = arm.clone();
+        more_files.files.push(more_files.files[1].clone());
+        more_files.files[2].path = "extra.txt".into();
+        assert!(err(&x86, &more_files).contains("hold different files"));
+        let with_cpu_crate = slice_input(
+            "aarch64-apple-darwin",
+            macho::CPU_TYPE_ARM64.0,
+            &["toolbox", "only-arm"],
+        );
+        assert!(err(&x86, &with_cpu_crate).contains("linked from different crates"));
     }
 
     #[test]

@@ -49,7 +49,7 @@ fn check_universal(
             .and_then(|_| {
                 Target::supported()
                     .iter()
-                    .find(|t| t.os == Os::Macos && Some(t.arch) == arch)
+                    .find(|t| t.os == Os::Macos && Some(t.arch) == arch && !t.is_universal())
                     .cloned()
             });
         let slice_policy = LinkagePolicy {
@@ -67,6 +67,22 @@ fn check_universal(
         .iter()
         .map(|r| r.arch().map_or("unknown CPU", Arch::name))
         .collect();
+    // A universal target's archive holds every CPU it names, no fewer.
+    if let Some(target) = policy.target.as_ref().filter(|t| t.is_universal()) {
+        let missing: Vec<&str> = target
+            .slices
+            .iter()
+            .filter(|a| !reports.iter().any(|r| r.arch() == Some(**a)))
+            .map(|a| a.name())
+            .collect();
+        if !missing.is_empty() {
+            findings.problem(format!(
+                "{label}: {} needs a slice for {}, and this universal binary has none",
+                target.triple,
+                missing.join(" and ")
+            ));
+        }
+    }
     findings.note(format!(
         "  universal:   {} slices ({}), each checked above",
         slices.len(),
@@ -133,12 +149,62 @@ pub(crate) fn smoke_check(
     provenance: Provenance,
     findings: &mut Findings<'_>,
 ) {
-    match smoke::run(data, report.arch(), report.os(), request, provenance) {
-        SmokeOutcome::Passed(line) => findings.note(format!(
+    // Each slice of a universal binary is run, as each CPU's Mac runs it.
+    let slices: Vec<Option<Arch>> = match linkage::fat_slices(data) {
+        Ok(Some(slices)) => slices
+            .iter()
+            .map(|s| linkage::inspect(s).ok().and_then(|r| r.arch()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if slices.is_empty() {
+        smoke_one(
+            label,
+            "",
+            data,
+            report.arch(),
+            report.os(),
+            request,
+            provenance,
+            findings,
+        );
+    }
+    for arch in slices {
+        let slice = format!(" ({} slice)", arch.map_or("unknown CPU", Arch::name));
+        smoke_one(
+            &format!("{label}{slice}"),
+            &slice,
+            data,
+            arch,
+            report.os(),
+            request,
+            provenance,
+            findings,
+        );
+    }
+}
+
+/// One run of `data` as `arch`: `slice` names the slice in what is said.
+#[allow(clippy::too_many_arguments)]
+fn smoke_one(
+    label: &str,
+    slice: &str,
+    data: &[u8],
+    arch: Option<Arch>,
+    os: Os,
+    request: &SmokeRequest,
+    provenance: Provenance,
+    findings: &mut Findings<'_>,
+) {
+    match smoke::run(data, arch, os, request, provenance) {
+        SmokeOutcome::Passed(line) if os == Os::Linux => findings.note(format!(
             "smoke: {line} (sandboxed: an empty root, no network)"
         )),
+        SmokeOutcome::Passed(line) => findings.note(format!(
+            "smoke{slice}: {line} (on its own system: our own build)"
+        )),
         SmokeOutcome::NotApplicable(why) => {
-            findings.note(format!("smoke test not run here: {why}"))
+            findings.note(format!("smoke test{slice} not run here: {why}"))
         }
         SmokeOutcome::Skipped(why) if smoke::skips_fail() => findings.problem(format!(
             "{label}: smoke test could not run under CI=true: {why}"

@@ -101,11 +101,17 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
             plan.app, plan.version
         );
         for a in &plan.artifacts {
+            let slices: Vec<&str> = a.target.slices.iter().map(|c| c.name()).collect();
             println!(
-                "  {:<32} on {:<15} -> {}",
+                "  {:<32} on {:<15} -> {}{}",
                 a.target.triple,
                 a.runner,
-                a.file_name()
+                a.file_name(),
+                if slices.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (one binary of {} slices)", slices.join(" and "))
+                }
             );
         }
         match &notes {

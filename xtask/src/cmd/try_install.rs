@@ -16,6 +16,7 @@ use xtask_inspect::target::{Arch, Os, Target};
 use crate::archive::index::Source;
 use crate::archive::manifest::Manifest;
 use crate::generate::installer;
+use crate::model::install;
 use crate::project::Project;
 use crate::run::exec;
 use crate::run::serve;
@@ -75,17 +76,16 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
 /// The archive an installer picks on this machine, if the release has it:
 /// the build for its system and CPU (on Windows on Arm, the x64 one).
 fn archive_for(release: &Manifest, os: Os, arch: Arch) -> Option<String> {
-    let built = |want: Arch| {
-        release
-            .artifacts
-            .iter()
-            .find(|a| Target::parse(&a.target).is_ok_and(|t| t.os == os && t.arch == want))
-    };
-    // Windows 11 on Arm runs x64 builds.
-    let fallback = (os == Os::Windows && arch == Arch::Aarch64).then_some(Arch::X86_64);
-    built(arch)
-        .or_else(|| fallback.and_then(built))
-        .map(|a| a.name.clone())
+    let built: Vec<(Target, &str)> = release
+        .artifacts
+        .iter()
+        .filter_map(|a| Some((Target::parse(&a.target).ok()?, a.name.as_str())))
+        .collect();
+    let target = install::build_for(built.iter().map(|(t, _)| t), os, arch)?;
+    built
+        .iter()
+        .find(|(t, _)| t == target)
+        .map(|(_, name)| (*name).to_owned())
 }
 
 /// Runs `command`, its output shown indented; fails naming `what`.

@@ -6,6 +6,7 @@ use anyhow::{Result, anyhow, bail};
 use toml::de::{DeTable, DeValue};
 
 use crate::model::config::{BinstallMetadata, DistConfig};
+use crate::model::install;
 use xtask_inspect::format::ArchiveFormat;
 use xtask_inspect::target::Os;
 
@@ -27,6 +28,23 @@ pub(crate) fn block(config: &DistConfig, package: &str, repository: Option<&str>
          pkg-fmt = \"{}\"\n",
         pkg_fmt(config.unix_archive)
     );
+    // binstall asks for the Mac's own triple: each gets the universal build
+    // where the release has one, as the installers do.
+    for universal in config.targets.iter().filter(|t| t.is_universal()) {
+        for slice in universal.slice_targets() {
+            let picked = install::build_for(&config.targets, slice.os, slice.arch);
+            if picked != Some(universal) {
+                continue;
+            }
+            let u = universal.triple;
+            text.push_str(&format!(
+                "\n[package.metadata.binstall.overrides.{}]\n\
+                 pkg-url = \"{repo}/releases/download/{prefix}{{ version }}/{package}-{{ version }}-{u}{{ archive-suffix }}\"\n\
+                 bin-dir = \"{package}-{{ version }}-{u}/{{ bin }}{{ binary-ext }}\"\n",
+                slice.triple
+            ));
+        }
+    }
     for target in config.targets.iter().filter(|t| t.os == Os::Windows) {
         if config.windows_archive != config.unix_archive {
             text.push_str(&format!(
@@ -233,6 +251,39 @@ mod tests {
         section
             .lines()
             .find_map(|l| l.strip_prefix(&format!("{key} = \""))?.strip_suffix('"'))
+    }
+
+    #[test]
+    fn a_mac_of_either_cpu_gets_the_universal_archive() {
+        let cfg = config(
+            "[dist]\napp = \"toolbox\"\nrepository = \"https://github.com/o/toolbox\"\n\
+             targets = [\"x86_64-apple-darwin\", \"universal2-apple-darwin\", \"x86_64-unknown-linux-musl\"]\n",
+        );
+        let block = block(&cfg, "toolbox", cfg.repository.as_deref());
+        let stem = crate::model::plan::stem("toolbox", "1.2.3", "universal2-apple-darwin");
+        for mac in ["x86_64-apple-darwin", "aarch64-apple-darwin"] {
+            let table = format!("package.metadata.binstall.overrides.{mac}");
+            let vars = [
+                ("version", "1.2.3"),
+                ("target", mac),
+                ("archive-suffix", ".tar.xz"),
+                ("bin", "tb"),
+                ("binary-ext", ""),
+            ];
+            let url = expand(value(&block, &table, "pkg-url").unwrap(), &vars);
+            assert_eq!(
+                url,
+                format!("https://github.com/o/toolbox/releases/download/v1.2.3/{stem}.tar.xz")
+            );
+            let bin_dir = expand(value(&block, &table, "bin-dir").unwrap(), &vars);
+            assert_eq!(bin_dir, format!("{stem}/tb"));
+        }
+        assert!(
+            !block.contains("overrides.x86_64-unknown-linux-musl"),
+            "{block}"
+        );
+        // Cargo still reads the manifest it goes into.
+        splice("[package]\nname = \"toolbox\"\n", &block, GEN).unwrap();
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use anyhow::Result;
 use xtask_inspect::target::{Arch, Os, Target};
 
-use crate::archive::manifest::Manifest;
+use crate::archive::manifest::{Manifest, ManifestArtifact};
 use crate::model::config::DistConfig;
 use crate::model::install::Installer;
 use crate::model::install::{self, DocKind, InstalledDoc};
@@ -125,27 +125,40 @@ impl Formula {
     /// The formula of `release`: a block for each macOS and Linux archive it
     /// has; `None` when it has neither.
     pub(crate) fn render(&self, release: &Manifest) -> Option<Installer> {
+        // Homebrew unpacks tarballs only.
+        let archives: Vec<(Target, &ManifestArtifact)> = release
+            .artifacts
+            .iter()
+            .filter(|a| !a.name.ends_with(".zip"))
+            .filter_map(|a| Some((Target::parse(&a.target).ok()?, a)))
+            .collect();
+        let targets: Vec<&Target> = archives.iter().map(|(t, _)| t).collect();
         let archive = |os: Os, arch: Arch| {
-            release.artifacts.iter().find(|a| {
-                Target::parse(&a.target).is_ok_and(|t| t.os == os && t.arch == arch)
-                    && !a.name.ends_with(".zip")
-            })
+            let target = install::build_for(targets.iter().copied(), os, arch)?;
+            archives.iter().find(|(t, _)| t == target).map(|(_, a)| *a)
         };
         let tag = format!("{}{}", self.tag_prefix, release.version);
+        let source = |a: &ManifestArtifact, indent: &str| {
+            format!(
+                "{indent}url \"{}/{tag}/{}\"\n{indent}sha256 \"{}\"\n",
+                ruby(&self.download),
+                ruby(&a.name),
+                a.sha256
+            )
+        };
         let mut platforms = String::new();
         for (os, block) in [(Os::Macos, "on_macos"), (Os::Linux, "on_linux")] {
-            let cpus: Vec<String> = [(Arch::Aarch64, "on_arm"), (Arch::X86_64, "on_intel")]
-                .into_iter()
-                .filter_map(|(arch, cpu)| {
-                    let a = archive(os, arch)?;
-                    Some(format!(
-                        "    {cpu} do\n      url \"{}/{tag}/{}\"\n      sha256 \"{}\"\n    end\n",
-                        ruby(&self.download),
-                        ruby(&a.name),
-                        a.sha256
-                    ))
-                })
-                .collect();
+            let (arm, intel) = (archive(os, Arch::Aarch64), archive(os, Arch::X86_64));
+            let cpus: Vec<String> = match (arm, intel) {
+                // One universal archive: no CPU to tell apart.
+                (Some(a), Some(i)) if a.name == i.name => vec![source(a, "    ")],
+                _ => [(arm, "on_arm"), (intel, "on_intel")]
+                    .into_iter()
+                    .filter_map(|(a, cpu)| {
+                        Some(format!("    {cpu} do\n{}    end\n", source(a?, "      ")))
+                    })
+                    .collect(),
+            };
             if !cpus.is_empty() {
                 platforms.push_str(&format!("\n  {block} do\n{}  end\n", cpus.concat()));
             }
@@ -323,6 +336,29 @@ mod tests {
         );
         assert_eq!(shell_word("hello world"), "'hello world'");
         assert_eq!(shell_word("it's"), "'it'\\''s'");
+    }
+
+    #[test]
+    fn a_universal_archive_is_every_mac_s_one_url() {
+        let text = formula()
+            .render(&release(vec![
+                artifact("x86_64-apple-darwin", "a"),
+                artifact("aarch64-apple-darwin", "b"),
+                artifact("universal2-apple-darwin", "c"),
+            ]))
+            .unwrap()
+            .text;
+        assert!(
+            text.contains(&format!(
+                "  on_macos do\n    url \"https://github.com/o/toolbox/releases/download/v1.2.3/toolbox-1.2.3-universal2-apple-darwin.tar.xz\"\n    sha256 \"{}\"\n  end\n",
+                "c".repeat(64)
+            )),
+            "{text}"
+        );
+        assert!(
+            !text.contains("on_arm") && !text.contains("on_intel"),
+            "{text}"
+        );
     }
 
     #[test]

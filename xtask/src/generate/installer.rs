@@ -84,18 +84,7 @@ pub(crate) fn platforms(targets: &[Target]) -> Vec<Platform> {
             continue;
         };
         for arch in Arch::ALL {
-            let exact = targets.iter().find(|t| t.os == os && t.arch == arch);
-            // A 64-bit x86 Linux runs i686 binaries natively: better than nothing.
-            let fallback = || {
-                (os == Os::Linux && arch == Arch::X86_64)
-                    .then(|| {
-                        targets
-                            .iter()
-                            .find(|t| t.os == Os::Linux && t.arch == Arch::I686)
-                    })
-                    .flatten()
-            };
-            if let Some(target) = exact.or_else(fallback) {
+            if let Some(target) = install::build_for(targets, os, arch) {
                 found.push(Platform {
                     os: os_name,
                     arch: arch.name(),
@@ -199,13 +188,6 @@ pub(crate) fn powershell_for_config(
     if windows.is_empty() {
         return Ok(None);
     }
-    // The build each CPU Windows reports gets: its own, else one it runs
-    // (x86 on x64; x64 under Windows 11's emulation on Arm), MSVC first.
-    let build_for = |arch: Arch| {
-        let mut builds: Vec<&&Target> = windows.iter().filter(|t| t.arch == arch).collect();
-        builds.sort_by_key(|t| !t.triple.ends_with("-msvc"));
-        builds.first().map(|t| t.triple)
-    };
     let mut targets = String::new();
     let mut supported = Vec::new();
     for arch in Arch::ALL {
@@ -215,12 +197,10 @@ pub(crate) fn powershell_for_config(
             Arch::I686 => "x86",
             Arch::Armv7 | Arch::Riscv64 | Arch::Powerpc64le => continue,
         };
-        let fallback = match arch {
-            Arch::X86_64 => Some(Arch::I686),
-            Arch::Aarch64 => Some(Arch::X86_64),
-            Arch::I686 | Arch::Armv7 | Arch::Riscv64 | Arch::Powerpc64le => None,
-        };
-        if let Some(triple) = build_for(arch).or_else(|| fallback.and_then(build_for)) {
+        // Its own CPU's build, else one it runs (`install::build_for`).
+        if let Some(triple) =
+            install::build_for(windows.iter().copied(), Os::Windows, arch).map(|t| t.triple)
+        {
             targets.push_str(&format!("    '{name}' = '{triple}'\n"));
             supported.push(name);
         }
@@ -310,6 +290,25 @@ mod tests {
                 ("linux", "aarch64", "aarch64-unknown-linux-musl"),
                 ("macos", "x86_64", "x86_64-apple-darwin"),
                 ("macos", "aarch64", "aarch64-apple-darwin"),
+            ]
+        );
+    }
+
+    #[test]
+    fn both_mac_cpus_get_the_universal_build_when_there_is_one() {
+        let targets = [
+            t("aarch64-apple-darwin"),
+            t("universal2-apple-darwin"),
+            t("x86_64-unknown-linux-musl"),
+        ];
+        let p = platforms(&targets);
+        let pairs: Vec<(&str, &str, &str)> = p.iter().map(|p| (p.os, p.arch, p.triple)).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("linux", "x86_64", "x86_64-unknown-linux-musl"),
+                ("macos", "x86_64", "universal2-apple-darwin"),
+                ("macos", "aarch64", "universal2-apple-darwin"),
             ]
         );
     }

@@ -14,7 +14,8 @@ use crate::model::workspace::Package;
 /// its own, and each macOS CPU gets its own runner, as aarch64 Linux does
 /// (`linux-arm-runner`), so `verify` runs those binaries natively (the
 /// other Linux CPUs under qemu). windows-gnu is cross-linked with MinGW on
-/// Linux, as it is on a developer's machine.
+/// Linux, as it is on a developer's machine. A universal macOS target is
+/// built on Apple silicon, which runs both its slices (x86_64 under Rosetta).
 pub(crate) fn runner<'a>(config: &'a DistConfig, target: &Target) -> &'a str {
     match (target.os, target.arch) {
         (Os::Linux, _) => runners::linux_runner(config, target),
@@ -147,6 +148,12 @@ mod tests {
         assert_eq!(
             runner(&config, &Target::parse("x86_64-apple-darwin").unwrap()),
             "macos-15-intel"
+        );
+        // Both slices of a universal binary are built, joined and run (the
+        // x86_64 one under Rosetta) on one Apple silicon runner.
+        assert_eq!(
+            runner(&config, &Target::parse("universal2-apple-darwin").unwrap()),
+            "macos-latest"
         );
         // Windows on Arm is built and smoke-tested on its own runner.
         assert_eq!(

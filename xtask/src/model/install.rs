@@ -1,9 +1,36 @@
 //! Installers: their text and the release they carry (`Installer`), and
 //! which files of an archive they put in place besides the binaries, and as
 //! what — shell completions and man pages, recognised by the names the
-//! shells and `man` look for. Pure.
+//! shells and `man` look for; and which build each machine gets. Pure.
+
+use xtask_inspect::target::{Arch, Os, Target};
 
 use crate::model::config::DistConfig;
+
+/// The build an installer (shell, PowerShell, Homebrew, binstall) gives a
+/// machine of `os` and `arch`, among `targets`: on macOS a universal build
+/// first (one binary, whichever CPU the Mac has or moves to), then one of
+/// the machine's own CPU (MSVC before GNU on Windows), then one it runs:
+/// i686 on x86_64 Linux and Windows, x64 under Windows 11's emulation on Arm.
+pub(crate) fn build_for<'a>(
+    targets: impl IntoIterator<Item = &'a Target> + Clone,
+    os: Os,
+    arch: Arch,
+) -> Option<&'a Target> {
+    let own = |arch: Arch| {
+        targets
+            .clone()
+            .into_iter()
+            .filter(|t| t.serves(os, arch))
+            .min_by_key(|t| (!t.is_universal(), t.triple.ends_with("-gnu")))
+    };
+    let fallback = match (os, arch) {
+        (Os::Linux | Os::Windows, Arch::X86_64) => Some(Arch::I686),
+        (Os::Windows, Arch::Aarch64) => Some(Arch::X86_64),
+        (Os::Linux | Os::Windows | Os::Macos, _) => None,
+    };
+    own(arch).or_else(|| fallback.and_then(own))
+}
 
 /// What a file of an archive is to an installer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -159,6 +186,48 @@ pub(crate) fn installed_docs(config: &DistConfig) -> Vec<InstalledDoc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_machine_gets_a_universal_mac_build_its_own_cpu_s_or_one_it_runs() {
+        let targets: Vec<Target> = [
+            "x86_64-apple-darwin",
+            "aarch64-apple-darwin",
+            "universal2-apple-darwin",
+            "x86_64-pc-windows-gnu",
+            "x86_64-pc-windows-msvc",
+            "i686-unknown-linux-musl",
+        ]
+        .into_iter()
+        .map(|t| Target::parse(t).unwrap())
+        .collect();
+        let pick = |os, arch| build_for(&targets, os, arch).map(|t| t.triple);
+        assert_eq!(
+            pick(Os::Macos, Arch::Aarch64),
+            Some("universal2-apple-darwin")
+        );
+        assert_eq!(
+            pick(Os::Macos, Arch::X86_64),
+            Some("universal2-apple-darwin")
+        );
+        assert_eq!(
+            pick(Os::Windows, Arch::X86_64),
+            Some("x86_64-pc-windows-msvc")
+        );
+        assert_eq!(
+            pick(Os::Windows, Arch::Aarch64),
+            Some("x86_64-pc-windows-msvc")
+        );
+        assert_eq!(
+            pick(Os::Linux, Arch::X86_64),
+            Some("i686-unknown-linux-musl")
+        );
+        assert_eq!(pick(Os::Linux, Arch::Aarch64), None);
+        let thin = &targets[..2];
+        assert_eq!(
+            build_for(thin, Os::Macos, Arch::Aarch64).map(|t| t.triple),
+            Some("aarch64-apple-darwin")
+        );
+    }
 
     fn kind(path: &str) -> Option<(DocKind, String)> {
         classify(path).map(|d| (d.kind, d.name))

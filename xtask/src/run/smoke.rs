@@ -98,7 +98,13 @@ pub(crate) fn run(
             }
         },
         Os::Windows | Os::Macos if provenance == Provenance::Ours => {
-            match native(binary, exe_name, args) {
+            // A universal binary runs as the slice asked for, not the one
+            // macOS would pick: `arch` chooses (Rosetta runs x86_64's).
+            let slice = match xtask_inspect::linkage::fat_slices(binary) {
+                Ok(Some(_)) => arch.map(macos_arch_name),
+                _ => None,
+            };
+            match native(binary, exe_name, args, slice) {
                 Ok(out) => out,
                 Err(why) => return SmokeOutcome::Failed(format!("{shown}: {why}")),
             }
@@ -109,7 +115,18 @@ pub(crate) fn run(
             ));
         }
     };
-    with_root_hint(judge(&shown, &out, expect.as_deref()), root)
+    let outcome = with_root_hint(judge(&shown, &out, expect.as_deref()), root);
+    match outcome {
+        // A Mac on Apple silicon runs x86_64 programs only once Rosetta is in.
+        SmokeOutcome::Failed(why) if os == Os::Macos && why.contains("Bad CPU type") => {
+            let (first, rest) = why.split_once('\n').unwrap_or((&why, ""));
+            SmokeOutcome::Failed(format!(
+                "{first} (this Mac cannot run that CPU's programs: on Apple silicon, install Rosetta with \
+                 `softwareupdate --install-rosetta --agree-to-license`)\n{rest}"
+            ))
+        }
+        outcome => outcome,
+    }
 }
 
 /// A failed run whose output speaks of certificates most likely wanted the
@@ -201,7 +218,22 @@ fn output_lines(text: &str) -> String {
 
 /// Our own Windows or macOS build, on its own OS: from a directory that
 /// holds only the binary.
-fn native(binary: &[u8], exe_name: &str, args: &[String]) -> Result<exec::Captured, String> {
+/// What macOS's `arch` command calls a CPU.
+fn macos_arch_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Aarch64 => "arm64",
+        Arch::X86_64 | Arch::I686 | Arch::Armv7 | Arch::Riscv64 | Arch::Powerpc64le => arch.name(),
+    }
+}
+
+/// Runs our own build of another OS on its own runner; `slice` is the CPU
+/// (as `arch -<cpu>` names it) a universal binary runs as.
+fn native(
+    binary: &[u8],
+    exe_name: &str,
+    args: &[String],
+    slice: Option<&str>,
+) -> Result<exec::Captured, String> {
     let dir = std::env::temp_dir().join(format!("xtask-smoke-{}-{exe_name}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir)
@@ -213,7 +245,14 @@ fn native(binary: &[u8], exe_name: &str, args: &[String]) -> Result<exec::Captur
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
     }
-    let mut command = Command::new(&exe);
+    let mut command = match slice {
+        Some(cpu) => {
+            let mut arch = Command::new("arch");
+            arch.arg(format!("-{cpu}")).arg(&exe);
+            arch
+        }
+        None => Command::new(&exe),
+    };
     command.args(args).current_dir(&dir);
     let result = exec::run(command, sandbox::timeout(), OUTPUT_LIMIT).map_err(|s| s.to_string());
     let _ = fs::remove_dir_all(&dir);

@@ -28,7 +28,16 @@ impl Verdict {
 impl LinkagePolicy {
     pub fn judge(&self, report: &Report) -> Verdict {
         let mut reasons = Vec::new();
-        if let Some(target) = &self.target {
+        if let Some(target) = self.target.as_ref().filter(|t| t.is_universal()) {
+            // Slices are judged against their own CPU's target (`fat_slices`).
+            let cpus: Vec<&str> = target.slices.iter().map(|a| a.name()).collect();
+            reasons.push(format!(
+                "it is a single {} binary, but {} needs a universal Mach-O with a slice for each of {}",
+                report.describe_format(),
+                target.triple,
+                cpus.join(" and ")
+            ));
+        } else if let Some(target) = &self.target {
             let want = expected_format(target);
             if report.describe_format() != want {
                 reasons.push(format!(
