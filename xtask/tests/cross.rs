@@ -51,6 +51,23 @@ fn extra_targets_dist() -> Option<&'static (PathBuf, PathBuf, String)> {
     }))
 }
 
+/// Whether a wine the sandbox runs is installed: Debian's wine64 puts its
+/// program under /usr/lib/wine, not on PATH.
+fn wine_installed() -> bool {
+    let found = ["/usr/lib/wine/wine64", "/usr/lib64/wine/wine64"]
+        .iter()
+        .map(PathBuf::from)
+        .chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|d| d.join("wine64")),
+        )
+        .any(|p| p.is_file());
+    if !found {
+        skip("needs `wine64` to smoke-run Windows programs here (apt-get install wine64)");
+    }
+    found
+}
+
 #[test]
 fn i686_and_windows_gnu_are_built_packaged_and_verified() {
     let Some((ws, target_dir, dist_stderr)) = extra_targets_dist() else {
@@ -100,6 +117,25 @@ fn i686_and_windows_gnu_are_built_packaged_and_verified() {
             stderr.contains(&format!("smoke: `greet --version`: greet {VERSION} (loud)")),
             "{stderr}"
         );
+    }
+    // Where wine is installed, the .exe's smoke commands run under it, in
+    // the sandbox, both when dist made the zip and when verify reads it.
+    if wine_installed() {
+        for log in [dist_stderr, &stderr] {
+            for (command, said) in [
+                ("greet.exe --version", format!("greet {VERSION} (loud)")),
+                ("greet.exe hello Ada", "HELLO, ADA!".to_owned()),
+            ] {
+                let line = format!("smoke: `{command}`: {said} (under wine-");
+                assert!(log.contains(&line), "no `{line}` in:\n{log}");
+            }
+            assert!(
+                log.contains(
+                    "not Windows itself, sandboxed: an empty root with /usr read-only, no network"
+                ),
+                "{log}"
+            );
+        }
     }
     // The zip holds <bin>.exe, the include files and the docs under one top directory.
     if require_tool("unzip", "apt-get install unzip") {

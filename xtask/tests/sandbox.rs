@@ -43,6 +43,11 @@ fn hostile_archive(
     let _ = fs::remove_dir_all(&dir);
     let stem = format!("hostile-1.0.0-{triple}");
     fs::create_dir_all(dir.join(&stem)).unwrap();
+    let exe = if triple.contains("-windows-") {
+        "hostile.exe"
+    } else {
+        "hostile"
+    };
     let mut rustc = Command::new("rustc");
     rustc
         .args([
@@ -54,12 +59,12 @@ fn hostile_archive(
             "opt-level=1",
             "-o",
         ])
-        .arg(dir.join(&stem).join("hostile"))
+        .arg(dir.join(&stem).join(exe))
         .arg(fixtures().join("hostile/main.rs"))
         .env("HOSTILE_MARKER", marker)
         .env("HOSTILE_PORT", port.to_string())
         .env("HOSTILE_TOKEN", token);
-    if !triple.starts_with("x86_64") {
+    if !triple.starts_with("x86_64") && !triple.contains("-windows-") {
         rustc.args(["-C", "linker=rust-lld"]);
     }
     assert_ok(
@@ -134,8 +139,13 @@ fn a_hostile_binary_reaches_nothing(triple: &str) {
     }
     // It ran, printed, and was stopped at the timeout with everything it started.
     assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let exe = if triple.contains("-windows-") {
+        "hostile.exe"
+    } else {
+        "hostile"
+    };
     assert!(
-        stderr.contains("`hostile --version`: it did not finish within 5 s"),
+        stderr.contains(&format!("`{exe} --version`: it did not finish within 5 s")),
         "{stderr}"
     );
     assert!(took < Duration::from_secs(20), "verify took {took:?}");
@@ -157,6 +167,10 @@ fn a_hostile_binary_reaches_nothing(triple: &str) {
     );
     assert!(listener.accept().is_err(), "the binary reached the network");
     assert!(
+        !Path::new("/usr/hostile-escaped").exists(),
+        "the binary wrote into the host's /usr"
+    );
+    assert!(
         lingering(&token).is_empty(),
         "left running: {:?}",
         lingering(&token)
@@ -166,6 +180,26 @@ fn a_hostile_binary_reaches_nothing(triple: &str) {
 #[test]
 fn a_hostile_binary_reaches_nothing_and_leaves_nothing_behind() {
     a_hostile_binary_reaches_nothing("x86_64-unknown-linux-musl");
+}
+
+/// Under wine the root holds the host's /usr (read-only) and a /proc of
+/// the sandbox's own: the Windows build of the same program reaches
+/// nothing either, and wine's own processes end with it.
+#[test]
+fn a_hostile_windows_program_under_wine_is_contained_the_same_way() {
+    let wine = ["/usr/lib/wine/wine64", "/usr/lib64/wine/wine64"]
+        .iter()
+        .any(|p| Path::new(p).is_file());
+    if !require_tool(
+        "x86_64-w64-mingw32-gcc",
+        "apt-get install gcc-mingw-w64-x86-64",
+    ) {
+        return;
+    }
+    if !wine {
+        return skip("needs `wine64` to run Windows programs here (apt-get install wine64)");
+    }
+    a_hostile_binary_reaches_nothing("x86_64-pc-windows-gnu");
 }
 
 #[test]

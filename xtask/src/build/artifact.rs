@@ -20,7 +20,7 @@ use crate::build::{cargo, compile, ctool, docs, link, toolchain, universal};
 use crate::model::plan::{ArtifactPlan, Plan};
 use crate::model::workspace::{Package, Workspace};
 use crate::project::Project;
-use crate::run::launch::{self, Emulator, Launch};
+use crate::run::launch::{self, Emulator, Launch, NotHere};
 
 /// Builds every archive of `plan` into `dir`, dated and named by its
 /// stamp, with cargo's output in `target_dir`: what `dist` publishes and
@@ -297,7 +297,13 @@ impl Builder<'_> {
             return Ok(Vec::new());
         }
         let target = &artifact.target;
-        let (launch, exes) = match launch::launch(target.os, Some(target.arch), Emulator::Any) {
+        // Wine runs programs in verify's sandbox only (`Emulator::Any` never gives it).
+        let outside =
+            launch::launch(target.os, Some(target.arch), Emulator::Any).and_then(|l| match l {
+                Launch::Wine(_) => Err(NotHere::Elsewhere(target.os)),
+                Launch::Native | Launch::Qemu(_) => Ok(l),
+            });
+        let (launch, exes) = match outside {
             Ok(launch) => (launch, executables.to_vec()),
             Err(why) => {
                 eprintln!(
@@ -326,7 +332,7 @@ impl Builder<'_> {
             return Ok(files);
         }
         let how = match &launch {
-            Launch::Native => String::new(),
+            Launch::Native | Launch::Wine(_) => String::new(),
             Launch::Qemu(qemu) => format!(" under {}", qemu.display()),
         };
         eprintln!(

@@ -37,7 +37,7 @@ pub(crate) fn generate(
             );
         };
         let shown = format!("`{} {}`", doc.bin, doc.args.join(" "));
-        let command = command(launch, &exe, &doc.args, scratch, source_date_epoch);
+        let command = command(launch, &exe, &doc.args, scratch, source_date_epoch)?;
         let out = match exec::run(command, TIMEOUT, LIMIT) {
             Ok(out) => out,
             Err(stopped) => bail!("[dist.docs] `{}`: {shown} failed: {stopped}", doc.path),
@@ -80,6 +80,7 @@ pub(crate) fn inputs_key(
     let how = match launch {
         Launch::Native => "native",
         Launch::Qemu(_) => "qemu",
+        Launch::Wine(_) => "wine",
     };
     let mut text = format!("xtask-docs-v1 {how} {source_date_epoch}\n");
     for doc in docs {
@@ -131,8 +132,17 @@ pub(crate) fn store(dir: &Path, key: &str, files: &[ArchiveFile]) -> Result<()> 
 
 /// The binary in a fixed, small environment, so the files depend on the
 /// sources alone: no locale, terminal, colour or home of the build machine.
-fn command(launch: &Launch, exe: &Path, args: &[String], scratch: &Path, sde: u64) -> Command {
+fn command(
+    launch: &Launch,
+    exe: &Path,
+    args: &[String],
+    scratch: &Path,
+    sde: u64,
+) -> Result<Command> {
     let mut command = match launch {
+        Launch::Wine(_) => bail!(
+            "[dist.docs]: wine runs Windows programs in verify's sandbox only; the files come from a build for this machine"
+        ),
         Launch::Native => Command::new(exe),
         Launch::Qemu(qemu) => {
             let mut c = Command::new(qemu);
@@ -155,7 +165,7 @@ fn command(launch: &Launch, exe: &Path, args: &[String], scratch: &Path, sde: u6
         .env("TERM", "dumb")
         .env("NO_COLOR", "1")
         .env("COLUMNS", "80");
-    command
+    Ok(command)
 }
 
 #[cfg(all(test, unix))]

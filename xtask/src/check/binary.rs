@@ -197,12 +197,7 @@ fn smoke_one(
     findings: &mut Findings<'_>,
 ) {
     match smoke::run(data, arch, os, request, provenance) {
-        SmokeOutcome::Passed(line) if os == Os::Linux => findings.note(format!(
-            "smoke: {line} (sandboxed: an empty root, no network)"
-        )),
-        SmokeOutcome::Passed(line) => findings.note(format!(
-            "smoke{slice}: {line} (on its own system: our own build)"
-        )),
+        SmokeOutcome::Passed(line) => findings.note(format!("smoke{slice}: {line}")),
         SmokeOutcome::NotApplicable(why) => {
             findings.note(format!("smoke test{slice} not run here: {why}"))
         }

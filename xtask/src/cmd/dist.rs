@@ -112,6 +112,20 @@ fn write_installers(
             sha256,
         });
     }
+    // The formula of an earlier run that had a macOS or Linux archive, when
+    // this one has neither: not part of this release.
+    for name in release_files.names() {
+        if listed.iter().any(|l| l.name == name) {
+            continue;
+        }
+        for file in [checksum::sidecar_name(&name), name] {
+            let path = dist_dir.join(&file);
+            if path.is_file() {
+                eprintln!("    removing stale {file}");
+                fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            }
+        }
+    }
     Ok(listed)
 }
 

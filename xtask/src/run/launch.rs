@@ -1,5 +1,6 @@
 //! The launch policy: how a binary built for a target runs on this machine
-//! — natively, under which qemu-user emulator, or not here and why. `docs`
+//! — natively, under which qemu-user emulator, under wine (an x86_64
+//! Windows program, in the sandbox), or not here and why. `docs`
 //! (running the built binary for its completions), `smoke` (verify's runs)
 //! and `setup` (what to install) all ask here; nothing else decides it.
 
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 use xtask_inspect::target::{Arch, Os};
 
 use crate::run::exec::find_on_path;
+use crate::run::wine::Wine;
 
 /// How a target's binary would run on a host, whatever is installed there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +20,10 @@ pub(crate) enum Route {
     Native,
     /// A Linux binary of another CPU: it runs under qemu-user.
     Qemu(Arch),
+    /// An x86_64 Windows program on an x86_64 Linux: it runs under wine,
+    /// where wine is installed, in the sandbox only (its prefix is staged
+    /// there); its own runner runs it too.
+    Wine,
     /// Another OS's binary: it runs only on that OS (its release runner).
     Elsewhere(Os),
     /// This OS's binary for a CPU the host neither is nor emulates (an
@@ -36,6 +42,16 @@ pub(crate) fn route(
     host_os: Option<Os>,
     host_arch: Option<Arch>,
 ) -> Route {
+    if (os, arch, host_os, host_arch)
+        == (
+            Os::Windows,
+            Some(Arch::X86_64),
+            Some(Os::Linux),
+            Some(Arch::X86_64),
+        )
+    {
+        return Route::Wine;
+    }
     if host_os != Some(os) {
         return Route::Elsewhere(os);
     }
@@ -67,10 +83,11 @@ fn route_here(os: Os, arch: Option<Arch>) -> Route {
 /// Which emulator a binary of another CPU may run under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Emulator {
-    /// Only the static build (Debian's qemu-user-static): verify copies it
-    /// into its sandbox's empty root, where a dynamic one cannot start.
+    /// In verify's sandbox: only the static qemu (Debian's
+    /// qemu-user-static), which it copies into its empty root where a
+    /// dynamic one cannot start; and wine, whose prefix it stages there.
     StaticOnly,
-    /// The static build, else the usual one: running outside a sandbox.
+    /// Outside a sandbox: the static qemu, else the usual one; no wine.
     Any,
 }
 
@@ -80,6 +97,8 @@ pub(crate) enum Launch {
     Native,
     /// Under this qemu-user emulator.
     Qemu(PathBuf),
+    /// Under this wine, in the sandbox.
+    Wine(Wine),
 }
 
 /// Why a binary does not start on this machine.
@@ -93,6 +112,8 @@ pub(crate) enum NotHere {
     UnknownCpu,
     /// A Linux binary of another CPU, and its qemu-user is not installed.
     NoEmulator(Arch),
+    /// A Windows program, and no wine the sandbox can run is installed.
+    NoWine,
 }
 
 impl std::fmt::Display for NotHere {
@@ -105,6 +126,11 @@ impl std::fmt::Display for NotHere {
                 arch.name()
             ),
             NotHere::UnknownCpu => f.write_str("an ELF for an unknown CPU"),
+            NotHere::NoWine => write!(
+                f,
+                "a Windows binary runs here only under wine, and none is installed ({})",
+                Wine::INSTALL
+            ),
             NotHere::NoEmulator(arch) => write!(
                 f,
                 "{} binaries need `{}` to run here (apt-get install qemu-user-static)",
@@ -125,6 +151,12 @@ pub(crate) fn launch(os: Os, arch: Option<Arch>, emulator: Emulator) -> Result<L
         Route::Qemu(arch) => qemu(arch, emulator)
             .map(Launch::Qemu)
             .ok_or(NotHere::NoEmulator(arch)),
+        // Wine needs the prefix the sandbox stages: outside it (`docs`), the
+        // program is another OS's, as before.
+        Route::Wine => match emulator {
+            Emulator::StaticOnly => Wine::find().map(Launch::Wine).ok_or(NotHere::NoWine),
+            Emulator::Any => Err(NotHere::Elsewhere(os)),
+        },
     }
 }
 
@@ -170,6 +202,18 @@ mod tests {
             Route::Native,
             "Rosetta"
         );
+        // x86_64 Windows programs run under wine on x86_64 Linux; nothing else does.
+        assert_eq!(
+            route(Os::Windows, Some(X86_64), linux, Some(X86_64)),
+            Route::Wine
+        );
+        for (arch, host) in [(Aarch64, X86_64), (X86_64, Aarch64), (I686, X86_64)] {
+            assert_eq!(
+                route(Os::Windows, Some(arch), linux, Some(host)),
+                Route::Elsewhere(Os::Windows),
+                "{arch:?} on {host:?}"
+            );
+        }
         assert_eq!(
             route(Os::Windows, Some(X86_64), Some(Os::Windows), Some(Aarch64)),
             Route::Native,
@@ -199,6 +243,24 @@ mod tests {
         assert_eq!(
             route(Os::Macos, Some(Aarch64), Some(Os::Macos), Some(X86_64)),
             Route::ForeignCpu(Os::Macos, Aarch64)
+        );
+    }
+
+    #[test]
+    fn wine_runs_programs_in_the_sandbox_only() {
+        // Outside the sandbox (the docs) a Windows program is another OS's.
+        if (Os::host(), Arch::host()) == (Some(Os::Linux), Some(Arch::X86_64)) {
+            assert_eq!(
+                launch(Os::Windows, Some(Arch::X86_64), Emulator::Any),
+                Err(NotHere::Elsewhere(Os::Windows))
+            );
+        }
+        assert!(
+            NotHere::NoWine
+                .to_string()
+                .contains("apt-get install wine64"),
+            "{}",
+            NotHere::NoWine
         );
     }
 

@@ -7,3 +7,4 @@ pub(crate) mod launch;
 pub(crate) mod sandbox;
 pub(crate) mod serve;
 pub(crate) mod smoke;
+pub(crate) mod wine;

@@ -14,11 +14,13 @@ use crate::model::github;
 use crate::model::smoke::SmokeRequest;
 use crate::run::exec;
 use crate::run::launch::{self, Emulator, Launch, NotHere};
-use crate::run::sandbox::{self, Outcome};
+use crate::run::sandbox::{self, Outcome, Under};
 use xtask_inspect::report::escape;
 use xtask_inspect::target::{Arch, Os};
 
 const OUTPUT_LIMIT: usize = 16 << 20;
+/// How a run in the sandbox was made, as a passing run says it.
+const SANDBOXED: &str = "sandboxed: an empty root, no network";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SmokeOutcome {
@@ -60,9 +62,14 @@ pub(crate) fn run(
         expect,
         root,
     } = request;
-    let qemu = match launch::launch(os, arch, Emulator::StaticOnly) {
-        Ok(Launch::Native) => None,
-        Ok(Launch::Qemu(qemu)) => Some(qemu),
+    let launch = match launch::launch(os, arch, Emulator::StaticOnly) {
+        Ok(launch) => launch,
+        Err(NotHere::NoWine) => {
+            return SmokeOutcome::NotApplicable(format!(
+                "{}; the release workflow runs it on a windows runner",
+                NotHere::NoWine
+            ));
+        }
         Err(NotHere::Elsewhere(os)) => {
             return SmokeOutcome::NotApplicable(format!(
                 "a {os:?} binary; the release workflow runs it on a {} runner",
@@ -83,21 +90,42 @@ pub(crate) fn run(
         if args.is_empty() { "" } else { " " },
         args.join(" ")
     );
-    let out = match os {
-        Os::Linux => match sandbox::run(binary, exe_name, args, qemu.as_deref(), root) {
-            Outcome::Ran(out) => out,
-            Outcome::Stopped(stopped) => {
-                return SmokeOutcome::Failed(format!("{shown}: {stopped}"));
+    // What the sandbox starts it with; a wine prefix is made once first.
+    let registry;
+    let (under, how) = match &launch {
+        Launch::Native => (Under::Itself, SANDBOXED.to_owned()),
+        Launch::Qemu(qemu) => (Under::Qemu(qemu), SANDBOXED.to_owned()),
+        Launch::Wine(wine) => {
+            registry = match wine.registry() {
+                Ok(registry) => registry,
+                Err(why) => {
+                    return SmokeOutcome::Skipped(format!("wine could not make a prefix: {why}"));
+                }
+            };
+            let how = format!(
+                "under {}, not Windows itself, sandboxed: an empty root with /usr read-only, no network",
+                wine.version()
+            );
+            (Under::Wine(wine, &registry), how)
+        }
+    };
+    let out = match (os, &launch) {
+        (Os::Linux, _) | (Os::Windows, Launch::Wine(_)) => {
+            match sandbox::run(binary, exe_name, args, under, root) {
+                Outcome::Ran(out) => out,
+                Outcome::Stopped(stopped) => {
+                    return SmokeOutcome::Failed(format!("{shown}: {stopped}"));
+                }
+                Outcome::Unavailable(why) => return SmokeOutcome::Skipped(why),
+                Outcome::NotStarted(why) => {
+                    return SmokeOutcome::Failed(format!(
+                        "it did not start in an empty root: {} (its ELF interpreter or libraries are missing there)",
+                        escape(&why)
+                    ));
+                }
             }
-            Outcome::Unavailable(why) => return SmokeOutcome::Skipped(why),
-            Outcome::NotStarted(why) => {
-                return SmokeOutcome::Failed(format!(
-                    "it did not start in an empty root: {} (its ELF interpreter or libraries are missing there)",
-                    escape(&why)
-                ));
-            }
-        },
-        Os::Windows | Os::Macos if provenance == Provenance::Ours => {
+        }
+        (Os::Windows | Os::Macos, _) if provenance == Provenance::Ours => {
             // A universal binary runs as the slice asked for, not the one
             // macOS would pick: `arch` chooses (Rosetta runs x86_64's).
             let slice = match xtask_inspect::linkage::fat_slices(binary) {
@@ -109,14 +137,19 @@ pub(crate) fn run(
                 Err(why) => return SmokeOutcome::Failed(format!("{shown}: {why}")),
             }
         }
-        Os::Windows | Os::Macos => {
+        (Os::Windows | Os::Macos, _) => {
             return SmokeOutcome::Skipped(format!(
                 "there is no sandbox for {os:?} binaries here, and this one was not built by `cargo xtask dist`"
             ));
         }
     };
+    let how = match (os, &launch) {
+        (Os::Linux, _) | (Os::Windows, Launch::Wine(_)) => how,
+        (Os::Windows | Os::Macos, _) => "on its own system: our own build".to_owned(),
+    };
     let outcome = with_root_hint(judge(&shown, &out, expect.as_deref()), root);
     match outcome {
+        SmokeOutcome::Passed(line) => SmokeOutcome::Passed(format!("{line} ({how})")),
         // A Mac on Apple silicon runs x86_64 programs only once Rosetta is in.
         SmokeOutcome::Failed(why) if os == Os::Macos && why.contains("Bad CPU type") => {
             let (first, rest) = why.split_once('\n').unwrap_or((&why, ""));

@@ -5,6 +5,7 @@ use std::ffi::CString;
 use std::path::Path;
 use std::process::ExitCode;
 
+use super::fs::{copy, system_read_only};
 use super::{NOT_STARTED, SETUP_FAILED, STARTING};
 
 /// Prints one of the helper's own, tagged, messages.
@@ -25,7 +26,7 @@ pub(super) fn main(args: &[String], say: Say) -> ExitCode {
     }
 }
 
-fn check(what: &str, result: libc::c_int) -> Result<(), String> {
+pub(super) fn check(what: &str, result: libc::c_int) -> Result<(), String> {
     if result == -1 {
         Err(format!("{what}: {}", std::io::Error::last_os_error()))
     } else {
@@ -33,7 +34,7 @@ fn check(what: &str, result: libc::c_int) -> Result<(), String> {
     }
 }
 
-fn cstr(s: &str) -> Result<CString, String> {
+pub(super) fn cstr(s: &str) -> Result<CString, String> {
     CString::new(s).map_err(|_| format!("`{s}` holds a NUL byte"))
 }
 
@@ -43,6 +44,8 @@ struct Request {
     dir: Option<String>,
     exe: String,
     qemu: bool,
+    /// Wine's program, under `/usr`: the root gets `/usr` read-only.
+    wine: Option<String>,
     args: Vec<String>,
 }
 
@@ -53,10 +56,11 @@ impl Request {
                 dir: None,
                 exe: String::new(),
                 qemu: false,
+                wine: None,
                 args: Vec::new(),
             });
         }
-        let usage = "usage: sandbox-exec TAG DIR EXE [--qemu] -- ARGS";
+        let usage = "usage: sandbox-exec TAG DIR EXE [--qemu | --wine PROGRAM] -- ARGS";
         let dir = args.first().ok_or(usage)?.clone();
         let exe = args.get(1).ok_or(usage)?.clone();
         if exe.is_empty() || exe.contains('/') {
@@ -67,10 +71,20 @@ impl Request {
             .iter()
             .position(|a| a == "--")
             .map_or(rest.len(), |p| p + 1);
+        let wine = match rest {
+            [flag, program, ..] if flag == "--wine" => {
+                if !program.starts_with("/usr/") || program.contains("/../") {
+                    return Err(format!("wine's program `{program}` is not under /usr"));
+                }
+                Some(program.clone())
+            }
+            _ => None,
+        };
         Ok(Request {
             dir: Some(dir),
             exe,
             qemu: rest.first().map(String::as_str) == Some("--qemu"),
+            wine,
             args: rest[after..].to_vec(),
         })
     }
@@ -241,6 +255,7 @@ unsafe fn inside(alive: libc::c_int, request: &Request, say: Say) -> Result<Neve
         dir,
         exe,
         qemu,
+        wine,
         args,
     } = request;
     let (exe, qemu, probe) = (exe.as_str(), *qemu, request.probe());
@@ -304,6 +319,9 @@ unsafe fn inside(alive: libc::c_int, request: &Request, say: Say) -> Result<Neve
             if extra.is_dir() {
                 super::root::install(&extra, Path::new(&new_root))?;
             }
+            if wine.is_some() {
+                system_read_only(&new_root)?;
+            }
         }
         std::fs::create_dir(format!("{new_root}/.old"))
             .map_err(|e| format!("creating .old: {e}"))?;
@@ -322,28 +340,39 @@ unsafe fn inside(alive: libc::c_int, request: &Request, say: Say) -> Result<Neve
         if probe {
             libc::_exit(0);
         }
-        limits(qemu)?;
+        limits(qemu || wine.is_some())?;
         check(
             "no_new_privs",
             libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
         )?;
-        let program = if qemu {
-            "/qemu".to_owned()
-        } else {
-            format!("/{exe}")
+        let (program, argv0) = match (qemu, wine) {
+            (true, _) => ("/qemu".to_owned(), "qemu"),
+            (false, Some(wine)) => (wine.clone(), "wine64"),
+            (false, None) => (format!("/{exe}"), exe),
         };
-        let mut argv: Vec<CString> = Vec::new();
-        argv.push(cstr(if qemu { "qemu" } else { exe })?);
-        if qemu {
+        let mut argv: Vec<CString> = vec![cstr(argv0)?];
+        if qemu || wine.is_some() {
             argv.push(cstr(&format!("/{exe}"))?);
         }
         for a in args {
             argv.push(cstr(a)?);
         }
-        let envp: Vec<CString> = ["PATH=/", "HOME=/", "LC_ALL=C", "TERM=dumb"]
-            .into_iter()
-            .map(cstr)
-            .collect::<Result<_, _>>()?;
+        let mut env = vec![
+            "PATH=/".to_owned(),
+            "HOME=/".to_owned(),
+            "LC_ALL=C".to_owned(),
+            "TERM=dumb".to_owned(),
+        ];
+        if wine.is_some() {
+            // The staged prefix; no debug chatter, no Gecko or Mono to offer.
+            env.extend([
+                format!("WINEPREFIX=/{}", crate::run::wine::PREFIX_INSIDE),
+                "WINEDEBUG=-all".to_owned(),
+                "WINEDLLOVERRIDES=mscoree,mshtml,winemenubuilder.exe=".to_owned(),
+                "USER=wine".to_owned(),
+            ]);
+        }
+        let envp: Vec<CString> = env.iter().map(|e| cstr(e)).collect::<Result<_, _>>()?;
         let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         argv_ptrs.push(std::ptr::null());
         let mut envp_ptrs: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
@@ -355,18 +384,6 @@ unsafe fn inside(alive: libc::c_int, request: &Request, say: Say) -> Result<Neve
         say(&format!("{STARTING}{}", std::io::Error::last_os_error()));
         libc::_exit(NOT_STARTED)
     }
-}
-
-fn copy(from: &str, to: &str) -> Result<(), String> {
-    std::fs::copy(from, to).map_err(|e| {
-        format!(
-            "copying {} into the sandbox: {e}",
-            Path::new(from).display()
-        )
-    })?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o555))
-        .map_err(|e| format!("chmod: {e}"))
 }
 
 /// CPU seconds, memory, processes, file size, open files; no core dumps.

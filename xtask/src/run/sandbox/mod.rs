@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crate::model::config::RootItem;
 use crate::run::exec::{self, Captured, Stopped};
+use crate::run::wine::Wine;
 
 mod root;
 
@@ -53,19 +54,35 @@ enum Mode {
     Sudo,
 }
 
-/// Runs `binary` as `/<exe_name> args…` (under `qemu`, a static qemu-user,
-/// for another CPU) in the sandbox.
-/// `root` names what the root holds besides (`[dist].smoke-root`).
+/// What starts the binary in the sandbox.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Under<'a> {
+    /// Nothing: it is this machine's own kind of program.
+    Itself,
+    /// A static qemu-user, copied into the root: a Linux binary of another CPU.
+    Qemu(&'a Path),
+    /// Wine, from `/usr`, which the root then gets read-only (wine's
+    /// libraries, the C library and loader it links, its Windows DLLs),
+    /// with a prefix of its own staged from the registry `wineboot` made.
+    Wine(&'a Wine, &'a Path),
+}
+
+/// Runs `binary` as `/<exe_name> args…`, started as `under` says, in the
+/// sandbox. `root` names what the root holds besides (`[dist].smoke-root`).
 pub(crate) fn run(
     binary: &[u8],
     exe_name: &str,
     args: &[String],
-    qemu: Option<&Path>,
+    under: Under<'_>,
     root: &[RootItem],
 ) -> Outcome {
     let mode = match mode() {
         Ok(mode) => mode,
         Err(why) => return Outcome::Unavailable(why),
+    };
+    let qemu = match under {
+        Under::Qemu(qemu) => Some(qemu),
+        Under::Itself | Under::Wine(..) => None,
     };
     let scratch = match Scratch::with(binary, qemu) {
         Ok(s) => s,
@@ -76,10 +93,21 @@ pub(crate) fn run(
     {
         return Outcome::Unavailable(why);
     }
+    if let Under::Wine(wine, registry) = under
+        && let Err(why) = wine.stage(registry, &scratch.path.join(EXTRA))
+    {
+        return Outcome::Unavailable(why);
+    }
     let mut command = helper(mode);
     command.arg(&scratch.path).arg(exe_name);
-    if qemu.is_some() {
-        command.arg("--qemu");
+    match under {
+        Under::Itself => {}
+        Under::Qemu(_) => {
+            command.arg("--qemu");
+        }
+        Under::Wine(wine, _) => {
+            command.arg("--wine").arg(&wine.program);
+        }
     }
     command.arg("--").args(args);
     match exec::run(command, timeout(), OUTPUT_LIMIT) {
@@ -228,11 +256,11 @@ impl Drop for Scratch {
 }
 
 /// The hidden `sandbox-exec` command: `TAG --probe`, or
-/// `TAG DIR EXE [--qemu] -- ARGS`. Runs in a process of its own,
+/// `TAG DIR EXE [--qemu | --wine PROGRAM] -- ARGS`. Runs in a process of its own,
 /// single-threaded, so it may fork.
 pub(crate) fn helper_main(args: &[String]) -> std::process::ExitCode {
     let Some((tag, args)) = args.split_first() else {
-        eprintln!("usage: sandbox-exec TAG (--probe | DIR EXE [--qemu] -- ARGS)");
+        eprintln!("usage: sandbox-exec TAG (--probe | DIR EXE [--qemu | --wine PROGRAM] -- ARGS)");
         return std::process::ExitCode::from(SETUP_FAILED as u8);
     };
     let say = |why: &str| eprintln!("sandbox-exec[{tag}]: {why}");
@@ -248,5 +276,7 @@ pub(crate) fn helper_main(args: &[String]) -> std::process::ExitCode {
     }
 }
 
+#[cfg(target_os = "linux")]
+mod fs;
 #[cfg(target_os = "linux")]
 mod linux;
