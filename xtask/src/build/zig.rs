@@ -53,11 +53,7 @@ const PACKAGE_DIR: &str = "ziglang/";
 /// Where the pinned zig lives once fetched: `$XDG_CACHE_HOME/cargo-xtask/`
 /// (else `~/.cache/cargo-xtask/`), shared by every project of the machine.
 pub(crate) fn home() -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
-    Some(cache.join("cargo-xtask").join(format!("zig-{VERSION}")))
+    Some(crate::run::exec::user_cache()?.join(format!("zig-{VERSION}")))
 }
 
 /// The pinned zig's executable, if it was fetched already.

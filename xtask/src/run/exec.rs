@@ -228,3 +228,13 @@ pub(crate) fn find_on_path(tool: &str) -> Option<std::path::PathBuf> {
         .map(|dir| dir.join(tool))
         .find(|p| p.is_file())
 }
+
+/// The xtask's cache on this machine, shared by every project: the pinned
+/// zig, wine's prefix. `$XDG_CACHE_HOME/cargo-xtask`, else `~/.cache/cargo-xtask`.
+pub(crate) fn user_cache() -> Option<std::path::PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache")))?;
+    Some(cache.join("cargo-xtask"))
+}

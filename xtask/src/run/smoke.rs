@@ -93,7 +93,8 @@ pub(crate) fn run(
     // What the sandbox starts it with; a wine prefix is made once first.
     let registry;
     let (under, how) = match &launch {
-        Launch::Native => (Under::Itself, SANDBOXED.to_owned()),
+        Launch::Native if os == Os::Linux => (Under::Itself, SANDBOXED.to_owned()),
+        Launch::Native => (Under::Itself, "on its own system: our own build".to_owned()),
         Launch::Qemu(qemu) => (Under::Qemu(qemu), SANDBOXED.to_owned()),
         Launch::Wine(wine) => {
             registry = match wine.registry() {
@@ -117,6 +118,12 @@ pub(crate) fn run(
                     return SmokeOutcome::Failed(format!("{shown}: {stopped}"));
                 }
                 Outcome::Unavailable(why) => return SmokeOutcome::Skipped(why),
+                Outcome::NotStarted(why) if os == Os::Windows => {
+                    return SmokeOutcome::Skipped(format!(
+                        "wine did not start in the sandbox: {}",
+                        escape(&why)
+                    ));
+                }
                 Outcome::NotStarted(why) => {
                     return SmokeOutcome::Failed(format!(
                         "it did not start in an empty root: {} (its ELF interpreter or libraries are missing there)",
@@ -142,10 +149,6 @@ pub(crate) fn run(
                 "there is no sandbox for {os:?} binaries here, and this one was not built by `cargo xtask dist`"
             ));
         }
-    };
-    let how = match (os, &launch) {
-        (Os::Linux, _) | (Os::Windows, Launch::Wine(_)) => how,
-        (Os::Windows | Os::Macos, _) => "on its own system: our own build".to_owned(),
     };
     let outcome = with_root_hint(judge(&shown, &out, expect.as_deref()), root);
     match outcome {
@@ -249,8 +252,6 @@ fn output_lines(text: &str) -> String {
     shown
 }
 
-/// Our own Windows or macOS build, on its own OS: from a directory that
-/// holds only the binary.
 /// What macOS's `arch` command calls a CPU.
 fn macos_arch_name(arch: Arch) -> &'static str {
     match arch {
@@ -259,8 +260,9 @@ fn macos_arch_name(arch: Arch) -> &'static str {
     }
 }
 
-/// Runs our own build of another OS on its own runner; `slice` is the CPU
-/// (as `arch -<cpu>` names it) a universal binary runs as.
+/// Our own Windows or macOS build, on its own OS: from a directory that
+/// holds only the binary. `slice` is the CPU (as `arch -<cpu>` names it) a
+/// universal binary runs as.
 fn native(
     binary: &[u8],
     exe_name: &str,

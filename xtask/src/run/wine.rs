@@ -56,21 +56,27 @@ impl Wine {
 
     /// Its version, as `wine64 --version` says it (`wine-8.0 (Debian 8.0~repack-4)`).
     pub(crate) fn version(&self) -> String {
-        let mut command = Command::new(&self.program);
-        command.arg("--version");
-        exec::run(command, Duration::from_secs(20), 1 << 12)
-            .ok()
-            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "wine".to_owned())
+        // Asked once per run: every smoke run says it.
+        static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        VERSION
+            .get_or_init(|| {
+                let mut command = Command::new(&self.program);
+                command.arg("--version");
+                exec::run(command, Duration::from_secs(20), 1 << 12)
+                    .ok()
+                    .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "wine".to_owned())
+            })
+            .clone()
     }
 
     /// The registry of a fresh prefix of this wine, made once per machine
     /// and wine (by `wineboot`, which takes seconds, outside the smoke
     /// run's time limit) and kept in the user's cache.
     pub(crate) fn registry(&self) -> Result<PathBuf, String> {
-        let cache =
-            cache_dir().ok_or("no cache directory (neither XDG_CACHE_HOME nor HOME is set)")?;
+        let cache = exec::user_cache()
+            .ok_or("no cache directory (neither XDG_CACHE_HOME nor HOME is set)")?;
         let key = format!("{:016x}", fingerprint(&self.version(), &self.program));
         let kept = cache.join(format!("wine-registry-{key}"));
         if REGISTRY.iter().all(|f| kept.join(f).is_file()) {
@@ -184,15 +190,6 @@ fn link(target: &str, at: &Path) -> Result<(), String> {
         let _ = (target, at);
         Err("wine runs in the Linux sandbox only".into())
     }
-}
-
-/// `$XDG_CACHE_HOME/cargo-xtask` (else `~/.cache/cargo-xtask`).
-fn cache_dir() -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
-    Some(cache.join("cargo-xtask"))
 }
 
 /// Which wine a kept registry belongs to: its version and loader.
