@@ -255,8 +255,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_universal_archive_holds_each_binary_fat_and_every_other_file_once() {
+    /// The x86_64 and arm64 builds of the same sources.
+    fn both_macs() -> (ArchiveInput, ArchiveInput) {
         let x86 = slice_input(
             "x86_64-apple-darwin",
             macho::CPU_TYPE_X86_64.0,
@@ -267,6 +267,12 @@ mod tests {
             macho::CPU_TYPE_ARM64.0,
             &["toolbox"],
         );
+        (x86, arm)
+    }
+
+    #[test]
+    fn a_universal_archive_holds_each_binary_fat_and_every_other_file_once() {
+        let (x86, arm) = both_macs();
         let stem = "toolbox-1.0.0-universal2-apple-darwin";
         let joined = join(
             "universal2-apple-darwin",
@@ -289,16 +295,7 @@ mod tests {
 
     #[test]
     fn slices_that_differ_but_in_their_binaries_are_refused_by_name() {
-        let x86 = slice_input(
-            "x86_64-apple-darwin",
-            macho::CPU_TYPE_X86_64.0,
-            &["toolbox"],
-        );
-        let arm = slice_input(
-            "aarch64-apple-darwin",
-            macho::CPU_TYPE_ARM64.0,
-            &["toolbox"],
-        );
+        let (x86, arm) = both_macs();
         let err = |a: &ArchiveInput, b: &ArchiveInput| {
             join("universal2-apple-darwin", "u", vec![a.clone(), b.clone()])
                 .unwrap_err()

@@ -200,28 +200,17 @@ mod tests {
         .into_iter()
         .map(|t| Target::parse(t).unwrap())
         .collect();
-        let pick = |os, arch| build_for(&targets, os, arch).map(|t| t.triple);
-        assert_eq!(
-            pick(Os::Macos, Arch::Aarch64),
-            Some("universal2-apple-darwin")
-        );
-        assert_eq!(
-            pick(Os::Macos, Arch::X86_64),
-            Some("universal2-apple-darwin")
-        );
-        assert_eq!(
-            pick(Os::Windows, Arch::X86_64),
-            Some("x86_64-pc-windows-msvc")
-        );
-        assert_eq!(
-            pick(Os::Windows, Arch::Aarch64),
-            Some("x86_64-pc-windows-msvc")
-        );
-        assert_eq!(
-            pick(Os::Linux, Arch::X86_64),
-            Some("i686-unknown-linux-musl")
-        );
-        assert_eq!(pick(Os::Linux, Arch::Aarch64), None);
+        for (os, arch, picked) in [
+            (Os::Macos, Arch::Aarch64, Some("universal2-apple-darwin")),
+            (Os::Macos, Arch::X86_64, Some("universal2-apple-darwin")),
+            (Os::Windows, Arch::X86_64, Some("x86_64-pc-windows-msvc")),
+            (Os::Windows, Arch::Aarch64, Some("x86_64-pc-windows-msvc")),
+            (Os::Linux, Arch::X86_64, Some("i686-unknown-linux-musl")),
+            (Os::Linux, Arch::Aarch64, None),
+        ] {
+            let got = build_for(&targets, os, arch).map(|t| t.triple);
+            assert_eq!(got, picked, "{os:?} {arch:?}");
+        }
         let thin = &targets[..2];
         assert_eq!(
             build_for(thin, Os::Macos, Arch::Aarch64).map(|t| t.triple),

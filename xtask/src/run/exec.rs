@@ -238,3 +238,29 @@ pub(crate) fn user_cache() -> Option<std::path::PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache")))?;
     Some(cache.join("cargo-xtask"))
 }
+
+/// Runs `command` with the standard streams it was given (files, not
+/// pipes: a daemon it leaves behind holds nothing this waits on) in a
+/// process group of its own, killed whole after `timeout`; its exit status.
+pub(crate) fn wait_detached(
+    mut command: Command,
+    timeout: Duration,
+) -> Result<std::process::ExitStatus, Stopped> {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
+        .spawn()
+        .map_err(|e| Stopped::NotStarted(format!("{:?}: {e}", command.get_program())))?;
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) if started.elapsed() > timeout => {
+                kill_group(&mut child);
+                return Err(Stopped::TimedOut(timeout));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(Stopped::NotStarted(format!("waiting for it: {e}"))),
+        }
+    }
+}

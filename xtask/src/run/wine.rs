@@ -6,7 +6,7 @@
 //! (runs wine once, for the prefix).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::run::exec;
@@ -85,7 +85,7 @@ impl Wine {
         let made = cache.join(format!("wine-prefix-{key}.{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&made);
         std::fs::create_dir_all(&made).map_err(|e| format!("creating {}: {e}", made.display()))?;
-        eprintln!("    making a wine prefix once for the smoke runs (wineboot, a few seconds)");
+        eprintln!("    making a wine prefix once for the smoke runs (wineboot, about ten seconds)");
         let booted = self.wineboot(&made);
         let partial = cache.join(format!("wine-registry-{key}.{}", std::process::id()));
         let kept_now = booted.and_then(|()| {
@@ -107,38 +107,55 @@ impl Wine {
         kept_now.map(|()| kept)
     }
 
+    /// `wineboot --init` into `prefix`, then waits for wine's server to
+    /// save the registry and leave. wineboot's daemons (wineserver,
+    /// services.exe) outlive it and keep whatever output they inherited:
+    /// theirs goes to a log file, never a pipe anyone waits on.
     fn wineboot(&self, prefix: &Path) -> Result<(), String> {
-        let with_prefix = |command: &mut Command| {
+        let log = prefix.with_extension("log");
+        let run = |args: &[&str], program: &Path, limit: Duration| -> Result<(), String> {
+            let output = std::fs::File::create(&log)
+                .map_err(|e| format!("creating {}: {e}", log.display()))?;
+            let mut command = Command::new(program);
             command
+                .args(args)
                 .env("WINEPREFIX", prefix)
                 .env("WINEDEBUG", "-all")
                 .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
                 .env_remove("DISPLAY")
-                .env_remove("WAYLAND_DISPLAY");
+                .env_remove("WAYLAND_DISPLAY")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(output);
+            let shown = format!("{} {}", program.display(), args.join(" "));
+            let status =
+                exec::wait_detached(command, limit).map_err(|e| format!("{shown}: {e}"))?;
+            if status.success() {
+                return Ok(());
+            }
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = said.lines().rev().take(5).collect();
+            Err(format!(
+                "{shown} failed ({status}): {}",
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ))
         };
-        let mut boot = Command::new(&self.program);
-        boot.args(["wineboot", "--init"]);
-        with_prefix(&mut boot);
-        let out = exec::run(boot, Duration::from_secs(180), 1 << 20);
-        // wineboot leaves its wineserver running a while: stop it now.
-        let server = self.program.with_file_name("wineserver");
-        let mut kill = Command::new(if server.is_file() {
-            server
-        } else {
-            PathBuf::from("wineserver")
-        });
-        kill.arg("-k");
-        with_prefix(&mut kill);
-        let _ = exec::run(kill, Duration::from_secs(30), 1 << 16);
-        match out {
-            Ok(out) if out.status.success() => Ok(()),
-            Ok(out) => Err(format!(
-                "wineboot failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )),
-            Err(e) => Err(format!("wineboot: {e}")),
+        let server = Some(self.program.with_file_name("wineserver"))
+            .filter(|s| s.is_file())
+            .unwrap_or_else(|| PathBuf::from("wineserver"));
+        let booted = run(
+            &["wineboot", "--init"],
+            &self.program,
+            Duration::from_secs(180),
+        );
+        // The server writes the registry as it leaves, seconds after its
+        // last program: wait for that; stop it if it will not go.
+        let waited = run(&["-w"], &server, Duration::from_secs(60));
+        if waited.is_err() {
+            let _ = run(&["-k"], &server, Duration::from_secs(30));
         }
+        let _ = std::fs::remove_file(&log);
+        booted.and(waited)
     }
 
     /// Stages, under `tree` (what the sandbox copies into its root), a
