@@ -74,7 +74,7 @@ pub(crate) fn run(project: &Project, options: Options) -> Result<()> {
 }
 
 /// The archive an installer picks on this machine, if the release has it:
-/// the build for its system and CPU (on Windows on Arm, the x64 one).
+/// the build `install::build_for` gives its system and CPU.
 fn archive_for(release: &Manifest, os: Os, arch: Arch) -> Option<String> {
     let built: Vec<(Target, &str)> = release
         .artifacts
