@@ -172,11 +172,11 @@ fn write_members(wheel: &[u8], into: &Path) -> Result<()> {
         let parent = path.parent().expect("a file inside `into`");
         fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         fs::write(&path, &entry.data).with_context(|| format!("writing {}", path.display()))?;
-        let executable = rel == "zig" || entry.mode & 0o111 != 0;
         found_zig |= rel == "zig";
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
+            let executable = rel == "zig" || entry.mode & 0o111 != 0;
             let mode = if executable { 0o755 } else { 0o644 };
             fs::set_permissions(&path, fs::Permissions::from_mode(mode))
                 .with_context(|| format!("setting the mode of {}", path.display()))?;

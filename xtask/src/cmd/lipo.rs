@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::archive::{atomic, files};
 use crate::build::universal;
@@ -30,6 +30,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
     atomic::write(&options.output, &fat)?;
     #[cfg(unix)]
     {
+        use anyhow::Context;
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&options.output, std::fs::Permissions::from_mode(0o755))
             .with_context(|| format!("making {} executable", options.output.display()))?;
