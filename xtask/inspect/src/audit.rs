@@ -44,6 +44,54 @@ pub struct Package {
 }
 
 impl DepList {
+    /// The crates of several builds of one app (a universal binary's
+    /// slices, each built for its CPU) as one list: each crate once, its
+    /// dependencies in any build, build-only only where it is so in every
+    /// build it is in. One root, or the builds were of different apps.
+    pub fn union(lists: &[DepList]) -> Result<DepList> {
+        use std::collections::{BTreeMap, BTreeSet};
+        type Key = (String, String, String);
+        let key = |p: &Package| (p.name.clone(), p.version.clone(), p.source.clone());
+        let mut merged: BTreeMap<Key, (bool, bool, BTreeSet<Key>)> = BTreeMap::new();
+        for list in lists {
+            for package in &list.packages {
+                let dependencies: BTreeSet<Key> = package
+                    .dependencies
+                    .iter()
+                    .filter_map(|&i| list.packages.get(i).map(key))
+                    .collect();
+                let entry = merged
+                    .entry(key(package))
+                    .or_insert((true, false, BTreeSet::new()));
+                entry.0 &= package.build_only;
+                entry.1 |= package.root;
+                entry.2.extend(dependencies);
+            }
+        }
+        let keys: Vec<Key> = merged.keys().cloned().collect();
+        let packages: Vec<Package> = merged
+            .into_iter()
+            .map(
+                |((name, version, source), (build_only, root, dependencies))| Package {
+                    name,
+                    version,
+                    source,
+                    build_only,
+                    dependencies: dependencies
+                        .iter()
+                        .filter_map(|d| keys.binary_search(d).ok())
+                        .collect(),
+                    root,
+                },
+            )
+            .collect();
+        let roots = packages.iter().filter(|p| p.root).count();
+        if roots != 1 {
+            bail!("the builds joined carry {roots} root packages: they are not builds of one app");
+        }
+        Ok(DepList { packages })
+    }
+
     /// The JSON cargo-auditable writes: keys its reader knows, defaults left
     /// out (`kind` runtime, no dependencies, not root), format 1.
     pub fn to_json(&self) -> String {
@@ -175,13 +223,20 @@ impl DepList {
 /// The dependency list of an ELF, PE or Mach-O binary: `None` when it has
 /// no `.dep-v0` section, an error when the section is there but not valid.
 pub fn read(binary: &[u8]) -> Result<Option<DepList>> {
-    // A universal binary: its slices were linked from one build's crates.
+    // A universal binary: each slice carries its own CPU's crates; the
+    // binary is made of all of them.
     if let Some(slices) = crate::linkage::fat_slices(binary)? {
         let lists = slices.into_iter().map(read).collect::<Result<Vec<_>>>()?;
-        if lists.windows(2).any(|w| w[0] != w[1]) {
-            anyhow::bail!("the slices of this universal binary carry different dependency lists");
+        let carried: Vec<DepList> = lists.iter().flatten().cloned().collect();
+        if carried.is_empty() {
+            return Ok(None);
         }
-        return Ok(lists.into_iter().next().flatten());
+        if carried.len() != lists.len() {
+            anyhow::bail!(
+                "some slices of this universal binary carry dependency data and others do not"
+            );
+        }
+        return DepList::union(&carried).map(Some);
     }
     let file = object::File::parse(binary).context("not an ELF, PE or Mach-O file")?;
     let Some(section) = file.section_by_name(SECTION) else {
@@ -227,6 +282,47 @@ mod tests {
         assert_eq!(&section[..1], b"\x78", "a zlib stream");
         assert_eq!(DepList::from_section(&section).unwrap(), list);
         assert_eq!(list.runtime().count(), 2);
+    }
+
+    #[test]
+    fn the_union_of_two_cpus_builds_holds_each_crate_once_with_all_its_edges() {
+        let mut cc = package("cc", &[], false);
+        cc.build_only = true;
+        // x86_64: app -> cpufeatures, cc (build only); arm64: app -> libc, cc at run time.
+        let x86 = DepList {
+            packages: vec![
+                package("app", &[1, 2], true),
+                cc.clone(),
+                package("cpufeatures", &[], false),
+            ],
+        };
+        let arm = DepList {
+            packages: vec![
+                package("app", &[1, 2], true),
+                package("cc", &[], false),
+                package("libc", &[], false),
+            ],
+        };
+        let union = DepList::union(&[x86.clone(), arm]).unwrap();
+        let names: Vec<&str> = union.packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["app", "cc", "cpufeatures", "libc"]);
+        assert_eq!(union.packages[0].dependencies, [1, 2, 3]);
+        assert!(union.packages[0].root);
+        assert!(!union.packages[1].build_only, "cc runs on arm64");
+        // A valid list: it goes into a section and back.
+        assert_eq!(DepList::from_section(&union.to_section()).unwrap(), union);
+        assert_eq!(
+            DepList::union(std::slice::from_ref(&x86))
+                .unwrap()
+                .packages
+                .len(),
+            3
+        );
+        let other_app = DepList {
+            packages: vec![package("other", &[], true)],
+        };
+        let err = DepList::union(&[x86, other_app]).unwrap_err().to_string();
+        assert!(err.contains("2 root packages"), "{err}");
     }
 
     #[test]

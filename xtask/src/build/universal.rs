@@ -10,7 +10,8 @@ use object::macho;
 use object::read::macho::MachHeader;
 
 use crate::archive::package::ArchiveFile;
-use crate::archive::release::ArchiveInput;
+use crate::archive::release::{ArchiveInput, SbomInput};
+use crate::model::deps::Crates;
 
 /// One slice: its CPU as the fat header records it, and its bytes.
 struct Slice<'a> {
@@ -99,8 +100,8 @@ pub(crate) fn fat_macho(slices: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
 /// The archive input of universal target `triple` named `stem`, from one
 /// input per slice (each built for its own CPU): every binary a universal
 /// Mach-O of its slices; every other file (includes, `[dist.docs]`) the
-/// same in all slices, taken once; the SBOM's crates the same in all, as a
-/// universal binary carries one dependency list.
+/// same in all slices, taken once; the SBOM's crates those of every slice
+/// (`Crates::union`), as verify reads the binary's (`DepList::union`).
 pub(crate) fn join(triple: &str, stem: &str, slices: Vec<ArchiveInput>) -> Result<ArchiveInput> {
     let Some(first) = slices.first() else {
         bail!("{triple} has no slices to join");
@@ -116,15 +117,7 @@ pub(crate) fn join(triple: &str, stem: &str, slices: Vec<ArchiveInput>) -> Resul
     for other in &slices[1..] {
         if paths(first) != paths(other) {
             bail!(
-                "the {} and {} builds of {triple} hold different files: a universal binary needs the same binaries,                  includes and [dist.docs] files from each CPU's build",
-                first.triple,
-                other.triple
-            );
-        }
-        let crates = |i: &ArchiveInput| i.sbom.as_ref().map(|s| s.crates.dep_list());
-        if crates(first) != crates(other) {
-            bail!(
-                "the {} and {} builds of {triple} were linked from different crates (a dependency only one CPU uses):                  a universal binary carries one dependency list; release the two macOS targets instead of {triple}",
+                "the {} and {} builds of {triple} hold different files: a universal binary needs the same binaries, includes and [dist.docs] files from each CPU's build",
                 first.triple,
                 other.triple
             );
@@ -148,7 +141,7 @@ pub(crate) fn join(triple: &str, stem: &str, slices: Vec<ArchiveInput>) -> Resul
             });
         } else if let Some((other, _)) = each.iter().find(|(_, f)| f.data != file.data) {
             bail!(
-                "{} differs between the {} and {} builds of {triple}: a universal archive holds it once;                  make it the same on every CPU",
+                "{} differs between the {} and {} builds of {triple}: a universal archive holds it once; make it the same on every CPU",
                 file.path,
                 first.triple,
                 other.triple
@@ -165,6 +158,12 @@ pub(crate) fn join(triple: &str, stem: &str, slices: Vec<ArchiveInput>) -> Resul
             format!("{stem}/{exe}")
         })
         .collect();
+    // Each slice carries its own CPU's crates; the SBOM lists them all.
+    let crates: Vec<&Crates> = slices
+        .iter()
+        .filter_map(|s| s.sbom.as_ref().map(|s| &s.crates))
+        .collect();
+    let union = (crates.len() == slices.len()).then(|| Crates::union(&crates));
     let ArchiveInput {
         format,
         linkage,
@@ -173,6 +172,9 @@ pub(crate) fn join(triple: &str, stem: &str, slices: Vec<ArchiveInput>) -> Resul
         packages,
         ..
     } = slices.into_iter().next().expect("checked above");
+    let sbom = sbom
+        .zip(union)
+        .map(|(sbom, crates)| SbomInput { crates, ..sbom });
     Ok(ArchiveInput {
         triple: triple.to_owned(),
         format,
@@ -212,8 +214,7 @@ mod tests {
     /// One CPU's build of `toolbox` with a README, as `compile` gives it.
     fn slice_input(triple: &str, cputype: u32, crates: &[&str]) -> ArchiveInput {
         use crate::archive::manifest::Toolchain;
-        use crate::archive::release::SbomInput;
-        use crate::model::deps::{Crate, Crates};
+        use crate::model::deps::Crate;
         let stem = format!("toolbox-1.0.0-{triple}");
         let file = |path: &str, data: Vec<u8>, executable| ArchiveFile {
             path: path.into(),
@@ -294,7 +295,7 @@ mod tests {
     }
 
     #[test]
-    fn slices_that_differ_but_in_their_binaries_are_refused_by_name() {
+    fn slices_whose_other_files_differ_are_refused_by_name() {
         let (x86, arm) = both_macs();
         let err = |a: &ArchiveInput, b: &ArchiveInput| {
             join("universal2-apple-darwin", "u", vec![a.clone(), b.clone()])
@@ -314,12 +315,62 @@ mod tests {
         more_files.files.push(more_files.files[1].clone());
         more_files.files[2].path = "extra.txt".into();
         assert!(err(&x86, &more_files).contains("hold different files"));
-        let with_cpu_crate = slice_input(
+    }
+
+    #[test]
+    fn a_crate_only_one_cpu_uses_is_in_the_universal_archive_s_sbom() {
+        let (x86, _) = both_macs();
+        let arm = slice_input(
             "aarch64-apple-darwin",
             macho::CPU_TYPE_ARM64.0,
             &["toolbox", "only-arm"],
         );
-        assert!(err(&x86, &with_cpu_crate).contains("linked from different crates"));
+        let joined = join("universal2-apple-darwin", "u", vec![x86, arm]).unwrap();
+        let crates = joined.sbom.unwrap().crates;
+        let names: Vec<&str> = crates.list.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["only-arm", "toolbox"]);
+        assert_eq!(crates.list.iter().filter(|c| c.root).count(), 1);
+    }
+
+    #[test]
+    fn verify_reads_a_universal_binary_s_crates_as_the_union_its_sbom_lists() {
+        // Each slice carries its own CPU's list, linked in as dist links it.
+        let (x86, _) = both_macs();
+        let arm = slice_input(
+            "aarch64-apple-darwin",
+            macho::CPU_TYPE_ARM64.0,
+            &["toolbox", "only-arm"],
+        );
+        let slice = |input: &ArchiveInput| {
+            let target = xtask_inspect::target::Target::parse(&input.triple).unwrap();
+            let crates = &input.sbom.as_ref().unwrap().crates;
+            let section = crates.dep_list().to_section();
+            let object = crate::build::audit::object_file(&target, &section).unwrap();
+            (input.triple.clone(), object)
+        };
+        let fat = fat_macho(&[slice(&x86), slice(&arm)]).unwrap();
+        let carried = xtask_inspect::audit::read(&fat).unwrap().unwrap();
+        let joined = join("universal2-apple-darwin", "u", vec![x86, arm]).unwrap();
+        let listed = joined.sbom.unwrap().crates.dep_list();
+        let names = |l: &xtask_inspect::audit::DepList| {
+            let mut n: Vec<String> = l.packages.iter().map(|p| p.name.clone()).collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(&carried), ["only-arm", "toolbox"]);
+        assert_eq!(names(&carried), names(&listed));
+        // One slice with data and one without is not a binary dist made.
+        let bare = fat_macho(&[
+            slice(&slice_input(
+                "x86_64-apple-darwin",
+                macho::CPU_TYPE_X86_64.0,
+                &["toolbox"],
+            )),
+            ("arm".into(), thin(macho::CPU_TYPE_ARM64.0, 1)),
+        ])
+        .unwrap();
+        let err = xtask_inspect::audit::read(&bare).unwrap_err().to_string();
+        assert!(err.contains("some slices"), "{err}");
     }
 
     #[test]

@@ -52,6 +52,43 @@ impl Crate {
 }
 
 impl Crates {
+    /// The crates of several builds of one app — a universal binary's
+    /// slices, each for its CPU — as one list, as `DepList::union` joins
+    /// what the slices embed: each crate once, its dependencies in any
+    /// build, build-only only where it is so in every build it is in.
+    pub(crate) fn union(builds: &[&Crates]) -> Crates {
+        type Key = (String, String, Option<String>);
+        let key = |c: &Crate| (c.name.clone(), c.version.clone(), c.source.clone());
+        let mut merged: BTreeMap<Key, (Crate, BTreeSet<Key>)> = BTreeMap::new();
+        for build in builds {
+            for c in &build.list {
+                let dependencies: BTreeSet<Key> = c
+                    .dependencies
+                    .iter()
+                    .filter_map(|&i| build.list.get(i).map(key))
+                    .collect();
+                let (first, edges) = merged
+                    .entry(key(c))
+                    .or_insert_with(|| (c.clone(), BTreeSet::new()));
+                first.build_only &= c.build_only;
+                first.root |= c.root;
+                edges.extend(dependencies);
+            }
+        }
+        let keys: Vec<Key> = merged.keys().cloned().collect();
+        let list = merged
+            .into_values()
+            .map(|(c, edges)| Crate {
+                dependencies: edges
+                    .iter()
+                    .filter_map(|e| keys.binary_search(e).ok())
+                    .collect(),
+                ..c
+            })
+            .collect();
+        Crates { list }
+    }
+
     /// What the binaries embed.
     pub(crate) fn dep_list(&self) -> DepList {
         DepList {
