@@ -51,17 +51,9 @@ fn extra_targets_dist() -> Option<&'static (PathBuf, PathBuf, String)> {
     }))
 }
 
-/// Whether a wine the sandbox runs is installed: Debian's wine64 puts its
-/// program under /usr/lib/wine, not on PATH.
+/// Whether a wine the sandbox runs is installed; skipped without one.
 fn wine_installed() -> bool {
-    let found = ["/usr/lib/wine/wine64", "/usr/lib64/wine/wine64"]
-        .iter()
-        .map(PathBuf::from)
-        .chain(
-            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-                .map(|d| d.join("wine64")),
-        )
-        .any(|p| p.is_file());
+    let found = has_wine();
     if !found {
         skip("needs `wine64` to smoke-run Windows programs here (apt-get install wine64)");
     }

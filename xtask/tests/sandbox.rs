@@ -187,9 +187,7 @@ fn a_hostile_binary_reaches_nothing_and_leaves_nothing_behind() {
 /// nothing either, and wine's own processes end with it.
 #[test]
 fn a_hostile_windows_program_under_wine_is_contained_the_same_way() {
-    let wine = ["/usr/lib/wine/wine64", "/usr/lib64/wine/wine64"]
-        .iter()
-        .any(|p| Path::new(p).is_file());
+    let wine = has_wine();
     if !require_tool(
         "x86_64-w64-mingw32-gcc",
         "apt-get install gcc-mingw-w64-x86-64",

@@ -371,3 +371,16 @@ pub fn rustup_target_add(triple: &str) {
     drop(lock);
     assert_ok(&format!("rustup target add {triple}"), &out);
 }
+
+/// Whether a wine the sandbox runs is installed: Debian's wine64 puts its
+/// program under /usr/lib/wine, not on PATH (as `run::wine` looks for it).
+pub fn has_wine() -> bool {
+    ["/usr/lib/wine/wine64", "/usr/lib64/wine/wine64"]
+        .iter()
+        .map(PathBuf::from)
+        .chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|d| d.join("wine64")),
+        )
+        .any(|p| p.is_file())
+}
