@@ -177,4 +177,6 @@ fn an_existing_root_package_cli_adopts_the_tooling_and_releases() {
         assert_eq!(&own(path), bytes, "{path} changed");
     }
     let _ = fs::remove_dir_all(&project);
+    // A whole build of the xtask and the app: half a gigabyte.
+    discard_scratch(&target);
 }

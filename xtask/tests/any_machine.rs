@@ -232,4 +232,6 @@ fn the_readme_commands_pass_on_a_machine_with_only_rustup_cargo_git_and_a_c_link
             .any(|l| l.contains("SKIPPED ") && l.contains(" test(s) of this run")),
         "no summary line:\n{test}"
     );
+    // The root's copy holds a toolchain and two builds: 4 GB.
+    root.discard(&scratch);
 }

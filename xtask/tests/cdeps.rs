@@ -310,6 +310,8 @@ fn without_any_c_compiler_dist_fetches_its_pinned_zig_and_builds_both_targets() 
         2,
         "{stderr}"
     );
+    // zig unpacked and its cache of the two builds: half a gigabyte.
+    discard_scratch(&cache);
 }
 
 /// No network for the download (a proxy nobody answers at): one line that

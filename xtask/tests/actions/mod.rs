@@ -130,6 +130,15 @@ pub struct World {
     pub build_dir: PathBuf,
 }
 
+/// A scenario that passed leaves nothing in `dir`: every job's checkout holds
+/// its own xtask build, and the pull request's whole-suite run gigabytes; a CI
+/// run that kept them all ran out of disk. A failed one is kept to look at.
+impl Drop for World {
+    fn drop(&mut self) {
+        crate::common::discard_scratch(&self.dir);
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     Success,

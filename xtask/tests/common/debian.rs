@@ -182,6 +182,22 @@ impl Root {
         command
     }
 
+    /// Removes what [`Root::run`] left in `scratch` (the root's files, as
+    /// root) unless the test is failing: see [`super::discard_scratch`].
+    pub fn discard(&self, scratch: &Path) {
+        if std::thread::panicking() {
+            return;
+        }
+        let out = self.as_root("rm -rf \"$1\"", &[&scratch.to_string_lossy()]);
+        if !out.status.success() {
+            eprintln!(
+                "note: could not remove {}: {}",
+                scratch.display(),
+                super::text(&out.stderr)
+            );
+        }
+    }
+
     /// Runs `script` as root on this machine (to give files back, say).
     pub fn as_root(&self, script: &str, args: &[&str]) -> Output {
         as_root_command(&self.sudo, script)

@@ -33,6 +33,21 @@ pub fn e2e_dir(name: &str) -> PathBuf {
     root().join("target").join("e2e").join(name)
 }
 
+/// Removes a test's scratch directory `dir` unless the test is failing (its
+/// files are then what there is to look at). Called when a test is done with
+/// gigabytes: CI runs the whole suite on a machine of unknown free disk, and a
+/// run that left every test's scratch behind ran out of it.
+pub fn discard_scratch(dir: &Path) {
+    if std::thread::panicking() {
+        return;
+    }
+    if let Err(e) = fs::remove_dir_all(dir)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        eprintln!("note: could not remove {}: {e}", dir.display());
+    }
+}
+
 pub fn xtask(cwd: &Path, target_dir: &Path, args: &[&str]) -> Output {
     xtask_command(cwd, target_dir, args)
         .output()
