@@ -56,8 +56,6 @@ fn dist_with_path(ws: &Path, target: &Path, path: &Path, cache: &Path) -> Output
 
 #[test]
 fn a_c_dependency_builds_static_for_both_musl_targets_runs_and_is_reproducible() {
-    // Minutes of builds in other roots: the run around a replayed pull
-    // request ran this on the same machine moments before.
     if inside_replay("C dependencies built static for both musl targets, run and rebuilt") {
         return;
     }
@@ -253,8 +251,6 @@ fn without_a_c_compiler_the_error_is_one_line_naming_crate_target_and_fixes() {
 /// finds it in the cache.
 #[test]
 fn without_any_c_compiler_dist_fetches_its_pinned_zig_and_builds_both_targets() {
-    // Minutes of builds in other roots: the run around a replayed pull
-    // request ran this on the same machine moments before.
     if inside_replay("the pinned zig fetched and used for both musl targets") {
         return;
     }

@@ -368,8 +368,6 @@ fn in_other_root(
 /// bit for bit.
 #[test]
 fn another_debian_release_builds_the_same_archives() {
-    // Minutes of builds in other roots: the run around a replayed pull
-    // request ran this on the same machine moments before.
     if inside_replay("the same archives built in another Debian release's root") {
         return;
     }
@@ -421,8 +419,6 @@ fn another_debian_release_builds_the_same_archives() {
 /// only ca-certificates, git, gcc, libc6-dev and the toolchain.
 #[test]
 fn a_release_with_c_built_here_is_rebuilt_identically_in_another_debian_release() {
-    // Minutes of builds in other roots: the run around a replayed pull
-    // request ran this on the same machine moments before.
     if inside_replay("a release with C rebuilt identically in another Debian release's root") {
         return;
     }

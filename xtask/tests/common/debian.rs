@@ -185,7 +185,7 @@ impl Root {
     /// Removes what [`Root::run`] left in `scratch` (the root's files, as
     /// root) unless the test is failing: see [`super::discard_scratch`].
     pub fn discard(&self, scratch: &Path) {
-        if std::thread::panicking() {
+        if super::keep_scratch() {
             return;
         }
         let out = self.as_root("rm -rf \"$1\"", &[&scratch.to_string_lossy()]);

@@ -38,7 +38,7 @@ pub fn e2e_dir(name: &str) -> PathBuf {
 /// gigabytes: CI runs the whole suite on a machine of unknown free disk, and a
 /// run that left every test's scratch behind ran out of it.
 pub fn discard_scratch(dir: &Path) {
-    if std::thread::panicking() {
+    if keep_scratch() {
         return;
     }
     if let Err(e) = fs::remove_dir_all(dir)
@@ -46,6 +46,11 @@ pub fn discard_scratch(dir: &Path) {
     {
         eprintln!("note: could not remove {}: {e}", dir.display());
     }
+}
+
+/// A failing test's scratch is kept: it is what there is to look at.
+pub fn keep_scratch() -> bool {
+    std::thread::panicking()
 }
 
 pub fn xtask(cwd: &Path, target_dir: &Path, args: &[&str]) -> Output {
